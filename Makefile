@@ -1,0 +1,39 @@
+# Two commands on a fresh clone with only Python 3.11: `make serve` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: serve test train install install-serve bench lint clean
+
+# The serving install: base dependencies only (no torch).
+$(VENV)/.serve-installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; install Python 3.11 or run with PYTHON=/path/to/python3.11" >&2; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# Everything: serving + training + benchmarks + test tools.
+$(VENV)/.all-installed: pyproject.toml $(VENV)/.serve-installed
+	$(BIN)/python -m pip install --quiet -e ".[train,bench,dev]"
+	touch $@
+
+install-serve: $(VENV)/.serve-installed
+install: $(VENV)/.all-installed
+
+serve: $(VENV)/.serve-installed
+	PAXCAST_HOST=$(HOST) PAXCAST_PORT=$(PORT) $(BIN)/paxcast serve
+
+test: $(VENV)/.all-installed
+	$(BIN)/python -m pytest -q
+
+train: $(VENV)/.all-installed
+	$(BIN)/paxcast train --data data/air_passengers.csv --horizon 36 --out models --name air_passengers
+
+lint: $(VENV)/.all-installed
+	$(BIN)/hadolint Dockerfile
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

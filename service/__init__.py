@@ -1,0 +1,1 @@
+"""The paxcast forecasting service: FastAPI in front of one onnxruntime session."""

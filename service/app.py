@@ -1,0 +1,72 @@
+"""`create_app(settings)`: the FastAPI application, its model holder and its routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline  # serves the docs page's assets itself: no CDN needed
+
+from service import errors
+from service.holder import ModelHolder
+from service.routes import router
+from service.schemas import ForecastRequest
+from service.settings import Settings, get_settings
+
+log = logging.getLogger("paxcast")
+
+
+async def poll_current(holder: ModelHolder, interval: float) -> None:
+    """Check CURRENT every `interval` seconds; works across replicas sharing a volume."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(holder.reload, False)
+        except Exception as exc:  # a busy or failed reload must never stop the poller
+            log.debug("poll skipped: %s", exc)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        holder = ModelHolder(settings)
+        holder.load_current()  # a missing or broken model fails startup, naming the path
+        app.state.holder = holder
+        poller = asyncio.create_task(poll_current(holder, settings.reload_interval)) if settings.reload_interval > 0 else None
+        yield
+        if poller is not None:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+
+    app = FastAPIOffline(
+        title="paxcast",
+        version="0.1.0",
+        description="Passenger-flow forecasts from an LSTM served through onnxruntime.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(router)
+    install_request_schemas(app)
+    return app
+
+
+def install_request_schemas(app: FastAPI) -> None:
+    """Publish ForecastRequest in the OpenAPI components: the route parses its body itself."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            request_schema = ForecastRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(request_schema.pop("$defs", {}))
+            components["ForecastRequest"] = request_schema
+        return app.openapi_schema
+
+    app.openapi = openapi

@@ -1,0 +1,60 @@
+"""Calendar arithmetic for the frequencies paxcast understands.
+
+Shared by training (to infer and validate a series' frequency) and by the
+service (to put timestamps on forecasts), so both agree on what "next" means.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+# Month-based frequencies step by calendar months; the others by a fixed delta.
+MONTH_STEPS = {"MS": 1, "QS": 3, "YS": 12}
+FIXED_STEPS = {"h": dt.timedelta(hours=1), "D": dt.timedelta(days=1), "W": dt.timedelta(weeks=1)}
+FREQUENCIES = tuple(MONTH_STEPS) + tuple(FIXED_STEPS)
+
+# The seasonal period a frequency implies when the user does not give one.
+DEFAULT_SEASON = {"MS": 12, "QS": 4, "YS": 1, "W": 52, "D": 7, "h": 24}
+FREQ_NAMES = {"MS": "monthly", "QS": "quarterly", "YS": "yearly", "W": "weekly", "D": "daily", "h": "hourly"}
+
+
+def parse_timestamp(text: str) -> dt.datetime:
+    """Parse an ISO date or date-time; raise ValueError on anything else."""
+    text = text.strip()
+    if len(text) == 10:
+        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
+    return dt.datetime.fromisoformat(text).replace(tzinfo=None)
+
+
+def add_months(when: dt.datetime, months: int) -> dt.datetime:
+    """`when` moved by whole calendar months (day clamped to the month's end)."""
+    index = when.year * 12 + when.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    next_month = dt.date(year + month // 12, month % 12 + 1, 1)
+    last_day = (next_month - dt.timedelta(days=1)).day
+    return when.replace(year=year, month=month, day=min(when.day, last_day))
+
+
+def step(when: dt.datetime, freq: str, periods: int = 1) -> dt.datetime:
+    """`when` moved forward by `periods` steps of `freq`."""
+    if freq in MONTH_STEPS:
+        return add_months(when, MONTH_STEPS[freq] * periods)
+    return when + FIXED_STEPS[freq] * periods
+
+
+def infer_freq(first: dt.datetime, second: dt.datetime) -> str | None:
+    """The frequency under which `second` directly follows `first`, if any."""
+    for freq in FREQUENCIES:
+        if step(first, freq) == second:
+            return freq
+    return None
+
+
+def future_timestamps(start: dt.datetime, n_history: int, horizon: int, freq: str) -> list[str]:
+    """ISO timestamps of the `horizon` steps after a history of `n_history` values from `start`."""
+    out = []
+    for k in range(horizon):
+        when = step(start, freq, n_history + k)
+        out.append(when.date().isoformat() if when.time() == dt.time() else when.isoformat())
+    return out

@@ -1,0 +1,67 @@
+"""Holds the predictor being served and swaps it for a new version in one reference assignment.
+
+A request reads `holder.predictor` once and keeps that object, so a swap never
+changes the model under a request that is already running.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from service.predictor import Predictor
+from service.registry import ModelError, current_version
+from service.settings import Settings
+
+log = logging.getLogger("paxcast.reload")
+
+
+class ReloadInProgress(RuntimeError):
+    """Another reload is running."""
+
+
+class ModelHolder:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.predictor: Predictor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def base(self) -> Path:
+        return Path(self.settings.model_dir) / self.settings.model_name
+
+    def load_current(self) -> Predictor:
+        """Load the version CURRENT names; raise ModelError with the path when it cannot."""
+        version = current_version(self.settings.model_dir, self.settings.model_name)
+        predictor = Predictor.load(self.base / version, threads=self.settings.threads)
+        self.predictor = predictor
+        return predictor
+
+    def reload(self, blocking: bool = True) -> tuple[bool, str]:
+        """Switch to the version CURRENT names if it differs and passes every check.
+
+        Returns (changed, message). A version that fails a check is refused and the
+        old predictor keeps serving.
+        """
+        if not self._lock.acquire(blocking=blocking):
+            raise ReloadInProgress("a reload is already under way")
+        try:
+            try:
+                version = current_version(self.settings.model_dir, self.settings.model_name)
+            except ModelError as exc:
+                log.warning("reload refused: %s", exc)
+                return False, str(exc)
+            old = self.predictor
+            if old is not None and old.version == version:
+                return False, f"version {version} is already served"
+            try:
+                new = Predictor.load(self.base / version, threads=self.settings.threads)
+            except ModelError as exc:
+                log.warning("reload refused: %s", exc)
+                return False, f"version {version} refused: {exc}"
+            self.predictor = new  # one reference swap; in-flight requests keep `old`
+            log.info("serving %s/%s (was %s)", new.name, new.version, old.version if old else None)
+            return True, f"now serving version {version}"
+        finally:
+            self._lock.release()

@@ -1,0 +1,47 @@
+"""Run the service under uvicorn: `paxcast serve` and the Docker image's command."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+
+import uvicorn
+
+from service.holder import ModelHolder
+from service.registry import ModelError
+from service.settings import Settings
+
+
+def run(host: str | None = None, port: int | None = None) -> None:
+    settings = Settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
+    try:
+        ModelHolder(settings).load_current()  # fail fast with one line, before uvicorn starts
+    except ModelError as exc:
+        print(f"paxcast serve: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal; a handler of
+    # ours turns that into exit status 0 so orchestrators see a clean stop.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    uvicorn.run(
+        "service.main:app_factory",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _exit_cleanly(signum, frame) -> None:
+    raise SystemExit(0)
+
+
+def app_factory():
+    from service.app import create_app
+
+    return create_app()

@@ -1,0 +1,152 @@
+"""The only module that imports onnxruntime: load a checked model version and run forecasts.
+
+No preprocessing happens here — the graph holds it. This module checks input
+against the model contract, stacks the series into one batch, runs the session
+and slices the horizon.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from service.registry import ModelError, read_contract
+
+
+class InvalidInput(ValueError):
+    """A request asks for something the model cannot answer; the message names the series and the rule."""
+
+
+def make_session(onnx_path: Path, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads  # ORT's default counts host cores, not the container's CPU limit
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Batch sizes vary per request; the arena would keep growing with each new shape (onnxruntime#11627).
+    options.enable_cpu_mem_arena = False
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """A loaded, checked model version."""
+
+    meta: dict
+    session: ort.InferenceSession
+    path: Path
+
+    @classmethod
+    def load(cls, version_dir: str | Path, threads: int = 1) -> "Predictor":
+        """Load `version_dir`, verify its hash and contract, and run a probe forecast."""
+        version_dir = Path(version_dir)
+        meta = read_contract(version_dir)
+        try:
+            session = make_session(version_dir / "model.onnx", threads)
+        except Exception as exc:  # onnxruntime raises its own types for corrupt graphs
+            raise ModelError(f"{version_dir / 'model.onnx'}: onnxruntime cannot load it ({exc})") from None
+        predictor = cls(meta=meta, session=session, path=version_dir)
+        predictor.probe()
+        return predictor
+
+    @property
+    def name(self) -> str:
+        return self.meta["name"]
+
+    @property
+    def version(self) -> str:
+        return self.meta["version"]
+
+    @property
+    def window(self) -> int:
+        return int(self.meta["window"])
+
+    @property
+    def horizon(self) -> int:
+        return int(self.meta["horizon"])
+
+    def probe(self) -> None:
+        """Refuse a model whose graph does not map (2, window) to finite (2, horizon)."""
+        inputs = [i.name for i in self.session.get_inputs()]
+        outputs = [o.name for o in self.session.get_outputs()]
+        if inputs != ["history"] or outputs != ["forecast"]:
+            raise ModelError(f"{self.path}: graph has inputs {inputs} and outputs {outputs}; expected ['history'] -> ['forecast']")
+        season = int(self.meta["season"])
+        pattern = 100.0 + 10.0 * np.sin(2 * np.pi * np.arange(self.window) / max(season, 1))
+        try:
+            (out,) = self.session.run(["forecast"], {"history": np.tile(pattern, (2, 1)).astype(np.float32)})
+        except Exception as exc:
+            raise ModelError(f"{self.path}: probe forecast failed ({exc})") from None
+        if out.shape != (2, self.horizon) or not np.isfinite(out).all():
+            raise ModelError(f"{self.path}: probe forecast gave shape {out.shape}, finite={np.isfinite(out).all()}")
+
+    def batch(self, ids: list[str], histories: list[list[float]], horizon: int) -> np.ndarray:
+        """Check each series against the contract; return their last `window` values, (batch, window) float32."""
+        if horizon > self.horizon:
+            raise InvalidInput(f"horizon {horizon} exceeds the model's horizon {self.horizon}")
+        seen: set[str] = set()
+        for series_id in ids:
+            if series_id in seen:
+                raise InvalidInput(f"series '{series_id}': duplicate id; ids must be unique within a request")
+            seen.add(series_id)
+        x = np.empty((len(ids), self.window), dtype=np.float32)
+        with np.errstate(over="ignore"):  # values beyond float32 become inf and are refused below
+            for row, (series_id, history) in enumerate(zip(ids, histories)):
+                if len(history) < self.window:
+                    raise InvalidInput(f"series '{series_id}': history has {len(history)} values, the model needs at least {self.window}")
+                x[row] = history[-self.window :]
+        self.check_values(ids, x)
+        return x
+
+    def check_values(self, ids: list[str], x: np.ndarray) -> None:
+        bad_rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
+        if len(bad_rows):
+            row = bad_rows[0]
+            col = int(np.flatnonzero(~np.isfinite(x[row]))[0])
+            raise InvalidInput(f"series '{ids[row]}': history value {x[row, col]} (position {col} of the last {self.window}) is not a finite float32")
+        if self.meta.get("positive_only"):
+            bad_rows = np.flatnonzero((x <= 0).any(axis=1))
+            if len(bad_rows):
+                row = bad_rows[0]
+                raise InvalidInput(f"series '{ids[row]}': history must be positive for this log-transformed model")
+
+    def predict(self, x: np.ndarray, horizon: int) -> np.ndarray:
+        """Forecast a checked batch: (batch, window) float32 -> (batch, horizon) float32, C-contiguous."""
+        (forecast,) = self.session.run(["forecast"], {"history": x})
+        return np.ascontiguousarray(forecast[:, :horizon])
+
+    def check_levels(self, levels: list[float]) -> list[float]:
+        """Interval levels in percent, each in (0, 100), for a model that carries a calibration."""
+        if not self.meta.get("intervals"):
+            raise InvalidInput("level: prediction intervals are not available for this model (it carries no calibration)")
+        for level in levels:
+            if not 0.0 < level < 100.0:
+                raise InvalidInput(f"level {level:g} is outside (0, 100)")
+        return sorted(set(levels))
+
+    def intervals(self, mean: np.ndarray, levels: list[float]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Symmetric intervals around `mean` (batch, horizon) from the calibrated relative errors.
+
+        `relative_errors[h]` are out-of-sample |actual - forecast| / |forecast| at step h,
+        measured inside the training data; the split-conformal quantile of them at
+        `level` scales with each forecast, so one calibration serves any series' size.
+        """
+        errors = self.meta["intervals"]["relative_errors"]
+        horizon = mean.shape[1]
+        out = {}
+        for level in levels:
+            q = np.array([conformal_quantile(errors[h], level / 100.0) for h in range(horizon)])
+            half = np.abs(mean) * q.astype(np.float32)
+            out[f"{level:g}"] = (mean - half, mean + half)
+        return out
+
+
+def conformal_quantile(scores: list[float], coverage: float) -> float:
+    """The ceil((n + 1) * coverage)-th smallest score (split conformal); the largest if that overshoots."""
+    ordered = np.sort(np.asarray(scores, dtype=np.float64))
+    rank = int(np.ceil((len(ordered) + 1) * coverage))
+    return float(ordered[min(max(rank, 1), len(ordered)) - 1])

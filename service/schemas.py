@@ -1,0 +1,64 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class SeriesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200, description="caller's name for the series, echoed back")
+    history: list[FiniteFloat] = Field(min_length=1, description="observed values, oldest first, in original units")
+    start: dt.date | None = Field(None, description="date of the first history value; adds timestamps to the forecast")
+
+
+class ForecastRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "series": [{"id": "air", "history": [360.0, 342.0, 406.0, 396.0, 420.0, 472.0, 548.0, 559.0, 463.0, 407.0, 362.0, 405.0] * 3, "start": "1958-01-01"}],
+                    "horizon": 12,
+                    "level": [80, 95],
+                }
+            ]
+        },
+    )
+
+    series: list[SeriesIn] = Field(min_length=1, description="one or more series, forecast as one batch")
+    horizon: int = Field(ge=1, description="steps to forecast, at most the model's horizon")
+    level: list[FiniteFloat] | None = Field(None, max_length=20, description="prediction-interval levels in percent, each in (0, 100)")
+
+
+class Interval(BaseModel):
+    lower: list[float]
+    upper: list[float]
+
+
+class ForecastOut(BaseModel):
+    id: str
+    mean: list[float]
+    timestamps: list[str] | None = Field(None, description="present when the series gave `start`")
+    intervals: dict[str, Interval] | None = Field(None, description="present when the request gave `level`")
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+
+
+class ForecastResponse(BaseModel):
+    model: ModelRef
+    forecasts: list[ForecastOut]
+
+
+class Problem(BaseModel):
+    detail: str = Field(description="what was wrong, naming the series and the rule")

@@ -1,0 +1,31 @@
+"""Service configuration: one typed Settings class, read from `PAXCAST_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAXCAST_", protected_namespaces=())
+
+    model_dir: Path = Field(Path("models"), description="model registry directory")
+    model_name: str = Field("air_passengers", description="model served from the registry")
+    host: str = Field("127.0.0.1", description="bind address")
+    port: int = Field(8000, ge=1, le=65535, description="bind port")
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
+    threads: int = Field(1, ge=1, le=64, description="onnxruntime intra-op threads per process")
+    reload_interval: float = Field(5.0, ge=0, description="seconds between checks of CURRENT; 0 disables polling")
+    admin_token: SecretStr | None = Field(None, description="bearer token for POST /v1/admin/reload; unset disables it")
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest request body accepted (413 above)")
+    max_series: int = Field(10_000, ge=1, description="most series in one request")
+    max_history: int = Field(10_000, ge=1, description="most values in one series' history")
+    log_level: str = Field("info", description="log level of the service and uvicorn")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

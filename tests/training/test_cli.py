@@ -1,0 +1,48 @@
+import subprocess
+import sys
+
+import pytest
+
+from service.predictor import Predictor
+from service.registry import current_version
+from training.cli import main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "training.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_train_registers_a_version_the_service_loads(tmp_path, air_csv, capsys):
+    out = tmp_path / "m"
+    code = main(["train", "--data", str(air_csv), "--horizon", "12", "--out", str(out), "--window", "24", "--hidden", "8", "--epochs", "5", "--ensemble", "1"])
+    assert code == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("registered air_passengers/") and "validation MAPE" in line
+    assert "\n" not in line  # one summary line when stdout is not a terminal
+    predictor = Predictor.load(out / "air_passengers" / current_version(out, "air_passengers"))
+    assert predictor.horizon == 12 and predictor.window == 24
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("ds,y\n2020-01-01,1\n2020-02-01,x\n", "line 3: y 'x' is not a number"),
+        ("ds,y\n2020-01-01,1\n2020-02-01,2\n", "series 'series' has 2 rows"),
+    ],
+    ids=["bad-value", "too-short"],
+)
+def test_bad_data_is_one_line_on_stderr_and_no_traceback(tmp_path, content, expected):
+    data = tmp_path / "in.csv"
+    data.write_text(content)
+    result = run_cli("train", "--data", str(data), "--out", str(tmp_path / "m"))
+    assert result.returncode == 3
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0] and str(data) in lines[0]
+    assert not (tmp_path / "m").exists()
+
+
+def test_impossible_settings_are_one_line(tmp_path, air_csv):
+    result = run_cli("train", "--data", str(air_csv), "--window", "6", "--out", str(tmp_path / "m"))
+    assert result.returncode == 1
+    assert result.stderr.strip() == "paxcast train: window (6) must exceed the season (12)"

@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+import torch
+
+from training.data import read_series
+from training.model import Ensemble, Forecaster, ForecasterConfig
+from training.train import TrainConfig, train
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "peephole"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_forecaster_maps_window_to_horizon(cell, layers):
+    model = Forecaster(ForecasterConfig(window=24, horizon=7, season=12, cell=cell, hidden=5, layers=layers)).eval()
+    out = model(torch.rand(3, 30) * 100 + 50)
+    assert out.shape == (3, 7)
+    assert torch.isfinite(out).all()
+
+
+def test_untrained_forecaster_is_seasonal_naive_with_drift():
+    history = torch.tensor([[10.0, 20, 30, 40, 12, 22, 32, 42]])  # two cycles of 4, each +2 on the last
+    model = Forecaster(ForecasterConfig(window=8, horizon=6, season=4, hidden=3)).eval()
+    expected = [12 + 2, 22 + 2, 32 + 2, 42 + 2, 12 + 4, 22 + 4]
+    assert model(history)[0].tolist() == pytest.approx(expected, rel=1e-5)
+
+
+def test_log_transform_forecasts_growth_multiplicatively():
+    history = torch.tensor([[10.0, 20, 30, 40, 20, 40, 60, 80]])  # the second cycle doubles the first
+    model = Forecaster(ForecasterConfig(window=8, horizon=5, season=4, hidden=3, transform="log")).eval()
+    assert model(history)[0].tolist() == pytest.approx([40, 80, 120, 160, 80], rel=1e-5)
+
+
+def test_ensemble_is_the_mean_of_its_members():
+    config = ForecasterConfig(window=24, horizon=4, season=12, hidden=4)
+    torch.manual_seed(0)
+    members = [Forecaster(config).eval() for _ in range(3)]
+    for m in members:
+        torch.nn.init.normal_(m.head.weight)
+    x = torch.rand(2, 24) * 100 + 50
+    expected = torch.stack([m(x) for m in members]).mean(0)
+    assert torch.allclose(Ensemble(members)(x), expected)
+
+
+@pytest.mark.parametrize("bad", [dict(cell="rnn"), dict(transform="sqrt"), dict(window=12), dict(dropout=1.0)])
+def test_config_rejects_impossible_settings(bad):
+    settings = dict(window=24, horizon=4, season=12) | bad
+    with pytest.raises(ValueError):
+        ForecasterConfig(**settings)
+
+
+def test_training_is_deterministic(air_csv):
+    series = read_series(air_csv)
+    config = TrainConfig(window=24, horizon=6, season=12, hidden=8, epochs=8, patience=8, ensemble=2, seed=3)
+    first, second = train(series, config, show_progress=False), train(series, config, show_progress=False)
+    for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values()):
+        assert torch.equal(a, b)
+    other = train(series, TrainConfig(**{**config.to_dict(), "seed": 4}), show_progress=False)
+    x = torch.tensor(series[0].y[-24:], dtype=torch.float32)[None]
+    assert not torch.equal(first.model(x), other.model(x))
+
+
+def test_training_beats_its_zero_correction_baseline_on_the_validation_tail(air_csv):
+    series = read_series(air_csv)
+    result = train(series, TrainConfig(window=36, horizon=12, season=12, hidden=16, epochs=60, ensemble=1), show_progress=False)
+    assert result.member_epochs[0] >= 1
+    assert np.isfinite(result.val_mape)
+    assert result.val_mape < result.baseline_val_mape

@@ -1,0 +1,74 @@
+import json
+import os
+
+import pytest
+
+from service.predictor import Predictor
+from service.registry import ModelError, current_version, list_versions, read_contract
+from training import registry as writer
+
+
+def test_training_registers_a_complete_version(tiny_registry, air_csv):
+    version = current_version(tiny_registry, "air_passengers")
+    meta = read_contract(tiny_registry / "air_passengers" / version)
+    for key in ("name", "version", "created_at", "window", "horizon", "season", "freq", "cell", "hyperparameters", "data_sha256", "onnx_sha256", "validation"):
+        assert key in meta, key
+    assert meta["freq"] == "MS" and meta["season"] == 12 and meta["cell"] == "lstm"
+    assert meta["data_sha256"] == writer.sha256_of(air_csv)
+    assert meta["validation"]["mape"] > 0
+
+
+def test_current_switch_is_atomic_and_refuses_incomplete_versions(registry):
+    base = registry / "air_passengers"
+    (old,) = list_versions(registry, "air_passengers")
+    (base / "broken").mkdir()
+    (base / "broken" / "model.json").write_text("{}")
+    with pytest.raises(ModelError, match="lacks"):
+        writer.set_current(registry, "air_passengers", "broken")
+    assert current_version(registry, "air_passengers") == old
+    assert not [p for p in base.iterdir() if p.name.startswith(".CURRENT")]
+
+
+def test_interrupted_registration_leaves_nothing_visible(registry, tmp_path, monkeypatch):
+    base = registry / "air_passengers"
+    (old,) = list_versions(registry, "air_passengers")
+    onnx_file = base / old / "model.onnx"
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # as if the process were interrupted mid-write
+
+    monkeypatch.setattr(writer, "read_contract", crash)
+    with pytest.raises(KeyboardInterrupt):
+        writer.register(registry, "air_passengers", onnx_file, {"window": 1})
+    assert list_versions(registry, "air_passengers") == [old]
+    assert current_version(registry, "air_passengers") == old
+    assert not list(base.glob(".staging-*"))
+
+
+def test_killed_run_leftovers_are_invisible_and_cleanable(registry):
+    base = registry / "air_passengers"
+    (base / ".staging-dead").mkdir()
+    (base / ".staging-dead" / "model.onnx").write_bytes(b"half")
+    assert len(list_versions(registry, "air_passengers")) == 1
+    assert writer.clean_staging(registry, "air_passengers") == 1
+
+
+def test_registered_version_is_served_and_hash_checked(registry):
+    base = registry / "air_passengers"
+    version = current_version(registry, "air_passengers")
+    predictor = Predictor.load(base / version)
+    assert predictor.version == version
+    with open(base / version / "model.onnx", "ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(ModelError, match="does not match model.json"):
+        Predictor.load(base / version)
+
+
+def test_current_written_with_rename(registry, monkeypatch):
+    calls = []
+    real = os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append((str(a), str(b))), real(a, b)))
+    version = current_version(registry, "air_passengers")
+    writer.set_current(registry, "air_passengers", version)
+    assert calls and calls[-1][1].endswith("CURRENT") and "/.CURRENT." in calls[-1][0]
+    assert json.loads((registry / "air_passengers" / version / "model.json").read_text())["version"] == version

@@ -1,0 +1,1 @@
+"""Offline training for paxcast: data, model, training loop, ONNX export and the registry."""
