@@ -1,0 +1,45 @@
+"""Forecast accuracy metrics. Arrays are (n, horizon) or (horizon,); results are means over all points."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def mape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Mean absolute percentage error, in percent."""
+    actual, forecast = np.asarray(actual, float), np.asarray(forecast, float)
+    return float(np.mean(np.abs(forecast - actual) / np.abs(actual)) * 100)
+
+
+def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Symmetric MAPE, in percent: 200 * |f - a| / (|a| + |f|)."""
+    actual, forecast = np.asarray(actual, float), np.asarray(forecast, float)
+    return float(np.mean(2 * np.abs(forecast - actual) / (np.abs(actual) + np.abs(forecast))) * 100)
+
+
+def rmse(actual: np.ndarray, forecast: np.ndarray) -> float:
+    actual, forecast = np.asarray(actual, float), np.asarray(forecast, float)
+    return float(np.sqrt(np.mean((forecast - actual) ** 2)))
+
+
+def seasonal_scale(train: np.ndarray, season: int) -> float:
+    """In-sample MAE of the seasonal naive forecast: MASE's denominator."""
+    train = np.asarray(train, float)
+    return float(np.mean(np.abs(train[season:] - train[:-season])))
+
+
+def mase(actual: np.ndarray, forecast: np.ndarray, train: np.ndarray, season: int) -> float:
+    """Mean absolute scaled error against the in-sample seasonal naive forecast of `train`."""
+    actual, forecast = np.asarray(actual, float), np.asarray(forecast, float)
+    return float(np.mean(np.abs(forecast - actual)) / seasonal_scale(train, season))
+
+
+def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """Share of actuals inside [lower, upper], in percent."""
+    actual = np.asarray(actual, float)
+    return float(np.mean((actual >= lower) & (actual <= upper)) * 100)
+
+
+def mean_width(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """Mean interval width relative to the actuals, in percent."""
+    return float(np.mean((np.asarray(upper) - np.asarray(lower)) / np.abs(np.asarray(actual, float))) * 100)
