@@ -90,8 +90,14 @@ def test_health_ready_and_model(client):
 
 
 def test_docs_page_needs_no_internet(client):
+    import re
+
     page = client.get("/docs").text
     assert "cdn" not in page.lower() and "https://" not in page
+    assets = re.findall(r'(?:src|href)="(/[^"]+)"', page)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
+    for asset in assets:  # every script and stylesheet comes from the service itself
+        assert client.get(asset).status_code == 200, asset
     schema = client.get("/openapi.json").json()
     body = schema["paths"]["/v1/forecast"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/ForecastRequest"}
