@@ -33,12 +33,14 @@ from training.data import DataError, Series, file_sha256, read_series, require_l
 from training.evaluate import onnx_forecast
 from training.metrics import mape, smape
 from training.pipeline import check_series, fit, train_and_register
-from training.registry import append_history, locked, prune, read_history, set_current
+from training.registry import append_history, clean_staging, locked, prune, read_history, set_current
 from training.train import TrainConfig
 
 # Training settings a retrain may change; window, horizon and season are the served contract.
 RETRAINABLE = ("cell", "hidden", "layers", "dropout", "transform", "epochs", "patience", "lr", "seed", "ensemble")
 CONTRACT = ("window", "horizon", "season")
+# A staging directory lives for the milliseconds of one registration; an hour-old one belongs to a killed run.
+STALE_STAGING_S = 3600
 
 
 @dataclasses.dataclass
@@ -238,6 +240,7 @@ def retrain(
         check_data(data, series, config, champion)
 
         with locked(root, name):
+            clean_staging(root, name, min_age=STALE_STAGING_S)  # leftovers of killed runs, never a live one
             latest = read_champion(root, name)
             if latest.version != champion.version:  # a rollback landed before we got the lock
                 champion, config = latest, champion_config(latest, **overrides)
