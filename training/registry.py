@@ -3,6 +3,8 @@
 A version is assembled in a hidden staging directory next to its final place and
 renamed into view only when complete, and `CURRENT` is swapped with a rename, so a
 crash at any moment leaves either the old state or the new one, never half of one.
+Retrain and rollback also take the model's lock (`.lock`), append to its audit log
+(`history.jsonl`) and prune old versions, all here.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import json
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from service.registry import current_version, list_versions, read_contract, sha256_of
+from service.registry import ModelError, current_version, list_versions, read_contract, sha256_of
 
 
 def _fsync_dir(path: Path) -> None:
@@ -192,7 +196,57 @@ def prune(root: str | Path, name: str, keep: int) -> list[str]:
     return doomed
 
 
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def publishing():
+    """Ignore SIGTERM/SIGINT while CURRENT, pruning and the history line are written.
+
+    The step takes well under a second; stopping inside it would leave CURRENT and
+    history.jsonl disagreeing. (SIGKILL cannot be deferred; each write is atomic on its own.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def rollback(root: str | Path, name: str, version: str) -> dict | None:
+    """Point CURRENT at an existing, complete `version` and log it; None if it already is current."""
+    started = time.monotonic()
+    if version not in list_versions(root, name):
+        known = ", ".join(list_versions(root, name)) or "none"
+        raise ModelError(f"{Path(root) / name / version}: no such version (versions: {known})")
+    with locked(root, name):
+        try:
+            previous = current_version(root, name)
+        except ModelError:
+            previous = None  # a rollback is also how a damaged CURRENT is repaired
+        if version == previous:
+            return None
+        with publishing():
+            set_current(root, name, version)  # refuses a missing, incomplete or hash-mismatched version
+            record = {
+                "time": utc_now(),
+                "event": "rollback",
+                "decision": "rolled back",
+                "reason": f"operator rollback from {previous} to {version}",
+                "current": version,
+                "previous": previous,
+                "duration_s": round(time.monotonic() - started, 3),
+            }
+            append_history(root, name, record)
+    return record
+
+
 __all__ = [
     "register", "set_current", "write_atomic", "clean_staging", "current_version", "list_versions",
-    "RegistryBusy", "locked", "append_history", "read_history", "version_order", "prune",
+    "RegistryBusy", "locked", "append_history", "read_history", "version_order", "prune", "publishing", "rollback",
 ]

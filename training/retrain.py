@@ -15,25 +15,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import shutil
-import signal
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 from service.calendar import FREQ_NAMES, parse_timestamp, step
-from service.registry import ModelError, current_version, list_versions, read_contract
+from service.registry import ModelError, current_version, read_contract
 from training.data import DataError, Series, file_sha256, read_series, require_length
 from training.evaluate import onnx_forecast
 from training.metrics import mape, smape
 from training.pipeline import check_series, fit, train_and_register
-from training.registry import append_history, clean_staging, locked, prune, read_history, set_current
+from training.registry import append_history, clean_staging, locked, prune, publishing, read_history, set_current, utc_now
 from training.train import TrainConfig
 
 # Training settings a retrain may change; window, horizon and season are the served contract.
@@ -172,24 +169,6 @@ def judge(challenger: float | None, champion: float | None, metric: str, max_reg
     return False, f"{versus}, worse than the allowed regression of {max_regression:g}%"
 
 
-@contextlib.contextmanager
-def signals_deferred():
-    """Ignore SIGTERM/SIGINT while CURRENT, pruning and the history line are written.
-
-    The step takes well under a second; stopping inside it would leave CURRENT and
-    history.jsonl disagreeing. (SIGKILL cannot be deferred; each write is atomic on its own.)
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def snapshot(data: str | Path, workdir: Path) -> tuple[Path, list[Series]]:
     """Copy the data file so a writer replacing it mid-run cannot change what is trained; read and validate it."""
     copy = workdir / Path(data).name
@@ -201,10 +180,6 @@ def snapshot(data: str | Path, workdir: Path) -> tuple[Path, list[Series]]:
         return copy, read_series(copy)
     except DataError as exc:
         raise DataError(str(exc).replace(str(copy), str(data))) from None
-
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def describe_data(data: str | Path, data_copy: Path, series: list[Series]) -> dict:
@@ -260,7 +235,7 @@ def retrain(
                 new_version, _ = train_and_register(
                     data_copy, root, name, show_progress=show_progress, make_current=False, **config.to_dict()
                 )
-            with signals_deferred():
+            with publishing():
                 if new_version is not None:
                     set_current(root, name, new_version)
                 pruned = prune(root, name, keep)
@@ -279,33 +254,10 @@ def retrain(
                     "pruned": pruned,
                     "duration_s": round(time.monotonic() - started, 2),
                 }
-                append_history(root, name, record)
+                try:
+                    append_history(root, name, record)
+                except OSError:  # e.g. a full disk: no promotion may stand without its history line
+                    if new_version is not None:
+                        set_current(root, name, champion.version)
+                    raise
     return Outcome(promoted=promote, current=record["current"], record=record)
-
-
-def rollback(root: str | Path, name: str, version: str) -> dict | None:
-    """Point CURRENT at an existing, complete `version` and log it; None if it already is current."""
-    started = time.monotonic()
-    if version not in list_versions(root, name):
-        known = ", ".join(list_versions(root, name)) or "none"
-        raise ModelError(f"{Path(root) / name / version}: no such version (versions: {known})")
-    with locked(root, name):
-        try:
-            previous = current_version(root, name)
-        except ModelError:
-            previous = None  # a rollback is also how a damaged CURRENT is repaired
-        if version == previous:
-            return None
-        with signals_deferred():
-            set_current(root, name, version)  # refuses a missing, incomplete or hash-mismatched version
-            record = {
-                "time": utc_now(),
-                "event": "rollback",
-                "decision": "rolled back",
-                "reason": f"operator rollback from {previous} to {version}",
-                "current": version,
-                "previous": previous,
-                "duration_s": round(time.monotonic() - started, 3),
-            }
-            append_history(root, name, record)
-    return record

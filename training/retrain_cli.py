@@ -108,8 +108,7 @@ def cmd_models_show(args: argparse.Namespace) -> int:
 
 
 def cmd_models_rollback(args: argparse.Namespace) -> int:
-    from training.registry import RegistryBusy
-    from training.retrain import rollback
+    from training.registry import RegistryBusy, rollback
 
     try:
         record = rollback(args.registry, args.name, args.version)

@@ -216,3 +216,17 @@ def test_history_survives_a_torn_last_line(registry):
     assert path.read_text().splitlines()[-1] == '{"event":"rollback"}'
     assert read_history(registry, NAME) == [{"event": "retrain", "decision": "kept"}, {"event": "rollback"}]
     assert os.stat(path).st_mode & 0o777 == 0o644
+
+
+def test_a_promotion_whose_history_line_cannot_be_written_is_undone(registry, air_csv, monkeypatch, capsys):
+    import training.retrain as retrain_module
+
+    champion = current_version(registry, NAME)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(retrain_module, "append_history", disk_full)
+    assert retrain(registry, air_csv, "--force") == 1
+    assert capsys.readouterr().err == "paxcast retrain: [Errno 28] No space left on device\n"
+    assert current_version(registry, NAME) == champion
