@@ -74,7 +74,8 @@ def test_sigkill_at_any_moment_leaves_the_registry_valid(registry, air_csv, tmp_
         process.kill()
     finally:
         process.wait(30)
-    assert process.returncode == -signal.SIGKILL
+    # a loaded machine may let the run finish between seeing its new version and the kill; still valid either way
+    assert process.returncode == -signal.SIGKILL or (moment == "publishing" and process.returncode == 0)
     assert_registry_valid(registry)
     if moment == "training":
         assert current_version(registry, NAME) == champion and set(list_versions(registry, NAME)) == versions
