@@ -28,7 +28,8 @@ COPY --chown=10001:10001 data ./data
 COPY --chown=10001:10001 models ./models
 USER 10001
 ENTRYPOINT ["paxcast"]
-CMD ["train", "--data", "data/air_passengers.csv", "--out", "models", "--name", "air_passengers"]
+# The scheduled job: judge a challenger against the served model, promote only if not worse.
+CMD ["retrain", "--data", "data/air_passengers.csv", "--registry", "models", "--name", "air_passengers"]
 
 FROM runtime AS serve
 COPY --from=build /wheels /wheels

@@ -85,7 +85,8 @@ async def forecast(request: Request, predictor: PredictorDep) -> JSONBytes:
         if intervals is not None:
             out["intervals"] = {label: {"lower": lo[row], "upper": hi[row]} for label, (lo, hi) in intervals.items()}
         forecasts.append(out)
-    return JSONBytes({"model": {"name": predictor.name, "version": predictor.version}, "forecasts": forecasts})
+    body = {"model": {"name": predictor.name, "version": predictor.version}, "forecasts": forecasts}
+    return JSONBytes(body, headers={"X-Model-Version": predictor.version})  # the version that produced it
 
 
 @router.get("/healthz")

@@ -1,4 +1,4 @@
-"""`paxcast` command line: train, serve (and more). Known errors become one line and an exit code.
+"""`paxcast` command line: train, serve, retrain, models. Known errors become one line and an exit code.
 
 Imports stay inside the commands: `paxcast serve` must run in the serving-only
 install, which has no torch.
@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default: PAXCAST_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: PAXCAST_PORT or 8000)")
     serve.set_defaults(func=cmd_serve)
+
+    from training.retrain_cli import add_retrain_commands  # `retrain` and `models` live in their own module
+
+    add_retrain_commands(commands)
     return parser
 
 

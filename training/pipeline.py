@@ -85,9 +85,12 @@ def fit(series: list[Series], config: TrainConfig, workdir: Path, show_progress:
 
 
 def train_and_register(
-    data_path: str | Path, out: str | Path, name: str, show_progress: bool | None = None, **overrides
+    data_path: str | Path, out: str | Path, name: str, show_progress: bool | None = None, make_current: bool = True, **overrides
 ) -> tuple[str, Fitted]:
-    """Read, validate, train, export and register; return the new version and what was fitted."""
+    """Read, validate, train, export and register; return the new version and what was fitted.
+
+    `make_current=False` registers without switching CURRENT (retrain switches it itself).
+    """
     series = read_series(data_path)
     config = resolve_config(series, **overrides)
     check_series(data_path, series, config)
@@ -98,7 +101,7 @@ def train_and_register(
             data_file=Path(data_path).name,
             created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         )
-        version = register(out, name, fitted.onnx_path, fitted.meta)
+        version = register(out, name, fitted.onnx_path, fitted.meta, make_current=make_current)
     return version, fitted
 
 

@@ -3,18 +3,26 @@
 A version is assembled in a hidden staging directory next to its final place and
 renamed into view only when complete, and `CURRENT` is swapped with a rename, so a
 crash at any moment leaves either the old state or the new one, never half of one.
+Retrain and rollback also take the model's lock (`.lock`), append to its audit log
+(`history.jsonl`) and prune old versions, all here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
+import re
 import shutil
+import signal
 import tempfile
+import threading
+import time
 from pathlib import Path
 
-from service.registry import current_version, list_versions, read_contract, sha256_of
+from service.registry import ModelError, current_version, list_versions, read_contract, sha256_of
 
 
 def _fsync_dir(path: Path) -> None:
@@ -83,13 +91,162 @@ def set_current(root: str | Path, name: str, version: str) -> None:
     write_atomic(base / "CURRENT", (version + "\n").encode())
 
 
-def clean_staging(root: str | Path, name: str) -> int:
-    """Remove staging directories left by killed runs; return how many."""
+def clean_staging(root: str | Path, name: str, min_age: float = 0.0) -> int:
+    """Remove staging directories left by killed runs (older than `min_age` seconds); return how many."""
     base = Path(root) / name
-    stale = [p for p in base.glob(".staging-*") if p.is_dir()] if base.is_dir() else []
+    cutoff = time.time() - min_age
+    stale = [p for p in base.glob(".staging-*") if p.is_dir() and p.stat().st_mtime <= cutoff] if base.is_dir() else []
     for p in stale:
         shutil.rmtree(p, ignore_errors=True)
     return len(stale)
 
 
-__all__ = ["register", "set_current", "write_atomic", "clean_staging", "current_version", "list_versions"]
+class RegistryBusy(RuntimeError):
+    """Another process holds the registry lock of this model."""
+
+
+@contextlib.contextmanager
+def locked(root: str | Path, name: str):
+    """Hold `<root>/<name>/.lock` exclusively for a retrain or rollback, or raise RegistryBusy at once.
+
+    flock, not an exists-check: the kernel releases the lock when the holder exits
+    or is killed, so a SIGKILLed run never leaves the registry locked.
+    """
+    base = Path(root) / name
+    base.mkdir(parents=True, exist_ok=True)
+    path = base / ".lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            raise RegistryBusy(f"{path} is held by another retrain or rollback (pid {holder}); this run changed nothing") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield path
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def append_history(root: str | Path, name: str, record: dict) -> None:
+    """Append `record` as one JSON line to `<root>/<name>/history.jsonl`, durably.
+
+    One O_APPEND write per record; if a killed writer left a torn last line, the
+    new record starts on a fresh line so it is never glued to the fragment.
+    """
+    path = Path(root) / name / "history.jsonl"
+    line = json.dumps(record, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        if size and _last_byte(path, size) != b"\n":
+            line = b"\n" + line
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _fsync_dir(path.parent)
+
+
+def _last_byte(path: Path, size: int) -> bytes:
+    with path.open("rb") as handle:
+        handle.seek(size - 1)
+        return handle.read(1)
+
+
+def read_history(root: str | Path, name: str) -> list[dict]:
+    """The records of history.jsonl, oldest first; a torn line left by a killed writer is skipped."""
+    path = Path(root) / name / "history.jsonl"
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(json.JSONDecodeError):
+            if isinstance(record := json.loads(line), dict):
+                records.append(record)
+    return records
+
+
+def version_order(version: str) -> tuple[str, int]:
+    """Sort key of version ids: the UTC stamp, then the `-n` suffix numerically (…Z-10 after …Z-2)."""
+    match = re.fullmatch(r"(.*?)(?:-(\d+))?", version)
+    return match.group(1), int(match.group(2) or 1)
+
+
+def prune(root: str | Path, name: str, keep: int) -> list[str]:
+    """Delete all but the `keep` newest versions, never the current one; return the deleted ids.
+
+    Each version is first renamed to a hidden `.trash-*` directory (atomic), then
+    removed, so a kill mid-delete never leaves a half version in the listing.
+    """
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1, got {keep}")
+    base = Path(root) / name
+    for leftover in base.glob(".trash-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    current = current_version(root, name)
+    versions = sorted(list_versions(root, name), key=version_order)
+    doomed = [v for v in versions[: max(len(versions) - keep, 0)] if v != current]
+    for version in doomed:
+        trash = base / f".trash-{version}"
+        os.rename(base / version, trash)
+        _fsync_dir(base)
+        shutil.rmtree(trash, ignore_errors=True)
+    return doomed
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def publishing():
+    """Ignore SIGTERM/SIGINT while CURRENT, pruning and the history line are written.
+
+    The step takes well under a second; stopping inside it would leave CURRENT and
+    history.jsonl disagreeing. (SIGKILL cannot be deferred; each write is atomic on its own.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def rollback(root: str | Path, name: str, version: str) -> dict | None:
+    """Point CURRENT at an existing, complete `version` and log it; None if it already is current."""
+    started = time.monotonic()
+    if version not in list_versions(root, name):
+        known = ", ".join(list_versions(root, name)) or "none"
+        raise ModelError(f"{Path(root) / name / version}: no such version (versions: {known})")
+    with locked(root, name):
+        try:
+            previous = current_version(root, name)
+        except ModelError:
+            previous = None  # a rollback is also how a damaged CURRENT is repaired
+        if version == previous:
+            return None
+        with publishing():
+            set_current(root, name, version)  # refuses a missing, incomplete or hash-mismatched version
+            record = {
+                "time": utc_now(),
+                "event": "rollback",
+                "decision": "rolled back",
+                "reason": f"operator rollback from {previous} to {version}",
+                "current": version,
+                "previous": previous,
+                "duration_s": round(time.monotonic() - started, 3),
+            }
+            append_history(root, name, record)
+    return record
+
+
+__all__ = [
+    "register", "set_current", "write_atomic", "clean_staging", "current_version", "list_versions",
+    "RegistryBusy", "locked", "append_history", "read_history", "version_order", "prune", "publishing", "rollback",
+]

@@ -1,0 +1,146 @@
+"""The deployment files, checked without a cluster or a Docker engine: schemas, images, commands, schedules, volumes, probes."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+import shlex
+from pathlib import Path, PurePosixPath
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from training.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "deploy" / "k8s"
+KUBERNETES = "1.30"  # oldest release these manifests target (CronJob timeZone is GA since 1.27)
+
+
+def k8s_documents() -> list[dict]:
+    docs = []
+    for path in sorted(K8S.glob("*.yaml")):
+        if path.name != "kustomization.yaml":
+            docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return docs
+
+
+def find(kind: str, name: str) -> dict:
+    (doc,) = [d for d in k8s_documents() if d["kind"] == kind and d["metadata"]["name"] == name]
+    return doc
+
+
+def parse_paxcast(argv: list[str]):
+    """Parse a command line with paxcast's own parser: the command must be one the CLI accepts."""
+    return build_parser().parse_args(argv)
+
+
+def mounted(path: str, mounts: dict[str, str]) -> bool:
+    return any(PurePosixPath(path).is_relative_to(m) for m in mounts)
+
+
+@pytest.mark.parametrize("doc", k8s_documents(), ids=lambda d: f"{d['kind']}/{d['metadata']['name']}")
+def test_every_manifest_is_valid_against_the_kubernetes_schema(doc):
+    kubernetes_validate.validate(doc, KUBERNETES, strict=True)  # strict: an unknown or misspelt field fails
+
+
+def test_kustomization_lists_every_manifest():
+    listed = yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"]
+    assert sorted(listed) == sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def test_api_deployment_serves_the_shared_volume_with_probes():
+    pod = find("Deployment", "paxcast-api")["spec"]["template"]["spec"]
+    (api,) = pod["containers"]
+    assert api["image"] == "paxcast:0.1.0"
+    env = {e["name"]: e.get("value") for e in api["env"]}
+    assert float(env["PAXCAST_RELOAD_INTERVAL"]) > 0
+    ports = {p["name"]: p["containerPort"] for p in api["ports"]}
+    assert ports == {"http": 8000}
+    assert api["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert api["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    mounts = {m["name"]: m for m in api["volumeMounts"]}
+    assert mounts["models"]["mountPath"] == env["PAXCAST_MODEL_DIR"] and mounts["models"]["readOnly"] is True
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["models"]["persistentVolumeClaim"]["claimName"] == "paxcast-models"
+    admin = next(e for e in api["env"] if e["name"] == "PAXCAST_ADMIN_TOKEN")
+    assert admin["valueFrom"]["secretKeyRef"]["optional"] is True  # no secret: the admin endpoint stays disabled
+    assert pod["securityContext"]["runAsUser"] == 10001
+
+
+def test_service_routes_to_the_api_pods():
+    service = find("Service", "paxcast-api")["spec"]
+    labels = find("Deployment", "paxcast-api")["spec"]["template"]["metadata"]["labels"]
+    assert service["selector"].items() <= labels.items()
+    assert [p["targetPort"] for p in service["ports"]] == ["http"]
+
+
+def test_cronjob_runs_retrain_from_the_trainer_image_against_the_shared_volume():
+    cron = find("CronJob", "paxcast-retrain")["spec"]
+    assert re.fullmatch(r"(\S+\s+){4}\S+", cron["schedule"])
+    assert cron["concurrencyPolicy"] == "Forbid"
+    assert cron["startingDeadlineSeconds"] > 0
+    assert cron["timeZone"]
+    pod = cron["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] == "Never"
+    (job,) = pod["containers"]
+    assert job["image"] == "paxcast-trainer:0.1.0"
+    assert job["command"] == ["paxcast"]
+    args = parse_paxcast(job["args"])
+    assert args.command == "retrain" and not args.force
+    mounts = {m["mountPath"]: m["name"] for m in job["volumeMounts"]}
+    assert mounts[args.registry] == "models" and mounted(args.data, mounts)
+    claims = {v["name"]: v.get("persistentVolumeClaim", {}).get("claimName") for v in pod["volumes"]}
+    assert claims["models"] == "paxcast-models"  # the same volume the API reads
+
+
+def test_volume_claims_are_shared_across_nodes():
+    for name in ("paxcast-models", "paxcast-data"):
+        assert find("PersistentVolumeClaim", name)["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
+def test_dockerfile_trainer_target_runs_retrain():
+    text = (ROOT / "Dockerfile").read_text()
+    trainer = text[text.index("FROM runtime AS trainer") : text.index("FROM runtime AS serve")]
+    entrypoint = json.loads(re.search(r"^ENTRYPOINT (.+)$", trainer, re.M).group(1))
+    command = json.loads(re.search(r"^CMD (.+)$", trainer, re.M).group(1))
+    assert entrypoint == ["paxcast"]
+    assert parse_paxcast(command).command == "retrain"
+
+
+def test_compose_runs_the_api_and_a_retrain_job_on_one_volume():
+    compose = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
+    api, retrain = compose["services"]["api"], compose["services"]["retrain"]
+    assert api["build"]["target"] == "serve" and retrain["build"]["target"] == "trainer"
+    assert retrain["profiles"] == ["jobs"]  # `up` leaves it alone; `docker compose run retrain` runs it
+    assert all(port.startswith("127.0.0.1:") for port in api["ports"])
+    api_mounts = dict(v.split(":")[:2] for v in api["volumes"])
+    job_mounts = {v.split(":")[1]: v.split(":")[0] for v in retrain["volumes"]}
+    args = parse_paxcast(retrain["command"])
+    assert args.command == "retrain"
+    assert job_mounts[args.registry] == "models" and api_mounts["models"] == args.registry
+    assert mounted(args.data, job_mounts)
+    assert "models" in compose["volumes"]
+
+
+def test_crontab_example_runs_the_compose_job():
+    (line,) = [l for l in (ROOT / "deploy" / "crontab.example").read_text().splitlines() if l and not l.startswith(("#", "CRON_TZ"))]
+    fields = line.split(None, 5)
+    assert all(re.fullmatch(r"[\d*/,-]+", f) for f in fields[:5])
+    assert "docker compose -f deploy/docker-compose.yml run --rm retrain" in fields[5]
+
+
+def test_systemd_timer_starts_a_oneshot_retrain():
+    service, timer = configparser.ConfigParser(), configparser.ConfigParser()
+    service.read(ROOT / "deploy" / "systemd" / "paxcast-retrain.service")
+    timer.read(ROOT / "deploy" / "systemd" / "paxcast-retrain.timer")
+    assert service["Service"]["Type"] == "oneshot"
+    program, *argv = shlex.split(service["Service"]["ExecStart"])
+    assert program.endswith("/paxcast")
+    args = parse_paxcast(argv)
+    assert args.command == "retrain" and args.registry in service["Service"]["ReadWritePaths"].split()
+    assert timer["Timer"]["Unit"] == "paxcast-retrain.service"
+    assert timer["Timer"]["OnCalendar"].endswith("UTC") and timer["Timer"]["Persistent"] == "true"
+    assert timer["Install"]["WantedBy"] == "timers.target"

@@ -1,0 +1,263 @@
+"""Champion/challenger retraining: a new model is promoted only if it is not worse than the served one.
+
+`retrain()` reads top to bottom:
+  1. snapshot and validate the data against the champion's contract — nothing is written
+     to the registry before this passes, so bad data leaves it untouched;
+  2. under the registry lock, fit the challenger (the champion's settings, plus any explicit
+     overrides) on the data before the hold-out — the last `horizon` points of every series —
+     and score it through onnxruntime; score the champion on the same hold-out: its served
+     ONNX when history.jsonl proves its training data ended before the hold-out, otherwise
+     its settings refitted on the same data;
+  3. promote — train on all the data through `train_and_register`, the one training path —
+     or keep the champion;
+  4. switch CURRENT, prune and append the history line as one step that signals do not split.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from service.calendar import FREQ_NAMES, parse_timestamp, step
+from service.registry import ModelError, current_version, read_contract
+from training.data import DataError, Series, file_sha256, read_series, require_length
+from training.evaluate import onnx_forecast
+from training.metrics import mape, smape
+from training.pipeline import check_series, fit, train_and_register
+from training.registry import append_history, clean_staging, locked, prune, publishing, read_history, set_current, utc_now
+from training.train import TrainConfig
+
+# Training settings a retrain may change; window, horizon and season are the served contract.
+RETRAINABLE = ("cell", "hidden", "layers", "dropout", "transform", "epochs", "patience", "lr", "seed", "ensemble")
+CONTRACT = ("window", "horizon", "season")
+# A staging directory lives for the milliseconds of one registration; an hour-old one belongs to a killed run.
+STALE_STAGING_S = 3600
+
+
+@dataclasses.dataclass
+class Champion:
+    """The version CURRENT names and its model.json."""
+
+    version: str
+    meta: dict
+    path: Path
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What a retrain decided; `record` is the line appended to history.jsonl."""
+
+    promoted: bool
+    current: str
+    record: dict
+
+
+def read_champion(root: str | Path, name: str) -> Champion:
+    """The current version's contract (hash not checked here: a refit needs only its settings)."""
+    try:
+        version = current_version(root, name)
+    except ModelError as exc:
+        raise ModelError(f"no champion to retrain: {exc}; register a first model with `paxcast train`") from None
+    path = Path(root) / name / version
+    return Champion(version=version, meta=read_contract(path, verify_hash=False), path=path)
+
+
+def champion_config(champion: Champion, **overrides) -> TrainConfig:
+    """TrainConfig from the champion's recorded hyperparameters and contract, with `overrides` applied."""
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    values = {k: v for k, v in (champion.meta.get("hyperparameters") or {}).items() if k in known}
+    values.update({key: int(champion.meta[key]) for key in CONTRACT})
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key not in RETRAINABLE:
+            raise ValueError(f"retrain keeps the champion's {key} ({champion.meta.get(key)}); to change it, train a new model with `paxcast train`")
+        values[key] = value
+    config = TrainConfig(**values)
+    config.forecaster()  # validates the combination before any work
+    return config
+
+
+def check_data(path: str | Path, series: list[Series], config: TrainConfig, champion: Champion) -> None:
+    """Refuse data that does not fit the champion's contract or is too short for a hold-out, before training."""
+    freq = series[0].freq
+    if freq != champion.meta["freq"]:
+        want = champion.meta["freq"]
+        raise DataError(f"{path}: the data is {FREQ_NAMES.get(freq, freq)}; champion {champion.version} forecasts {FREQ_NAMES.get(want, want)} series")
+    w, h = config.window, config.horizon
+    require_length(path, series, w + 2 * h + 1, f"window {w} + horizon {h} + 1 validation window + a hold-out of {h}")
+    check_series(path, series, config)
+
+
+def split_holdout(series: list[Series], horizon: int) -> tuple[list[Series], np.ndarray]:
+    """Series cut before their last `horizon` points, and those points: (n_series, horizon)."""
+    before = [dataclasses.replace(s, y=s.y[:-horizon]) for s in series]
+    return before, np.stack([s.y[-horizon:] for s in series])
+
+
+def timestamp_at(s: Series, index: int) -> dt.datetime:
+    return step(parse_timestamp(s.start), s.freq, index)
+
+
+def score(onnx_path: Path, before: list[Series], actual: np.ndarray, window: int) -> dict:
+    """Hold-out errors of one ONNX model, in percent: MAPE and sMAPE over every point of every series."""
+    forecast = onnx_forecast(onnx_path, np.stack([s.y[-window:] for s in before]))
+    if not np.isfinite(forecast).all():
+        return {"mape": None, "smape": None}
+    nonzero = np.abs(actual) + np.abs(forecast) > 0  # sMAPE of 0 vs 0 is a perfect 0, not 0/0
+    scores = {"mape": mape(actual, forecast) if np.all(actual != 0) else None, "smape": 0.0}
+    if nonzero.any():
+        scores["smape"] = smape(actual[nonzero], forecast[nonzero]) * nonzero.mean()
+    return scores
+
+
+def served_is_clean(root: str | Path, name: str, champion: Champion, series: list[Series], horizon: int) -> bool:
+    """True when history.jsonl shows the champion was trained on data that ended before every series' hold-out."""
+    promotions = [r for r in read_history(root, name) if r.get("decision") == "promoted" and r.get("current") == champion.version]
+    through = promotions[-1].get("data", {}).get("through") if promotions else None
+    if not isinstance(through, dict):
+        return False
+    try:
+        return all(s.id not in through or parse_timestamp(through[s.id]) < timestamp_at(s, len(s.y) - horizon) for s in series)
+    except (TypeError, ValueError):
+        return False
+
+
+def score_champion(
+    root: str | Path, name: str, champion: Champion, config: TrainConfig, challenger_onnx: Path,
+    series: list[Series], before: list[Series], actual: np.ndarray, workdir: Path, show_progress: bool | None,
+) -> tuple[str, dict]:
+    """(basis, scores) of the champion on the challenger's hold-out.
+
+    The served ONNX counts only when it provably never saw the hold-out and its hash
+    still matches; otherwise the champion's settings are refitted on the data before it
+    (with no overrides that is exactly the challenger's fit, so that fit is reused).
+    """
+    window = config.window
+    if served_is_clean(root, name, champion, series, config.horizon):
+        try:
+            read_contract(champion.path)
+            return "served model (trained on data that ends before the hold-out)", score(champion.path / "model.onnx", before, actual, window)
+        except ModelError:
+            pass  # a damaged artefact: judge the champion by its settings instead
+    settings = champion_config(champion)
+    if settings == config:
+        return "champion's settings refitted before the hold-out (the same fit as the challenger's)", score(challenger_onnx, before, actual, window)
+    (workdir / "champion").mkdir()
+    refit = fit(before, settings, workdir / "champion", show_progress=show_progress)
+    return "champion's settings refitted before the hold-out", score(refit.onnx_path, before, actual, window)
+
+
+def judge(challenger: float | None, champion: float | None, metric: str, max_regression: float, force: bool) -> tuple[bool, str]:
+    """(promote, reason): the challenger may be worse than the champion by at most `max_regression` percent (relative)."""
+    if challenger is None:
+        return False, "the challenger's hold-out forecasts are not finite; not promoted even with --force"
+    if champion is None:
+        return True, f"the champion's hold-out forecasts are not finite; challenger {metric} {challenger:.3f}%"
+    change = 100.0 * (challenger / champion - 1.0) if champion > 0 else (0.0 if challenger == 0 else float("inf"))
+    versus = f"challenger hold-out {metric} {challenger:.3f}% vs champion {champion:.3f}% ({change:+.2f}%)"
+    if force:
+        return True, f"forced: {versus}"
+    if change <= max_regression:
+        return True, f"{versus}, within the allowed regression of {max_regression:g}%"
+    return False, f"{versus}, worse than the allowed regression of {max_regression:g}%"
+
+
+def snapshot(data: str | Path, workdir: Path) -> tuple[Path, list[Series]]:
+    """Copy the data file so a writer replacing it mid-run cannot change what is trained; read and validate it."""
+    copy = workdir / Path(data).name
+    try:
+        shutil.copyfile(data, copy)
+    except OSError as exc:
+        raise DataError(f"{data}: cannot read the file ({exc.strerror})") from None
+    try:
+        return copy, read_series(copy)
+    except DataError as exc:
+        raise DataError(str(exc).replace(str(copy), str(data))) from None
+
+
+def describe_data(data: str | Path, data_copy: Path, series: list[Series]) -> dict:
+    """What history.jsonl records of the data: file, sha256, size, and the last timestamp of each series."""
+    return {
+        "file": str(data),
+        "sha256": file_sha256(data_copy),
+        "rows": int(sum(len(s.y) for s in series)),
+        "series": len(series),
+        "through": {s.id: timestamp_at(s, len(s.y) - 1).isoformat() for s in series},
+    }
+
+
+def retrain(
+    data: str | Path, root: str | Path, name: str, max_regression: float = 0.0, force: bool = False,
+    keep: int = 10, show_progress: bool | None = False, **overrides,
+) -> Outcome:
+    """Train a challenger on `data`, judge it against the champion, promote or keep; one history line.
+
+    Raises DataError (bad data, registry untouched), RegistryBusy (another run holds the lock),
+    ModelError / ValueError (no usable champion, impossible settings).
+    """
+    started = time.monotonic()
+    if max_regression < 0:
+        raise ValueError(f"--max-regression must be >= 0, got {max_regression:g}")
+    if keep < 1:
+        raise ValueError(f"--keep must be at least 1, got {keep}")
+    with tempfile.TemporaryDirectory(prefix="paxcast-retrain-") as tmp:
+        workdir = Path(tmp)
+        data_copy, series = snapshot(data, workdir)
+        champion = read_champion(root, name)
+        config = champion_config(champion, **overrides)
+        check_data(data, series, config, champion)
+
+        with locked(root, name):
+            clean_staging(root, name, min_age=STALE_STAGING_S)  # leftovers of killed runs, never a live one
+            latest = read_champion(root, name)
+            if latest.version != champion.version:  # a rollback landed before we got the lock
+                champion, config = latest, champion_config(latest, **overrides)
+                check_data(data, series, config, champion)
+            before, actual = split_holdout(series, config.horizon)
+            (workdir / "challenger").mkdir()
+            challenger_fit = fit(before, config, workdir / "challenger", show_progress=show_progress)
+            challenger_scores = score(challenger_fit.onnx_path, before, actual, config.window)
+
+            basis, champion_scores = score_champion(
+                root, name, champion, config, challenger_fit.onnx_path, series, before, actual, workdir, show_progress
+            )
+            metric = "smape" if np.any(actual == 0) else "mape"  # MAPE is undefined at zero passengers
+            promote, reason = judge(challenger_scores[metric], champion_scores[metric], metric, max_regression, force)
+            new_version = None
+            if promote:
+                new_version, _ = train_and_register(
+                    data_copy, root, name, show_progress=show_progress, make_current=False, **config.to_dict()
+                )
+            with publishing():
+                if new_version is not None:
+                    set_current(root, name, new_version)
+                pruned = prune(root, name, keep)
+                record = {
+                    "time": utc_now(),
+                    "event": "retrain",
+                    "decision": "promoted" if promote else "kept",
+                    "reason": reason,
+                    "forced": force,
+                    "current": new_version or champion.version,
+                    "data": describe_data(data, data_copy, series),
+                    "holdout": {"points": int(actual.size), "horizon": config.horizon, "metric": metric},
+                    "challenger": {"version": new_version, **challenger_scores, "settings": {k: getattr(config, k) for k in RETRAINABLE}},
+                    "champion": {"version": champion.version, **champion_scores, "basis": basis},
+                    "max_regression_pct": max_regression,
+                    "pruned": pruned,
+                    "duration_s": round(time.monotonic() - started, 2),
+                }
+                try:
+                    append_history(root, name, record)
+                except OSError:  # e.g. a full disk: no promotion may stand without its history line
+                    if new_version is not None:
+                        set_current(root, name, champion.version)
+                    raise
+    return Outcome(promoted=promote, current=record["current"], record=record)
