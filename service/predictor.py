@@ -129,20 +129,22 @@ class Predictor:
         return sorted(set(levels))
 
     def intervals(self, mean: np.ndarray, levels: list[float]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Symmetric intervals around `mean` (batch, horizon) from the calibrated relative errors.
-
-        `relative_errors[h]` are out-of-sample |actual - forecast| / |forecast| at step h,
-        measured inside the training data; the split-conformal quantile of them at
-        `level` scales with each forecast, so one calibration serves any series' size.
-        """
+        """Symmetric intervals around `mean` (batch, horizon) from the calibrated relative errors, by level label."""
         errors = self.meta["intervals"]["relative_errors"]
-        horizon = mean.shape[1]
-        out = {}
-        for level in levels:
-            q = np.array([conformal_quantile(errors[h], level / 100.0) for h in range(horizon)])
-            half = np.abs(mean) * q.astype(np.float32)
-            out[f"{level:g}"] = (mean - half, mean + half)
-        return out
+        return {f"{level:g}": interval_bounds(mean, errors, level) for level in levels}
+
+
+def interval_bounds(mean: np.ndarray, relative_errors: list[list[float]], level: float) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper), each shaped like `mean` (batch, horizon), at `level` percent.
+
+    `relative_errors[h]` are out-of-sample |actual - forecast| / |forecast| at step h,
+    measured inside the training data; the split-conformal quantile of them at
+    `level` scales with each forecast, so one calibration serves any series' size.
+    """
+    horizon = mean.shape[-1]
+    q = np.array([conformal_quantile(relative_errors[h], level / 100.0) for h in range(horizon)], dtype=mean.dtype)
+    half = np.abs(mean) * q
+    return mean - half, mean + half
 
 
 def conformal_quantile(scores: list[float], coverage: float) -> float:

@@ -47,6 +47,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--holdout", type=int, help="one split: forecast the last N values (default: 36)")
+    parser.add_argument("--origins", help="rolling origins a,b,c: train on the first a values, forecast --horizon")
+    parser.add_argument("--level", default="80,95", help="interval levels in percent (default: 80,95)")
+    parser.add_argument("--json", default="bench/results/backtest.json", help="metrics and forecasts as JSON")
+    parser.add_argument("--plot", default="bench/results/backtest.png", help="PNG plot of the forecasts")
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from training.backtest import main as backtest
+
+    return backtest(args)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from service.main import run
 
@@ -63,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default="models", help="model registry directory (default: models)")
     train.add_argument("--name", default="air_passengers", help="model name in the registry")
     train.set_defaults(func=cmd_train)
+
+    backtest = commands.add_parser("backtest", help="train on the past of each split and compare with statistical baselines")
+    add_train_arguments(backtest)
+    add_backtest_arguments(backtest)
+    backtest.set_defaults(func=cmd_backtest)
 
     serve = commands.add_parser("serve", help="serve the current model over HTTP (settings: PAXCAST_* variables)")
     serve.add_argument("--host", help="bind address (default: PAXCAST_HOST or 127.0.0.1)")
