@@ -51,6 +51,7 @@ class Predictor:
             raise ModelError(f"{version_dir / 'model.onnx'}: onnxruntime cannot load it ({exc})") from None
         predictor = cls(meta=meta, session=session, path=version_dir)
         predictor.probe()
+        predictor.check_calibration()
         return predictor
 
     @property
@@ -83,6 +84,18 @@ class Predictor:
             raise ModelError(f"{self.path}: probe forecast failed ({exc})") from None
         if out.shape != (2, self.horizon) or not np.isfinite(out).all():
             raise ModelError(f"{self.path}: probe forecast gave shape {out.shape}, finite={np.isfinite(out).all()}")
+
+    def check_calibration(self) -> None:
+        """Refuse a model.json whose interval calibration could not serve every horizon step."""
+        calibration = self.meta.get("intervals")
+        if not calibration:
+            return
+        errors = calibration.get("relative_errors") if isinstance(calibration, dict) else None
+        valid = isinstance(errors, list) and len(errors) >= self.horizon and all(
+            isinstance(step, list) and step and all(isinstance(e, (int, float)) and 0 <= e < float("inf") for e in step) for step in errors
+        )
+        if not valid:
+            raise ModelError(f"{self.path / 'model.json'}: intervals.relative_errors must hold {self.horizon} non-empty lists of finite scores >= 0")
 
     def batch(self, ids: list[str], histories: list[list[float]], horizon: int) -> np.ndarray:
         """Check each series against the contract; return their last `window` values, (batch, window) float32."""

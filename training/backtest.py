@@ -85,15 +85,23 @@ def cut_at(s: Series, split: Split) -> tuple[np.ndarray, np.ndarray]:
     return s.y[:origin], s.y[origin : origin + split.horizon]
 
 
-def run_split(data_path, series: list[Series], split: Split, levels: list[int], overrides: dict, show_progress: bool) -> dict:
+def prepare_split(data_path, series: list[Series], split: Split, overrides: dict):
+    """The split's past and its checked config and designs, through `paxcast train`'s own `prepare`."""
+    from training.pipeline import prepare
+
+    past = [replace(s, y=cut_at(s, split)[0]) for s in series]
+    config, designs = prepare(f"{data_path} before origin {len(past[0].y)}", past, **{**overrides, "horizon": split.horizon})
+    return past, config, designs
+
+
+def run_split(series: list[Series], split: Split, prepared, levels: list[int], show_progress: bool) -> dict:
     """Train on the split's past through the pipeline, forecast with ONNX and the baselines."""
     import torch
 
     from training.model import Forecaster
-    from training.pipeline import fit, prepare
+    from training.pipeline import fit
 
-    past = [replace(s, y=cut_at(s, split)[0]) for s in series]
-    config, designs = prepare(data_path, past, **{**overrides, "horizon": split.horizon})
+    past, config, designs = prepared
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="paxcast-backtest-") as tmp:
         fitted = fit(past, config, Path(tmp), show_progress=show_progress, designs=designs)
@@ -129,6 +137,7 @@ def run_split(data_path, series: list[Series], split: Split, levels: list[int], 
 def run_backtest(data_path, splits: list[Split], levels: list[int], overrides: dict, show_progress: bool | None = None, log=print) -> list[dict]:
     """Every split in order, with a progress line (or bar on a terminal) per origin."""
     series = read_series(data_path)
+    prepared = [prepare_split(data_path, series, split, overrides) for split in splits]  # every error before any training
     show_progress = sys.stdout.isatty() if show_progress is None else show_progress
     bar = None
     if show_progress:
@@ -137,7 +146,7 @@ def run_backtest(data_path, splits: list[Split], levels: list[int], overrides: d
         bar = tqdm(total=len(splits), desc="backtest", unit="origin")
     runs = []
     for k, split in enumerate(splits):
-        run = run_split(data_path, series, split, levels, overrides, show_progress)
+        run = run_split(series, split, prepared[k], levels, show_progress)
         runs.append(run)
         chosen = run["selection"]["chosen"] or {}
         line = (

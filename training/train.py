@@ -40,6 +40,7 @@ class TrainConfig:
     batch_size: int = 32
     clip_norm: float = 1.0
     val_fraction: float = 0.2
+    augment: float = 0.0  # random extra growth per season (+-) applied to whole training windows
     shrink: float = 0.0  # L1 pull of the forecast toward the no-network baseline: the net must earn changes
     refit: bool = False
     ensemble: int = 5
@@ -128,6 +129,20 @@ def mape(forecast, target) -> float:
     return float(ape[observed].mean() * 100)
 
 
+def augment_growth(x, y, season: int, amount: float, generator):
+    """Tilt each (history, target) pair by its own random linear growth of +-`amount` per season.
+
+    The network then sees many growth regimes instead of the one the series happened to
+    have, so it cannot just learn "add the training period's extra growth".
+    """
+    if amount <= 0:
+        return x, y
+    slope = (torch.rand(len(x), 1, generator=generator) * 2 - 1) * amount / season
+    t = torch.arange(x.shape[1] + y.shape[1], dtype=x.dtype) - x.shape[1]
+    factor = (1 + slope * t).clamp_min(0.05)
+    return x * factor[:, : x.shape[1]], y * factor[:, x.shape[1] :]
+
+
 def train_member(config: TrainConfig, seed: int, data, progress=None, epochs: int | None = None) -> tuple[Forecaster, int, float]:
     """Train one forecaster; returns it at its best validation epoch, that epoch and its loss.
 
@@ -150,8 +165,12 @@ def train_member(config: TrainConfig, seed: int, data, progress=None, epochs: in
         train_loss = 0.0
         for start in range(0, len(order), config.batch_size):
             batch = order[start : start + config.batch_size]
-            x = train_x[batch]
-            loss = relative_loss(model(x), train_y[batch], x, train_base[batch], config.shrink)
+            x, target, base = train_x[batch], train_y[batch], train_base[batch]
+            if config.augment > 0:
+                x, target = augment_growth(x, target, config.season, config.augment, generator)
+                with torch.no_grad():
+                    base = model.baseline_forecast(x)
+            loss = relative_loss(model(x), target, x, base, config.shrink)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)

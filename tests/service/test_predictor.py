@@ -37,5 +37,27 @@ def test_conformal_quantile_uses_the_finite_sample_rank():
 
 
 def test_levels_need_a_calibrated_model(predictor):
-    with pytest.raises(InvalidInput, match="not available"):
-        predictor.check_levels([80])
+    uncalibrated = Predictor(meta={**predictor.meta, "intervals": None}, session=predictor.session, path=predictor.path)
+    with pytest.raises(InvalidInput, match=r"^level: prediction intervals are not available for this model \(it carries no calibration\)$"):
+        uncalibrated.check_levels([80])
+
+
+def test_intervals_are_the_conformal_quantile_times_the_forecast(predictor):
+    x = predictor.batch(["a"], [list(range(100, 124))], 4)
+    mean = predictor.predict(x, 4)
+    (lower, upper), = predictor.intervals(mean, [80]).values()
+    errors = predictor.meta["intervals"]["relative_errors"]
+    expected = np.array([conformal_quantile(errors[h], 0.8) for h in range(4)]) * np.abs(mean[0])
+    np.testing.assert_allclose(upper[0] - mean[0], expected, rtol=1e-5)
+    np.testing.assert_allclose(mean[0] - lower[0], expected, rtol=1e-5)
+
+
+def test_broken_calibration_is_refused_at_load(registry):
+    import json
+
+    version_dir = registry / "air_passengers" / current_version(registry, "air_passengers")
+    meta = json.loads((version_dir / "model.json").read_text())
+    meta["intervals"]["relative_errors"] = meta["intervals"]["relative_errors"][:3]
+    (version_dir / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match=r"intervals.relative_errors must hold 12 non-empty lists of finite scores >= 0$"):
+        Predictor.load(version_dir)
