@@ -56,8 +56,10 @@ def check_series(path: str | Path, series: list[Series], config: TrainConfig) ->
 
 
 def candidate_designs(series: list[Series], config: TrainConfig, explicit: set[str]) -> list[TrainConfig]:
-    """The DESIGNS as configs, minus fields the user fixed, minus those the data is too short for."""
+    """The DESIGNS as configs, minus fields the user fixed, minus those the data cannot take
+    (too short for the window, or values <= 0 for the log transform)."""
     shortest = min(len(s.y) for s in series)
+    positive = all((s.y > 0).all() for s in series)
     out: list[TrainConfig] = []
     for design in DESIGNS:
         values = dict(design)
@@ -65,7 +67,8 @@ def candidate_designs(series: list[Series], config: TrainConfig, explicit: set[s
             values["window"] = values.pop("window_seasons") * config.season
         values = {k: v for k, v in values.items() if k not in explicit}
         candidate = replace(config, **values)
-        if candidate.window + candidate.horizon + 1 <= shortest and candidate not in out:
+        fits = candidate.window + candidate.horizon + 1 <= shortest and (positive or candidate.transform != "log")
+        if fits and candidate not in out:
             candidate.forecaster()
             out.append(candidate)
     return out or [config]

@@ -18,14 +18,15 @@ from training.data import Series
 from training.train import TrainConfig, masked_windows, train
 
 MIN_SCORES = 20  # fewest residuals a horizon step's interval is calibrated from (neighbours are pooled)
+MAX_CUT = 0.25  # an inner origin cuts at most this share of the data: inner fits must resemble the final one
 
 
 @dataclass
 class InnerResult:
     """Out-of-sample errors of one design over the inner origins.
 
-    `mape` / `baseline_mape`: percent, the mean over horizon steps of each step's mean
-    APE; `relative_errors[h]`: |actual - forecast| / |forecast| at step h (network),
+    `mape` / `baseline_mape`: percent, the mean APE over every inner out-of-sample
+    forecast point; `relative_errors[h]`: |actual - forecast| / |forecast| at step h (network),
     `baseline_relative_errors[h]` the same for the no-network baseline.
     """
 
@@ -42,19 +43,24 @@ class InnerResult:
 
 
 def inner_backs(series: list[Series], config: TrainConfig, count: int) -> list[int]:
-    """How many values each inner origin cuts off the end: 1..count seasons, while enough remains to train."""
+    """How many values each inner origin cuts off the end: 1..count seasons.
+
+    A cut leaves at least two seasons of forecast origins and removes at most MAX_CUT
+    of the data (at least one season): a network fitted on much less data than the
+    final one is a different, worse model, and judging designs by it misleads.
+    """
     shortest = min(len(s.y) for s in series)
     backs = []
     for k in range(1, count + 1):
         back = k * config.season
-        if shortest - back - config.window >= 2 * config.season:  # at least two seasons of forecast origins
+        if shortest - back - config.window >= 2 * config.season and back <= max(config.season, MAX_CUT * shortest):
             backs.append(back)
     return backs
 
 
-def _step_mape(errors: list[list[float]]) -> float:
-    steps = [np.mean(e) for e in errors if e]
-    return float(np.mean(steps) * 100) if steps else float("nan")
+def _pooled_mape(errors: list[list[float]]) -> float:
+    points = [e for step in errors for e in step]
+    return float(np.mean(points) * 100) if points else float("nan")
 
 
 def inner_validate(series: list[Series], config: TrainConfig, count: int = 3) -> InnerResult | None:
@@ -85,7 +91,7 @@ def inner_validate(series: list[Series], config: TrainConfig, count: int = 3) ->
                 base_rel[step] += (np.abs(b - a) / np.maximum(np.abs(b), 1e-9)).tolist()
     shortest = min(len(s.y) for s in series)
     return InnerResult(
-        config=config, mape=_step_mape(ape), baseline_mape=_step_mape(base_ape),
+        config=config, mape=_pooled_mape(ape), baseline_mape=_pooled_mape(base_ape),
         relative_errors=rel, baseline_relative_errors=base_rel, origins=[shortest - b for b in backs],
     )
 
@@ -94,15 +100,23 @@ def pooled_scores(errors: list[list[float]], minimum: int = MIN_SCORES) -> list[
     """Per-step conformal scores; a step with fewer than `minimum` pools its nearest steps.
 
     Long steps have few inner forecasts that reach them, so their neighbours lend theirs.
+    Steps that no inner forecast reaches take the furthest reached step's pool scaled by
+    sqrt(step / that step): errors of a forecast grow with its lead time.
     """
     h = len(errors)
+    reached = max((j for j in range(h) if errors[j]), default=-1)
+    if reached < 0:
+        return [[] for _ in range(h)]
     out = []
-    for step in range(h):
+    for step in range(reached + 1):
         radius, pool = 0, list(errors[step])
         while len(pool) < minimum and radius < h:
             radius += 1
             pool = [e for j in range(max(0, step - radius), min(h, step + radius + 1)) for e in errors[j]]
         out.append([round(float(e), 6) for e in pool])
+    for step in range(reached + 1, h):
+        factor = np.sqrt((step + 1) / (reached + 1))
+        out.append([round(float(e) * factor, 6) for e in out[reached]])
     return out
 
 

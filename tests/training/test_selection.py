@@ -81,3 +81,14 @@ def test_a_network_that_loses_to_its_baseline_is_switched_off(air_csv, tmp_path,
     expected = Forecaster(config.forecaster()).eval().baseline_forecast(torch.tensor(history, dtype=torch.float32)).numpy()
     np.testing.assert_allclose(onnx_forecast(fitted.onnx_path, history), expected, rtol=1e-5)
     assert fitted.meta["intervals"]["relative_errors"] == pooled_scores(pipeline.inner_validate(series, config).baseline_relative_errors)
+
+
+def test_steps_no_inner_forecast_reaches_grow_with_the_lead_time():
+    pooled = pooled_scores([[0.1, 0.2], [0.3], [], []], minimum=2)
+    assert pooled[1] == [0.1, 0.2, 0.3]
+    assert pooled[3] == pytest.approx([e * np.sqrt(4 / 2) for e in pooled[1]], abs=1e-6)  # scores keep 6 decimals
+
+
+def test_inner_origins_cut_at_most_a_quarter_of_the_data(air_csv):
+    series = [s.__class__(s.id, s.start, s.freq, s.y[:108]) for s in read_series(air_csv)]
+    assert inner_backs(series, TrainConfig(**{**TINY, "window": 36, "horizon": 36}), 3) == [12, 24]
