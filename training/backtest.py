@@ -130,6 +130,7 @@ def run_split(series: list[Series], split: Split, prepared, levels: list[int], s
         "actual": np.stack([cut_at(s, split)[1] for s in series]),
         "forecasts": forecasts,
         "selection": fitted.meta["selection"],
+        "hyperparameters": fitted.meta["hyperparameters"],
         "seconds": seconds,
     }
 

@@ -51,7 +51,16 @@ def describe_splits(runs: list[dict]) -> str:
 
 
 def machine() -> str:
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    """CPU model, core count and Python version: where the numbers were measured."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
 
 
 def best_of(summary: dict, key: str) -> str | None:
@@ -106,6 +115,7 @@ def write_json(path, summary: dict, runs: list[dict], levels: list[int], data) -
                 "actual": plain(r["actual"]),
                 "seconds": round(r["seconds"], 2),
                 "selection": r["selection"],
+                "hyperparameters": r["hyperparameters"],
                 "forecasts": {
                     name: {"mean": plain(f["mean"]), "intervals": {str(lv): {"lower": plain(lo), "upper": plain(hi)} for lv, (lo, hi) in f["intervals"].items()}}
                     for name, f in r["forecasts"].items()

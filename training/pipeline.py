@@ -20,16 +20,19 @@ from service.calendar import DEFAULT_SEASON
 from training.data import DataError, Series, file_sha256, read_series, require_length
 from training.export import export_onnx, parity, sample_histories
 from training.registry import register
-from training.selection import InnerResult, choose, describe, inner_validate, pooled_scores
+from training.selection import InnerResult, choose, describe, inner_backs, inner_validate, pooled_scores
 from training.train import TrainConfig, TrainResult, train
 
 PARITY_TOLERANCE = 1e-4
 # Candidate designs, compared by inner rolling-origin validation inside the training data.
 # Values are TrainConfig fields; "window_seasons" sets the window in seasons. A flag given
-# on the command line fixes that field for every candidate.
+# on the command line fixes that field for every candidate. Why these: docs/accuracy.md.
 DESIGNS: list[dict] = [
-    {"window_seasons": 3},
+    {"window_seasons": 3, "transform": "log", "augment": 0.03},
+    {"window_seasons": 3, "transform": "log", "augment": 0.05},
 ]
+# Used when no design fits the data (values <= 0 rule out the log transform).
+FALLBACK: dict = {"window_seasons": 3, "transform": "none", "augment": 0.03}
 
 
 def default_window(season: int) -> int:
@@ -57,11 +60,13 @@ def check_series(path: str | Path, series: list[Series], config: TrainConfig) ->
 
 def candidate_designs(series: list[Series], config: TrainConfig, explicit: set[str]) -> list[TrainConfig]:
     """The DESIGNS as configs, minus fields the user fixed, minus those the data cannot take
-    (too short for the window, or values <= 0 for the log transform)."""
+    (too short for the window, or values <= 0 for the log transform); FALLBACK if none is left."""
     shortest = min(len(s.y) for s in series)
     positive = all((s.y > 0).all() for s in series)
     out: list[TrainConfig] = []
-    for design in DESIGNS:
+    for design in DESIGNS + [FALLBACK]:
+        if design is FALLBACK and out:
+            break
         values = dict(design)
         if "window_seasons" in values:
             values["window"] = values.pop("window_seasons") * config.season
@@ -74,8 +79,14 @@ def candidate_designs(series: list[Series], config: TrainConfig, explicit: set[s
     return out or [config]
 
 
-def select_design(series: list[Series], designs: list[TrainConfig], show_progress: bool) -> tuple[TrainConfig, InnerResult | None, list[InnerResult]]:
-    """Inner-validate every design; return the winner's config, its result and all results."""
+def select_design(series: list[Series], designs: list[TrainConfig], show_progress: bool):
+    """Inner-validate every design.
+
+    Returns:
+        (the winner's config, its inner result, its calibration result — the same plus
+        deeper cuts —, every design's result); the results are None/[] when the data
+        is too short for any inner origin.
+    """
     results = []
     for k, design in enumerate(designs):
         if show_progress:
@@ -84,9 +95,12 @@ def select_design(series: list[Series], designs: list[TrainConfig], show_progres
         if result is not None:
             results.append(result)
     if not results:
-        return designs[0], None, []
+        return designs[0], None, None, []
     best = choose(results)
-    return best.config, best, results
+    # Calibration also uses the deeper cuts that were too deep to choose a design by.
+    deeper = [b for b in inner_backs(series, best.config, max_cut=None) if b not in inner_backs(series, best.config)]
+    calibrated = best.with_more(inner_validate(series, best.config, deeper)) if deeper else best
+    return best.config, best, calibrated, results
 
 
 def calibration(best: InnerResult | None, network_on: bool) -> dict | None:
@@ -98,6 +112,7 @@ def calibration(best: InnerResult | None, network_on: bool) -> dict | None:
         "method": "split conformal on relative errors from an inner rolling-origin backtest (neighbouring steps pooled)",
         "inner_origins": best.origins,
         "relative_errors": pooled_scores(errors),
+        "network_on": network_on,
     }
 
 
@@ -107,7 +122,7 @@ def fit(
 ) -> Fitted:
     """Choose a design by inner validation, train it, export to `workdir/model.onnx`, verify parity, describe it."""
     show_progress = sys.stdout.isatty() if show_progress is None else show_progress
-    config, best, results = select_design(series, designs or [config], show_progress)
+    config, best, calibrated, results = select_design(series, designs or [config], show_progress)
     result = train(series, config, show_progress=show_progress)
     # The guard: a network that cannot beat its own baseline on inner validation is switched off.
     network_on = best is None or best.beats_baseline
@@ -153,7 +168,7 @@ def fit(
             "network": "on" if network_on else "off: it did not beat its no-network baseline on inner validation",
         },
         "onnx": {"input": "history", "output": "forecast", "opset": 17, "parity_max_rel_error": error},
-        "intervals": calibration(best, network_on),
+        "intervals": calibration(calibrated, network_on),
     }
     return Fitted(result=result, onnx_path=onnx_path, meta=meta)
 

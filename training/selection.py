@@ -41,19 +41,33 @@ class InnerResult:
     def beats_baseline(self) -> bool:
         return self.mape < self.baseline_mape
 
+    def with_more(self, other: "InnerResult | None") -> "InnerResult":
+        """These errors plus `other`'s (more inner origins of the same design); the scores stay this one's."""
+        if other is None:
+            return self
+        join = lambda a, b: [x + y for x, y in zip(a, b)]
+        return replace(
+            self, relative_errors=join(self.relative_errors, other.relative_errors),
+            baseline_relative_errors=join(self.baseline_relative_errors, other.baseline_relative_errors),
+            origins=self.origins + other.origins,
+        )
 
-def inner_backs(series: list[Series], config: TrainConfig, count: int) -> list[int]:
+
+def inner_backs(series: list[Series], config: TrainConfig, count: int = 3, max_cut: float | None = MAX_CUT) -> list[int]:
     """How many values each inner origin cuts off the end: 1..count seasons.
 
-    A cut leaves at least two seasons of forecast origins and removes at most MAX_CUT
-    of the data (at least one season): a network fitted on much less data than the
-    final one is a different, worse model, and judging designs by it misleads.
+    A cut leaves at least two seasons of forecast origins and, for choosing a design,
+    removes at most `max_cut` of the data (at least one season): a network fitted on
+    much less data than the final one is a different, worse model, and judging designs
+    by it misleads. Calibration takes every cut (max_cut None): more, and if anything
+    pessimistic, residuals make intervals that hold in unusual years too.
     """
     shortest = min(len(s.y) for s in series)
     backs = []
     for k in range(1, count + 1):
         back = k * config.season
-        if shortest - back - config.window >= 2 * config.season and back <= max(config.season, MAX_CUT * shortest):
+        small_enough = max_cut is None or back <= max(config.season, max_cut * shortest)
+        if shortest - back - config.window >= 2 * config.season and small_enough:
             backs.append(back)
     return backs
 
@@ -63,9 +77,10 @@ def _pooled_mape(errors: list[list[float]]) -> float:
     return float(np.mean(points) * 100) if points else float("nan")
 
 
-def inner_validate(series: list[Series], config: TrainConfig, count: int = 3) -> InnerResult | None:
-    """Train `config` at each inner origin and collect its out-of-sample errors; None if the data is too short."""
-    backs = inner_backs(series, config, count)
+def inner_validate(series: list[Series], config: TrainConfig, backs: list[int] | None = None) -> InnerResult | None:
+    """Train `config` at each inner origin (`backs` values before the end; default inner_backs)
+    and collect its out-of-sample errors; None if there is no inner origin."""
+    backs = inner_backs(series, config) if backs is None else backs
     if not backs:
         return None
     h = config.horizon
@@ -129,6 +144,6 @@ def describe(result: InnerResult) -> dict:
     """What model.json records about one candidate."""
     c = result.config
     return {
-        "window": c.window, "hidden": c.hidden, "dropout": c.dropout, "transform": c.transform, "shrink": c.shrink,
+        "window": c.window, "hidden": c.hidden, "dropout": c.dropout, "transform": c.transform, "augment": c.augment, "shrink": c.shrink,
         "weight_decay": c.weight_decay, "mape": round(result.mape, 4), "baseline_mape": round(result.baseline_mape, 4),
     }

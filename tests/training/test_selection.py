@@ -67,8 +67,8 @@ def test_a_network_that_loses_to_its_baseline_is_switched_off(air_csv, tmp_path,
 
     real = pipeline.inner_validate
 
-    def losing(series, config):
-        result = real(series, config)
+    def losing(series, config, backs=None):
+        result = real(series, config, backs)
         result.mape = result.baseline_mape + 1.0
         return result
 
@@ -92,3 +92,16 @@ def test_steps_no_inner_forecast_reaches_grow_with_the_lead_time():
 def test_inner_origins_cut_at_most_a_quarter_of_the_data(air_csv):
     series = [s.__class__(s.id, s.start, s.freq, s.y[:108]) for s in read_series(air_csv)]
     assert inner_backs(series, TrainConfig(**{**TINY, "window": 36, "horizon": 36}), 3) == [12, 24]
+
+
+def test_candidate_designs_follow_the_flags_and_the_data(air_csv):
+    from training.pipeline import candidate_designs, resolve_config
+
+    series = read_series(air_csv)
+    designs = candidate_designs(series, resolve_config(series, horizon=12), explicit={"horizon"})
+    assert [(d.window, d.transform, d.augment) for d in designs] == [(36, "log", 0.03), (36, "log", 0.05)]
+    fixed = candidate_designs(series, resolve_config(series, horizon=12, transform="none", window=24), explicit={"horizon", "transform", "window"})
+    assert [(d.window, d.transform, d.augment) for d in fixed] == [(24, "none", 0.03), (24, "none", 0.05)]
+    with_zero = [s.__class__(s.id, s.start, s.freq, np.concatenate([[0.0], s.y[1:]])) for s in series]
+    fallback = candidate_designs(with_zero, resolve_config(with_zero, horizon=12), explicit={"horizon"})
+    assert [(d.window, d.transform, d.augment) for d in fallback] == [(36, "none", 0.03)]
