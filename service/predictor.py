@@ -143,20 +143,27 @@ class Predictor:
 
     def intervals(self, mean: np.ndarray, levels: list[float]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Symmetric intervals around `mean` (batch, horizon) from the calibrated relative errors, by level label."""
-        errors = self.meta["intervals"]["relative_errors"]
-        return {f"{level:g}": interval_bounds(mean, errors, level) for level in levels}
+        calibration = self.meta["intervals"]
+        errors, tail = calibration["relative_errors"], calibration.get("tail")
+        return {f"{level:g}": interval_bounds(mean, errors, level, tail) for level in levels}
 
 
-def interval_bounds(mean: np.ndarray, relative_errors: list[list[float]], level: float) -> tuple[np.ndarray, np.ndarray]:
+def interval_bounds(mean: np.ndarray, relative_errors: list[list[float]], level: float, tail: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(lower, upper), each shaped like `mean` (batch, horizon), at `level` percent.
 
     `relative_errors[h]` are out-of-sample |actual - forecast| / |forecast| at step h,
-    measured inside the training data; the split-conformal quantile of them at
-    `level` scales with each forecast, so one calibration serves any series' size.
+    measured inside the training data; their quantile at `level` scales with each
+    forecast, so one calibration serves any series' size. The quantile is the
+    split-conformal one; with `tail="exponential"` it is at least the exponential
+    distribution's quantile for the scores' mean, -ln(1 - level) * mean: a handful of
+    overlapping inner forecasts says little about a 95 % tail on its own.
     """
     horizon = mean.shape[-1]
-    q = np.array([conformal_quantile(relative_errors[h], level / 100.0) for h in range(horizon)], dtype=mean.dtype)
-    half = np.abs(mean) * q
+    coverage = level / 100.0
+    q = np.array([conformal_quantile(relative_errors[h], coverage) for h in range(horizon)])
+    if tail == "exponential":
+        q = np.maximum(q, -np.log1p(-coverage) * np.array([np.mean(relative_errors[h]) for h in range(horizon)]))
+    half = np.abs(mean) * q.astype(mean.dtype)
     return mean - half, mean + half
 
 

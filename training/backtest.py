@@ -113,7 +113,7 @@ def run_split(series: list[Series], split: Split, prepared, levels: list[int], s
     calibration = fitted.meta["intervals"]
     if calibration:
         for level in levels:
-            forecasts[LSTM]["intervals"][level] = interval_bounds(mean, calibration["relative_errors"], level)
+            forecasts[LSTM]["intervals"][level] = interval_bounds(mean, calibration["relative_errors"], level, calibration.get("tail"))
     chosen = Forecaster(fitted.result.config.forecaster()).eval()
     with torch.no_grad():
         no_network = chosen.baseline_forecast(torch.tensor(histories, dtype=torch.float32)).numpy().astype(np.float64)

@@ -20,7 +20,7 @@ from service.calendar import DEFAULT_SEASON
 from training.data import DataError, Series, file_sha256, read_series, require_length
 from training.export import export_onnx, parity, sample_histories
 from training.registry import register
-from training.selection import InnerResult, choose, describe, inner_backs, inner_validate, pooled_scores
+from training.selection import InnerResult, choose, describe, inner_validate, pooled_scores
 from training.train import TrainConfig, TrainResult, train
 
 PARITY_TOLERANCE = 1e-4
@@ -83,9 +83,8 @@ def select_design(series: list[Series], designs: list[TrainConfig], show_progres
     """Inner-validate every design.
 
     Returns:
-        (the winner's config, its inner result, its calibration result — the same plus
-        deeper cuts —, every design's result); the results are None/[] when the data
-        is too short for any inner origin.
+        (the winner's config, its inner result, every design's result); the results are
+        None/[] when the data is too short for any inner origin.
     """
     results = []
     for k, design in enumerate(designs):
@@ -95,12 +94,9 @@ def select_design(series: list[Series], designs: list[TrainConfig], show_progres
         if result is not None:
             results.append(result)
     if not results:
-        return designs[0], None, None, []
+        return designs[0], None, []
     best = choose(results)
-    # Calibration also uses the deeper cuts that were too deep to choose a design by.
-    deeper = [b for b in inner_backs(series, best.config, max_cut=None) if b not in inner_backs(series, best.config)]
-    calibrated = best.with_more(inner_validate(series, best.config, deeper)) if deeper else best
-    return best.config, best, calibrated, results
+    return best.config, best, results
 
 
 def calibration(best: InnerResult | None, network_on: bool) -> dict | None:
@@ -110,6 +106,9 @@ def calibration(best: InnerResult | None, network_on: bool) -> dict | None:
     errors = best.relative_errors if network_on else best.baseline_relative_errors
     return {
         "method": "split conformal on relative errors from an inner rolling-origin backtest (neighbouring steps pooled)",
+        # Overlapping inner forecasts are few independent draws: an exponential tail fitted to
+        # their mean keeps high levels from resting on the largest of a handful of calm years.
+        "tail": "exponential",
         "inner_origins": best.origins,
         "relative_errors": pooled_scores(errors),
         "network_on": network_on,
@@ -122,7 +121,7 @@ def fit(
 ) -> Fitted:
     """Choose a design by inner validation, train it, export to `workdir/model.onnx`, verify parity, describe it."""
     show_progress = sys.stdout.isatty() if show_progress is None else show_progress
-    config, best, calibrated, results = select_design(series, designs or [config], show_progress)
+    config, best, results = select_design(series, designs or [config], show_progress)
     result = train(series, config, show_progress=show_progress)
     # The guard: a network that cannot beat its own baseline on inner validation is switched off.
     network_on = best is None or best.beats_baseline
@@ -168,7 +167,7 @@ def fit(
             "network": "on" if network_on else "off: it did not beat its no-network baseline on inner validation",
         },
         "onnx": {"input": "history", "output": "forecast", "opset": 17, "parity_max_rel_error": error},
-        "intervals": calibration(calibrated, network_on),
+        "intervals": calibration(best, network_on),
     }
     return Fitted(result=result, onnx_path=onnx_path, meta=meta)
 

@@ -41,33 +41,20 @@ class InnerResult:
     def beats_baseline(self) -> bool:
         return self.mape < self.baseline_mape
 
-    def with_more(self, other: "InnerResult | None") -> "InnerResult":
-        """These errors plus `other`'s (more inner origins of the same design); the scores stay this one's."""
-        if other is None:
-            return self
-        join = lambda a, b: [x + y for x, y in zip(a, b)]
-        return replace(
-            self, relative_errors=join(self.relative_errors, other.relative_errors),
-            baseline_relative_errors=join(self.baseline_relative_errors, other.baseline_relative_errors),
-            origins=self.origins + other.origins,
-        )
 
-
-def inner_backs(series: list[Series], config: TrainConfig, count: int = 3, max_cut: float | None = MAX_CUT) -> list[int]:
+def inner_backs(series: list[Series], config: TrainConfig, count: int = 3) -> list[int]:
     """How many values each inner origin cuts off the end: 1..count seasons.
 
-    A cut leaves at least two seasons of forecast origins and, for choosing a design,
-    removes at most `max_cut` of the data (at least one season): a network fitted on
-    much less data than the final one is a different, worse model, and judging designs
-    by it misleads. Calibration takes every cut (max_cut None): more, and if anything
-    pessimistic, residuals make intervals that hold in unusual years too.
+    A cut leaves at least two seasons of forecast origins and removes at most MAX_CUT
+    of the data (at least one season): a network fitted on much less data than the
+    final one is a different, worse model; judging designs or calibrating intervals
+    by it misleads.
     """
     shortest = min(len(s.y) for s in series)
     backs = []
     for k in range(1, count + 1):
         back = k * config.season
-        small_enough = max_cut is None or back <= max(config.season, max_cut * shortest)
-        if shortest - back - config.window >= 2 * config.season and small_enough:
+        if shortest - back - config.window >= 2 * config.season and back <= max(config.season, MAX_CUT * shortest):
             backs.append(back)
     return backs
 
