@@ -90,7 +90,7 @@ def select_design(series: list[Series], designs: list[TrainConfig], show_progres
     results = []
     for k, design in enumerate(designs):
         if show_progress:
-            print(f"inner validation {k + 1}/{len(designs)}: window {design.window}, hidden {design.hidden}", file=sys.stderr)
+            print(f"inner validation {k + 1}/{len(designs)}: window {design.window}, transform {design.transform}, augment {design.augment:g}", file=sys.stderr)
         result = inner_validate(series, design)
         if result is not None:
             results.append(result)
