@@ -51,6 +51,7 @@ class Predictor:
             raise ModelError(f"{version_dir / 'model.onnx'}: onnxruntime cannot load it ({exc})") from None
         predictor = cls(meta=meta, session=session, path=version_dir)
         predictor.probe()
+        predictor.check_calibration()
         return predictor
 
     @property
@@ -83,6 +84,18 @@ class Predictor:
             raise ModelError(f"{self.path}: probe forecast failed ({exc})") from None
         if out.shape != (2, self.horizon) or not np.isfinite(out).all():
             raise ModelError(f"{self.path}: probe forecast gave shape {out.shape}, finite={np.isfinite(out).all()}")
+
+    def check_calibration(self) -> None:
+        """Refuse a model.json whose interval calibration could not serve every horizon step."""
+        calibration = self.meta.get("intervals")
+        if not calibration:
+            return
+        errors = calibration.get("relative_errors") if isinstance(calibration, dict) else None
+        valid = isinstance(errors, list) and len(errors) >= self.horizon and all(
+            isinstance(step, list) and step and all(isinstance(e, (int, float)) and 0 <= e < float("inf") for e in step) for step in errors
+        )
+        if not valid:
+            raise ModelError(f"{self.path / 'model.json'}: intervals.relative_errors must hold {self.horizon} non-empty lists of finite scores >= 0")
 
     def batch(self, ids: list[str], histories: list[list[float]], horizon: int) -> np.ndarray:
         """Check each series against the contract; return their last `window` values, (batch, window) float32."""
@@ -129,20 +142,29 @@ class Predictor:
         return sorted(set(levels))
 
     def intervals(self, mean: np.ndarray, levels: list[float]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Symmetric intervals around `mean` (batch, horizon) from the calibrated relative errors.
+        """Symmetric intervals around `mean` (batch, horizon) from the calibrated relative errors, by level label."""
+        calibration = self.meta["intervals"]
+        errors, tail = calibration["relative_errors"], calibration.get("tail")
+        return {f"{level:g}": interval_bounds(mean, errors, level, tail) for level in levels}
 
-        `relative_errors[h]` are out-of-sample |actual - forecast| / |forecast| at step h,
-        measured inside the training data; the split-conformal quantile of them at
-        `level` scales with each forecast, so one calibration serves any series' size.
-        """
-        errors = self.meta["intervals"]["relative_errors"]
-        horizon = mean.shape[1]
-        out = {}
-        for level in levels:
-            q = np.array([conformal_quantile(errors[h], level / 100.0) for h in range(horizon)])
-            half = np.abs(mean) * q.astype(np.float32)
-            out[f"{level:g}"] = (mean - half, mean + half)
-        return out
+
+def interval_bounds(mean: np.ndarray, relative_errors: list[list[float]], level: float, tail: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper), each shaped like `mean` (batch, horizon), at `level` percent.
+
+    `relative_errors[h]` are out-of-sample |actual - forecast| / |forecast| at step h,
+    measured inside the training data; their quantile at `level` scales with each
+    forecast, so one calibration serves any series' size. The quantile is the
+    split-conformal one; with `tail="exponential"` it is at least the exponential
+    distribution's quantile for the scores' mean, -ln(1 - level) * mean: a handful of
+    overlapping inner forecasts says little about a 95 % tail on its own.
+    """
+    horizon = mean.shape[-1]
+    coverage = level / 100.0
+    q = np.array([conformal_quantile(relative_errors[h], coverage) for h in range(horizon)])
+    if tail == "exponential":
+        q = np.maximum(q, -np.log1p(-coverage) * np.array([np.mean(relative_errors[h]) for h in range(horizon)]))
+    half = np.abs(mean) * q.astype(mean.dtype)
+    return mean - half, mean + half
 
 
 def conformal_quantile(scores: list[float], coverage: float) -> float:

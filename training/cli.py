@@ -21,16 +21,17 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", type=int, help="hidden units per layer (default: 64)")
     parser.add_argument("--layers", type=int, help="stacked recurrent layers (default: 1)")
     parser.add_argument("--dropout", type=float, help="dropout between layers and before the head (default: 0)")
-    parser.add_argument("--transform", choices=("none", "log"), help="value transform inside the graph (default: none)")
+    parser.add_argument("--transform", choices=("none", "log"), help="value transform inside the graph (default: chosen by inner validation)")
     parser.add_argument("--epochs", type=int, help="maximum epochs per member (default: 300)")
     parser.add_argument("--patience", type=int, help="epochs without validation improvement before stopping (default: 40)")
     parser.add_argument("--lr", type=float, help="Adam learning rate (default: 3e-3)")
     parser.add_argument("--seed", type=int, help="base seed; member k uses seed + k (default: 0)")
     parser.add_argument("--ensemble", type=int, help="members averaged inside the graph (default: 5)")
+    parser.add_argument("--augment", type=float, help="random growth tilt per season applied to training windows (default: chosen by inner validation)")
 
 
 def overrides_from(args: argparse.Namespace) -> dict:
-    keys = ("horizon", "window", "season", "cell", "hidden", "layers", "dropout", "transform", "epochs", "patience", "lr", "seed", "ensemble")
+    keys = ("horizon", "window", "season", "cell", "hidden", "layers", "dropout", "transform", "epochs", "patience", "lr", "seed", "ensemble", "augment")
     return {key: getattr(args, key) for key in keys}
 
 
@@ -38,13 +39,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     from training.pipeline import train_and_register
 
     version, fitted = train_and_register(args.data, args.out, args.name, **overrides_from(args))
-    v = fitted.meta["validation"]
+    chosen, selection = fitted.meta["selection"]["chosen"] or {}, fitted.meta["selection"]
+    inner = f"inner MAPE {chosen['mape']:.2f}% vs its no-network baseline {chosen['baseline_mape']:.2f}%" if chosen else "no inner validation (data too short)"
     print(
         f"registered {args.name}/{version} in {args.out}: {fitted.meta['cell']} x{fitted.meta['ensemble']}, "
-        f"window {fitted.meta['window']}, horizon {fitted.meta['horizon']}, validation MAPE {v['mape']:.2f}% "
-        f"(seasonal-naive-with-drift {v['baseline_mape']:.2f}%), {fitted.result.seconds:.1f}s"
+        f"window {fitted.meta['window']}, horizon {fitted.meta['horizon']}, transform {fitted.meta['transform']}, "
+        f"{inner}, network {selection['network'].split(':')[0]}, intervals {'calibrated' if fitted.meta['intervals'] else 'none'}, "
+        f"{fitted.meta['training']['seconds_with_inner_validation']:.1f}s"
     )
     return 0
+
+
+def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--holdout", type=int, help="one split: forecast the last N values (default: 36)")
+    parser.add_argument("--origins", help="rolling origins a,b,c: train on the first a values, forecast --horizon")
+    parser.add_argument("--level", default="80,95", help="interval levels in percent (default: 80,95)")
+    parser.add_argument("--json", default="bench/results/backtest.json", help="metrics and forecasts as JSON")
+    parser.add_argument("--plot", default="bench/results/backtest.png", help="PNG plot of the forecasts")
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from training.backtest import main as backtest
+
+    return backtest(args)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -63,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default="models", help="model registry directory (default: models)")
     train.add_argument("--name", default="air_passengers", help="model name in the registry")
     train.set_defaults(func=cmd_train)
+
+    backtest = commands.add_parser("backtest", help="train on the past of each split and compare with statistical baselines")
+    add_train_arguments(backtest)
+    add_backtest_arguments(backtest)
+    backtest.set_defaults(func=cmd_backtest)
 
     serve = commands.add_parser("serve", help="serve the current model over HTTP (settings: PAXCAST_* variables)")
     serve.add_argument("--host", help="bind address (default: PAXCAST_HOST or 127.0.0.1)")

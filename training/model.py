@@ -150,6 +150,12 @@ class Forecaster(nn.Module):
         out = self.baseline(xn, change) + correction * self.change_std
         return torch.exp(out) if level is None else out * level
 
+    def baseline_forecast(self, history):  # (B, window) -> (B, horizon): the zero-correction output
+        xn, level = self.normalize(history)
+        change, _ = self.features(xn)
+        out = self.baseline(xn, change)
+        return torch.exp(out) if level is None else out * level
+
     @torch.no_grad()
     def fit_scaling(self, histories: torch.Tensor) -> None:
         """Set the feature scaling from training histories (N, window)."""

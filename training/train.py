@@ -1,8 +1,12 @@
 """Train a forecaster ensemble: config, data, model, loop with early stopping, result.
 
-Each member is trained with its own seed on the same windows; the validation tail
-(the most recent windows of every series) stops training and is never the data a
-backtest evaluates on, because a backtest only hands us the data before its origin.
+Each member is trained with its own seed on the same windows. Windows whose horizon
+runs past the end of the data keep the targets that exist (the rest are masked), so
+the most recent values teach the short steps instead of being wasted. The most
+recent `val_fraction` of each series is a temporal validation tail that stops
+training; with `refit` each member is then retrained on everything for its best
+number of epochs. A backtest only hands us the data before its origin, so none of
+this ever sees the months a backtest evaluates on.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from training.data import Series, make_windows
+from training.data import Series
 from training.model import Ensemble, Forecaster, ForecasterConfig
 
 
@@ -36,6 +40,9 @@ class TrainConfig:
     batch_size: int = 32
     clip_norm: float = 1.0
     val_fraction: float = 0.2
+    augment: float = 0.0  # random extra growth per season (+-) applied to whole training windows
+    shrink: float = 0.0  # L1 pull of the forecast toward the no-network baseline: the net must earn changes
+    refit: bool = False
     ensemble: int = 5
     seed: int = 0
 
@@ -62,45 +69,108 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def split_windows(series: list[Series], window: int, horizon: int, val_fraction: float):
-    """Windows of every series; the last `val_fraction` of each series' windows are validation."""
-    train_x, train_y, val_x, val_y = [], [], [], []
+def masked_windows(y: np.ndarray, window: int, horizon: int, origins: range, first: int, end: int):
+    """Histories y[t - window : t] for t in `origins`; targets y[t : t + horizon], NaN outside [first, end).
+
+    Returns:
+        x of shape (n, window) and target of shape (n, horizon); rows with no target are dropped.
+    """
+    t = np.asarray(origins, dtype=int)
+    if len(t) == 0:
+        return np.empty((0, window)), np.empty((0, horizon))
+    x = y[t[:, None] - window + np.arange(window)]
+    position = t[:, None] + np.arange(horizon)
+    keep = (position >= first) & (position < end)
+    target = np.where(keep, y[np.clip(position, 0, len(y) - 1)], np.nan)
+    rows = keep.any(axis=1)
+    return x[rows], target[rows]
+
+
+def split_windows(series: list[Series], window: int, horizon: int, val_fraction: float, refit: bool = False):
+    """Training and validation windows of every series, split in time.
+
+    The last `val_fraction` of each series' forecast origins form the validation tail
+    [cut, n): training targets stop before `cut`, validation targets are the values
+    from `cut` on, forecast from every origin that can reach them. With `refit` the
+    training windows use targets up to the end (the refit pass needs no validation).
+    """
+    parts = {"train_x": [], "train_y": [], "val_x": [], "val_y": []}
     for s in series:
-        x, y = make_windows(s.y, window, horizon)
-        n_val = max(1, int(round(len(x) * val_fraction))) if len(x) > 1 else 0
-        cut = len(x) - n_val
-        train_x.append(x[:cut]), train_y.append(y[:cut]), val_x.append(x[cut:]), val_y.append(y[cut:])
-    cat = lambda parts, width: torch.tensor(np.concatenate(parts) if parts else np.empty((0, width)), dtype=torch.float32)
-    return cat(train_x, window), cat(train_y, horizon), cat(val_x, window), cat(val_y, horizon)
+        n = len(s.y)
+        origins = n - window
+        n_val = max(1, int(round(origins * val_fraction))) if origins > 1 and val_fraction > 0 else 0
+        cut = n if refit else n - n_val
+        x, y = masked_windows(s.y, window, horizon, range(window, cut), 0, cut)
+        parts["train_x"].append(x), parts["train_y"].append(y)
+        if n_val and not refit:
+            x, y = masked_windows(s.y, window, horizon, range(max(window, cut - horizon + 1), n), cut, n)
+            parts["val_x"].append(x), parts["val_y"].append(y)
+    cat = lambda key, width: torch.tensor(np.concatenate(parts[key]) if parts[key] else np.empty((0, width)), dtype=torch.float32)
+    return cat("train_x", window), cat("train_y", horizon), cat("val_x", window), cat("val_y", horizon)
 
 
-def relative_loss(forecast, target, history):
-    """Mean absolute error relative to each window's level: scale-free across series."""
+def relative_loss(forecast, target, history, baseline=None, shrink: float = 0.0):
+    """Mean absolute error relative to each window's level over the observed (non-NaN) targets.
+
+    Scale-free across series. With `shrink` > 0, adds shrink * mean |forecast - baseline| / level.
+    """
     level = history.abs().mean(dim=1, keepdim=True).clamp_min(1e-6)
-    return ((forecast - target).abs() / level).mean()
+    observed = ~torch.isnan(target)
+    error = torch.where(observed, (forecast - torch.nan_to_num(target)).abs() / level, torch.zeros_like(forecast))
+    loss = error.sum() / observed.sum().clamp_min(1)
+    if shrink > 0 and baseline is not None:
+        loss = loss + shrink * ((forecast - baseline).abs() / level).mean()
+    return loss
 
 
 def mape(forecast, target) -> float:
-    return float(((forecast - target).abs() / target.abs().clamp_min(1e-9)).mean() * 100)
+    observed = ~torch.isnan(target)
+    ape = (forecast - target).abs() / target.abs().clamp_min(1e-9)
+    return float(ape[observed].mean() * 100)
 
 
-def train_member(config: TrainConfig, seed: int, data, progress=None) -> tuple[Forecaster, int, float]:
-    """Train one forecaster; returns it at its best validation epoch, that epoch and its loss."""
+def augment_growth(x, y, season: int, amount: float, generator):
+    """Tilt each (history, target) pair by its own random linear growth of +-`amount` per season.
+
+    The network then sees many growth regimes instead of the one the series happened to
+    have, so it cannot just learn "add the training period's extra growth".
+    """
+    if amount <= 0:
+        return x, y
+    slope = (torch.rand(len(x), 1, generator=generator) * 2 - 1) * amount / season
+    t = torch.arange(x.shape[1] + y.shape[1], dtype=x.dtype) - x.shape[1]
+    factor = (1 + slope * t).clamp_min(0.05)
+    return x * factor[:, : x.shape[1]], y * factor[:, x.shape[1] :]
+
+
+def train_member(config: TrainConfig, seed: int, data, progress=None, epochs: int | None = None) -> tuple[Forecaster, int, float]:
+    """Train one forecaster; returns it at its best validation epoch, that epoch and its loss.
+
+    With `epochs` given there is no validation: it trains exactly that many epochs (the refit pass).
+    """
     train_x, train_y, val_x, val_y = data
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     model = Forecaster(config.forecaster())
     model.fit_scaling(train_x)
+    with torch.no_grad():
+        train_base = model.baseline_forecast(train_x)  # fixed: it has no parameters
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    has_val = len(val_x) > 0
+    has_val = len(val_x) > 0 and epochs is None
+    max_epochs = epochs if epochs is not None else config.epochs
     best_loss, best_epoch, best_state = float("inf"), 0, copy.deepcopy(model.state_dict())
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(1, max_epochs + 1):
         model.train()
         order = torch.randperm(len(train_x), generator=generator)
         train_loss = 0.0
         for start in range(0, len(order), config.batch_size):
             batch = order[start : start + config.batch_size]
-            loss = relative_loss(model(train_x[batch]), train_y[batch], train_x[batch])
+            x, target, base = train_x[batch], train_y[batch], train_base[batch]
+            if config.augment > 0:
+                x, target = augment_growth(x, target, config.season, config.augment, generator)
+                with torch.no_grad():
+                    base = model.baseline_forecast(x)
+            loss = relative_loss(model(x), target, x, base, config.shrink)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
@@ -110,11 +180,12 @@ def train_member(config: TrainConfig, seed: int, data, progress=None) -> tuple[F
         model.eval()
         with torch.no_grad():
             val_loss = float(relative_loss(model(val_x), val_y, val_x)) if has_val else train_loss
-        if val_loss < best_loss - 1e-7:
-            best_loss, best_epoch, best_state = val_loss, epoch, copy.deepcopy(model.state_dict())
+        if not has_val or val_loss < best_loss - 1e-7:
+            best_loss, best_epoch, best_state = val_loss, epoch, model.state_dict()
+            best_state = copy.deepcopy(best_state) if has_val else best_state
         if progress is not None:
             progress(epoch, train_loss, val_loss, best_loss)
-        if epoch - best_epoch >= config.patience:
+        if has_val and epoch - best_epoch >= config.patience:
             break
     model.load_state_dict(best_state)
     model.eval()
@@ -122,7 +193,7 @@ def train_member(config: TrainConfig, seed: int, data, progress=None) -> tuple[F
 
 
 def train(series: list[Series], config: TrainConfig, show_progress: bool | None = None) -> TrainResult:
-    """Train `config.ensemble` members on all windows of `series` and average them."""
+    """Train `config.ensemble` members on the windows of `series` and average them."""
     started = time.perf_counter()
     torch.set_num_threads(1)  # tiny model: threads cost more than they give, and 1 thread is reproducible
     torch.use_deterministic_algorithms(True)
@@ -132,8 +203,9 @@ def train(series: list[Series], config: TrainConfig, show_progress: bool | None 
         raise ValueError(
             f"no training windows: each series needs more than window + horizon = {config.window + config.horizon} values"
         )
+    full = split_windows(series, config.window, config.horizon, 0.0, refit=True) if config.refit else None
     show_progress = sys.stdout.isatty() if show_progress is None else show_progress
-    members, epochs = [], []
+    members, epochs, stopped = [], [], []
     for k in range(config.ensemble):
         bar = None
         if show_progress:
@@ -148,13 +220,18 @@ def train(series: list[Series], config: TrainConfig, show_progress: bool | None 
         model, best_epoch, _ = train_member(config, config.seed + k, data, progress if bar else None)
         if bar is not None:
             bar.close()
+        stopped.append(model)
+        if full is not None:
+            model, _, _ = train_member(config, config.seed + k, full, epochs=max(best_epoch, 1))
         members.append(model)
         epochs.append(best_epoch)
+    # Validation numbers come from the early-stopped members: the refit ones have seen the tail.
+    checked = Ensemble(stopped).eval()
     ensemble = Ensemble(members).eval()
     with torch.no_grad():
         has_val = len(val_x) > 0
-        val_loss = float(relative_loss(ensemble(val_x), val_y, val_x)) if has_val else float("nan")
-        val_mape = mape(ensemble(val_x), val_y) if has_val else float("nan")
+        val_loss = float(relative_loss(checked(val_x), val_y, val_x)) if has_val else float("nan")
+        val_mape = mape(checked(val_x), val_y) if has_val else float("nan")
         baseline = Forecaster(config.forecaster()).eval()  # zero head: the no-network baseline
         base_mape = mape(baseline(val_x), val_y) if has_val else float("nan")
     return TrainResult(

@@ -55,11 +55,15 @@ GOOD = list(range(100, 124))
         ({"series": [{"id": "air"}], "horizon": 3}, 422, "series 'air': history: Field required"),
         ({"series": [{"id": "", "history": GOOD}], "horizon": 3}, 422, "series '': id: String should have at least 1 character"),
         ({"series": [{"id": "air", "history": GOOD, "colour": 1}], "horizon": 3}, 422, "series 'air': colour: Extra inputs are not permitted"),
-        ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [80]}, 422, "level: prediction intervals are not available for this model (it carries no calibration)"),
+        ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [0]}, 422, "level 0 is outside (0, 100)"),
+        ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [80, 100]}, 422, "level 100 is outside (0, 100)"),
+        ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [-5]}, 422, "level -5 is outside (0, 100)"),
+        ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [150]}, 422, "level 150 is outside (0, 100)"),
+        ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": ["high"]}, 422, "level[0]: Input should be a valid number, unable to parse string as a number"),
         ({"series": [{"id": "air", "history": GOOD, "start": "1949-13-01"}], "horizon": 3}, 422, "series 'air': start: Input should be a valid date or datetime, month value is outside expected range of 1-12"),
         ([1, 2, 3], 422, "body: Input should be an object"),
     ],
-    ids=["short", "empty", "no-series", "no-horizon", "horizon-0", "horizon-too-big", "duplicate", "string-value", "float32-overflow", "no-history", "empty-id", "extra-field", "level", "bad-start", "not-object"],
+    ids=["short", "empty", "no-series", "no-horizon", "horizon-0", "horizon-too-big", "duplicate", "string-value", "float32-overflow", "no-history", "empty-id", "extra-field", "level-0", "level-100", "level-negative", "level-150", "level-string", "bad-start", "not-object"],
 )
 def test_bad_requests_get_a_4xx_naming_the_series_and_rule(client, body, status, detail):
     response = post(client, body)

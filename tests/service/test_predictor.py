@@ -36,6 +36,43 @@ def test_conformal_quantile_uses_the_finite_sample_rank():
     assert conformal_quantile(scores, 0.99) == 0.5  # rank past the end: the largest
 
 
+def test_exponential_tail_widens_only_where_the_scores_are_too_few():
+    from service.predictor import interval_bounds
+
+    mean = np.array([[100.0, 200.0]], dtype=np.float32)
+    errors = [[0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.5], [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]]
+    lower, upper = interval_bounds(mean, errors, 80)  # conformal: the ceil(11 * .8) = 9th score
+    np.testing.assert_allclose(upper, [[110.0, 290.0]])
+    lower, upper = interval_bounds(mean, errors, 95, tail="exponential")
+    # step 1: max(0.5, -ln(.05) * 0.14 = 0.4194) = 0.5; step 2: max(0.5, -ln(.05) * 0.275 = 0.8238)
+    np.testing.assert_allclose(upper - mean, [[50.0, 200.0 * -np.log(0.05) * 0.275]], rtol=1e-5)
+    np.testing.assert_allclose(mean - lower, upper - mean)
+
+
 def test_levels_need_a_calibrated_model(predictor):
-    with pytest.raises(InvalidInput, match="not available"):
-        predictor.check_levels([80])
+    uncalibrated = Predictor(meta={**predictor.meta, "intervals": None}, session=predictor.session, path=predictor.path)
+    with pytest.raises(InvalidInput, match=r"^level: prediction intervals are not available for this model \(it carries no calibration\)$"):
+        uncalibrated.check_levels([80])
+
+
+def test_intervals_are_the_conformal_quantile_times_the_forecast(predictor):
+    x = predictor.batch(["a"], [list(range(100, 124))], 4)
+    mean = predictor.predict(x, 4)
+    (lower, upper), = predictor.intervals(mean, [80]).values()
+    errors = predictor.meta["intervals"]["relative_errors"]
+    assert predictor.meta["intervals"]["tail"] == "exponential"
+    q = [max(conformal_quantile(errors[h], 0.8), -np.log(0.2) * np.mean(errors[h])) for h in range(4)]
+    expected = np.array(q) * np.abs(mean[0])
+    np.testing.assert_allclose(upper[0] - mean[0], expected, rtol=1e-5)
+    np.testing.assert_allclose(mean[0] - lower[0], expected, rtol=1e-5)
+
+
+def test_broken_calibration_is_refused_at_load(registry):
+    import json
+
+    version_dir = registry / "air_passengers" / current_version(registry, "air_passengers")
+    meta = json.loads((version_dir / "model.json").read_text())
+    meta["intervals"]["relative_errors"] = meta["intervals"]["relative_errors"][:3]
+    (version_dir / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match=r"intervals.relative_errors must hold 12 non-empty lists of finite scores >= 0$"):
+        Predictor.load(version_dir)

@@ -17,7 +17,7 @@ def test_train_registers_a_version_the_service_loads(tmp_path, air_csv, capsys):
     code = main(["train", "--data", str(air_csv), "--horizon", "12", "--out", str(out), "--window", "24", "--hidden", "8", "--epochs", "5", "--ensemble", "1"])
     assert code == 0
     line = capsys.readouterr().out.strip()
-    assert line.startswith("registered air_passengers/") and "validation MAPE" in line
+    assert line.startswith("registered air_passengers/") and "inner MAPE" in line and "intervals calibrated" in line
     assert "\n" not in line  # one summary line when stdout is not a terminal
     predictor = Predictor.load(out / "air_passengers" / current_version(out, "air_passengers"))
     assert predictor.horizon == 12 and predictor.window == 24

@@ -1,0 +1,63 @@
+import json
+
+import numpy as np
+import pytest
+
+from training import metrics
+from training.cli import main
+
+TINY = ["--window", "24", "--hidden", "4", "--epochs", "3", "--patience", "3", "--ensemble", "1"]
+METHODS = ["LSTM (paxcast)", "LSTM's baseline (no network)", "SeasonalNaive", "AutoETS", "AutoTheta", "AutoARIMA"]
+
+
+def test_rolling_backtest_prints_the_table_and_writes_json_and_plot(tmp_path, air_csv, capsys):
+    report, picture = tmp_path / "bt.json", tmp_path / "bt.png"
+    code = main(["backtest", "--data", str(air_csv), "--origins", "120,132", "--horizon", "6", *TINY, "--json", str(report), "--plot", str(picture)])
+    assert code == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("origin 1/2 (train on 120 values, forecast 6): window 24, inner MAPE")
+    assert out[1].startswith("origin 2/2 (train on 132 values, forecast 6)")
+    assert out[2].startswith(f"backtest on {air_csv}: rolling origins 120,132, horizon 6 (2 splits); machine:")
+    assert out[3].split()[:4] == ["method", "MAPE%", "sMAPE%", "MASE"] and out[3].split()[-2:] == ["MAPE@120", "MAPE@132"]
+    rows = {line[:30].strip(): line for line in out[4:10]}
+    assert list(rows) == METHODS
+    assert sum(line.count("*") for line in out[4:10]) == 6  # one best per column: 4 errors, 2 coverages
+    assert out[-1] == f"wrote {report} and {picture}"
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    document = json.loads(report.read_text())
+    assert list(document["summary"]) == METHODS and document["levels"] == [80, 95]
+    first = document["runs"][0]
+    actual = np.array(first["actual"])
+    assert first["origin"] == 120 and actual.tolist() == [[360.0, 342.0, 406.0, 396.0, 420.0, 472.0]]  # 1959-01..06
+    for name, forecast in first["forecasts"].items():  # the table's numbers are the metrics of the stored forecasts
+        assert document["summary"][name]["splits"][0]["mape"] == pytest.approx(metrics.mape(actual, forecast["mean"]))
+    lstm = first["forecasts"]["LSTM (paxcast)"]
+    mean = np.array(lstm["mean"])
+    lower, upper = (np.array(lstm["intervals"]["95"][k]) for k in ("lower", "upper"))
+    assert (lower <= mean).all() and (mean <= upper).all()
+    assert 0 <= document["summary"]["LSTM (paxcast)"]["coverage80"] <= 100
+    assert first["selection"]["chosen"]["window"] == 24
+
+
+@pytest.mark.parametrize(
+    "flags, code, message",
+    [
+        (["--holdout", "0"], 1, "paxcast backtest: --holdout must be at least 1, got 0"),
+        (["--holdout", "144"], 3, "paxcast backtest: --holdout 144 leaves nothing to train on: series 'air_passengers' has 144 values"),
+        (["--holdout", "120"], 3, f"before origin 24: series 'air_passengers' has 24 rows; window 36 + horizon 120 + 1 validation window needs at least 157"),
+        (["--holdout", "36", "--origins", "96"], 1, "paxcast backtest: give either --holdout or --origins, not both"),
+        (["--origins", "96,x"], 1, "paxcast backtest: --origins '96,x': 'x' is not an integer"),
+        (["--origins", "96,96"], 1, "paxcast backtest: --origins '96,96': an origin is repeated"),
+        (["--origins", "140", "--horizon", "12"], 3, "paxcast backtest: --origins: origin 140 + horizon 12 runs past the end of series 'air_passengers' (144 values)"),
+        (["--origins", "96", "--level", "0,95"], 1, "paxcast backtest: --level '0,95': 0 is outside (0, 100)"),
+        (["--origins", "96", "--level", "150"], 1, "paxcast backtest: --level '150': 150 is outside (0, 100)"),
+    ],
+    ids=["holdout-0", "holdout-everything", "holdout-too-long", "both", "origin-not-int", "origin-repeated", "past-the-end", "level-0", "level-150"],
+)
+def test_bad_backtest_flags_are_one_line(air_csv, capsys, tmp_path, flags, code, message):
+    assert main(["backtest", "--data", str(air_csv), *flags, "--json", str(tmp_path / "x.json"), "--plot", str(tmp_path / "x.png")]) == code
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and message in captured.err
+    assert not (tmp_path / "x.json").exists()

@@ -1,0 +1,107 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from service.registry import current_version
+from training.data import read_series
+from training.selection import inner_backs, inner_validate, pooled_scores
+from training.train import TrainConfig, masked_windows
+
+TINY = dict(window=24, horizon=6, season=12, hidden=4, epochs=3, patience=3, ensemble=1)
+
+
+def test_masked_windows_keep_only_targets_inside_the_range():
+    y = np.arange(10.0)
+    x, target = masked_windows(y, window=3, horizon=4, origins=range(3, 10), first=0, end=8)
+    assert x.shape == (5, 3)  # origins 8 and 9 have no target before 8
+    assert x[0].tolist() == [0, 1, 2] and target[0].tolist() == [3, 4, 5, 6]
+    assert np.isnan(target[-1, 1:]).all() and target[-1, 0] == 7
+    x, target = masked_windows(y, window=3, horizon=4, origins=range(3, 10), first=8, end=10)
+    assert x[0].tolist() == [2, 3, 4] and np.isnan(target[0, :3]).all() and target[0, 3] == 8  # origin 5 first reaches 8
+
+
+def test_pooled_scores_borrow_from_neighbouring_steps():
+    errors = [[0.1] * 5, [0.2] * 3, [0.3]]
+    pooled = pooled_scores(errors, minimum=4)
+    assert pooled[0] == [0.1] * 5  # enough of its own
+    assert sorted(pooled[1]) == [0.1] * 5 + [0.2] * 3 + [0.3]  # radius 1
+    assert sorted(pooled[2]) == [0.2] * 3 + [0.3]  # radius 1: only the step before exists
+
+
+def test_inner_validation_forecasts_from_every_point_after_each_inner_origin(air_csv):
+    series = read_series(air_csv)
+    config = TrainConfig(**TINY)
+    assert inner_backs(series, config, 3) == [12, 24, 36]
+    result = inner_validate(series, config)
+    assert result.origins == [132, 120, 108]
+    # step 1 is reached from all 12 + 24 + 36 origins, step 6 from 7 + 19 + 31
+    assert len(result.relative_errors[0]) == 72 and len(result.relative_errors[5]) == 57
+    assert len(result.baseline_relative_errors[5]) == 57
+    assert np.isfinite(result.mape) and np.isfinite(result.baseline_mape)
+
+
+def test_too_short_data_has_no_inner_origins(air_csv):
+    series = read_series(air_csv)
+    config = TrainConfig(**{**TINY, "window": 120})
+    assert inner_backs(series, config, 3) == []
+
+
+def test_calibration_and_selection_are_stored_in_model_json(tiny_registry):
+    version = current_version(tiny_registry, "air_passengers")
+    meta = json.loads((tiny_registry / "air_passengers" / version / "model.json").read_text())
+    errors = meta["intervals"]["relative_errors"]
+    assert len(errors) == meta["horizon"] == 12
+    assert all(len(step) >= 20 and min(step) >= 0 for step in errors)
+    assert meta["intervals"]["inner_origins"] == [132, 120, 108]
+    selection = meta["selection"]
+    assert selection["chosen"]["window"] == 24 and selection["network"] in ("on", "off: it did not beat its no-network baseline on inner validation")
+    assert selection["chosen"]["mape"] > 0 and selection["chosen"]["baseline_mape"] > 0
+
+
+def test_a_network_that_loses_to_its_baseline_is_switched_off(air_csv, tmp_path, monkeypatch):
+    from training import pipeline
+    from training.evaluate import onnx_forecast
+    from training.model import Forecaster
+
+    real = pipeline.inner_validate
+
+    def losing(series, config, backs=None):
+        result = real(series, config, backs)
+        result.mape = result.baseline_mape + 1.0
+        return result
+
+    monkeypatch.setattr(pipeline, "inner_validate", losing)
+    series = read_series(air_csv)
+    config = TrainConfig(**TINY)
+    fitted = pipeline.fit(series, config, tmp_path, show_progress=False)
+    assert fitted.meta["selection"]["network"].startswith("off")
+    history = series[0].y[-24:][None]
+    expected = Forecaster(config.forecaster()).eval().baseline_forecast(torch.tensor(history, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(onnx_forecast(fitted.onnx_path, history), expected, rtol=1e-5)
+    assert fitted.meta["intervals"]["relative_errors"] == pooled_scores(pipeline.inner_validate(series, config).baseline_relative_errors)
+
+
+def test_steps_no_inner_forecast_reaches_grow_with_the_lead_time():
+    pooled = pooled_scores([[0.1, 0.2], [0.3], [], []], minimum=2)
+    assert pooled[1] == [0.1, 0.2, 0.3]
+    assert pooled[3] == pytest.approx([e * np.sqrt(4 / 2) for e in pooled[1]], abs=1e-6)  # scores keep 6 decimals
+
+
+def test_inner_origins_cut_at_most_a_quarter_of_the_data(air_csv):
+    series = [s.__class__(s.id, s.start, s.freq, s.y[:108]) for s in read_series(air_csv)]
+    assert inner_backs(series, TrainConfig(**{**TINY, "window": 36, "horizon": 36}), 3) == [12, 24]
+
+
+def test_candidate_designs_follow_the_flags_and_the_data(air_csv):
+    from training.pipeline import candidate_designs, resolve_config
+
+    series = read_series(air_csv)
+    designs = candidate_designs(series, resolve_config(series, horizon=12), explicit={"horizon"})
+    assert [(d.window, d.transform, d.augment) for d in designs] == [(36, "log", 0.03), (36, "log", 0.05)]
+    fixed = candidate_designs(series, resolve_config(series, horizon=12, transform="none", window=24), explicit={"horizon", "transform", "window"})
+    assert [(d.window, d.transform, d.augment) for d in fixed] == [(24, "none", 0.03), (24, "none", 0.05)]
+    with_zero = [s.__class__(s.id, s.start, s.freq, np.concatenate([[0.0], s.y[1:]])) for s in series]
+    fallback = candidate_designs(with_zero, resolve_config(with_zero, horizon=12), explicit={"horizon"})
+    assert [(d.window, d.transform, d.augment) for d in fallback] == [(36, "none", 0.03)]

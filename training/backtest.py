@@ -1,0 +1,183 @@
+"""`paxcast backtest`: the LSTM and statistical baselines on the same honest splits.
+
+Each split trains on the values before its origin only, through `pipeline.prepare`
+and `pipeline.fit` — the code `paxcast train` runs, inner design choice and interval
+calibration included — and forecasts the next `horizon` values with the exported
+ONNX graph through onnxruntime, the way the service does.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from service.predictor import interval_bounds
+from training.baselines import BASELINES, baseline_forecast
+from training.data import DataError, Series, read_series
+from training.evaluate import onnx_forecast
+
+LSTM, NO_NETWORK = "LSTM (paxcast)", "LSTM's baseline (no network)"
+
+
+@dataclass(frozen=True)
+class Split:
+    """Train on each series' first `origin` values, forecast the next `horizon`."""
+
+    origin: int
+    horizon: int
+
+
+def parse_levels(text: str) -> list[int]:
+    """'80,95' -> [80, 95]; each an integer percent in (0, 100)."""
+    levels = []
+    for part in text.split(","):
+        try:
+            level = int(part.strip())
+        except ValueError:
+            raise ValueError(f"--level {text!r}: {part.strip()!r} is not an integer percent") from None
+        if not 0 < level < 100:
+            raise ValueError(f"--level {text!r}: {level} is outside (0, 100)")
+        levels.append(level)
+    return sorted(set(levels))
+
+
+def make_splits(series: list[Series], holdout: int | None, origins: str | None, horizon: int | None) -> list[Split]:
+    """The splits asked for by `--holdout N` or `--origins a,b,c` (+ `--horizon`), checked against the data."""
+    if holdout is not None and origins is not None:
+        raise ValueError("give either --holdout or --origins, not both")
+    shortest = min(series, key=lambda s: len(s.y))
+    if origins is None:
+        holdout = 36 if holdout is None else holdout
+        if holdout < 1:
+            raise ValueError(f"--holdout must be at least 1, got {holdout}")
+        if horizon is not None and horizon != holdout:
+            raise ValueError(f"--horizon {horizon} differs from --holdout {holdout}; a hold-out forecasts all of it")
+        if holdout >= len(shortest.y):
+            raise DataError(f"--holdout {holdout} leaves nothing to train on: series '{shortest.id}' has {len(shortest.y)} values")
+        return [Split(-holdout, holdout)]  # the last `holdout` values of every series
+    horizon = horizon or series[0].season
+    if horizon < 1:
+        raise ValueError(f"--horizon must be at least 1, got {horizon}")
+    splits = []
+    for part in origins.split(","):
+        try:
+            origin = int(part.strip())
+        except ValueError:
+            raise ValueError(f"--origins {origins!r}: {part.strip()!r} is not an integer") from None
+        if origin < 1:
+            raise ValueError(f"--origins {origins!r}: origin {origin} must be at least 1")
+        if origin + horizon > len(shortest.y):
+            raise DataError(f"--origins: origin {origin} + horizon {horizon} runs past the end of series '{shortest.id}' ({len(shortest.y)} values)")
+        splits.append(Split(origin, horizon))
+    if len(set(splits)) != len(splits):
+        raise ValueError(f"--origins {origins!r}: an origin is repeated")
+    return sorted(splits, key=lambda s: s.origin)
+
+
+def cut_at(s: Series, split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """(train (origin,), actual (horizon,)) of one series; a negative origin counts from the end."""
+    origin = split.origin if split.origin > 0 else len(s.y) + split.origin
+    return s.y[:origin], s.y[origin : origin + split.horizon]
+
+
+def prepare_split(data_path, series: list[Series], split: Split, overrides: dict):
+    """The split's past and its checked config and designs, through `paxcast train`'s own `prepare`."""
+    from training.pipeline import prepare
+
+    past = [replace(s, y=cut_at(s, split)[0]) for s in series]
+    config, designs = prepare(f"{data_path} before origin {len(past[0].y)}", past, **{**overrides, "horizon": split.horizon})
+    return past, config, designs
+
+
+def run_split(series: list[Series], split: Split, prepared, levels: list[int], show_progress: bool) -> dict:
+    """Train on the split's past through the pipeline, forecast with ONNX and the baselines."""
+    import torch
+
+    from training.model import Forecaster
+    from training.pipeline import fit
+
+    past, config, designs = prepared
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="paxcast-backtest-") as tmp:
+        fitted = fit(past, config, Path(tmp), show_progress=show_progress, designs=designs)
+        window = fitted.meta["window"]
+        histories = np.stack([p.y[-window:] for p in past])
+        mean = onnx_forecast(fitted.onnx_path, histories)
+    seconds = time.perf_counter() - started
+    forecasts: dict[str, dict] = {LSTM: {"mean": mean, "intervals": {}}}
+    calibration = fitted.meta["intervals"]
+    if calibration:
+        for level in levels:
+            forecasts[LSTM]["intervals"][level] = interval_bounds(mean, calibration["relative_errors"], level, calibration.get("tail"))
+    chosen = Forecaster(fitted.result.config.forecaster()).eval()
+    with torch.no_grad():
+        no_network = chosen.baseline_forecast(torch.tensor(histories, dtype=torch.float32)).numpy().astype(np.float64)
+    forecasts[NO_NETWORK] = {"mean": no_network, "intervals": {}}
+    for name in BASELINES:
+        outs = [baseline_forecast(name, p.y, split.horizon, config.season, levels) for p in past]
+        forecasts[name] = {
+            "mean": np.stack([o["mean"] for o in outs]),
+            "intervals": {lv: tuple(np.stack([o["intervals"][lv][i] for o in outs]) for i in (0, 1)) for lv in levels if all(lv in o["intervals"] for o in outs)},
+        }
+    return {
+        "split": split,
+        "train": [p.y for p in past],
+        "actual": np.stack([cut_at(s, split)[1] for s in series]),
+        "forecasts": forecasts,
+        "selection": fitted.meta["selection"],
+        "hyperparameters": fitted.meta["hyperparameters"],
+        "seconds": seconds,
+    }
+
+
+def run_backtest(data_path, splits: list[Split], levels: list[int], overrides: dict, show_progress: bool | None = None, log=print) -> list[dict]:
+    """Every split in order, with a progress line (or bar on a terminal) per origin."""
+    series = read_series(data_path)
+    prepared = [prepare_split(data_path, series, split, overrides) for split in splits]  # every error before any training
+    show_progress = sys.stdout.isatty() if show_progress is None else show_progress
+    bar = None
+    if show_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(splits), desc="backtest", unit="origin")
+    runs = []
+    for k, split in enumerate(splits):
+        run = run_split(series, split, prepared[k], levels, show_progress)
+        runs.append(run)
+        chosen = run["selection"]["chosen"] or {}
+        line = (
+            f"origin {k + 1}/{len(splits)} (train on {len(run['train'][0])} values, forecast {split.horizon}): "
+            f"window {chosen.get('window', '?')}, inner MAPE {chosen.get('mape', float('nan')):.2f}% vs its baseline "
+            f"{chosen.get('baseline_mape', float('nan')):.2f}%, network {run['selection']['network'].split(':')[0]}, {run['seconds']:.1f}s"
+        )
+        if bar is not None:
+            bar.update(1)
+            bar.write(line)
+        else:
+            log(line)
+    if bar is not None:
+        bar.close()
+    return runs
+
+
+def main(args) -> int:
+    """Entry point of `paxcast backtest` (arguments parsed in training/cli.py)."""
+    from training.backtest_report import plot, summarize, table, write_json
+    from training.cli import overrides_from
+
+    series = read_series(args.data)
+    splits = make_splits(series, args.holdout, args.origins, args.horizon)
+    levels = parse_levels(args.level)
+    overrides = {k: v for k, v in overrides_from(args).items() if k != "horizon"}
+    runs = run_backtest(args.data, splits, levels, overrides)
+    summary = summarize(runs, levels, series[0].season)
+    print(table(summary, runs, levels, args.data))
+    write_json(args.json, summary, runs, levels, args.data)
+    plot(args.plot, series, runs, levels)
+    print(f"wrote {args.json} and {args.plot}")
+    return 0
