@@ -19,7 +19,7 @@ import numpy as np
 from service.predictor import interval_bounds
 from training.baselines import BASELINES, baseline_forecast
 from training.data import DataError, Series, read_series
-from training.evaluate import onnx_forecast
+from training.evaluate import onnx_forecast, single_series_latency
 
 LSTM, NO_NETWORK = "LSTM (paxcast)", "LSTM's baseline (no network)"
 
@@ -98,7 +98,7 @@ def run_split(series: list[Series], split: Split, prepared, levels: list[int], s
     """Train on the split's past through the pipeline, forecast with ONNX and the baselines."""
     import torch
 
-    from training.model import Forecaster
+    from training.model import Forecaster, count_parameters
     from training.pipeline import fit
 
     past, config, designs = prepared
@@ -108,6 +108,7 @@ def run_split(series: list[Series], split: Split, prepared, levels: list[int], s
         window = fitted.meta["window"]
         histories = np.stack([p.y[-window:] for p in past])
         mean = onnx_forecast(fitted.onnx_path, histories)
+        latency = single_series_latency(fitted.onnx_path, histories[0])
     seconds = time.perf_counter() - started
     forecasts: dict[str, dict] = {LSTM: {"mean": mean, "intervals": {}}}
     calibration = fitted.meta["intervals"]
@@ -132,6 +133,8 @@ def run_split(series: list[Series], split: Split, prepared, levels: list[int], s
         "selection": fitted.meta["selection"],
         "hyperparameters": fitted.meta["hyperparameters"],
         "seconds": seconds,
+        "parameters": count_parameters(fitted.result.model),
+        "latency": latency,
     }
 
 
@@ -174,6 +177,10 @@ def main(args) -> int:
     splits = make_splits(series, args.holdout, args.origins, args.horizon)
     levels = parse_levels(args.level)
     overrides = {k: v for k, v in overrides_from(args).items() if k != "horizon"}
+    if args.cells:
+        from training.cells import compare_cells
+
+        return compare_cells(args, series, splits, levels, overrides)
     runs = run_backtest(args.data, splits, levels, overrides)
     summary = summarize(runs, levels, series[0].season)
     print(table(summary, runs, levels, args.data))

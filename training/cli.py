@@ -56,6 +56,7 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--level", default="80,95", help="interval levels in percent (default: 80,95)")
     parser.add_argument("--json", default="bench/results/backtest.json", help="metrics and forecasts as JSON")
     parser.add_argument("--plot", default="bench/results/backtest.png", help="PNG plot of the forecasts")
+    parser.add_argument("--cells", help="compare recurrent cells, e.g. lstm,gru,peephole: accuracy, parameters, training time, latency")
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:

@@ -1,0 +1,85 @@
+"""`paxcast backtest --cells lstm,gru,peephole`: the same backtest once per recurrent cell, side by side.
+
+Each cell goes through the whole `paxcast train` path (inner design choice and guard
+included) on the same splits; the table adds what the textbook comparison is about:
+parameters, training time and single-series onnxruntime latency.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from training.backtest import LSTM, run_backtest
+from training.backtest_report import describe_splits, machine, summarize
+from training.model import CELLS
+
+REFERENCE = "AutoARIMA"
+
+
+def parse_cells(text: str) -> list[str]:
+    cells = [part.strip() for part in text.split(",") if part.strip()]
+    for cell in cells:
+        if cell not in CELLS:
+            raise ValueError(f"--cells {text!r}: {cell!r} is not one of {', '.join(CELLS)}")
+    if not cells or len(set(cells)) != len(cells):
+        raise ValueError(f"--cells {text!r}: give each cell once, e.g. lstm,gru,peephole")
+    return cells
+
+
+def cell_row(runs: list[dict], summary: dict) -> dict:
+    """The network's metrics plus size, cost and how often the inner guard kept the network on."""
+    lstm = summary[LSTM]
+    row = {k: v for k, v in lstm.items() if k != "splits"}
+    row.update(
+        parameters=runs[0]["parameters"],
+        ensemble=runs[0]["hyperparameters"]["ensemble"],
+        train_seconds=float(sum(r["seconds"] for r in runs)),
+        latency_p50_us=float(np.median([r["latency"]["p50_us"] for r in runs])),
+        latency_p99_us=float(np.median([r["latency"]["p99_us"] for r in runs])),
+        network_on=sum(r["selection"]["network"] == "on" for r in runs),
+        splits=len(runs),
+    )
+    return row
+
+
+def render(rows: dict, reference: dict, levels: list[int], header: str) -> str:
+    cov = [f"cov{lv}%" for lv in levels]
+    head = f"{'cell':<10}{'MAPE%':>8}{'sMAPE%':>8}{'MASE':>7}{'RMSE':>8}" + "".join(f"{c:>9}" for c in cov)
+    head += f"{'params':>9}{'train s':>9}{'p50 µs':>8}{'p99 µs':>8}{'net on':>8}"
+    lines = [header, head]
+    best = min(rows, key=lambda c: rows[c]["mape"])
+    for cell, r in rows.items():
+        line = f"{cell + ('*' if cell == best else ''):<10}{r['mape']:>8.2f}{r['smape']:>8.2f}{r['mase']:>7.2f}{r['rmse']:>8.2f}"
+        line += "".join(f"{r.get(f'coverage{lv}', float('nan')):>9.1f}" for lv in levels)
+        line += f"{r['parameters']:>9}{r['train_seconds']:>9.1f}{r['latency_p50_us']:>8.0f}{r['latency_p99_us']:>8.0f}{str(r['network_on']) + '/' + str(r['splits']):>8}"
+        lines.append(line)
+    ref = f"{REFERENCE:<10}{reference['mape']:>8.2f}{reference['smape']:>8.2f}{reference['mase']:>7.2f}{reference['rmse']:>8.2f}"
+    ref += "".join(f"{reference.get(f'coverage{lv}', float('nan')):>9.1f}" for lv in levels)
+    lines.append(ref + f"{'-':>9}{'-':>9}{'-':>8}{'-':>8}{'-':>8}")
+    lines.append(
+        "* lowest MAPE. params: whole ensemble (all members); train s: the full `paxcast train` path over all splits "
+        "(inner design choice, members, export); p50/p99: one series through onnxruntime, 1 thread; "
+        "net on: splits where the inner guard kept the network (off = its no-network baseline is served)."
+    )
+    return "\n".join(lines)
+
+
+def compare_cells(args, series, splits, levels: list[int], overrides: dict) -> int:
+    """Run the backtest per cell, print the side-by-side table, write JSON next to `--json`."""
+    cells = parse_cells(args.cells)
+    rows, reference = {}, None
+    for cell in cells:
+        runs = run_backtest(args.data, splits, levels, {**overrides, "cell": cell}, log=lambda line, c=cell: print(f"[{c}] {line}", flush=True))
+        summary = summarize(runs, levels, series[0].season)
+        rows[cell] = cell_row(runs, summary)
+        reference = reference or {k: v for k, v in summary[REFERENCE].items() if k != "splits"}
+    header = f"cells on {args.data}: {describe_splits(runs)}; machine: {machine()}"
+    print(render(rows, reference, levels, header))
+    out = Path(args.json).with_name(Path(args.json).stem + "-cells.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"data": str(args.data), "splits": describe_splits(runs), "machine": machine(), "cells": rows, REFERENCE: reference}, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
