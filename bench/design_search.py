@@ -17,17 +17,17 @@ import torch
 from training.data import read_series
 from training.pipeline import resolve_config
 from training.selection import inner_validate
+from training.train import train
 
 SPLITS = [(108, 36), (96, 12), (108, 12), (120, 12)]
 
 
-def outer(series, overrides, seed):
+def outer(series, overrides, seed, inner_flag):
+    """MAPE of one design on every split (and its inner validation there with `inner_flag`)."""
     row = {}
     for origin, horizon in SPLITS:
         cut = [replace(s, y=s.y[:origin]) for s in series]
         config = resolve_config(cut, **{**overrides, "horizon": horizon, "seed": seed})
-        from training.train import train
-
         model = train(cut, config, show_progress=False).model
         x = torch.tensor(series[0].y[origin - config.window : origin], dtype=torch.float32)[None]
         with torch.no_grad():
@@ -47,17 +47,16 @@ if __name__ == "__main__":
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--inner", action="store_true")
     args = parser.parse_args()
-    inner_flag = args.inner
     series = read_series(args.data)
     for name, overrides in json.loads(args.designs).items():
         for seed in map(int, args.seeds.split(",")):
             started = time.perf_counter()
-            row = outer(series, overrides, seed)
+            row = outer(series, overrides, seed, args.inner)
             hold, hold_b = row[(108, 36)]
             roll = np.mean([row[(o, 12)][0] for o in (96, 108, 120)])
             roll_b = np.mean([row[(o, 12)][1] for o in (96, 108, 120)])
             line = f"{name:>14} seed {seed:>4}: holdout {hold:5.2f} (base {hold_b:5.2f})  rolling {roll:5.2f} (base {roll_b:5.2f}) [" + " ".join(f"{row[(o, 12)][0]:.2f}" for o in (96, 108, 120)) + "]"
-            if inner_flag:
+            if args.inner:
                 ih = row[("inner", 108, 36)]
                 ir = np.mean([row[("inner", o, 12)][0] for o in (96, 108, 120)]), np.mean([row[("inner", o, 12)][1] for o in (96, 108, 120)])
                 line += f"  inner: holdout {ih[0]:5.2f}/{ih[1]:5.2f} rolling {ir[0]:5.2f}/{ir[1]:5.2f}"

@@ -156,13 +156,16 @@ def interval_bounds(mean: np.ndarray, relative_errors: list[list[float]], level:
     forecast, so one calibration serves any series' size. The quantile is the
     split-conformal one; with `tail="exponential"` it is at least the exponential
     distribution's quantile for the scores' mean, -ln(1 - level) * mean: a handful of
-    overlapping inner forecasts says little about a 95 % tail on its own.
+    overlapping inner forecasts says little about a 95 % tail on its own. Across steps
+    the quantile never shrinks: a later step is at least as uncertain as an earlier one,
+    even where its few scores happen to be smaller.
     """
     horizon = mean.shape[-1]
     coverage = level / 100.0
     q = np.array([conformal_quantile(relative_errors[h], coverage) for h in range(horizon)])
     if tail == "exponential":
         q = np.maximum(q, -np.log1p(-coverage) * np.array([np.mean(relative_errors[h]) for h in range(horizon)]))
+    q = np.maximum.accumulate(q)
     half = np.abs(mean) * q.astype(mean.dtype)
     return mean - half, mean + half
 

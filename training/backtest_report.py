@@ -136,23 +136,27 @@ def plot(path, series, runs: list[dict], levels: list[int], lstm: str = "LSTM (p
     matplotlib.use("Agg")  # no display needed
     import matplotlib.pyplot as plt
 
+    from service.calendar import parse_timestamp, step
+
     y = series[0].y
+    start = parse_timestamp(series[0].start)
+    dates = np.array([step(start, series[0].freq, k) for k in range(len(y))])
     fig, ax = plt.subplots(figsize=(11, 5))
-    ax.plot(np.arange(len(y)), y, color="black", linewidth=1.2, label="actual")
+    ax.plot(dates, y, color="black", linewidth=1.2, label="actual")
     colors = dict(zip(runs[0]["forecasts"], plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     shades = dict(zip(sorted(levels, reverse=True), (0.15, 0.3, 0.45)))
     for k, run in enumerate(runs):
         origin = len(run["train"][0])
-        steps = np.arange(origin, origin + run["split"].horizon)
+        steps = dates[origin : origin + run["split"].horizon]
         for level, (lower, upper) in run["forecasts"][lstm]["intervals"].items():
             ax.fill_between(steps, lower[0], upper[0], color=colors[lstm], alpha=shades.get(level, 0.2), linewidth=0,
                             label=f"{lstm} {level}% interval" if k == 0 else None)
         for name, forecast in run["forecasts"].items():
             width = 2.0 if name == lstm else 1.0
             ax.plot(steps, forecast["mean"][0], color=colors[name], linewidth=width, label=name if k == 0 else None)
-        ax.axvline(origin, color="grey", linestyle=":", linewidth=0.8)
+        ax.axvline(dates[origin], color="grey", linestyle=":", linewidth=0.8)
     ax.set_title(f"series '{series[0].id}': {describe_splits(runs)}")
-    ax.set_xlabel(f"step ({series[0].freq}) from {series[0].start}")
+    ax.set_ylabel("y")
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     path = Path(path)

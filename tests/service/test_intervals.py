@@ -36,3 +36,22 @@ def test_model_without_calibration_refuses_levels(make_client, registry, air_his
     assert response.status_code == 422
     assert response.json() == {"detail": "level: prediction intervals are not available for this model (it carries no calibration)"}
     assert client.post("/v1/forecast", json={"series": [{"id": "air", "history": air_history}], "horizon": 3}).status_code == 200
+
+
+def test_the_shipped_model_serves_calibrated_intervals(air_history):
+    from pathlib import Path
+
+    from service.predictor import Predictor
+    from service.registry import current_version
+
+    models = Path(__file__).resolve().parents[2] / "models"
+    predictor = Predictor.load(models / "air_passengers" / current_version(models, "air_passengers"))
+    assert predictor.meta["selection"]["network"] == "on" and predictor.meta["intervals"]["tail"] == "exponential"
+    x = predictor.batch(["air"], [air_history], 36)
+    mean = predictor.predict(x, 36)
+    bounds = predictor.intervals(mean, predictor.check_levels([95, 80]))
+    assert list(bounds) == ["80", "95"]
+    (lo80, hi80), (lo95, hi95) = bounds["80"], bounds["95"]
+    assert (lo95 <= lo80).all() and (lo80 < mean).all() and (mean < hi80).all() and (hi80 <= hi95).all()
+    width = (hi80 - lo80) / mean
+    assert width[0, -1] > width[0, 0]  # three years out is less certain than next month

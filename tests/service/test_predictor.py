@@ -47,6 +47,8 @@ def test_exponential_tail_widens_only_where_the_scores_are_too_few():
     # step 1: max(0.5, -ln(.05) * 0.14 = 0.4194) = 0.5; step 2: max(0.5, -ln(.05) * 0.275 = 0.8238)
     np.testing.assert_allclose(upper - mean, [[50.0, 200.0 * -np.log(0.05) * 0.275]], rtol=1e-5)
     np.testing.assert_allclose(mean - lower, upper - mean)
+    lower, upper = interval_bounds(mean, errors[::-1], 80)  # a later step never gets a narrower quantile
+    np.testing.assert_allclose(upper - mean, [[45.0, 200.0 * 0.45]])
 
 
 def test_levels_need_a_calibrated_model(predictor):
@@ -62,7 +64,7 @@ def test_intervals_are_the_conformal_quantile_times_the_forecast(predictor):
     errors = predictor.meta["intervals"]["relative_errors"]
     assert predictor.meta["intervals"]["tail"] == "exponential"
     q = [max(conformal_quantile(errors[h], 0.8), -np.log(0.2) * np.mean(errors[h])) for h in range(4)]
-    expected = np.array(q) * np.abs(mean[0])
+    expected = np.maximum.accumulate(q) * np.abs(mean[0])
     np.testing.assert_allclose(upper[0] - mean[0], expected, rtol=1e-5)
     np.testing.assert_allclose(mean[0] - lower[0], expected, rtol=1e-5)
 
