@@ -8,6 +8,7 @@ import sys
 
 import uvicorn
 
+from service import metrics
 from service.holder import ModelHolder
 from service.registry import ModelError
 from service.settings import Settings
@@ -24,6 +25,7 @@ def run(host: str | None = None, port: int | None = None) -> None:
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal; a handler of
     # ours turns that into exit status 0 so orchestrators see a clean stop.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    metrics.prepare_multiprocess(settings.workers)
     uvicorn.run(
         "service.main:app_factory",
         factory=True,
@@ -31,6 +33,7 @@ def run(host: str | None = None, port: int | None = None) -> None:
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
+        access_log=False,  # service/observability.py writes one JSON line per request
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=10,
