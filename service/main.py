@@ -8,7 +8,7 @@ import sys
 
 import uvicorn
 
-from service import metrics
+from service import metrics, observability
 from service.holder import ModelHolder
 from service.registry import ModelError
 from service.settings import Settings
@@ -34,6 +34,7 @@ def run(host: str | None = None, port: int | None = None) -> None:
         workers=settings.workers,
         log_level=settings.log_level,
         access_log=False,  # service/observability.py writes one JSON line per request
+        log_config=observability.log_config(settings.log_level),
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=10,

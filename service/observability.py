@@ -6,16 +6,17 @@ observer as pure ASGI middleware and mounts `GET /metrics`.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import re
-import sys
 import time
 import uuid
 
 import orjson
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.config import LOGGING_CONFIG
 
 from service import metrics
 from service.limits import BodySizeLimit
@@ -92,18 +93,23 @@ class RequestObserver:
         return send_and_watch
 
 
-def configure_access_log(level: str) -> None:
-    """JSON lines to stdout, one per request, in every worker (spawned workers have no root handler)."""
-    if not access_log.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        access_log.addHandler(handler)
-        access_log.propagate = False
-    access_log.setLevel(level.upper())
+def log_config(level: str) -> dict:
+    """uvicorn's logging config plus ours; uvicorn applies it in every worker process.
+
+    `paxcast.access` writes the bare JSON lines to stdout; other `paxcast` messages
+    (reloads, start-up) go to stderr with their level.
+    """
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["paxcast_json"] = {"format": "%(message)s"}
+    config["formatters"]["paxcast_text"] = {"format": "%(levelname)s: %(name)s: %(message)s"}
+    config["handlers"]["paxcast_access"] = {"class": "logging.StreamHandler", "formatter": "paxcast_json", "stream": "ext://sys.stdout"}
+    config["handlers"]["paxcast"] = {"class": "logging.StreamHandler", "formatter": "paxcast_text", "stream": "ext://sys.stderr"}
+    config["loggers"]["paxcast.access"] = {"handlers": ["paxcast_access"], "level": level.upper(), "propagate": False}
+    config["loggers"]["paxcast"] = {"handlers": ["paxcast"], "level": level.upper(), "propagate": False}
+    return config
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    configure_access_log(settings.log_level)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObserver)  # added last = outermost: it also sees the 413s
     app.include_router(metrics.router)

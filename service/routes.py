@@ -27,7 +27,7 @@ router = APIRouter()
 ERRORS = {code: {"model": Problem} for code in (400, 413, 422, 503)}
 
 
-def get_predictor(request: Request) -> Predictor:
+async def get_predictor(request: Request) -> Predictor:
     predictor = request.app.state.holder.predictor
     if predictor is None:
         raise HTTPException(503, "no model is loaded")
