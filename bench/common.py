@@ -7,11 +7,9 @@ PyTorch module in memory and its exported ONNX graph are then one and the same m
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import statistics
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 

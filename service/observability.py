@@ -7,6 +7,7 @@ observer as pure ASGI middleware and mounts `GET /metrics`.
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import os
 import re
@@ -28,11 +29,17 @@ access_log = logging.getLogger("paxcast.access")
 REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
 
 
+# Fresh ids: a random per-process prefix and a counter, unique across workers and restarts
+# without a uuid4 (an os.urandom system call) on every request.
+ID_PREFIX = uuid.uuid4().hex[:16]
+id_counter = itertools.count(1)
+
+
 def request_id_of(scope: Scope) -> bytes:
     for name, value in scope["headers"]:
         if name == b"x-request-id" and REQUEST_ID.fullmatch(value):
             return value
-    return uuid.uuid4().hex.encode()
+    return f"{ID_PREFIX}{next(id_counter):016x}".encode()
 
 
 def route_of(scope: Scope) -> str:

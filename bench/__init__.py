@@ -1,1 +1,0 @@
-"""Benchmarks: side-by-side tables against named baselines (not part of the test suite)."""
