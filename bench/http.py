@@ -1,12 +1,14 @@
 """HTTP load, side by side: (a) the real service, (b) the same app on PyTorch eager, (c) the HTTP floor.
 
-    python -m bench.http [--seconds 10] [--workers 1] [--threads 1] [--servers a,b,c]
+    python -m bench.http [--seconds 10] [--rounds 2] [--workers 1] [--threads 1] [--servers a,b,c]
 
 Each server is started alone on a free 127.0.0.1 port, driven by wrk (one thread, a Lua
 script that POSTs the body) with single-series requests at concurrency 1, 16 and 64 and
 with a 1,000-series request at concurrency 1, for `--seconds` each after a 1 s warm-up,
-then stopped with its whole process group. All three serve the same trained model
-(bench/common.py: same_model) under uvicorn with uvloop + httptools and the same workers.
+then stopped with its whole process group; `--rounds` repeats this over all servers and
+the tables report the medians. All three serve the same trained model
+(bench/common.py: same_model) under uvicorn with the service's event loop, HTTP parser,
+logging and number of workers.
 """
 
 from __future__ import annotations
@@ -26,7 +28,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from bench.common import ROOT, histories, machine, package_versions, same_model, save_module, table
+from service.main import HTTP, LOOP
+from service.observability import log_config
 
 LUA = Path(__file__).with_name("post.lua")
 HORIZON = 12  # a year of monthly values: a typical request
@@ -55,9 +61,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def uvicorn_argv(app: str, port: int, workers: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+def uvicorn_argv(app: str, port: int, workers: int, logging_file: Path, loop: str = LOOP, http: str = HTTP) -> list[str]:
+    """uvicorn's command line for `app`, set up as `paxcast serve` sets up the service."""
+    return [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            "--loop", loop, "--http", http, "--no-access-log", "--log-config", str(logging_file), "--timeout-graceful-shutdown", "10"]
+
+
+def write_log_config(folder: Path) -> Path:
+    """The service's logging set-up (JSON request lines on stdout) as a file uvicorn's --log-config reads."""
+    path = folder / "log_config.json"
+    path.write_text(json.dumps(log_config("info")))
+    return path
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -115,6 +129,13 @@ def run_wrk(url: str, body: Path, connections: int, seconds: float) -> dict:
     }
 
 
+def combine(rounds: list[dict]) -> dict:
+    """Rounds of one server and load: medians of rate and latencies, errors added up."""
+    middle = lambda key: float(np.median([r[key] for r in rounds]))
+    return {"rps": middle("rps"), "p50_ms": middle("p50_ms"), "p99_ms": middle("p99_ms"), "load_avg": middle("load_avg"),
+            "errors": sum(r["errors"] for r in rounds), "requests": sum(r["requests"] for r in rounds), "rounds": rounds}
+
+
 def write_bodies(meta: dict, folder: Path) -> tuple[Path, Path]:
     """A one-series and a 1,000-series request body, with real histories of the model's window."""
     one = histories(meta, 1, seed=1)
@@ -126,7 +147,7 @@ def write_bodies(meta: dict, folder: Path) -> tuple[Path, Path]:
     return single, batch
 
 
-def servers(model, module_file: Path, port: int, workers: int, threads: int, metrics_dir: Path) -> dict[str, Server]:
+def servers(model, module_file: Path, port: int, workers: int, threads: int, metrics_dir: Path, logging_file: Path) -> dict[str, Server]:
     common = {"PAXCAST_MODEL_DIR": str(model.registry), "PAXCAST_WORKERS": str(workers), "PAXCAST_THREADS": str(threads),
               "PAXCAST_RELOAD_INTERVAL": "0", "PAXCAST_PORT": str(port), "PAXCAST_HOST": "127.0.0.1"}
     # The real service makes its own metrics directory when workers > 1; give (b) the same costs.
@@ -135,8 +156,8 @@ def servers(model, module_file: Path, port: int, workers: int, threads: int, met
         torch_env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     return {
         "a": Server("a", "(a) paxcast serve (onnxruntime)", [sys.executable, "-m", "training.cli", "serve"], common),
-        "b": Server("b", "(b) same app, PyTorch eager", uvicorn_argv("bench.servers:torch_app", port, workers), torch_env),
-        "c": Server("c", "(c) bare FastAPI, fixed answer", uvicorn_argv("bench.servers:floor_app", port, workers),
+        "b": Server("b", "(b) same app, PyTorch eager", uvicorn_argv("bench.servers:torch_app", port, workers, logging_file), torch_env),
+        "c": Server("c", "(c) bare FastAPI, fixed answer", uvicorn_argv("bench.servers:floor_app", port, workers, logging_file),
                     {**common, "PAXCAST_BENCH_HORIZON": str(HORIZON)}, ready_path="/readyz"),
     }
 
@@ -147,13 +168,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("PAXCAST_WORKERS", "1")), help="uvicorn workers for every server")
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads (onnxruntime and torch)")
     parser.add_argument("--servers", default="a,b,c", help="which of a, b, c to run")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds over all servers; the tables show medians")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "air_passengers.csv")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("bench/http.py: wrk not found; install it with `apt-get install -y wrk` (Debian)")
 
-    results: dict[str, dict[str, dict]] = {}
     with tempfile.TemporaryDirectory(prefix="paxcast-bench-") as tmp:
         tmp = Path(tmp)
         print(f"training the served design with the pipeline into {tmp} ...", flush=True)
@@ -162,26 +183,28 @@ def main(argv: list[str] | None = None) -> None:
         single, batch = write_bodies(model.meta, tmp)
         loads = [Load("1 series, c=1", single, 1, 1), Load("1 series, c=16", single, 16, 1),
                  Load("1 series, c=64", single, 64, 1), Load("1,000 series, c=1", batch, 1, 1000)]
-        for key in args.servers.split(","):
-            port = free_port()
-            server = servers(model, module_file, port, args.workers, args.threads, tmp / f"metrics-{key}")[key]
-            (tmp / f"metrics-{key}").mkdir()
-            results[server.label] = {}
-            with running(server, port, tmp / f"server-{key}.log") as base:
-                for load in loads:
-                    url = f"{base}/v1/forecast" + (f"?n={load.series}" if key == "c" else "")
-                    run_wrk(url, load.body, load.connections, 1)  # warm-up: connections, caches, shapes
-                    load_avg = os.getloadavg()[0]
-                    result = run_wrk(url, load.body, load.connections, args.seconds)
-                    result["load_avg"] = load_avg
-                    results[server.label][load.label] = result
-                    print(f"  {server.label:34s} {load.label:18s} {result['rps']:9.1f} req/s  p50 {result['p50_ms']:7.2f} ms  "
-                          f"p99 {result['p99_ms']:7.2f} ms  errors {result['errors']}  (load avg {load_avg:.2f})", flush=True)
+        runs: dict[str, dict[str, list[dict]]] = {}
+        for round_number in range(1, args.rounds + 1):  # rounds interleave the servers: background load hits all alike
+            for key in args.servers.split(","):
+                port = free_port()
+                server = servers(model, module_file, port, args.workers, args.threads, tmp / f"metrics-{key}", write_log_config(tmp))[key]
+                (tmp / f"metrics-{key}").mkdir(exist_ok=True)
+                with running(server, port, tmp / f"server-{key}.log") as base:
+                    for load in loads:
+                        url = f"{base}/v1/forecast" + (f"?n={load.series}" if key == "c" else "")
+                        run_wrk(url, load.body, load.connections, 1)  # warm-up: connections, caches, shapes
+                        load_avg = os.getloadavg()[0]
+                        result = run_wrk(url, load.body, load.connections, args.seconds)
+                        result["load_avg"] = load_avg
+                        runs.setdefault(server.label, {}).setdefault(load.label, []).append(result)
+                        print(f"  round {round_number} {server.label:34s} {load.label:18s} {result['rps']:9.1f} req/s  p50 {result['p50_ms']:7.2f} ms  "
+                              f"p99 {result['p99_ms']:7.2f} ms  errors {result['errors']}  (load avg {load_avg:.2f})", flush=True)
+        results = {label: {load: combine(rounds) for load, rounds in by_load.items()} for label, by_load in runs.items()}
 
     print()
     print(f"machine: {machine()}")
     print(f"versions: {package_versions('uvicorn', 'fastapi', 'onnxruntime', 'torch')}; wrk 1 thread; "
-          f"{args.workers} worker(s), {args.threads} intra-op thread(s); {args.seconds:g} s per cell")
+          f"{args.workers} worker(s), {args.threads} intra-op thread(s); {args.seconds:g} s per cell, median of {args.rounds} round(s)")
     print()
     rows = []
     for label, by_load in results.items():

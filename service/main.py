@@ -14,6 +14,12 @@ from service.registry import ModelError
 from service.settings import Settings
 
 
+# httptools parses HTTP several times faster than h11. The stdlib event loop, not uvloop: at
+# saturation (64 connections) uvloop left some requests waiting over a second, p99 1.0-1.4 s
+# against 0.08-0.14 s, for the same throughput (bench/tuning.py, docs/performance.md).
+LOOP, HTTP = "asyncio", "httptools"
+
+
 def run(host: str | None = None, port: int | None = None) -> None:
     settings = Settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
     logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
@@ -35,8 +41,8 @@ def run(host: str | None = None, port: int | None = None) -> None:
         log_level=settings.log_level,
         access_log=False,  # service/observability.py writes one JSON line per request
         log_config=observability.log_config(settings.log_level),
-        loop="uvloop",
-        http="httptools",
+        loop=LOOP,
+        http=HTTP,
         timeout_graceful_shutdown=10,
     )
 

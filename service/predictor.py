@@ -32,6 +32,9 @@ def make_session(onnx_path: Path, threads: int) -> ort.InferenceSession:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Batch sizes vary per request; the arena would keep growing with each new shape (onnxruntime#11627).
     options.enable_cpu_mem_arena = False
+    # With threads > 1, idle pool threads would spin for work; on a busy host that doubled the
+    # time of a 10,000-series batch (docs/performance.md). They sleep instead.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     return ort.InferenceSession(str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
 
