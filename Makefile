@@ -54,3 +54,7 @@ bench-memory: $(VENV)/.all-installed
 
 bench-tuning: $(VENV)/.all-installed wrk
 	$(BIN)/python -m bench.tuning
+
+.PHONY: bench-profile
+bench-profile: $(VENV)/.all-installed wrk
+	$(BIN)/python -m bench.profile

@@ -32,7 +32,6 @@ import numpy as np
 
 from bench.common import ROOT, histories, machine, package_versions, same_model, save_module, table
 from service.main import HTTP, LOOP
-from service.observability import log_config
 
 LUA = Path(__file__).with_name("post.lua")
 HORIZON = 12  # a year of monthly values: a typical request
@@ -61,17 +60,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def uvicorn_argv(app: str, port: int, workers: int, logging_file: Path, loop: str = LOOP, http: str = HTTP) -> list[str]:
-    """uvicorn's command line for `app`, set up as `paxcast serve` sets up the service."""
-    return [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-            "--loop", loop, "--http", http, "--no-access-log", "--log-config", str(logging_file), "--timeout-graceful-shutdown", "10"]
-
-
-def write_log_config(folder: Path) -> Path:
-    """The service's logging set-up (JSON request lines on stdout) as a file uvicorn's --log-config reads."""
-    path = folder / "log_config.json"
-    path.write_text(json.dumps(log_config("info")))
-    return path
+def uvicorn_argv(app: str, port: int, workers: int, loop: str = LOOP, http: str = HTTP) -> list[str]:
+    """Serve `app` (a factory) with the uvicorn options of `paxcast serve` (bench/servers.py: main)."""
+    return [sys.executable, "-m", "bench.servers", app, "--port", str(port), "--workers", str(workers), "--loop", loop, "--http", http]
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -147,7 +138,7 @@ def write_bodies(meta: dict, folder: Path) -> tuple[Path, Path]:
     return single, batch
 
 
-def servers(model, module_file: Path, port: int, workers: int, threads: int, metrics_dir: Path, logging_file: Path) -> dict[str, Server]:
+def servers(model, module_file: Path, port: int, workers: int, threads: int, metrics_dir: Path) -> dict[str, Server]:
     common = {"PAXCAST_MODEL_DIR": str(model.registry), "PAXCAST_WORKERS": str(workers), "PAXCAST_THREADS": str(threads),
               "PAXCAST_RELOAD_INTERVAL": "0", "PAXCAST_PORT": str(port), "PAXCAST_HOST": "127.0.0.1"}
     # The real service makes its own metrics directory when workers > 1; give (b) the same costs.
@@ -156,8 +147,8 @@ def servers(model, module_file: Path, port: int, workers: int, threads: int, met
         torch_env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     return {
         "a": Server("a", "(a) paxcast serve (onnxruntime)", [sys.executable, "-m", "training.cli", "serve"], common),
-        "b": Server("b", "(b) same app, PyTorch eager", uvicorn_argv("bench.servers:torch_app", port, workers, logging_file), torch_env),
-        "c": Server("c", "(c) bare FastAPI, fixed answer", uvicorn_argv("bench.servers:floor_app", port, workers, logging_file),
+        "b": Server("b", "(b) same app, PyTorch eager", uvicorn_argv("bench.servers:torch_app", port, workers), torch_env),
+        "c": Server("c", "(c) bare FastAPI, fixed answer", uvicorn_argv("bench.servers:floor_app", port, workers),
                     {**common, "PAXCAST_BENCH_HORIZON": str(HORIZON)}, ready_path="/readyz"),
     }
 
@@ -187,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
         for round_number in range(1, args.rounds + 1):  # rounds interleave the servers: background load hits all alike
             for key in args.servers.split(","):
                 port = free_port()
-                server = servers(model, module_file, port, args.workers, args.threads, tmp / f"metrics-{key}", write_log_config(tmp))[key]
+                server = servers(model, module_file, port, args.workers, args.threads, tmp / f"metrics-{key}")[key]
                 (tmp / f"metrics-{key}").mkdir(exist_ok=True)
                 with running(server, port, tmp / f"server-{key}.log") as base:
                     for load in loads:

@@ -77,3 +77,27 @@ def floor_app():
         return {"status": "ready"}
 
     return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve an app factory with the uvicorn options `paxcast serve` uses (service/main.py)."""
+    import argparse
+
+    import uvicorn
+
+    from service.main import HTTP, LOOP
+    from service.observability import log_config
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("app", help="module:factory, e.g. bench.servers:floor_app or service.main:app_factory")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--loop", default=LOOP)
+    parser.add_argument("--http", default=HTTP)
+    args = parser.parse_args(argv)
+    uvicorn.run(args.app, factory=True, host="127.0.0.1", port=args.port, workers=args.workers, loop=args.loop, http=args.http,
+                access_log=False, log_config=log_config("info"), timeout_graceful_shutdown=10)
+
+
+if __name__ == "__main__":
+    main()

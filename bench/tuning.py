@@ -11,6 +11,7 @@ onnxruntime's threading and slicing options, and the response renderer.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -19,21 +20,21 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, machine, median, same_model, table
-from bench.http import Server, combine, free_port, run_wrk, running, uvicorn_argv, write_bodies, write_log_config
-from service.main import HTTP, LOOP
+from bench.http import Server, combine, free_port, run_wrk, running, uvicorn_argv, write_bodies
 
 
-def variants(registry: Path, port: int, logging_file: Path) -> list[tuple[str, Server]]:
+def variants(registry: Path, port: int) -> list[tuple[str, Server]]:
     env = {"PAXCAST_MODEL_DIR": str(registry), "PAXCAST_PORT": str(port), "PAXCAST_HOST": "127.0.0.1", "PAXCAST_RELOAD_INTERVAL": "0"}
     serve = [sys.executable, "-m", "training.cli", "serve"]
     app = "service.main:app_factory"
-    one = {**env, "PAXCAST_WORKERS": "1", "PAXCAST_THREADS": "1"}
+    one, two = {**env, "PAXCAST_WORKERS": "1", "PAXCAST_THREADS": "1"}, {**env, "PAXCAST_WORKERS": "2", "PAXCAST_THREADS": "1"}
     return [
-        (f"paxcast serve ({LOOP} + {HTTP}), 1 worker, 1 ORT thread", Server("a", "default", serve, one)),
-        ("uvloop + httptools", Server("a", "uvloop", uvicorn_argv(app, port, 1, logging_file, loop="uvloop", http="httptools"), one)),
-        ("asyncio + h11", Server("a", "h11", uvicorn_argv(app, port, 1, logging_file, loop="asyncio", http="h11"), one)),
-        ("paxcast serve, 2 workers", Server("a", "w2", serve, {**one, "PAXCAST_WORKERS": "2"})),
-        ("paxcast serve, 2 ORT threads", Server("a", "t2", serve, {**one, "PAXCAST_THREADS": "2"})),
+        ("paxcast serve (asyncio + httptools), 1 worker", Server("a", "w1", serve, one)),
+        ("paxcast serve (asyncio + httptools), 2 workers", Server("a", "w2", serve, two)),
+        ("uvloop + httptools, 1 worker", Server("a", "uvloop1", uvicorn_argv(app, port, 1, loop="uvloop", http="httptools"), one)),
+        ("uvloop + httptools, 2 workers", Server("a", "uvloop2", uvicorn_argv(app, port, 2, loop="uvloop", http="httptools"), two)),
+        ("asyncio + h11, 1 worker", Server("a", "h11", uvicorn_argv(app, port, 1, loop="asyncio", http="h11"), one)),
+        ("paxcast serve, 1 worker, 2 ORT threads", Server("a", "t2", serve, {**one, "PAXCAST_THREADS": "2"})),
     ]
 
 
@@ -119,18 +120,19 @@ def main(argv: list[str] | None = None) -> None:
         print(f"training the served design with the pipeline into {tmp} ...", flush=True)
         model = same_model(tmp / "registry", args.data)
         single, batch = write_bodies(model.meta, tmp)
-        logging_file = write_log_config(tmp)
-        labels = [label for label, _ in variants(model.registry, 0, logging_file)]
+        labels = [label for label, _ in variants(model.registry, 0)]
         loads = ((single, 16), (single, 64), (batch, 1))
         runs: dict[str, list[list[dict]]] = {label: [[] for _ in loads] for label in labels}
         for round_number in range(1, args.rounds + 1):  # interleaved, so background load hits every variant alike
             for label in labels:
                 port = free_port()
-                server = dict(variants(model.registry, port, logging_file))[label]
+                server = dict(variants(model.registry, port))[label]
                 with running(server, port, tmp / "server.log") as base:
                     for k, (body, connections) in enumerate(loads):
                         run_wrk(f"{base}/v1/forecast", body, connections, 1)
+                        load_avg = os.getloadavg()[0]
                         r = run_wrk(f"{base}/v1/forecast", body, connections, args.seconds)
+                        r["load_avg"] = load_avg
                         runs[label][k].append(r)
                         print(f"  round {round_number} {label} c{connections}: {r['rps']:.1f} req/s p99 {r['p99_ms']:.2f} ms", flush=True)
         for label in labels:

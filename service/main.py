@@ -14,10 +14,10 @@ from service.registry import ModelError
 from service.settings import Settings
 
 
-# httptools parses HTTP several times faster than h11. The stdlib event loop, not uvloop: at
-# saturation (64 connections) uvloop left some requests waiting over a second, p99 1.0-1.4 s
-# against 0.08-0.14 s, for the same throughput (bench/tuning.py, docs/performance.md).
-LOOP, HTTP = "asyncio", "httptools"
+# Measured in bench/tuning.py (docs/performance.md): under overload (64 connections) uvloop
+# left some requests waiting 1-2 s (p99) where the stdlib loop's p99 stayed near 0.15 s at
+# the same throughput. httptools parses HTTP; service/http_protocol.py adds TCP_NODELAY.
+LOOP, HTTP = "asyncio", "service.http_protocol:HttpToolsNoDelay"
 
 
 def run(host: str | None = None, port: int | None = None) -> None:
