@@ -37,3 +37,24 @@ lint: $(VENV)/.all-installed
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+
+# Benchmarks (docs/performance.md). bench-http and bench-tuning drive the servers with wrk (Debian package).
+.PHONY: bench-model bench-http bench-memory bench-tuning wrk
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || { echo "make: wrk not found; install it with: apt-get install -y wrk" >&2; exit 1; }
+
+bench-model: $(VENV)/.all-installed
+	$(BIN)/python -m bench.model
+
+bench-http: $(VENV)/.all-installed wrk
+	$(BIN)/python -m bench.http
+
+bench-memory: $(VENV)/.all-installed
+	$(BIN)/python -m bench.memory
+
+bench-tuning: $(VENV)/.all-installed wrk
+	$(BIN)/python -m bench.tuning
+
+.PHONY: bench-profile
+bench-profile: $(VENV)/.all-installed wrk
+	$(BIN)/python -m bench.profile

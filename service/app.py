@@ -9,7 +9,7 @@ import logging
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline  # serves the docs page's assets itself: no CDN needed
 
-from service import admin, errors
+from service import admin, errors, observability
 from service.holder import ModelHolder
 from service.routes import router
 from service.schemas import ForecastRequest
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    observability.install(app, settings)
     app.include_router(router)
     app.include_router(admin.router)
     install_request_schemas(app)

@@ -10,6 +10,7 @@ import logging
 import threading
 from pathlib import Path
 
+from service import metrics
 from service.predictor import Predictor
 from service.registry import ModelError, current_version
 from service.settings import Settings
@@ -41,6 +42,7 @@ class ModelHolder:
         version = current_version(self.settings.model_dir, self.settings.model_name)
         predictor = Predictor.load(self.base / version, threads=self.settings.threads)
         self.predictor = predictor
+        metrics.model_served(predictor.name, predictor.version)
         return predictor
 
     def reload(self, blocking: bool = True) -> tuple[bool, str]:
@@ -67,6 +69,7 @@ class ModelHolder:
                 version = current_version(self.settings.model_dir, self.settings.model_name)
             except ModelError as exc:
                 log.warning("reload refused: %s", exc)
+                metrics.RELOAD_FAILURES.inc()
                 raise VersionRefused(str(exc)) from None
             old = self.predictor
             if old is not None and old.version == version:
@@ -78,10 +81,13 @@ class ModelHolder:
             except Exception as exc:  # any failed check (hash, contract, onnxruntime, probe) refuses the version
                 reason = f"version {version} refused: {exc}"
                 self.refused[version] = reason
+                metrics.RELOAD_FAILURES.inc()
                 log.warning("reload refused: %s; still serving %s", reason, old.version if old else None)
                 raise VersionRefused(reason) from None
             self.refused.pop(version, None)
             self.predictor = new  # one reference swap; in-flight requests keep `old`
+            metrics.RELOADS.inc()
+            metrics.model_served(new.name, new.version, old.version if old else None)
             log.info("serving %s/%s (was %s)", new.name, new.version, old.version if old else None)
             return True, f"now serving version {version}"
         finally:

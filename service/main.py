@@ -8,9 +8,16 @@ import sys
 
 import uvicorn
 
+from service import metrics, observability
 from service.holder import ModelHolder
 from service.registry import ModelError
 from service.settings import Settings
+
+
+# Measured in bench/tuning.py (docs/performance.md): under overload (64 connections) uvloop
+# left some requests waiting 1-2 s (p99) where the stdlib loop's p99 stayed near 0.15 s at
+# the same throughput. httptools parses HTTP; service/http_protocol.py adds TCP_NODELAY.
+LOOP, HTTP = "asyncio", "service.http_protocol:HttpToolsNoDelay"
 
 
 def run(host: str | None = None, port: int | None = None) -> None:
@@ -24,6 +31,7 @@ def run(host: str | None = None, port: int | None = None) -> None:
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal; a handler of
     # ours turns that into exit status 0 so orchestrators see a clean stop.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    metrics.prepare_multiprocess(settings.workers)
     uvicorn.run(
         "service.main:app_factory",
         factory=True,
@@ -31,8 +39,10 @@ def run(host: str | None = None, port: int | None = None) -> None:
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
-        loop="uvloop",
-        http="httptools",
+        access_log=False,  # service/observability.py writes one JSON line per request
+        log_config=observability.log_config(settings.log_level),
+        loop=LOOP,
+        http=HTTP,
         timeout_graceful_shutdown=10,
     )
 

@@ -16,6 +16,10 @@ import onnxruntime as ort
 from service.registry import ModelError, read_contract
 
 
+# Rows per session.run; see Predictor.predict and bench/model.py.
+RUN_ROWS = 64
+
+
 class InvalidInput(ValueError):
     """A request asks for something the model cannot answer; the message names the series and the rule."""
 
@@ -28,6 +32,9 @@ def make_session(onnx_path: Path, threads: int) -> ort.InferenceSession:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Batch sizes vary per request; the arena would keep growing with each new shape (onnxruntime#11627).
     options.enable_cpu_mem_arena = False
+    # With threads > 1, idle pool threads would spin for work; on a busy host that doubled the
+    # time of a 10,000-series batch (docs/performance.md). They sleep instead.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     return ort.InferenceSession(str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
 
@@ -128,9 +135,19 @@ class Predictor:
                 raise InvalidInput(f"series '{ids[row]}': history must be positive for this log-transformed model")
 
     def predict(self, x: np.ndarray, horizon: int) -> np.ndarray:
-        """Forecast a checked batch: (batch, window) float32 -> (batch, horizon) float32, C-contiguous."""
-        (forecast,) = self.session.run(["forecast"], {"history": x})
-        return np.ascontiguousarray(forecast[:, :horizon])
+        """Forecast a checked batch: (batch, window) float32 -> (batch, horizon) float32, C-contiguous.
+
+        Large batches run in slices of RUN_ROWS: the LSTM kernel's per-step state then stays
+        in cache, which halves the time of a 10,000-series batch (docs/performance.md).
+        """
+        if len(x) <= RUN_ROWS:
+            (forecast,) = self.session.run(["forecast"], {"history": x})
+            return np.ascontiguousarray(forecast[:, :horizon])
+        out = np.empty((len(x), horizon), dtype=np.float32)
+        for start in range(0, len(x), RUN_ROWS):
+            (forecast,) = self.session.run(["forecast"], {"history": x[start : start + RUN_ROWS]})
+            out[start : start + RUN_ROWS] = forecast[:, :horizon]
+        return out
 
     def check_levels(self, levels: list[float]) -> list[float]:
         """Interval levels in percent, each in (0, 100), for a model that carries a calibration."""

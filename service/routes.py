@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from typing import Annotated
 
 import numpy as np
@@ -12,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from service import metrics
 from service.calendar import future_timestamps
 from service.holder import ModelHolder
 from service.predictor import InvalidInput, Predictor
@@ -25,7 +27,7 @@ router = APIRouter()
 ERRORS = {code: {"model": Problem} for code in (400, 413, 422, 503)}
 
 
-def get_predictor(request: Request) -> Predictor:
+async def get_predictor(request: Request) -> Predictor:
     predictor = request.app.state.holder.predictor
     if predictor is None:
         raise HTTPException(503, "no model is loaded")
@@ -68,10 +70,12 @@ async def forecast(request: Request, predictor: PredictorDep) -> JSONBytes:
             raise HTTPException(413, f"series '{s.id}': history has {len(s.history)} values; the limit is {settings.max_history} (PAXCAST_MAX_HISTORY)")
     x = predictor.batch(ids, [s.history for s in body.series], body.horizon)
     levels = predictor.check_levels(body.level) if body.level is not None else []
+    started = time.perf_counter()
     if len(x) <= INLINE_BATCH:
         mean = predictor.predict(x, body.horizon)
     else:
         mean = await run_in_threadpool(predictor.predict, x, body.horizon)
+    inference_seconds = time.perf_counter() - started
     bad = np.flatnonzero(~np.isfinite(mean).all(axis=1))
     if len(bad):
         raise InvalidInput(f"series '{ids[bad[0]]}': the forecast is not finite; the history is outside the range this model can forecast")
@@ -85,8 +89,9 @@ async def forecast(request: Request, predictor: PredictorDep) -> JSONBytes:
         if intervals is not None:
             out["intervals"] = {label: {"lower": lo[row], "upper": hi[row]} for label, (lo, hi) in intervals.items()}
         forecasts.append(out)
-    body = {"model": {"name": predictor.name, "version": predictor.version}, "forecasts": forecasts}
-    return JSONBytes(body, headers={"X-Model-Version": predictor.version})  # the version that produced it
+    metrics.observe_forecast(inference_seconds, len(forecasts), body.horizon)
+    payload = {"model": {"name": predictor.name, "version": predictor.version}, "forecasts": forecasts}
+    return JSONBytes(payload, headers={"X-Model-Version": predictor.version})  # the version that produced it
 
 
 @router.get("/healthz")

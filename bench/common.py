@@ -1,0 +1,112 @@
+"""What every benchmark shares: the same trained model in both engines, the machine, tables.
+
+`same_model()` trains with the real pipeline, using the hyper-parameters of the model
+the registry currently serves, and registers the result in a scratch registry: the
+PyTorch module in memory and its exported ONNX graph are then one and the same model.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class SameModel:
+    registry: Path
+    name: str
+    version: str
+    meta: dict
+    module: object  # training.model.Ensemble, eval mode
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.registry / self.name / self.version / "model.onnx"
+
+
+def served_meta(model_dir: Path, name: str) -> dict:
+    from service.registry import current_version, read_contract
+
+    return read_contract(Path(model_dir) / name / current_version(model_dir, name), verify_hash=False)
+
+
+def same_model(registry: Path, data: Path, model_dir: Path = ROOT / "models", name: str = "air_passengers") -> SameModel:
+    """Retrain the served model's design with the pipeline into `registry`; return both engines' views."""
+    from training.pipeline import train_and_register
+
+    hyper = dict(served_meta(model_dir, name)["hyperparameters"])
+    version, fitted = train_and_register(data, registry, name, show_progress=False, **hyper)
+    return SameModel(registry=registry, name=name, version=version, meta=fitted.meta, module=fitted.result.model.eval())
+
+
+def save_module(model: SameModel, path: Path) -> Path:
+    """Weights and member configs, so another process can rebuild the identical module."""
+    import torch
+
+    configs = [member.config.to_dict() for member in model.module.members]
+    torch.save({"configs": configs, "state": model.module.state_dict()}, path)
+    return path
+
+
+def load_module(path: Path):
+    import torch
+
+    from training.model import Ensemble, Forecaster, ForecasterConfig
+
+    saved = torch.load(path, weights_only=True)
+    module = Ensemble([Forecaster(ForecasterConfig(**config)) for config in saved["configs"]])
+    module.load_state_dict(saved["state"])
+    return module.eval()
+
+
+def histories(meta: dict, n: int, seed: int = 0, data: Path = ROOT / "data" / "air_passengers.csv") -> np.ndarray:
+    """`n` valid, varied histories (n, window) cut from the training data."""
+    from training.data import read_series
+    from training.export import sample_histories
+
+    return sample_histories(read_series(data)[0].y, int(meta["window"]), n, seed=seed)
+
+
+def machine() -> str:
+    """One line naming the CPU, the cores and the load the benchmark ran under."""
+    try:
+        model_name = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model_name = platform.processor() or "unknown CPU"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{model_name}, nproc={os.cpu_count()}, Python {platform.python_version()}, load average {load}"
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    """A GitHub-flavoured Markdown table (pastes into docs/performance.md as is)."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    line = lambda values: "| " + " | ".join(v.rjust(w) for v, w in zip(values, widths)) + " |"
+    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(r) for r in cells)])
+
+
+def package_versions(*names: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            pass
+    return ", ".join(out)

@@ -1,0 +1,225 @@
+"""HTTP load, side by side: (a) the real service, (b) the same app on PyTorch eager, (c) the HTTP floor.
+
+    python -m bench.http [--seconds 10] [--rounds 2] [--workers 1] [--threads 1] [--servers a,b,c]
+
+Each server is started alone on a free 127.0.0.1 port, driven by wrk (one thread, a Lua
+script that POSTs the body) with single-series requests at concurrency 1, 16 and 64 and
+with a 1,000-series request at concurrency 1, for `--seconds` each after a 1 s warm-up,
+then stopped with its whole process group; `--rounds` repeats this over all servers and
+the tables report the medians. All three serve the same trained model
+(bench/common.py: same_model) under uvicorn with the service's event loop, HTTP parser,
+logging and number of workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import ROOT, histories, machine, package_versions, same_model, save_module, table
+from service.main import HTTP, LOOP
+
+LUA = Path(__file__).with_name("post.lua")
+HORIZON = 12  # a year of monthly values: a typical request
+
+
+@dataclass
+class Server:
+    key: str
+    label: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    ready_path: str = "/readyz"
+
+
+@dataclass
+class Load:
+    label: str
+    body: Path
+    connections: int
+    series: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def uvicorn_argv(app: str, port: int, workers: int, loop: str = LOOP, http: str = HTTP) -> list[str]:
+    """Serve `app` (a factory) with the uvicorn options of `paxcast serve` (bench/servers.py: main)."""
+    return [sys.executable, "-m", "bench.servers", app, "--port", str(port), "--workers", str(workers), "--loop", loop, "--http", http]
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM the server's process group (supervisor and workers), SIGKILL what is left after 20 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def running(server: Server, port: int, log: Path):
+    """Start `server` in its own session, wait until it answers `ready_path`, stop it on exit."""
+    env = {**os.environ, **server.env, "PYTHONPATH": str(ROOT)}
+    with log.open("wb") as out:
+        process = subprocess.Popen(server.argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(base + server.ready_path, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None:
+                raise RuntimeError(f"{server.label} exited with {process.returncode}; see {log}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{server.label} did not become ready in 120 s; see {log}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        stop(process)
+
+
+def run_wrk(url: str, body: Path, connections: int, seconds: float) -> dict:
+    """One wrk run; returns req/s, p50/p99 in ms and the error count."""
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(LUA), url]
+    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PAXCAST_BENCH_BODY": str(body)}, timeout=seconds + 60)
+    line = next((l for l in done.stdout.splitlines() if l.startswith("{")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
+    raw = json.loads(line)
+    return {
+        "rps": raw["requests"] / (raw["duration_us"] / 1e6),
+        "p50_ms": raw["p50_us"] / 1e3,
+        "p99_ms": raw["p99_us"] / 1e3,
+        "errors": sum(raw["errors"].values()),
+        "requests": raw["requests"],
+    }
+
+
+def combine(rounds: list[dict]) -> dict:
+    """Rounds of one server and load: medians of rate and latencies, errors added up."""
+    middle = lambda key: float(np.median([r[key] for r in rounds]))
+    return {"rps": middle("rps"), "p50_ms": middle("p50_ms"), "p99_ms": middle("p99_ms"), "load_avg": middle("load_avg"),
+            "errors": sum(r["errors"] for r in rounds), "requests": sum(r["requests"] for r in rounds), "rounds": rounds}
+
+
+def write_bodies(meta: dict, folder: Path) -> tuple[Path, Path]:
+    """A one-series and a 1,000-series request body, with real histories of the model's window."""
+    one = histories(meta, 1, seed=1)
+    many = histories(meta, 1000, seed=2)
+    single = folder / "single.json"
+    batch = folder / "batch.json"
+    single.write_text(json.dumps({"series": [{"id": "air", "history": one[0].tolist()}], "horizon": HORIZON}))
+    batch.write_text(json.dumps({"series": [{"id": f"s{i}", "history": row.tolist()} for i, row in enumerate(many)], "horizon": HORIZON}))
+    return single, batch
+
+
+def servers(model, module_file: Path, port: int, workers: int, threads: int, metrics_dir: Path) -> dict[str, Server]:
+    common = {"PAXCAST_MODEL_DIR": str(model.registry), "PAXCAST_WORKERS": str(workers), "PAXCAST_THREADS": str(threads),
+              "PAXCAST_RELOAD_INTERVAL": "0", "PAXCAST_PORT": str(port), "PAXCAST_HOST": "127.0.0.1"}
+    # The real service makes its own metrics directory when workers > 1; give (b) the same costs.
+    torch_env = {**common, "PAXCAST_BENCH_TORCH_MODULE": str(module_file)}
+    if workers > 1:
+        torch_env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    return {
+        "a": Server("a", "(a) paxcast serve (onnxruntime)", [sys.executable, "-m", "training.cli", "serve"], common),
+        "b": Server("b", "(b) same app, PyTorch eager", uvicorn_argv("bench.servers:torch_app", port, workers), torch_env),
+        "c": Server("c", "(c) bare FastAPI, fixed answer", uvicorn_argv("bench.servers:floor_app", port, workers),
+                    {**common, "PAXCAST_BENCH_HORIZON": str(HORIZON)}, ready_path="/readyz"),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per server and load")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("PAXCAST_WORKERS", "1")), help="uvicorn workers for every server")
+    parser.add_argument("--threads", type=int, default=1, help="intra-op threads (onnxruntime and torch)")
+    parser.add_argument("--servers", default="a,b,c", help="which of a, b, c to run")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds over all servers; the tables show medians")
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "air_passengers.csv")
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench/http.py: wrk not found; install it with `apt-get install -y wrk` (Debian)")
+
+    with tempfile.TemporaryDirectory(prefix="paxcast-bench-") as tmp:
+        tmp = Path(tmp)
+        print(f"training the served design with the pipeline into {tmp} ...", flush=True)
+        model = same_model(tmp / "registry", args.data)
+        module_file = save_module(model, tmp / "module.pt")
+        single, batch = write_bodies(model.meta, tmp)
+        loads = [Load("1 series, c=1", single, 1, 1), Load("1 series, c=16", single, 16, 1),
+                 Load("1 series, c=64", single, 64, 1), Load("1,000 series, c=1", batch, 1, 1000)]
+        runs: dict[str, dict[str, list[dict]]] = {}
+        for round_number in range(1, args.rounds + 1):  # rounds interleave the servers: background load hits all alike
+            for key in args.servers.split(","):
+                port = free_port()
+                server = servers(model, module_file, port, args.workers, args.threads, tmp / f"metrics-{key}")[key]
+                (tmp / f"metrics-{key}").mkdir(exist_ok=True)
+                with running(server, port, tmp / f"server-{key}.log") as base:
+                    for load in loads:
+                        url = f"{base}/v1/forecast" + (f"?n={load.series}" if key == "c" else "")
+                        run_wrk(url, load.body, load.connections, 1)  # warm-up: connections, caches, shapes
+                        load_avg = os.getloadavg()[0]
+                        result = run_wrk(url, load.body, load.connections, args.seconds)
+                        result["load_avg"] = load_avg
+                        runs.setdefault(server.label, {}).setdefault(load.label, []).append(result)
+                        print(f"  round {round_number} {server.label:34s} {load.label:18s} {result['rps']:9.1f} req/s  p50 {result['p50_ms']:7.2f} ms  "
+                              f"p99 {result['p99_ms']:7.2f} ms  errors {result['errors']}  (load avg {load_avg:.2f})", flush=True)
+        results = {label: {load: combine(rounds) for load, rounds in by_load.items()} for label, by_load in runs.items()}
+
+    print()
+    print(f"machine: {machine()}")
+    print(f"versions: {package_versions('uvicorn', 'fastapi', 'onnxruntime', 'torch')}; wrk 1 thread; "
+          f"{args.workers} worker(s), {args.threads} intra-op thread(s); {args.seconds:g} s per cell, median of {args.rounds} round(s)")
+    print()
+    rows = []
+    for label, by_load in results.items():
+        for load_label, r in by_load.items():
+            rows.append([label, load_label, f"{r['rps']:.1f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", r["errors"], f"{r['load_avg']:.2f}"])
+    print(table(["server", "load", "req/s", "p50 ms", "p99 ms", "errors", "load avg"], rows))
+    labels = list(results)
+    a = next((l for l in labels if l.startswith("(a)")), None)
+    b = next((l for l in labels if l.startswith("(b)")), None)
+    c = next((l for l in labels if l.startswith("(c)")), None)
+    if a and (b or c):
+        print()
+        ratio_rows = []
+        for load_label in results[a]:
+            ra = results[a][load_label]["rps"]
+            ratio_rows.append([
+                load_label,
+                f"{ra / results[c][load_label]['rps']:.2f}" if c else "-",
+                f"{ra / results[b][load_label]['rps']:.2f}" if b else "-",
+            ])
+        print(table(["load", "(a)/(c) req/s", "(a)/(b) req/s"], ratio_rows))
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "workers": args.workers, "threads": args.threads, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

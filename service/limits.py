@@ -1,0 +1,58 @@
+"""Refuse request bodies above PAXCAST_MAX_BODY_BYTES with a 413, before they are read whole.
+
+The app's first read of a body whose Content-Length declares more than the limit is
+refused before a byte is taken in; a body without one (chunked) is counted as it
+streams in and refused at the chunk that crosses the limit. No request can make the
+service buffer more than the limit, and the refusal leaves as the usual JSON `detail`
+from the route's exception handler. Routes that never read a body are not affected.
+"""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int, declared: int | None = None):
+        size = f"of {declared} bytes " if declared is not None else ""
+        # The client may still be sending the rest: close the connection after the answer.
+        super().__init__(413, f"request body {size}exceeds the limit of {limit} bytes (PAXCAST_MAX_BODY_BYTES)", headers={"connection": "close"})
+
+
+def declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the HTTP parser refuses these; counting still applies
+    return None
+
+
+class BodySizeLimit:
+    """Pure ASGI middleware: it wraps `receive` only (no per-request task or body copy)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = declared_length(scope)
+        received = 0
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            if declared is not None and declared > self.max_bytes:
+                raise BodyTooLarge(self.max_bytes, declared)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, receive_within_limit, send)

@@ -1,0 +1,101 @@
+"""Prometheus metrics of the service and `GET /metrics`, correct across several uvicorn workers.
+
+With `PROMETHEUS_MULTIPROC_DIR` set (`paxcast serve` sets it when PAXCAST_WORKERS > 1),
+prometheus-client keeps every worker's values in memory-mapped files in that directory
+and `/metrics` adds them up, so whichever worker answers the scrape reports all of them.
+The variable must be set before prometheus_client is first imported in a worker process;
+uvicorn's workers are fresh (spawned) interpreters that inherit it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+
+from fastapi import APIRouter
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from starlette.responses import Response
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# Request latency on this service spans ~0.5 ms (one series) to ~1 s (10,000 series).
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+REQUESTS = Counter("paxcast_http_requests_total", "HTTP requests answered, by method, route template and status.", ["method", "route", "status"])
+REQUEST_SECONDS = Histogram(
+    "paxcast_http_request_duration_seconds", "Time from request start to the last byte of the response, by method, route template and status.",
+    ["method", "route", "status"], buckets=LATENCY_BUCKETS,
+)
+INFERENCE_SECONDS = Histogram("paxcast_inference_duration_seconds", "onnxruntime time per forecast batch.", buckets=LATENCY_BUCKETS)
+SERIES = Counter("paxcast_forecast_series_total", "Series forecast (one per series in a successful request).")
+POINTS = Counter("paxcast_forecast_points_total", "Forecast values returned (series x horizon).")
+# An info-style gauge: Info metrics do not work in multiprocess mode. `livemax` reports 1 for a
+# version while any live worker serves it; a worker's values go when it shuts down.
+MODEL_INFO = Gauge("paxcast_model_info", "The served model version (value 1).", ["name", "version"], multiprocess_mode="livemax")
+RELOADS = Counter("paxcast_model_reloads_total", "Reloads that switched to a new model version.")
+RELOAD_FAILURES = Counter("paxcast_model_reload_failures_total", "Reloads refused because CURRENT or the new version failed a check.")
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    labels = (method, route, str(status))
+    REQUESTS.labels(*labels).inc()
+    REQUEST_SECONDS.labels(*labels).observe(seconds)
+
+
+def observe_forecast(seconds: float, series: int, horizon: int) -> None:
+    """One batch through onnxruntime: its time, and what it returned."""
+    INFERENCE_SECONDS.observe(seconds)
+    SERIES.inc(series)
+    POINTS.inc(series * horizon)
+
+
+def model_served(name: str, version: str, previous: str | None = None) -> None:
+    """Point the info gauge at `version`; the version it replaces drops to 0."""
+    if previous is not None and previous != version:
+        MODEL_INFO.labels(name, previous).set(0)
+    MODEL_INFO.labels(name, version).set(1)
+
+
+def worker_stopped(pid: int) -> None:
+    """Drop a stopped worker's live gauges (its counters keep counting in the totals)."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(pid)
+
+
+def prepare_multiprocess(workers: int) -> None:
+    """Before uvicorn spawns `workers` > 1 processes: give them a fresh metrics directory.
+
+    A directory the caller set in PROMETHEUS_MULTIPROC_DIR is used as it is (clearing it
+    between runs is then the caller's job); otherwise a private one is made and removed
+    when this process exits. The supervising process serves nothing, so the live gauge
+    its start-up model check may have written there is dropped.
+    """
+    if workers <= 1:
+        return
+    if os.environ.get(MULTIPROC_ENV):
+        os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
+        worker_stopped(os.getpid())
+        return
+    path = tempfile.mkdtemp(prefix="paxcast-metrics-")
+    os.environ[MULTIPROC_ENV] = path
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+
+
+def exposition() -> bytes:
+    """The metrics in Prometheus text format: all workers' when in multiprocess mode."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+router = APIRouter()
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics() -> Response:
+    """Prometheus scrape endpoint (a plain def: reading the worker files is blocking I/O)."""
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

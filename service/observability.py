@@ -1,0 +1,122 @@
+"""Per-request observability: request id, one JSON log line, request metrics; and `install(app)`.
+
+`install` is the one call `create_app` makes: it adds the body-size limit and this
+observer as pure ASGI middleware and mounts `GET /metrics`.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+import os
+import re
+import time
+import uuid
+
+import orjson
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.config import LOGGING_CONFIG
+
+from service import metrics
+from service.limits import BodySizeLimit
+from service.settings import Settings
+
+access_log = logging.getLogger("paxcast.access")
+
+# An incoming X-Request-ID is echoed only if it is a plain token; anything else gets a fresh id.
+REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
+
+
+# Fresh ids: a random per-process prefix and a counter, unique across workers and restarts
+# without a uuid4 (an os.urandom system call) on every request.
+ID_PREFIX = uuid.uuid4().hex[:16]
+id_counter = itertools.count(1)
+
+
+def request_id_of(scope: Scope) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id" and REQUEST_ID.fullmatch(value):
+            return value
+    return f"{ID_PREFIX}{next(id_counter):016x}".encode()
+
+
+def route_of(scope: Scope) -> str:
+    """The route template (`/v1/forecast`), never the raw path: fuzzers must not explode label sets."""
+    return getattr(scope.get("route"), "path", None) or "unmatched"
+
+
+def served_version(scope: Scope) -> str | None:
+    holder = getattr(getattr(scope.get("app"), "state", None), "holder", None)
+    predictor = getattr(holder, "predictor", None)
+    return predictor.version if predictor is not None else None
+
+
+class RequestObserver:
+    """Times every HTTP request, tags it with a request id and reports it to the log and the metrics."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self.on_lifespan(send))
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = request_id_of(scope)
+        status = 500  # what the client gets if the app raises before answering
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            route = route_of(scope)
+            metrics.observe_request(scope["method"], route, status, seconds)
+            if access_log.isEnabledFor(logging.INFO):
+                line = {
+                    "method": scope["method"], "path": scope["path"], "route": route, "status": status,
+                    "duration_ms": round(seconds * 1000, 3), "model_version": served_version(scope),
+                    "request_id": request_id.decode(), "pid": os.getpid(),
+                }
+                access_log.info(orjson.dumps(line).decode())
+
+    def on_lifespan(self, send: Send) -> Send:
+        async def send_and_watch(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                metrics.worker_stopped(os.getpid())
+            await send(message)
+
+        return send_and_watch
+
+
+def log_config(level: str) -> dict:
+    """uvicorn's logging config plus ours; uvicorn applies it in every worker process.
+
+    `paxcast.access` writes the bare JSON lines to stdout; other `paxcast` messages
+    (reloads, start-up) go to stderr with their level.
+    """
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["paxcast_json"] = {"format": "%(message)s"}
+    config["formatters"]["paxcast_text"] = {"format": "%(levelname)s: %(name)s: %(message)s"}
+    config["handlers"]["paxcast_access"] = {"class": "logging.StreamHandler", "formatter": "paxcast_json", "stream": "ext://sys.stdout"}
+    config["handlers"]["paxcast"] = {"class": "logging.StreamHandler", "formatter": "paxcast_text", "stream": "ext://sys.stderr"}
+    config["loggers"]["paxcast.access"] = {"handlers": ["paxcast_access"], "level": level.upper(), "propagate": False}
+    config["loggers"]["paxcast"] = {"handlers": ["paxcast"], "level": level.upper(), "propagate": False}
+    return config
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestObserver)  # added last = outermost: it also sees the 413s
+    app.include_router(metrics.router)
