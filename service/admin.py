@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from service.holder import ModelHolder, ReloadInProgress, VersionRefused
-from service.schemas import Problem
+from service.schemas import ModelRef, Problem
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 bearer = HTTPBearer(auto_error=False, description="PAXCAST_ADMIN_TOKEN")
@@ -32,11 +32,6 @@ def require_admin(request: Request, credentials: Annotated[HTTPAuthorizationCred
         raise HTTPException(401, "admin endpoints need an 'Authorization: Bearer <token>' header", headers={"WWW-Authenticate": "Bearer"})
     if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
         raise HTTPException(403, "the admin token is not valid")
-
-
-class ModelRef(BaseModel):
-    name: str
-    version: str
 
 
 class ReloadResult(BaseModel):

@@ -19,13 +19,13 @@ from service.settings import Settings
 FUZZ_EXAMPLES = 100  # per operation and generation mode; bounded so the suite stays fast
 
 
-OPERATIONS = [("POST", "/v1/forecast"), ("GET", "/v1/model"), ("GET", "/readyz"), ("GET", "/healthz")]
+OPERATIONS = [("POST", "/v1/forecast"), ("GET", "/v1/model"), ("GET", "/readyz"), ("GET", "/healthz"), ("POST", "/v1/admin/reload")]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
 def api_schema(tiny_registry):
-    app = create_app(Settings(model_dir=tiny_registry, reload_interval=0, max_series=50, max_body_bytes=64 * 1024))
+    app = create_app(Settings(model_dir=tiny_registry, reload_interval=0, max_series=50, max_body_bytes=64 * 1024, admin_token="fuzz-admin-token"))
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

@@ -17,7 +17,7 @@ from training.registry import locked, read_history
 from training.retrain import judge
 
 NAME = "air_passengers"
-CRIPPLED = ["--lr", "10", "--epochs", "1"]  # one huge step: far worse than the seasonal baseline
+CRIPPLED = ["--lr", "10", "--epochs", "1"]  # one huge step: worse than the champion on the hold-out (deterministic seeds)
 
 
 def retrain(registry, data, *flags):
@@ -56,7 +56,7 @@ def test_a_crippled_challenger_is_not_promoted(registry, air_csv, capsys):
     (record,) = read_history(registry, NAME)
     assert record["decision"] == "kept" and record["current"] == champion
     assert record["challenger"]["version"] is None and record["challenger"]["settings"]["lr"] == 10
-    assert record["challenger"]["mape"] > 2 * record["champion"]["mape"]
+    assert record["challenger"]["mape"] > record["champion"]["mape"]
     assert record["reason"].endswith("worse than the allowed regression of 0%")
     assert capsys.readouterr().out.startswith(f"kept {NAME}/{champion}: challenger hold-out mape ")
 
