@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test train install install-serve bench lint clean
+.PHONY: serve test train install install-serve lint clean
 
 # The serving install: base dependencies only (no torch).
 $(VENV)/.serve-installed: pyproject.toml
