@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
@@ -24,15 +24,9 @@ from training.model import Ensemble, Forecaster, ForecasterConfig
 
 
 @dataclass
-class TrainConfig:
-    window: int
-    horizon: int
-    season: int
-    cell: str = "lstm"
-    hidden: int = 64
-    layers: int = 1
-    dropout: float = 0.0
-    transform: str = "none"
+class TrainConfig(ForecasterConfig):
+    """The forecaster's shape (inherited) plus how to train it."""
+
     epochs: int = 300
     patience: int = 40
     lr: float = 3e-3
@@ -47,13 +41,7 @@ class TrainConfig:
     seed: int = 0
 
     def forecaster(self) -> ForecasterConfig:
-        return ForecasterConfig(
-            window=self.window, horizon=self.horizon, season=self.season, cell=self.cell,
-            hidden=self.hidden, layers=self.layers, dropout=self.dropout, transform=self.transform,
-        )
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+        return ForecasterConfig(**{f.name: getattr(self, f.name) for f in fields(ForecasterConfig)})
 
 
 @dataclass
