@@ -15,7 +15,6 @@ from pydantic import ValidationError
 
 from service import metrics
 from service.calendar import future_timestamps
-from service.holder import ModelHolder
 from service.predictor import InvalidInput, Predictor
 from service.responses import JSONBytes
 from service.schemas import ForecastRequest, ForecastResponse, Problem

@@ -35,7 +35,7 @@ def test_growth_augmentation_tilts_history_and_target_alike():
 def test_validation_targets_are_never_training_targets(air_csv):
     series = read_series(air_csv)
     train_x, train_y, val_x, val_y = split_windows(series, window=36, horizon=12, val_fraction=0.2)
-    n, cut = 144, 144 - round(0.2 * (144 - 36))
+    cut = 144 - round(0.2 * (144 - 36))
     # the last observed training target sits just before the cut, the first validation one at it
     last_train = max(int(np.flatnonzero(~torch.isnan(row))[-1]) + 36 + i for i, row in enumerate(train_y))
     assert last_train == cut - 1
