@@ -7,7 +7,7 @@ and slices the horizon.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,8 @@ from service.registry import ModelError, read_contract
 
 # Rows per session.run; see Predictor.predict and bench/model.py.
 RUN_ROWS = 64
+# Interval quantiles cached per level; clients choose levels freely, so the cache is bounded.
+CACHED_LEVELS = 64
 
 
 class InvalidInput(ValueError):
@@ -46,6 +48,8 @@ class Predictor:
     meta: dict
     session: ort.InferenceSession
     path: Path
+    # level -> per-step relative half-width (model horizon,): computing one costs more than a forecast.
+    quantile_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, version_dir: str | Path, threads: int = 1) -> "Predictor":
@@ -160,13 +164,32 @@ class Predictor:
 
     def intervals(self, mean: np.ndarray, levels: list[float]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Symmetric intervals around `mean` (batch, horizon) from the calibrated relative errors, by level label."""
-        calibration = self.meta["intervals"]
-        errors, tail = calibration["relative_errors"], calibration.get("tail")
-        return {f"{level:g}": interval_bounds(mean, errors, level, tail) for level in levels}
+        return {f"{level:g}": bounds(mean, self.quantiles(level)) for level in levels}
+
+    def quantiles(self, level: float) -> np.ndarray:
+        """The calibrated relative half-width per step at `level` percent, computed once per level."""
+        q = self.quantile_cache.get(level)
+        if q is None:
+            calibration = self.meta["intervals"]
+            q = interval_quantiles(calibration["relative_errors"][: self.horizon], level, calibration.get("tail"))
+            if len(self.quantile_cache) < CACHED_LEVELS:
+                self.quantile_cache[level] = q
+        return q
 
 
 def interval_bounds(mean: np.ndarray, relative_errors: list[list[float]], level: float, tail: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(lower, upper), each shaped like `mean` (batch, horizon), at `level` percent.
+    """(lower, upper), each shaped like `mean` (batch, horizon), at `level` percent."""
+    return bounds(mean, interval_quantiles(relative_errors[: mean.shape[-1]], level, tail))
+
+
+def bounds(mean: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """mean -+ |mean| * q per step; `quantiles` may cover more steps than `mean` has."""
+    half = np.abs(mean) * quantiles[: mean.shape[-1]].astype(mean.dtype)
+    return mean - half, mean + half
+
+
+def interval_quantiles(relative_errors: list[list[float]], level: float, tail: str | None = None) -> np.ndarray:
+    """Relative half-width per step (steps,) at `level` percent.
 
     `relative_errors[h]` are out-of-sample |actual - forecast| / |forecast| at step h,
     measured inside the training data; their quantile at `level` scales with each
@@ -177,14 +200,11 @@ def interval_bounds(mean: np.ndarray, relative_errors: list[list[float]], level:
     the quantile never shrinks: a later step is at least as uncertain as an earlier one,
     even where its few scores happen to be smaller.
     """
-    horizon = mean.shape[-1]
     coverage = level / 100.0
-    q = np.array([conformal_quantile(relative_errors[h], coverage) for h in range(horizon)])
+    q = np.array([conformal_quantile(step, coverage) for step in relative_errors])
     if tail == "exponential":
-        q = np.maximum(q, -np.log1p(-coverage) * np.array([np.mean(relative_errors[h]) for h in range(horizon)]))
-    q = np.maximum.accumulate(q)
-    half = np.abs(mean) * q.astype(mean.dtype)
-    return mean - half, mean + half
+        q = np.maximum(q, -np.log1p(-coverage) * np.array([np.mean(step) for step in relative_errors]))
+    return np.maximum.accumulate(q)
 
 
 def conformal_quantile(scores: list[float], coverage: float) -> float:
