@@ -32,14 +32,14 @@ class SameModel:
 
 
 def served_meta(model_dir: Path, name: str) -> dict:
-    from service.registry import current_version, read_contract
+    from paxcast.service.registry import current_version, read_contract
 
     return read_contract(Path(model_dir) / name / current_version(model_dir, name), verify_hash=False)
 
 
 def same_model(registry: Path, data: Path, model_dir: Path = ROOT / "models", name: str = "air_passengers") -> SameModel:
     """Retrain the served model's design with the pipeline into `registry`; return both engines' views."""
-    from training.pipeline import train_and_register
+    from paxcast.training.pipeline import train_and_register
 
     hyper = dict(served_meta(model_dir, name)["hyperparameters"])
     version, fitted = train_and_register(data, registry, name, show_progress=False, **hyper)
@@ -58,7 +58,7 @@ def save_module(model: SameModel, path: Path) -> Path:
 def load_module(path: Path):
     import torch
 
-    from training.model import Ensemble, Forecaster, ForecasterConfig
+    from paxcast.training.model import Ensemble, Forecaster, ForecasterConfig
 
     saved = torch.load(path, weights_only=True)
     module = Ensemble([Forecaster(ForecasterConfig(**config)) for config in saved["configs"]])
@@ -68,8 +68,8 @@ def load_module(path: Path):
 
 def histories(meta: dict, n: int, seed: int = 0, data: Path = ROOT / "data" / "air_passengers.csv") -> np.ndarray:
     """`n` valid, varied histories (n, window) cut from the training data."""
-    from training.data import read_series
-    from training.export import sample_histories
+    from paxcast.training.data import read_series
+    from paxcast.training.export import sample_histories
 
     return sample_histories(read_series(data)[0].y, int(meta["window"]), n, seed=seed)
 

@@ -14,10 +14,10 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from training.data import read_series
-from training.pipeline import resolve_config
-from training.selection import inner_validate
-from training.train import train
+from paxcast.training.data import read_series
+from paxcast.training.pipeline import resolve_config
+from paxcast.training.selection import inner_validate
+from paxcast.training.train import train
 
 SPLITS = [(108, 36), (96, 12), (108, 12), (120, 12)]
 

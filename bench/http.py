@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, histories, machine, package_versions, same_model, save_module, table
-from service.main import HTTP, LOOP
+from paxcast.service.main import HTTP, LOOP
 
 LUA = Path(__file__).with_name("post.lua")
 HORIZON = 12  # a year of monthly values: a typical request
@@ -146,7 +146,7 @@ def servers(model, module_file: Path, port: int, workers: int, threads: int, met
     if workers > 1:
         torch_env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     return {
-        "a": Server("a", "(a) paxcast serve (onnxruntime)", [sys.executable, "-m", "training.cli", "serve"], common),
+        "a": Server("a", "(a) paxcast serve (onnxruntime)", [sys.executable, "-m", "paxcast.training.cli", "serve"], common),
         "b": Server("b", "(b) same app, PyTorch eager", uvicorn_argv("bench.servers:torch_app", port, workers), torch_env),
         "c": Server("c", "(c) bare FastAPI, fixed answer", uvicorn_argv("bench.servers:floor_app", port, workers),
                     {**common, "PAXCAST_BENCH_HORIZON": str(HORIZON)}, ready_path="/readyz"),

@@ -64,7 +64,7 @@ def http_run(args, meta: dict) -> list[list[object]]:
     port = free_port()
     env = {"PAXCAST_MODEL_DIR": str(args.model_dir), "PAXCAST_PORT": str(port), "PAXCAST_HOST": "127.0.0.1",
            "PAXCAST_WORKERS": "1", "PAXCAST_RELOAD_INTERVAL": "0", "PAXCAST_LOG_LEVEL": "warning"}
-    server = Server("a", "paxcast serve", [sys.executable, "-m", "training.cli", "serve"], env)
+    server = Server("a", "paxcast serve", [sys.executable, "-m", "paxcast.training.cli", "serve"], env)
     out = []
     with tempfile.TemporaryDirectory(prefix="paxcast-bench-") as tmp, running(server, port, Path(tmp) / "server.log"):
         pid = server_pid(port)

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from service.predictor import RUN_ROWS, Predictor
+    from paxcast.service.predictor import RUN_ROWS, Predictor
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory(prefix="paxcast-bench-") as tmp:

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.baselines import baseline_forecast
-from training.data import read_series
-from training.pipeline import resolve_config
-from training.train import train
+from paxcast.training.baselines import baseline_forecast
+from paxcast.training.data import read_series
+from paxcast.training.pipeline import resolve_config
+from paxcast.training.train import train
 
 OUT = Path(__file__).parent / "results" / "data"
 

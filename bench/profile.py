@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         port = free_port()
         env = {"PAXCAST_MODEL_DIR": str(args.model_dir), "PAXCAST_PORT": str(port), "PAXCAST_HOST": "127.0.0.1",
                "PAXCAST_WORKERS": "1", "PAXCAST_RELOAD_INTERVAL": "0"}
-        server = Server("a", "paxcast serve", [sys.executable, "-m", "training.cli", "serve"], env)
+        server = Server("a", "paxcast serve", [sys.executable, "-m", "paxcast.training.cli", "serve"], env)
         with running(server, port, tmp / "server.log") as base:
             pid = server_pid(port)
             url = f"{base}/v1/forecast"

@@ -25,11 +25,11 @@ from starlette.responses import Response
 def torch_app():
     import torch
 
-    import service.app
+    import paxcast.service.app
     from bench.common import load_module
-    from service.holder import ModelHolder
-    from service.predictor import Predictor
-    from service.settings import get_settings
+    from paxcast.service.holder import ModelHolder
+    from paxcast.service.predictor import Predictor
+    from paxcast.service.settings import get_settings
 
     module = load_module(os.environ["PAXCAST_BENCH_TORCH_MODULE"])
     torch.set_num_threads(get_settings().threads)  # the same intra-op threads as onnxruntime gets
@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> None:
 
     import uvicorn
 
-    from service.main import HTTP, LOOP
-    from service.observability import log_config
+    from paxcast.service.main import HTTP, LOOP
+    from paxcast.service.observability import log_config
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("app", help="module:factory, e.g. bench.servers:floor_app or service.main:app_factory")

@@ -25,8 +25,8 @@ from bench.http import Server, combine, free_port, run_wrk, running, uvicorn_arg
 
 def variants(registry: Path, port: int) -> list[tuple[str, Server]]:
     env = {"PAXCAST_MODEL_DIR": str(registry), "PAXCAST_PORT": str(port), "PAXCAST_HOST": "127.0.0.1", "PAXCAST_RELOAD_INTERVAL": "0"}
-    serve = [sys.executable, "-m", "training.cli", "serve"]
-    app = "service.main:app_factory"
+    serve = [sys.executable, "-m", "paxcast.training.cli", "serve"]
+    app = "paxcast.service.main:app_factory"
     one, two = {**env, "PAXCAST_WORKERS": "1", "PAXCAST_THREADS": "1"}, {**env, "PAXCAST_WORKERS": "2", "PAXCAST_THREADS": "1"}
     return [
         ("paxcast serve (asyncio + httptools), 1 worker", Server("a", "w1", serve, one)),
@@ -42,7 +42,7 @@ def renderers(n_series: int, horizon: int) -> list[list[str]]:
     """Render a response of `n_series` forecasts: orjson on float32 arrays vs the stdlib via lists."""
     from starlette.responses import JSONResponse
 
-    from service.responses import JSONBytes
+    from paxcast.service.responses import JSONBytes
 
     mean = np.random.default_rng(0).uniform(100, 600, size=(n_series, horizon)).astype(np.float32)
 
@@ -69,7 +69,7 @@ def large_batch(onnx_path: Path, meta: dict, n: int = 10_000) -> list[list[str]]
     import onnxruntime as ort
 
     from bench.common import histories
-    from service.predictor import RUN_ROWS
+    from paxcast.service.predictor import RUN_ROWS
 
     x = histories(meta, n, seed=4)
 

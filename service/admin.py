@@ -15,8 +15,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from service.holder import ModelHolder, ReloadInProgress, VersionRefused
-from service.schemas import ModelRef, Problem
+from paxcast.service.holder import ModelHolder, ReloadInProgress, VersionRefused
+from paxcast.service.schemas import ModelRef, Problem
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 bearer = HTTPBearer(auto_error=False, description="PAXCAST_ADMIN_TOKEN")

@@ -9,11 +9,11 @@ import logging
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline  # serves the docs page's assets itself: no CDN needed
 
-from service import admin, errors, observability
-from service.holder import ModelHolder
-from service.routes import router
-from service.schemas import ForecastRequest
-from service.settings import Settings, get_settings
+from paxcast.service import admin, errors, observability
+from paxcast.service.holder import ModelHolder
+from paxcast.service.routes import router
+from paxcast.service.schemas import ForecastRequest
+from paxcast.service.settings import Settings, get_settings
 
 log = logging.getLogger("paxcast")
 

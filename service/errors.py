@@ -6,8 +6,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.predictor import InvalidInput
-from service.responses import JSONBytes
+from paxcast.service.predictor import InvalidInput
+from paxcast.service.responses import JSONBytes
 
 
 def describe_location(loc: tuple, body: object) -> str:

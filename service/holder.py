@@ -10,10 +10,10 @@ import logging
 import threading
 from pathlib import Path
 
-from service import metrics
-from service.predictor import Predictor
-from service.registry import ModelError, current_version
-from service.settings import Settings
+from paxcast.service import metrics
+from paxcast.service.predictor import Predictor
+from paxcast.service.registry import ModelError, current_version
+from paxcast.service.settings import Settings
 
 log = logging.getLogger("paxcast.reload")
 

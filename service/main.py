@@ -8,16 +8,16 @@ import sys
 
 import uvicorn
 
-from service import metrics, observability
-from service.holder import ModelHolder
-from service.registry import ModelError
-from service.settings import Settings
+from paxcast.service import metrics, observability
+from paxcast.service.holder import ModelHolder
+from paxcast.service.registry import ModelError
+from paxcast.service.settings import Settings
 
 
 # Measured in bench/tuning.py (docs/performance.md): under overload (64 connections) uvloop
 # left some requests waiting 1-2 s (p99) where the stdlib loop's p99 stayed near 0.15 s at
 # the same throughput. httptools parses HTTP; service/http_protocol.py adds TCP_NODELAY.
-LOOP, HTTP = "asyncio", "service.http_protocol:HttpToolsNoDelay"
+LOOP, HTTP = "asyncio", "paxcast.service.http_protocol:HttpToolsNoDelay"
 
 
 def run(host: str | None = None, port: int | None = None) -> None:
@@ -33,7 +33,7 @@ def run(host: str | None = None, port: int | None = None) -> None:
     signal.signal(signal.SIGTERM, _exit_cleanly)
     metrics.prepare_multiprocess(settings.workers)
     uvicorn.run(
-        "service.main:app_factory",
+        "paxcast.service.main:app_factory",
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -52,6 +52,6 @@ def _exit_cleanly(signum, frame) -> None:
 
 
 def app_factory():
-    from service.app import create_app
+    from paxcast.service.app import create_app
 
     return create_app()

@@ -19,9 +19,9 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.config import LOGGING_CONFIG
 
-from service import metrics
-from service.limits import BodySizeLimit
-from service.settings import Settings
+from paxcast.service import metrics
+from paxcast.service.limits import BodySizeLimit
+from paxcast.service.settings import Settings
 
 access_log = logging.getLogger("paxcast.access")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from service.registry import ModelError, read_contract
+from paxcast.service.registry import ModelError, read_contract
 
 
 # Rows per session.run; see Predictor.predict and bench/model.py.

@@ -13,11 +13,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from service import metrics
-from service.calendar import future_timestamps
-from service.predictor import InvalidInput, Predictor
-from service.responses import JSONBytes
-from service.schemas import ForecastRequest, ForecastResponse, Problem
+from paxcast.service import metrics
+from paxcast.service.calendar import future_timestamps
+from paxcast.service.predictor import InvalidInput, Predictor
+from paxcast.service.responses import JSONBytes
+from paxcast.service.schemas import ForecastRequest, ForecastResponse, Problem
 
 # Batches above this run in a worker thread so one big request cannot stall the event loop.
 INLINE_BATCH = 64

@@ -20,7 +20,7 @@ def air_csv() -> Path:
 @pytest.fixture(scope="session")
 def tiny_registry(tmp_path_factory) -> Path:
     """A registry holding one tiny air_passengers model, trained through the real pipeline."""
-    from training.pipeline import train_and_register
+    from paxcast.training.pipeline import train_and_register
 
     root = tmp_path_factory.mktemp("registry")
     train_and_register(AIR, root, "air_passengers", show_progress=False, **TINY)

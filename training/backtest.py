@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from service.predictor import interval_bounds
-from training.baselines import BASELINES, baseline_forecast
-from training.data import DataError, Series, read_series
-from training.evaluate import onnx_forecast, single_series_latency
+from paxcast.service.predictor import interval_bounds
+from paxcast.training.baselines import BASELINES, baseline_forecast
+from paxcast.training.data import DataError, Series, read_series
+from paxcast.training.evaluate import onnx_forecast, single_series_latency
 
 LSTM, NO_NETWORK = "LSTM (paxcast)", "LSTM's baseline (no network)"
 
@@ -87,7 +87,7 @@ def cut_at(s: Series, split: Split) -> tuple[np.ndarray, np.ndarray]:
 
 def prepare_split(data_path, series: list[Series], split: Split, overrides: dict):
     """The split's past and its checked config and designs, through `paxcast train`'s own `prepare`."""
-    from training.pipeline import prepare
+    from paxcast.training.pipeline import prepare
 
     past = [replace(s, y=cut_at(s, split)[0]) for s in series]
     config, designs = prepare(f"{data_path} before origin {len(past[0].y)}", past, **{**overrides, "horizon": split.horizon})
@@ -98,8 +98,8 @@ def run_split(series: list[Series], split: Split, prepared, levels: list[int], s
     """Train on the split's past through the pipeline, forecast with ONNX and the baselines."""
     import torch
 
-    from training.model import Forecaster, count_parameters
-    from training.pipeline import fit
+    from paxcast.training.model import Forecaster, count_parameters
+    from paxcast.training.pipeline import fit
 
     past, config, designs = prepared
     started = time.perf_counter()
@@ -170,15 +170,15 @@ def run_backtest(data_path, splits: list[Split], levels: list[int], overrides: d
 
 def main(args) -> int:
     """Entry point of `paxcast backtest` (arguments parsed in training/cli.py)."""
-    from training.backtest_report import plot, summarize, table, write_json
-    from training.cli import overrides_from
+    from paxcast.training.backtest_report import plot, summarize, table, write_json
+    from paxcast.training.cli import overrides_from
 
     series = read_series(args.data)
     splits = make_splits(series, args.holdout, args.origins, args.horizon)
     levels = parse_levels(args.level)
     overrides = {k: v for k, v in overrides_from(args).items() if k != "horizon"}
     if args.cells:
-        from training.cells import compare_cells
+        from paxcast.training.cells import compare_cells
 
         return compare_cells(args, series, splits, levels, overrides)
     runs = run_backtest(args.data, splits, levels, overrides)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training import metrics
+from paxcast.training import metrics
 
 POINT_METRICS = ("mape", "smape", "mase", "rmse")
 
@@ -136,7 +136,7 @@ def plot(path, series, runs: list[dict], levels: list[int], lstm: str = "LSTM (p
     matplotlib.use("Agg")  # no display needed
     import matplotlib.pyplot as plt
 
-    from service.calendar import parse_timestamp, step
+    from paxcast.service.calendar import parse_timestamp, step
 
     y = series[0].y
     start = parse_timestamp(series[0].start)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.backtest import LSTM, run_backtest
-from training.backtest_report import describe_splits, machine, summarize
-from training.model import CELLS
+from paxcast.training.backtest import LSTM, run_backtest
+from paxcast.training.backtest_report import describe_splits, machine, summarize
+from paxcast.training.model import CELLS
 
 REFERENCE = "AutoARIMA"
 

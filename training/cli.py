@@ -36,7 +36,7 @@ def overrides_from(args: argparse.Namespace) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from training.pipeline import train_and_register
+    from paxcast.training.pipeline import train_and_register
 
     version, fitted = train_and_register(args.data, args.out, args.name, **overrides_from(args))
     chosen, selection = fitted.meta["selection"]["chosen"] or {}, fitted.meta["selection"]
@@ -60,13 +60,13 @@ def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from training.backtest import main as backtest
+    from paxcast.training.backtest import main as backtest
 
     return backtest(args)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from service.main import run
+    from paxcast.service.main import run
 
     run(host=args.host, port=args.port)
     return 0
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default: PAXCAST_PORT or 8000)")
     serve.set_defaults(func=cmd_serve)
 
-    from training.retrain_cli import add_retrain_commands  # `retrain` and `models` live in their own module
+    from paxcast.training.retrain_cli import add_retrain_commands  # `retrain` and `models` live in their own module
 
     add_retrain_commands(commands)
     return parser
@@ -100,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from service.registry import ModelError
-    from training.data import DataError
+    from paxcast.service.registry import ModelError
+    from paxcast.training.data import DataError
 
     try:
         return args.func(args)

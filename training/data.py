@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from service.calendar import DEFAULT_SEASON, FREQ_NAMES, infer_freq, parse_timestamp, step
+from paxcast.service.calendar import DEFAULT_SEASON, FREQ_NAMES, infer_freq, parse_timestamp, step
 
 DEFAULT_ID = "series"
 

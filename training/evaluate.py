@@ -24,7 +24,7 @@ def single_series_latency(onnx_path: str | Path, history: np.ndarray, repeats: i
     """Median and p99 wall time of one-series forecasts, in microseconds, with the service's session options."""
     import time
 
-    from service.predictor import make_session
+    from paxcast.service.predictor import make_session
 
     session = make_session(Path(onnx_path), threads=1)
     window = session.get_inputs()[0].shape[1]

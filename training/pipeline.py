@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from service.calendar import DEFAULT_SEASON
-from training.data import DataError, Series, file_sha256, read_series, require_length
-from training.export import export_onnx, parity, sample_histories
-from training.registry import register
-from training.selection import InnerResult, choose, describe, inner_validate, pooled_scores
-from training.train import TrainConfig, TrainResult, train
+from paxcast.service.calendar import DEFAULT_SEASON
+from paxcast.training.data import DataError, Series, file_sha256, read_series, require_length
+from paxcast.training.export import export_onnx, parity, sample_histories
+from paxcast.training.registry import register
+from paxcast.training.selection import InnerResult, choose, describe, inner_validate, pooled_scores
+from paxcast.training.train import TrainConfig, TrainResult, train
 
 PARITY_TOLERANCE = 1e-4
 # Candidate designs, compared by inner rolling-origin validation inside the training data.

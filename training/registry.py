@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from service.registry import ModelError, current_version, list_versions, read_contract, sha256_of
+from paxcast.service.registry import ModelError, current_version, list_versions, read_contract, sha256_of
 
 
 def _fsync_dir(path: Path) -> None:

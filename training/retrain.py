@@ -24,14 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-from service.calendar import FREQ_NAMES, parse_timestamp, step
-from service.registry import ModelError, current_version, read_contract
-from training.data import DataError, Series, file_sha256, read_series, require_length
-from training.evaluate import onnx_forecast
-from training.metrics import mape, smape
-from training.pipeline import check_series, fit, train_and_register
-from training.registry import append_history, clean_staging, locked, prune, publishing, read_history, set_current, utc_now
-from training.train import TrainConfig
+from paxcast.service.calendar import FREQ_NAMES, parse_timestamp, step
+from paxcast.service.registry import ModelError, current_version, read_contract
+from paxcast.training.data import DataError, Series, file_sha256, read_series, require_length
+from paxcast.training.evaluate import onnx_forecast
+from paxcast.training.metrics import mape, smape
+from paxcast.training.pipeline import check_series, fit, train_and_register
+from paxcast.training.registry import append_history, clean_staging, locked, prune, publishing, read_history, set_current, utc_now
+from paxcast.training.train import TrainConfig
 
 # Training settings a retrain may change; window, horizon and season are the served contract.
 RETRAINABLE = ("cell", "hidden", "layers", "dropout", "transform", "epochs", "patience", "lr", "seed", "ensemble")

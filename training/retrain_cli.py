@@ -11,7 +11,7 @@ import json
 import signal
 import sys
 
-from training.cli import add_train_arguments, overrides_from
+from paxcast.training.cli import add_train_arguments, overrides_from
 
 EXIT_BUSY = 75
 
@@ -56,8 +56,8 @@ def raise_interrupt(signum, frame) -> None:
 
 
 def cmd_retrain(args: argparse.Namespace) -> int:
-    from training.registry import RegistryBusy
-    from training.retrain import retrain
+    from paxcast.training.registry import RegistryBusy
+    from paxcast.training.retrain import retrain
 
     signal.signal(signal.SIGTERM, raise_interrupt)
     overrides = {k: v for k, v in overrides_from(args).items() if v is not None}
@@ -75,8 +75,8 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
-    from service.registry import ModelError, current_version, list_versions, read_contract
-    from training.registry import version_order
+    from paxcast.service.registry import ModelError, current_version, list_versions, read_contract
+    from paxcast.training.registry import version_order
 
     versions = sorted(list_versions(args.registry, args.name), key=version_order, reverse=True)
     if not versions:
@@ -100,7 +100,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def cmd_models_show(args: argparse.Namespace) -> int:
-    from service.registry import current_version, read_contract
+    from paxcast.service.registry import current_version, read_contract
 
     version = args.version or current_version(args.registry, args.name)
     print(json.dumps(read_contract(f"{args.registry}/{args.name}/{version}", verify_hash=False), indent=2))
@@ -108,7 +108,7 @@ def cmd_models_show(args: argparse.Namespace) -> int:
 
 
 def cmd_models_rollback(args: argparse.Namespace) -> int:
-    from training.registry import RegistryBusy, rollback
+    from paxcast.training.registry import RegistryBusy, rollback
 
     try:
         record = rollback(args.registry, args.name, args.version)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from training.data import Series
-from training.train import TrainConfig, masked_windows, train
+from paxcast.training.data import Series
+from paxcast.training.train import TrainConfig, masked_windows, train
 
 MIN_SCORES = 20  # fewest residuals a horizon step's interval is calibrated from (neighbours are pooled)
 MAX_CUT = 0.25  # an inner origin cuts at most this share of the data: inner fits must resemble the final one

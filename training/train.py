@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import torch
 
-from training.data import Series
-from training.model import Ensemble, Forecaster, ForecasterConfig
+from paxcast.training.data import Series
+from paxcast.training.model import Ensemble, Forecaster, ForecasterConfig
 
 
 @dataclass

@@ -1,8 +1,8 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.settings import Settings
+from paxcast.service.app import create_app
+from paxcast.service.settings import Settings
 
 
 @pytest.fixture
@@ -28,6 +28,6 @@ def client(make_client):
 
 @pytest.fixture(scope="session")
 def air_history(air_csv):
-    from training.data import read_series
+    from paxcast.training.data import read_series
 
     return read_series(air_csv)[0].y.tolist()

@@ -8,11 +8,11 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from service import holder as holder_module
-from service.app import create_app
-from service.registry import current_version, sha256_of
-from service.settings import Settings
-from training.registry import write_atomic
+from paxcast.service import holder as holder_module
+from paxcast.service.app import create_app
+from paxcast.service.registry import current_version, sha256_of
+from paxcast.service.settings import Settings
+from paxcast.training.registry import write_atomic
 
 TOKEN = "s3cret-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -3,9 +3,9 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.settings import Settings
-from training.pipeline import train_and_register
+from paxcast.service.app import create_app
+from paxcast.service.settings import Settings
+from paxcast.training.pipeline import train_and_register
 
 
 @pytest.mark.parametrize("cell, layers", [("gru", 1), ("peephole", 2)])

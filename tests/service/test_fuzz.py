@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
-from service.app import create_app
-from service.settings import Settings
+from paxcast.service.app import create_app
+from paxcast.service.settings import Settings
 
 FUZZ_EXAMPLES = 100  # per operation and generation mode; bounded so the suite stays fast
 

@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from service.registry import current_version
+from paxcast.service.registry import current_version
 
 NAME = "air_passengers"
 
@@ -68,7 +68,7 @@ def test_retrain_promotes_a_new_version_while_the_service_answers_every_request(
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAXCAST_")}
     env.update(PAXCAST_HOST="127.0.0.1", PAXCAST_PORT=str(port), PAXCAST_MODEL_DIR=str(registry), PAXCAST_RELOAD_INTERVAL="0.2", PAXCAST_LOG_LEVEL="warning")
-    server = subprocess.Popen([sys.executable, "-m", "training.cli", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen([sys.executable, "-m", "paxcast.training.cli", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     traffic = Traffic(base, air_history[-24:])
     try:
         wait_ready(base, server)
@@ -76,7 +76,7 @@ def test_retrain_promotes_a_new_version_while_the_service_answers_every_request(
         traffic.start()
         time.sleep(1.0)
         retrain = subprocess.run(
-            [sys.executable, "-m", "training.cli", "retrain", "--force", "--data", str(air_csv), "--registry", str(registry), "--name", NAME],
+            [sys.executable, "-m", "paxcast.training.cli", "retrain", "--force", "--data", str(air_csv), "--registry", str(registry), "--name", NAME],
             capture_output=True, text=True, timeout=180,
         )
         assert retrain.returncode == 0, retrain.stderr

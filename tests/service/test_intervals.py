@@ -27,7 +27,7 @@ def test_intervals_scale_with_the_series(client, air_history):
 def test_model_without_calibration_refuses_levels(make_client, registry, air_history):
     import json
 
-    from service.registry import current_version
+    from paxcast.service.registry import current_version
 
     meta_path = registry / "air_passengers" / current_version(registry, "air_passengers") / "model.json"
     meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "intervals": None}))
@@ -41,8 +41,8 @@ def test_model_without_calibration_refuses_levels(make_client, registry, air_his
 def test_the_shipped_model_serves_calibrated_intervals(air_history):
     from pathlib import Path
 
-    from service.predictor import Predictor
-    from service.registry import current_version
+    from paxcast.service.predictor import Predictor
+    from paxcast.service.registry import current_version
 
     models = Path(__file__).resolve().parents[2] / "models"
     predictor = Predictor.load(models / "air_passengers" / current_version(models, "air_passengers"))

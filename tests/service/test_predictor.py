@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from service.predictor import InvalidInput, Predictor, conformal_quantile
-from service.registry import ModelError, current_version
+from paxcast.service.predictor import InvalidInput, Predictor, conformal_quantile
+from paxcast.service.registry import ModelError, current_version
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_conformal_quantile_uses_the_finite_sample_rank():
 
 
 def test_exponential_tail_widens_only_where_the_scores_are_too_few():
-    from service.predictor import interval_bounds
+    from paxcast.service.predictor import interval_bounds
 
     mean = np.array([[100.0, 200.0]], dtype=np.float32)
     errors = [[0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.5], [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]]

@@ -35,7 +35,7 @@ def serving(registry: Path, tmp_path: Path, **settings):
     env.update({f"PAXCAST_{k.upper()}": str(v) for k, v in settings.items()})
     out = tmp_path / f"serve-{port}.log"
     with out.open("wb") as handle:
-        process = subprocess.Popen([sys.executable, "-m", "training.cli", "serve"], env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "-m", "paxcast.training.cli", "serve"], env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from training import metrics
-from training.cli import main
+from paxcast.training import metrics
+from paxcast.training.cli import main
 
 TINY = ["--window", "24", "--hidden", "4", "--epochs", "3", "--patience", "3", "--ensemble", "1"]
 METHODS = ["LSTM (paxcast)", "LSTM's baseline (no network)", "SeasonalNaive", "AutoETS", "AutoTheta", "AutoARIMA"]

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from training.cells import parse_cells
-from training.cli import main
+from paxcast.training.cells import parse_cells
+from paxcast.training.cli import main
 
 TINY = ["--window", "24", "--hidden", "4", "--epochs", "3", "--patience", "3", "--ensemble", "1"]
 

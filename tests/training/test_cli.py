@@ -3,13 +3,13 @@ import sys
 
 import pytest
 
-from service.predictor import Predictor
-from service.registry import current_version
-from training.cli import main
+from paxcast.service.predictor import Predictor
+from paxcast.service.registry import current_version
+from paxcast.training.cli import main
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "training.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "paxcast.training.cli", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_train_registers_a_version_the_service_loads(tmp_path, air_csv, capsys):

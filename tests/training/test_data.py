@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from training.data import DataError, make_windows, read_series
-from training.pipeline import check_series, resolve_config
+from paxcast.training.data import DataError, make_windows, read_series
+from paxcast.training.pipeline import check_series, resolve_config
 
 HEADER = "unique_id,ds,y\n"
 

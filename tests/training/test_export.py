@@ -4,9 +4,9 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from training.data import read_series
-from training.export import export_onnx, parity, sample_histories
-from training.train import TrainConfig, train
+from paxcast.training.data import read_series
+from paxcast.training.export import export_onnx, parity, sample_histories
+from paxcast.training.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from training import metrics
+from paxcast.training import metrics
 
 
 def test_metrics_against_hand_computed_values():

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from training.data import read_series
-from training.model import Ensemble, Forecaster, ForecasterConfig
-from training.train import TrainConfig, train
+from paxcast.training.data import read_series
+from paxcast.training.model import Ensemble, Forecaster, ForecasterConfig
+from paxcast.training.train import TrainConfig, train
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "peephole"])

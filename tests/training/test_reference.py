@@ -5,11 +5,11 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from training import reference
-from training.data import read_series
-from training.export import export_onnx, sample_histories
-from training.model import PeepholeCell
-from training.train import TrainConfig, train
+from paxcast.training import reference
+from paxcast.training.data import read_series
+from paxcast.training.export import export_onnx, sample_histories
+from paxcast.training.model import PeepholeCell
+from paxcast.training.train import TrainConfig, train
 
 
 def numpy_states(ensemble) -> list[dict]:

@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from service.predictor import Predictor
-from service.registry import ModelError, current_version, list_versions, read_contract
-from training import registry as writer
+from paxcast.service.predictor import Predictor
+from paxcast.service.registry import ModelError, current_version, list_versions, read_contract
+from paxcast.training import registry as writer
 
 
 def test_training_registers_a_complete_version(tiny_registry, air_csv):

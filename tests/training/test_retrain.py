@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from service.registry import current_version, list_versions, read_contract
-from training.cli import main
-from training.data import read_series
-from training.evaluate import onnx_forecast
-from training.metrics import mape
-from training.pipeline import train_and_register
-from training.registry import locked, read_history
-from training.retrain import judge
+from paxcast.service.registry import current_version, list_versions, read_contract
+from paxcast.training.cli import main
+from paxcast.training.data import read_series
+from paxcast.training.evaluate import onnx_forecast
+from paxcast.training.metrics import mape
+from paxcast.training.pipeline import train_and_register
+from paxcast.training.registry import locked, read_history
+from paxcast.training.retrain import judge
 
 NAME = "air_passengers"
 CRIPPLED = ["--lr", "10", "--epochs", "1"]  # one huge step: worse than the champion on the hold-out (deterministic seeds)
@@ -144,7 +144,7 @@ def test_a_concurrent_run_is_refused_and_a_killed_holder_releases_the_lock(regis
 
 def add_version(registry):
     """A second complete version through the registry's own writer; returns its id."""
-    from training.registry import register
+    from paxcast.training.registry import register
 
     base = registry / NAME
     old = current_version(registry, NAME)
@@ -208,7 +208,7 @@ def test_retrain_prunes_to_keep_but_never_the_current_version(registry, air_csv,
 
 
 def test_history_survives_a_torn_last_line(registry):
-    from training.registry import append_history
+    from paxcast.training.registry import append_history
 
     path = registry / NAME / "history.jsonl"
     path.write_text('{"event":"retrain","decision":"kept"}\n{"event":"retr')  # a writer killed mid-line
@@ -219,7 +219,7 @@ def test_history_survives_a_torn_last_line(registry):
 
 
 def test_a_promotion_whose_history_line_cannot_be_written_is_undone(registry, air_csv, monkeypatch, capsys):
-    import training.retrain as retrain_module
+    import paxcast.training.retrain as retrain_module
 
     champion = current_version(registry, NAME)
 

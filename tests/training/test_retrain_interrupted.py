@@ -9,17 +9,17 @@ import time
 
 import pytest
 
-from service.predictor import Predictor
-from service.registry import current_version, list_versions, read_contract
-from training.cli import main
-from training.registry import locked
+from paxcast.service.predictor import Predictor
+from paxcast.service.registry import current_version, list_versions, read_contract
+from paxcast.training.cli import main
+from paxcast.training.registry import locked
 
 NAME = "air_passengers"
 
 
 def start_retrain(registry, air_csv, tmpdir):
     """`paxcast retrain --force` in its own process, long enough (a few seconds) to be caught mid-run."""
-    command = [sys.executable, "-m", "training.cli", "retrain", "--data", str(air_csv), "--registry", str(registry),
+    command = [sys.executable, "-m", "paxcast.training.cli", "retrain", "--data", str(air_csv), "--registry", str(registry),
                "--force", "--epochs", "30", "--patience", "30"]
     return subprocess.Popen(command, env={**os.environ, "TMPDIR": str(tmpdir)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

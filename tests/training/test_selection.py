@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from service.registry import current_version
-from training.data import read_series
-from training.selection import inner_backs, inner_validate, pooled_scores
-from training.train import TrainConfig, masked_windows
+from paxcast.service.registry import current_version
+from paxcast.training.data import read_series
+from paxcast.training.selection import inner_backs, inner_validate, pooled_scores
+from paxcast.training.train import TrainConfig, masked_windows
 
 TINY = dict(window=24, horizon=6, season=12, hidden=4, epochs=3, patience=3, ensemble=1)
 
@@ -61,9 +61,9 @@ def test_calibration_and_selection_are_stored_in_model_json(tiny_registry):
 
 
 def test_a_network_that_loses_to_its_baseline_is_switched_off(air_csv, tmp_path, monkeypatch):
-    from training import pipeline
-    from training.evaluate import onnx_forecast
-    from training.model import Forecaster
+    from paxcast.training import pipeline
+    from paxcast.training.evaluate import onnx_forecast
+    from paxcast.training.model import Forecaster
 
     real = pipeline.inner_validate
 
@@ -95,7 +95,7 @@ def test_inner_origins_cut_at_most_a_quarter_of_the_data(air_csv):
 
 
 def test_candidate_designs_follow_the_flags_and_the_data(air_csv):
-    from training.pipeline import candidate_designs, resolve_config
+    from paxcast.training.pipeline import candidate_designs, resolve_config
 
     series = read_series(air_csv)
     designs = candidate_designs(series, resolve_config(series, horizon=12), explicit={"horizon"})

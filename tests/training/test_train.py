@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from training.data import read_series
-from training.train import augment_growth, relative_loss, split_windows
+from paxcast.training.data import read_series
+from paxcast.training.train import augment_growth, relative_loss, split_windows
 
 
 def test_loss_ignores_masked_targets():
