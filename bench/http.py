@@ -127,10 +127,10 @@ def combine(rounds: list[dict]) -> dict:
             "errors": sum(r["errors"] for r in rounds), "requests": sum(r["requests"] for r in rounds), "rounds": rounds}
 
 
-def write_bodies(meta: dict, folder: Path) -> tuple[Path, Path]:
+def write_bodies(card, folder: Path) -> tuple[Path, Path]:
     """A one-series and a 1,000-series request body, with real histories of the model's window."""
-    one = histories(meta, 1, seed=1)
-    many = histories(meta, 1000, seed=2)
+    one = histories(card, 1, seed=1)
+    many = histories(card, 1000, seed=2)
     single = folder / "single.json"
     batch = folder / "batch.json"
     single.write_text(json.dumps({"series": [{"id": "air", "history": one[0].tolist()}], "horizon": HORIZON}))
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"training the served design with the pipeline into {tmp} ...", flush=True)
         model = same_model(tmp / "registry", args.data)
         module_file = save_module(model, tmp / "module.pt")
-        single, batch = write_bodies(model.meta, tmp)
+        single, batch = write_bodies(model.card, tmp)
         loads = [Load("1 series, c=1", single, 1, 1), Load("1 series, c=16", single, 16, 1),
                  Load("1 series, c=64", single, 64, 1), Load("1,000 series, c=1", batch, 1, 1000)]
         runs: dict[str, dict[str, list[dict]]] = {}

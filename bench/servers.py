@@ -25,9 +25,9 @@ from starlette.responses import Response
 def torch_app():
     import torch
 
-    import paxcast.service.app
     from bench.common import load_module
-    from paxcast.service.holder import ModelHolder
+    from paxcast.service import holder
+    from paxcast.service.app import create_app
     from paxcast.service.predictor import Predictor
     from paxcast.service.settings import get_settings
 
@@ -38,19 +38,18 @@ def torch_app():
     class TorchPredictor(Predictor):
         module: object = None
 
+        @classmethod
+        def load(cls, version_dir, threads: int = 1, version: str | None = None) -> Predictor:
+            checked = Predictor.load(version_dir, threads, version)  # the same checks and card
+            return cls(card=checked.card, session=checked.session, path=checked.path, module=module)
+
         def predict(self, x: np.ndarray, horizon: int) -> np.ndarray:
             with torch.no_grad():
                 forecast = self.module(torch.from_numpy(x)).numpy()
             return np.ascontiguousarray(forecast[:, :horizon])
 
-    class TorchModelHolder(ModelHolder):
-        def load_current(self) -> Predictor:
-            checked = super().load_current()  # the same contract checks and metadata
-            self.predictor = TorchPredictor(meta=checked.meta, session=checked.session, path=checked.path, module=module)
-            return self.predictor
-
-    service.app.ModelHolder = TorchModelHolder  # create_app builds its holder from this name
-    return service.app.create_app()
+    holder.Predictor = TorchPredictor  # the holders load every version through this name
+    return create_app()
 
 
 def floor_app():

@@ -28,14 +28,14 @@ REQUEST_SECONDS = Histogram(
     "paxcast_http_request_duration_seconds", "Time from request start to the last byte of the response, by method, route template and status.",
     ["method", "route", "status"], buckets=LATENCY_BUCKETS,
 )
-INFERENCE_SECONDS = Histogram("paxcast_inference_duration_seconds", "onnxruntime time per forecast batch.", buckets=LATENCY_BUCKETS)
-SERIES = Counter("paxcast_forecast_series_total", "Series forecast (one per series in a successful request).")
-POINTS = Counter("paxcast_forecast_points_total", "Forecast values returned (series x horizon).")
+INFERENCE_SECONDS = Histogram("paxcast_inference_duration_seconds", "onnxruntime time per forecast batch, by model.", ["model"], buckets=LATENCY_BUCKETS)
+SERIES = Counter("paxcast_forecast_series_total", "Series forecast (one per series in a successful request), by model.", ["model"])
+POINTS = Counter("paxcast_forecast_points_total", "Forecast values returned (series x horizon), by model.", ["model"])
 # An info-style gauge: Info metrics do not work in multiprocess mode. `livemax` reports 1 for a
 # version while any live worker serves it; a worker's values go when it shuts down.
 MODEL_INFO = Gauge("paxcast_model_info", "The served model version (value 1).", ["name", "version"], multiprocess_mode="livemax")
-RELOADS = Counter("paxcast_model_reloads_total", "Reloads that switched to a new model version.")
-RELOAD_FAILURES = Counter("paxcast_model_reload_failures_total", "Reloads refused because CURRENT or the new version failed a check.")
+RELOADS = Counter("paxcast_model_reloads_total", "Reloads that switched to a new model version, by model.", ["model"])
+RELOAD_FAILURES = Counter("paxcast_model_reload_failures_total", "Reloads refused because CURRENT or the new version failed a check, by model.", ["model"])
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
@@ -44,11 +44,11 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     REQUEST_SECONDS.labels(*labels).observe(seconds)
 
 
-def observe_forecast(seconds: float, series: int, horizon: int) -> None:
-    """One batch through onnxruntime: its time, and what it returned."""
-    INFERENCE_SECONDS.observe(seconds)
-    SERIES.inc(series)
-    POINTS.inc(series * horizon)
+def observe_forecast(model: str, seconds: float, series: int, horizon: int) -> None:
+    """One request's batch through onnxruntime: its time, and what it returned."""
+    INFERENCE_SECONDS.labels(model).observe(seconds)
+    SERIES.labels(model).inc(series)
+    POINTS.labels(model).inc(series * horizon)
 
 
 def model_served(name: str, version: str, previous: str | None = None) -> None:

@@ -51,16 +51,13 @@ def describe_splits(runs: list[dict]) -> str:
 
 
 def machine() -> str:
-    """CPU model, core count and Python version: where the numbers were measured."""
-    model = platform.processor() or platform.machine()
+    """One line naming the CPU, the cores, the Python and the load average: where and under what the numbers were measured."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{model}, nproc={os.cpu_count()}, Python {platform.python_version()}, load average {load}"
 
 
 def best_of(summary: dict, key: str) -> str | None:

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from paxcast.service import holder as holder_module
 from paxcast.service.app import create_app
-from paxcast.service.registry import current_version, sha256_of
+from paxcast.service.contract import sha256_of
+from paxcast.service.registry import current_version
 from paxcast.service.settings import Settings
 from paxcast.training.registry import write_atomic
 
@@ -49,11 +50,12 @@ def tamper(target, meta):
 
 
 def drop_horizon(target, meta):
-    del meta["horizon"]
+    del meta["horizon"], meta["hyperparameters"]["horizon"]
 
 
 def wrong_horizon(target, meta):
-    meta["horizon"] = 99  # the graph gives 12: the probe forecast catches it
+    meta["horizon"] = meta["hyperparameters"]["horizon"] = 99  # the graph gives 12: the probe forecast catches it
+    meta["intervals"] = None
 
 
 def forecast(client, history):
@@ -107,7 +109,7 @@ def test_reload_endpoint_switches_to_a_new_version_and_responses_name_it(make_cl
         (truncate, "onnxruntime cannot load it"),
         (garbage, "onnxruntime cannot load it"),
         (tamper, "does not match model.json"),
-        (drop_horizon, "the contract lacks horizon"),
+        (drop_horizon, "model.json: hyperparameters.horizon: Field required"),
         (wrong_horizon, "probe forecast gave shape (2, 12)"),
     ],
     ids=["truncated-onnx", "corrupt-onnx", "hash-mismatch", "incomplete-contract", "failing-probe"],
@@ -157,14 +159,14 @@ def test_a_reload_under_way_answers_409(make_client, registry, monkeypatch):
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(holder_module.Predictor, "load", slow_load)
-    holder = client.app.state.holder
+    holder = client.app.state.models.holders["air_passengers"]
     background = threading.Thread(target=holder.reload)
     background.start()
     try:
         assert entered.wait(10)
         response = client.post("/v1/admin/reload", headers=AUTH)
         assert response.status_code == 409
-        assert response.json() == {"detail": "a reload is already under way; retry when it has finished"}
+        assert response.json() == {"detail": "a reload of model 'air_passengers' is already under way; retry when it has finished"}
     finally:
         release.set()
         background.join(10)
@@ -178,7 +180,7 @@ def test_poller_refuses_a_bad_version_once_and_the_admin_endpoint_rechecks_it(ma
     loads = []
     real_load = holder_module.Predictor.load
     monkeypatch.setattr(holder_module.Predictor, "load", lambda *a, **k: (loads.append(a), real_load(*a, **k))[1])
-    holder = client.app.state.holder
+    holder = client.app.state.models.holders["air_passengers"]
 
     assert holder.reload(blocking=False) == (False, holder.refused["29990101T000000Z"])
     assert holder.reload(blocking=False)[0] is False

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from paxcast.service.exceptions import UsageError
 from paxcast.training.cells import parse_cells
 from paxcast.training.cli import main
 
@@ -30,5 +31,5 @@ def test_cells_backtest_prints_one_row_per_cell_with_size_cost_and_latency(tmp_p
 
 @pytest.mark.parametrize("text", ["lstm,rnn", "lstm,lstm", ","])
 def test_bad_cell_lists_are_refused(text):
-    with pytest.raises(ValueError, match="--cells"):
+    with pytest.raises(UsageError, match=f"^--cells '{text}': "):
         parse_cells(text)

@@ -6,7 +6,8 @@ import torch
 
 from paxcast.training.data import read_series
 from paxcast.training.export import export_onnx, parity, sample_histories
-from paxcast.training.train import TrainConfig, train
+from paxcast.service.contract import TrainConfig
+from paxcast.training.train import train
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from paxcast.service.predictor import Predictor
-from paxcast.service.registry import current_version, list_versions, read_contract
+from paxcast.service.contract import read_card
+from paxcast.service.registry import current_version, list_versions
 from paxcast.training.cli import main
 from paxcast.training.registry import locked
 
@@ -51,7 +52,7 @@ def assert_registry_valid(registry):
     version = current_version(registry, NAME)
     assert Predictor.load(base / version).version == version  # hash, contract and probe forecast all pass
     for v in list_versions(registry, NAME):
-        read_contract(base / v)
+        read_card(base / v)
     history = base / "history.jsonl"
     for line in history.read_text().splitlines() if history.exists() else []:
         json.loads(line)
