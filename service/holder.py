@@ -41,9 +41,9 @@ class ModelHolder:
         return Path(self.settings.model_dir) / self.name
 
     def load_current(self) -> Predictor:
-        """Load the version CURRENT names; ModelError names the path when it cannot."""
+        """Load the version CURRENT names; ModelError names the path when it cannot (the caller reports it)."""
         try:
-            self.switch(blocking=True, recheck=True)
+            self.switch(blocking=True, recheck=True, report=False)
         except VersionRefused as exc:
             raise ModelError(str(exc)) from None
         return self.predictor
@@ -58,25 +58,25 @@ class ModelHolder:
         except VersionRefused as exc:
             return False, str(exc)
 
-    def switch(self, blocking: bool = True, recheck: bool = False) -> tuple[bool, str]:
+    def switch(self, blocking: bool = True, recheck: bool = False, report: bool = True) -> tuple[bool, str]:
         """As `reload`, but a refused version raises VersionRefused and a busy holder ReloadInProgress.
 
         A refusal is logged and counted once, not at every poll; `recheck=True` (the admin
-        endpoint, start-up) tries a refused version again.
+        endpoint, start-up) tries a refused version again; `report=False` leaves logging a refusal to the caller.
         """
         if not self._lock.acquire(blocking=blocking):
             raise ReloadInProgress(f"a reload of model '{self.name}' is already under way")
         try:
-            return self._switch(recheck)
+            return self._switch(recheck, report)
         finally:
             self._lock.release()
 
-    def _switch(self, recheck: bool) -> tuple[bool, str]:
+    def _switch(self, recheck: bool, report: bool) -> tuple[bool, str]:
         old = self.predictor
         try:
             version = current_version(self.settings.model_dir, self.name)
         except ModelError as exc:
-            self.refuse(None, str(exc), old, recheck)
+            self.refuse(None, str(exc), old, recheck, report)
         if old is not None and old.version == version:
             self.problem = None
             return False, f"version {version} is already served"
@@ -85,7 +85,7 @@ class ModelHolder:
         try:
             new = Predictor.load(self.base / version, threads=self.settings.threads, version=version)
         except ModelError as exc:  # any failed check: card, hash, onnxruntime, probe
-            self.refuse(version, f"version {version} refused: {exc}", old, recheck)
+            self.refuse(version, f"version {version} refused: {exc}", old, recheck, report)
         self.refused.pop(version, None)
         self.problem = None
         self.predictor = new  # one reference swap; in-flight requests keep `old`
@@ -94,10 +94,10 @@ class ModelHolder:
         log.info("serving %s/%s (was %s)", new.name, new.version, old.version if old else None)
         return True, f"now serving version {version}"
 
-    def refuse(self, version: str | None, reason: str, old: Predictor | None, recheck: bool) -> NoReturn:
-        """Record, log and count a refusal once per distinct reason; raise VersionRefused."""
+    def refuse(self, version: str | None, reason: str, old: Predictor | None, recheck: bool, report: bool = True) -> NoReturn:
+        """Record a refusal, log and count it once per distinct reason (unless `report` is off); raise VersionRefused."""
         key = version if version is not None else "CURRENT"
-        if recheck or self.refused.get(key) != reason:
+        if report and (recheck or self.refused.get(key) != reason):
             metrics.RELOAD_FAILURES.labels(self.name).inc()
             log.warning("model %s: reload refused: %s; still serving %s", self.name, reason, old.version if old else "nothing")
         self.refused[key] = reason

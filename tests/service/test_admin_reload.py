@@ -196,3 +196,45 @@ def test_the_poller_notices_a_new_current_on_its_own(registry, air_history):
         while forecast(client, air_history).headers["X-Model-Version"] != "29990101T000000Z":
             assert time.monotonic() < deadline, "the poller did not switch to the new version"
             time.sleep(0.05)
+
+
+def test_a_card_naming_another_version_is_refused_once_and_never_named(make_client, registry, air_history, monkeypatch, caplog):
+    """A copied folder whose model.json still names its source is refused with the reason, not reloaded every poll."""
+    client = make_client(admin_token=TOKEN)
+    old = current_version(registry, "air_passengers")
+    base = registry / "air_passengers"
+    shutil.copytree(base / old, base / "29990101T000000Z")  # its card still says `old`
+    write_atomic(base / "CURRENT", b"29990101T000000Z\n")
+    loads = []
+    real_load = holder_module.Predictor.load
+    monkeypatch.setattr(holder_module.Predictor, "load", lambda *a, **k: (loads.append(a), real_load(*a, **k))[1])
+    holder = client.app.state.models.holders["air_passengers"]
+    with caplog.at_level("WARNING", logger="paxcast.reload"):
+        for _ in range(6):  # six polls
+            changed, reason = holder.reload(blocking=False)
+            assert changed is False
+    assert len(loads) == 1 and reason.endswith(f"model.json: names version '{old}' but lives in '29990101T000000Z'")
+    assert len([r for r in caplog.records if "reload refused" in r.getMessage()]) == 1
+    answer = forecast(client, air_history)
+    assert answer.headers["X-Model-Version"] == answer.json()["model"]["version"] == old
+
+
+def test_a_current_that_is_not_utf8_is_a_422_and_one_warning(make_client, registry, caplog):
+    from tests.service.test_observability import scrape, value
+
+    client = make_client(admin_token=TOKEN)
+    old = current_version(registry, "air_passengers")
+    pointer = registry / "air_passengers" / "CURRENT"
+    pointer.write_bytes(b"\xff\xfe\x00")
+    holder = client.app.state.models.holders["air_passengers"]
+    before = scrape(client)
+    with caplog.at_level("WARNING", logger="paxcast.reload"):
+        holder.reload(blocking=False), holder.reload(blocking=False)  # two polls: one warning, one failure counted
+    after = scrape(client)
+    warnings = [r.getMessage() for r in caplog.records if "reload refused" in r.getMessage()]
+    assert len(warnings) == 1 and f"{pointer}: is not UTF-8 text" in warnings[0]
+    failures = "paxcast_model_reload_failures_total"
+    assert value(after, failures, model="air_passengers") - value(before, failures, model="air_passengers") == 1
+    response = client.post("/v1/admin/reload", headers=AUTH)
+    assert response.status_code == 422
+    assert response.json() == {"detail": f"{pointer}: is not UTF-8 text; it must hold one version id; still serving {old}"}
