@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+        await models.stop()
 
     app = FastAPIOffline(
         title="paxcast",

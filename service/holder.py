@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from paxcast.service import metrics
+from paxcast.service.batching import Batcher
 from paxcast.service.exceptions import ModelError, VersionRefused
 from paxcast.service.predictor import Predictor
 from paxcast.service.registry import current_version, list_models
@@ -34,6 +35,7 @@ class ModelHolder:
         self.predictor: Predictor | None = None
         self.problem: str | None = None  # why the model is not serving what CURRENT names, if it is not
         self.refused: dict[str, str] = {}  # version -> why it was refused
+        self.batcher = Batcher(name, settings.batch_max_rows, settings.batch_wait_us, runners=settings.threads)
         self._lock = threading.Lock()
 
     @property
@@ -132,6 +134,11 @@ class ServedModels:
 
     def get(self, name: str) -> ModelHolder | None:
         return self.holders.get(name)
+
+    async def stop(self) -> None:
+        """Stop every model's batch runners (the app's shutdown)."""
+        for holder in self.holders.values():
+            await holder.batcher.stop()
 
     def reload_all(self) -> None:
         """One poll: each model follows its CURRENT; a busy or failing model never stops the others."""

@@ -44,6 +44,19 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     REQUEST_SECONDS.labels(*labels).observe(seconds)
 
 
+# Rows per session.run: 1 .. PAXCAST_BATCH_MAX_ROWS; queue waits: microseconds when idle, a run's time under load.
+BATCH_ROWS = Histogram("paxcast_batch_rows", "Rows per batched session.run, by model.", ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024))
+BATCH_WAIT_SECONDS = Histogram(
+    "paxcast_batch_wait_seconds", "Time a batch's oldest job waited in the queue, by model (0 for a job run at once).", ["model"],
+    buckets=(0.0, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+
+
+def observe_batch(model: str, rows: int, waited: float) -> None:
+    BATCH_ROWS.labels(model).observe(rows)
+    BATCH_WAIT_SECONDS.labels(model).observe(waited)
+
+
 def observe_forecast(model: str, seconds: float, series: int, horizon: int) -> None:
     """One request's batch through onnxruntime: its time, and what it returned."""
     INFERENCE_SECONDS.labels(model).observe(seconds)

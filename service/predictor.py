@@ -51,6 +51,16 @@ def run_session(session: ort.InferenceSession, x: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """A request checked against the card: its rows (batch, window) float32 and what finishing needs."""
+
+    request: ForecastRequest
+    ids: list[str]
+    x: np.ndarray
+    levels: list[float]
+
+
+@dataclass(frozen=True)
 class ForecastResult:
     """What one request gets back: forecasts (batch, horizon), intervals by level label, timestamps per series."""
 
@@ -119,10 +129,20 @@ class Predictor:
 
     def forecast(self, request: ForecastRequest) -> ForecastResult:
         """Check `request` against the card, forecast every series in one batch, add intervals and timestamps."""
+        prepared = self.prepare(request)
+        return self.finish(prepared, self.run_rows(prepared.x))
+
+    def prepare(self, request: ForecastRequest) -> Prepared:
+        """Every check a request must pass before its rows may join a batch (one bad request fails alone)."""
         ids = [s.id for s in request.series]
         x = self.batch(ids, [s.history for s in request.series], request.horizon)
         levels = self.check_levels(request.level) if request.level is not None else []
-        mean = self.predict(x, request.horizon)
+        return Prepared(request=request, ids=ids, x=x, levels=levels)
+
+    def finish(self, prepared: Prepared, forecast: np.ndarray) -> ForecastResult:
+        """The result from the graph's rows (batch, model horizon): horizon cut, finiteness, intervals, timestamps."""
+        request, ids, levels = prepared.request, prepared.ids, prepared.levels
+        mean = np.ascontiguousarray(forecast[:, : request.horizon])
         bad = np.flatnonzero(~np.isfinite(mean).all(axis=1))
         if len(bad):
             raise InvalidInput(f"series '{ids[bad[0]]}': the forecast is not finite; the history is outside the range this model can forecast")
@@ -165,17 +185,18 @@ class Predictor:
                 raise InvalidInput(f"series '{ids[bad_rows[0]]}': history must be positive for this log-transformed model")
 
     def predict(self, x: np.ndarray, horizon: int) -> np.ndarray:
-        """Forecast a checked batch: (batch, window) float32 -> (batch, horizon) float32, C-contiguous.
+        """Forecast a checked batch: (batch, window) float32 -> (batch, horizon) float32, C-contiguous."""
+        return np.ascontiguousarray(self.run_rows(x)[:, :horizon])
+
+    def run_rows(self, x: np.ndarray) -> np.ndarray:
+        """The graph on checked rows: (batch, window) float32 -> (batch, model horizon) float32.
 
         Large batches run in slices of RUN_ROWS: the LSTM kernel's per-step state then stays
         in cache, which halves the time of a 10,000-series batch (docs/performance.md).
         """
         if len(x) <= RUN_ROWS:
-            return np.ascontiguousarray(run_session(self.session, x)[:, :horizon])
-        out = np.empty((len(x), horizon), dtype=np.float32)
-        for start in range(0, len(x), RUN_ROWS):
-            out[start : start + RUN_ROWS] = run_session(self.session, x[start : start + RUN_ROWS])[:, :horizon]
-        return out
+            return run_session(self.session, x)
+        return np.concatenate([run_session(self.session, x[start : start + RUN_ROWS]) for start in range(0, len(x), RUN_ROWS)])
 
     def check_levels(self, levels: list[float]) -> list[float]:
         """Interval levels in percent, each in (0, 100), for a model that carries a calibration."""
