@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 
 from paxcast.service import metrics
 from paxcast.service.calendar import future_timestamps
+from paxcast.service.parsing import read_forecast_request
 from paxcast.service.predictor import InvalidInput, Predictor
 from paxcast.service.responses import JSONBytes
 from paxcast.service.schemas import ForecastRequest, ForecastResponse, Problem
@@ -36,18 +34,6 @@ async def get_predictor(request: Request) -> Predictor:
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]
 
 
-def parse_forecast_request(raw: bytes) -> ForecastRequest:
-    """Validate the body as JSON whatever its Content-Type (`curl -d` sends a form type)."""
-    try:
-        return ForecastRequest.model_validate_json(raw)
-    except ValidationError as exc:
-        try:
-            body = json.loads(raw)  # only to name the series in the message; stdlib takes NaN too
-        except ValueError:
-            body = None
-        raise RequestValidationError(exc.errors(include_url=False, include_input=False), body=body) from None
-
-
 REQUEST_BODY = {
     "requestBody": {
         "required": True,
@@ -59,7 +45,7 @@ REQUEST_BODY = {
 @router.post("/v1/forecast", response_model=ForecastResponse, responses=ERRORS, openapi_extra=REQUEST_BODY)
 async def forecast(request: Request, predictor: PredictorDep) -> JSONBytes:
     """Forecast `horizon` steps for every posted series, in one batch."""
-    body = parse_forecast_request(await request.body())
+    body = await read_forecast_request(request)
     settings = request.app.state.settings
     if len(body.series) > settings.max_series:
         raise HTTPException(413, f"request has {len(body.series)} series; the limit is {settings.max_series} (PAXCAST_MAX_SERIES)")
