@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from paxcast.service import metrics
-from paxcast.service.calendar import future_timestamps
+from paxcast.service.calendar import CalendarOverflow, future_timestamps
 from paxcast.service.parsing import read_forecast_request
 from paxcast.service.predictor import InvalidInput, Predictor
 from paxcast.service.responses import JSONBytes
@@ -70,7 +70,10 @@ async def forecast(request: Request, predictor: PredictorDep) -> JSONBytes:
         out: dict = {"id": s.id, "mean": mean[row]}
         if s.start is not None:
             start = dt.datetime.combine(s.start, dt.time())
-            out["timestamps"] = future_timestamps(start, len(s.history), body.horizon, predictor.meta["freq"])
+            try:
+                out["timestamps"] = future_timestamps(start, len(s.history), body.horizon, predictor.meta["freq"])
+            except CalendarOverflow as exc:
+                raise InvalidInput(f"series '{s.id}': {exc}") from None
         if intervals is not None:
             out["intervals"] = {label: {"lower": lo[row], "upper": hi[row]} for label, (lo, hi) in intervals.items()}
         forecasts.append(out)
