@@ -159,12 +159,12 @@ class Predictor:
             raise InvalidInput("level: prediction intervals are not available for this model (it carries no calibration)")
         for level in levels:
             if not 0.0 < level < 100.0:
-                raise InvalidInput(f"level {level:g} is outside (0, 100)")
+                raise InvalidInput(f"level {level_label(level)} is outside (0, 100)")
         return sorted(set(levels))
 
     def intervals(self, mean: np.ndarray, levels: list[float]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Symmetric intervals around `mean` (batch, horizon) from the calibrated relative errors, by level label."""
-        return {f"{level:g}": bounds(mean, self.quantiles(level)) for level in levels}
+        return {level_label(level): bounds(mean, self.quantiles(level)) for level in levels}
 
     def quantiles(self, level: float) -> np.ndarray:
         """The calibrated relative half-width per step at `level` percent, computed once per level."""
@@ -175,6 +175,15 @@ class Predictor:
             if len(self.quantile_cache) < CACHED_LEVELS:
                 self.quantile_cache[level] = q
         return q
+
+
+def level_label(level: float) -> str:
+    """A level's label, exact: "80" for 80.0, "50.0000001", "99.99999999999999"; two levels never share one.
+
+    (`f"{level:g}"` kept six digits: 50 and 50.0000001 were both "50", 99.99999999999999 was "100".)
+    """
+    level = float(level)
+    return f"{level:.0f}" if level.is_integer() else repr(level)
 
 
 def interval_bounds(mean: np.ndarray, relative_errors: list[list[float]], level: float, tail: str | None = None) -> tuple[np.ndarray, np.ndarray]:
