@@ -177,6 +177,22 @@ class Predictor:
         return q
 
 
+def check_finite(ids: list[str], mean: np.ndarray, intervals: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
+    """Raise InvalidInput naming the first series whose forecast or interval bound is not a finite float32.
+
+    Every number a response carries passes here: orjson writes inf and NaN as `null`.
+    `mean` is (batch, horizon); `intervals` maps a level label to (lower, upper), each like `mean`.
+    """
+    beyond = "the history is outside the range this model can forecast"
+    bad = np.flatnonzero(~np.isfinite(mean).all(axis=1))
+    if len(bad):
+        raise InvalidInput(f"series '{ids[bad[0]]}': the forecast is not finite; {beyond}")
+    for label, (lower, upper) in (intervals or {}).items():
+        bad = np.flatnonzero(~(np.isfinite(lower).all(axis=1) & np.isfinite(upper).all(axis=1)))
+        if len(bad):
+            raise InvalidInput(f"series '{ids[bad[0]]}': the {label}% interval is not finite in float32; {beyond}")
+
+
 def level_label(level: float) -> str:
     """A level's label, exact: "80" for 80.0, "50.0000001", "99.99999999999999"; two levels never share one.
 
@@ -193,8 +209,9 @@ def interval_bounds(mean: np.ndarray, relative_errors: list[list[float]], level:
 
 def bounds(mean: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """mean -+ |mean| * q per step; `quantiles` may cover more steps than `mean` has."""
-    half = np.abs(mean) * quantiles[: mean.shape[-1]].astype(mean.dtype)
-    return mean - half, mean + half
+    with np.errstate(over="ignore", invalid="ignore"):  # bounds beyond float32 are refused by check_finite
+        half = np.abs(mean) * quantiles[: mean.shape[-1]].astype(mean.dtype)
+        return mean - half, mean + half
 
 
 def interval_quantiles(relative_errors: list[list[float]], level: float, tail: str | None = None) -> np.ndarray:

@@ -6,14 +6,13 @@ import datetime as dt
 import time
 from typing import Annotated
 
-import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from paxcast.service import metrics
 from paxcast.service.calendar import CalendarOverflow, future_timestamps
 from paxcast.service.parsing import read_forecast_request
-from paxcast.service.predictor import InvalidInput, Predictor
+from paxcast.service.predictor import InvalidInput, Predictor, check_finite
 from paxcast.service.responses import JSONBytes
 from paxcast.service.schemas import ForecastRequest, ForecastResponse, Problem
 
@@ -61,10 +60,8 @@ async def forecast(request: Request, predictor: PredictorDep) -> JSONBytes:
     else:
         mean = await run_in_threadpool(predictor.predict, x, body.horizon)
     inference_seconds = time.perf_counter() - started
-    bad = np.flatnonzero(~np.isfinite(mean).all(axis=1))
-    if len(bad):
-        raise InvalidInput(f"series '{ids[bad[0]]}': the forecast is not finite; the history is outside the range this model can forecast")
     intervals = predictor.intervals(mean, levels) if levels else None
+    check_finite(ids, mean, intervals)
     forecasts = []
     for row, s in enumerate(body.series):
         out: dict = {"id": s.id, "mean": mean[row]}
