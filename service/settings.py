@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,24 @@ class Settings(BaseSettings):
     max_series: int = Field(10_000, ge=1, description="most series in one request")
     max_history: int = Field(10_000, ge=1, description="most values in one series' history")
     log_level: str = Field("info", description="log level of the service and uvicorn")
+    read_timeout: float = Field(30.0, gt=0, description="seconds a request's head, and then its whole body, may take to arrive (408 after)")
+    max_connections: int = Field(1000, ge=1, description="open connections per worker; requests beyond get a 503")
+    max_buffered_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="request-body bytes a worker holds across all requests in flight (503 above)")
+
+
+class SettingsError(ValueError):
+    """A setting is invalid; the message is one line naming its environment variable."""
+
+
+def load_settings(**values) -> Settings:
+    """Settings from the environment plus `values`; a bad one raises SettingsError naming its PAXCAST_ variable."""
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        variable = "PAXCAST_" + str(first["loc"][0]).upper() if first["loc"] else "PAXCAST_*"
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise SettingsError(f"{variable}={first.get('input')!r}: {first['msg']}{more}") from None
 
 
 @lru_cache
