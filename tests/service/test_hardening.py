@@ -38,7 +38,7 @@ def test_a_wrong_value_deep_in_a_long_history_names_its_series(client):
 
 def test_many_unknown_fields_are_refused_fast(client):
     fields = ",".join(f'"k{i}":1' for i in range(300_000))
-    raw = '{"series":[{"id":"air","history":%s}],"horizon":3,%s}' % (json.dumps(GOOD), fields)
+    raw = '{"series":[{"id":"air","history":%s}],"horizon":3,%s}' % (json.dumps(GOOD * 1000), fields)  # past the prefix
     started = time.perf_counter()
     response = client.post("/v1/forecast", content=raw)
     seconds = time.perf_counter() - started
@@ -49,7 +49,7 @@ def test_many_unknown_fields_are_refused_fast(client):
 
 def test_unknown_fields_beside_a_bad_field_report_the_field(client):
     fields = ",".join(f'"k{i}":1' for i in range(2_000))
-    raw = '{"series":[{"id":"air","history":%s}],"horizon":0,%s}' % (json.dumps(GOOD), fields)
+    raw = '{"series":[{"id":"air","history":%s}],"horizon":0,%s}' % (json.dumps(GOOD * 1000), fields)
     response = client.post("/v1/forecast", content=raw)
     assert response.status_code == 422
     assert response.json() == {"detail": "horizon: Input should be greater than or equal to 1 (and 2000 more problems)"}
@@ -144,3 +144,39 @@ def test_a_500_carries_the_request_id_and_a_json_detail(client, monkeypatch):
     assert response.status_code == 500
     assert response.headers["x-request-id"] == "err-1"
     assert response.json() == {"detail": "internal server error; request id err-1"}
+
+
+@pytest.mark.parametrize(
+    "raw, detail",
+    [
+        (b'{"series":[' + b",".join([b"1"] * 100_000) + b'],"horizon":1}', "series[0]: Input should be an object"),
+        (b'{"series":[{"id":"air","history":[1,2,"x",' + b",".join([b"1"] * 100_000) + b']}],"horizon":1}',
+         "series 'air': history[2]: Input should be a valid number, unable to parse string as a number"),
+        (b'{"colour":1,"series":[{"id":"air","history":[' + b",".join([b"1"] * 100_000) + b']}],"horizon":1}', "colour: Extra inputs are not permitted"),
+        (b"[" + b",".join([b"1"] * 100_000) + b"]", "body: Input should be an object"),
+    ],
+    ids=["series-items", "history-item", "unknown-field-first", "not-an-object"],
+)
+def test_a_problem_in_the_first_bytes_of_a_big_body_is_found_from_them(raw, detail):
+    from paxcast.service.parsing import RequestInvalid, check_prefix, parse_forecast_request
+
+    with pytest.raises(RequestInvalid) as caught:
+        check_prefix(raw)
+    assert caught.value.errors()[0]["msg"] in detail
+    with pytest.raises(RequestInvalid) as full:
+        parse_forecast_request(raw)
+    assert full.value.errors()[0]["msg"] == caught.value.errors()[0]["msg"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"series":[{"id":"air","history":[' + b",".join([b"12345"] * 20_000) + b']}],"horizon":3}',
+        b'{"series":[' + b",".join([b'{"id":"s%d","history":[1,2,3],"start":"1958-01-01"}' % k for k in range(2_000)]) + b'],"horizon":3}',
+    ],
+    ids=["long-history", "many-series"],
+)
+def test_a_valid_body_is_never_refused_from_its_prefix(raw):
+    from paxcast.service.parsing import check_prefix
+
+    check_prefix(raw)  # raises nothing: cut-off values and missing fields are not problems
