@@ -48,7 +48,7 @@ def run(host: str | None = None, port: int | None = None) -> None:
         access_log=False,  # service/observability.py writes one JSON line per request
         log_config=observability.log_config(settings.log_level),
         loop=LOOP,
-        http=HTTP,
+        http=HTTP,  # its head deadline and connection cap replace uvicorn's limit_concurrency
         timeout_graceful_shutdown=10,
     )
 

@@ -114,6 +114,18 @@ class RequestObserver:
         return send_and_watch
 
 
+def over_capacity(max_connections: int) -> ASGIApp:
+    """The 503 for a request beyond PAXCAST_MAX_CONNECTIONS (service/http_protocol.py), observed like any other."""
+
+    async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        body = orjson.dumps({"detail": f"the service is at its limit of {max_connections} connections (PAXCAST_MAX_CONNECTIONS); retry later"})
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)), (b"connection", b"close"), (b"retry-after", b"1")]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return RequestObserver(refuse)
+
+
 def log_config(level: str) -> dict:
     """uvicorn's logging config plus ours; uvicorn applies it in every worker process.
 
@@ -131,6 +143,6 @@ def log_config(level: str) -> dict:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, max_buffered=settings.max_buffered_bytes, read_timeout=settings.read_timeout)
     app.add_middleware(RequestObserver)  # added last = outermost: it also sees the 413s
     app.include_router(metrics.router)
