@@ -14,7 +14,7 @@ from paxcast.service.calendar import CalendarOverflow, future_timestamps
 from paxcast.service.parsing import read_forecast_request
 from paxcast.service.predictor import InvalidInput, Predictor, check_finite
 from paxcast.service.responses import JSONBytes
-from paxcast.service.schemas import ForecastRequest, ForecastResponse, Problem
+from paxcast.service.schemas import ForecastResponse, Problem
 
 # Batches above this run in a worker thread so one big request cannot stall the event loop.
 INLINE_BATCH = 64
