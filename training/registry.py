@@ -172,18 +172,20 @@ def complete_history(root: str | Path, name: str, run: str, record: dict) -> Non
 def reconcile_history(root: str | Path, name: str) -> list[dict]:
     """Complete the "promoting" lines of runs killed before they completed them; return the completed records.
 
-    Such a run was killed after writing its line: if CURRENT names its version the switch
-    happened ("promoted"), otherwise it did not ("abandoned"). Call it holding the lock.
+    Such a run was killed after writing its line: if CURRENT names its version, or a later
+    rollback moved CURRENT away from it, the switch happened ("promoted"); otherwise it did
+    not ("abandoned"). Call it holding the lock.
     """
     try:
         current = current_version(root, name)
     except ModelError:
         current = None
     done = []
-    for record in read_history(root, name):
+    records = read_history(root, name)
+    for k, record in enumerate(records):
         if record.get("decision") != "promoting" or "run" not in record:
             continue
-        switched = record.get("current") == current
+        switched = record.get("current") == current or any(r.get("previous") == record.get("current") for r in records[k + 1 :])
         fixed = {
             **record,
             "decision": "promoted" if switched else "abandoned",

@@ -156,35 +156,50 @@ def test_a_client_gone_mid_upload_is_a_499_without_a_traceback(registry, tmp_pat
         assert [line["status"] for line in access_lines(out) if line["path"] == "/v1/forecast"] == [499] * 3
 
 
+def attack_while_probing(base: str, raw: bytes) -> tuple[dict, list[float]]:
+    """POST `raw` in a thread while GET /healthz runs in a loop; (the attack's result, health latencies)."""
+    result: dict = {}
+
+    def attack() -> None:
+        started = time.monotonic()
+        request = urllib.request.Request(base + "/v1/forecast", data=raw, headers={"Content-Type": "application/json"})
+        try:
+            urllib.request.urlopen(request, timeout=60)
+        except urllib.error.HTTPError as exc:
+            result.update(status=exc.code, body=json.loads(exc.read()), seconds=time.monotonic() - started)
+
+    thread = threading.Thread(target=attack)
+    thread.start()
+    latencies = []
+    while thread.is_alive():
+        started = time.monotonic()
+        urllib.request.urlopen(base + "/healthz", timeout=10).read()
+        latencies.append(time.monotonic() - started)
+    thread.join()
+    return result, latencies
+
+
 def test_a_huge_body_of_wrong_items_leaves_healthz_fast_and_memory_where_it_was(registry, tmp_path):
-    """Issue 15 item 1: 4 million wrong-type series in 8 MB, under the body limit."""
+    """Issue 15 item 1: 4 million wrong-type series in 8 MB, under the body limit.
+
+    On a shared 2-core machine the scheduler alone can hold a process back 100 ms, so the
+    latency bound must hold in one of three tries; a parse on the event loop (150 ms to 60 s
+    for this body, docs/reliability.md) fails all three.
+    """
     raw = b'{"series":[' + b",".join([b"1"] * 4_000_000) + b'],"horizon":1}'
     with serving(registry, tmp_path) as (process, base, _):
         for _ in range(20):  # warm up: the first requests allocate what every later one reuses
             urllib.request.urlopen(base + "/healthz", timeout=5).read()
         before = rss_mb(process.pid)
-        result: dict = {}
-
-        def attack() -> None:
-            started = time.monotonic()
-            request = urllib.request.Request(base + "/v1/forecast", data=raw, headers={"Content-Type": "application/json"})
-            try:
-                urllib.request.urlopen(request, timeout=60)
-            except urllib.error.HTTPError as exc:
-                result.update(status=exc.code, body=json.loads(exc.read()), seconds=time.monotonic() - started)
-
-        thread = threading.Thread(target=attack)
-        thread.start()
-        latencies = []
-        while thread.is_alive():
-            started = time.monotonic()
-            urllib.request.urlopen(base + "/healthz", timeout=10).read()
-            latencies.append(time.monotonic() - started)
-        thread.join()
+        worst = []
+        for _ in range(3):
+            result, latencies = attack_while_probing(base, raw)
+            assert result["status"] == 422 and result["body"] == {"detail": "series[0]: Input should be an object"}
+            worst.append(max(latencies))
+            if worst[-1] < 0.1:
+                break
         time.sleep(0.5)
         after = rss_mb(process.pid)
-    print(f"wrong items: {result.get('status')} in {result.get('seconds', 0):.3f} s; healthz max {max(latencies) * 1000:.1f} ms "
-          f"over {len(latencies)}; rss {before:.0f} -> {after:.0f} MB")
-    assert result["status"] == 422 and result["body"] == {"detail": "series[0]: Input should be an object"}
-    assert max(latencies) < 0.1, latencies
+    print(f"wrong items: 422 in {result['seconds']:.3f} s; healthz worst per try {[round(w * 1000, 1) for w in worst]} ms; rss {before:.0f} -> {after:.0f} MB")
+    assert min(worst) < 0.1, worst
     assert after <= before * 1.10, (before, after)
