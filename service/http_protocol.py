@@ -14,7 +14,8 @@ answers a text/plain 503 without the request id. Here:
 - the head of every request (and the first bytes of a new connection) must arrive within
   PAXCAST_READ_TIMEOUT seconds, else a 408 and the connection is closed; the body's own
   deadline is in service/limits.py, where the app reads it;
-- a head larger than MAX_HEAD_BYTES is answered 431 and the connection closed;
+- a head larger than MAX_HEAD_BYTES is answered 431 and the connection closed; both
+  refusals are counted (method "-", route "unmatched") and logged like the app's answers;
 - beyond PAXCAST_MAX_CONNECTIONS open connections (or as many requests in progress), a
   request gets the app's JSON 503 (service/observability.py `over_capacity`).
 """
@@ -22,12 +23,18 @@ answers a text/plain 503 without the request id. Here:
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import socket
+import time
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from paxcast.service import metrics
 from paxcast.service.settings import get_settings
+
+access_log = logging.getLogger("paxcast.access")
 
 # Request line plus headers; nginx's default large_client_header_buffers allows 4 x 8 KB.
 MAX_HEAD_BYTES = 64 * 1024
@@ -48,6 +55,7 @@ class HttpToolsNoDelay(HttpToolsProtocol):
         self.max_connections = settings.max_connections
         self.head_timer: asyncio.TimerHandle | None = None
         self.head_bytes = 0
+        self.head_started = time.perf_counter()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")
@@ -62,6 +70,7 @@ class HttpToolsNoDelay(HttpToolsProtocol):
 
     def arm_head_timer(self) -> None:
         if self.head_timer is None:
+            self.head_started = time.perf_counter()
             self.head_timer = self.loop.call_later(self.read_timeout, self.on_head_timeout)
 
     def disarm_head_timer(self) -> None:
@@ -74,9 +83,16 @@ class HttpToolsNoDelay(HttpToolsProtocol):
         self.refuse(408, f"request head not received within {self.read_timeout:g} s (PAXCAST_READ_TIMEOUT)")
 
     def refuse(self, status: int, detail: str) -> None:
-        if not self.transport.is_closing():
-            self.transport.write(refusal(status, detail))
-            self.transport.close()
+        """Answer a request the app never saw, and count and log it like the app's own (method "-": no head)."""
+        if self.transport.is_closing():
+            return
+        self.transport.write(refusal(status, detail))
+        self.transport.close()
+        seconds = time.perf_counter() - self.head_started
+        metrics.observe_request("-", "unmatched", status, seconds)
+        if access_log.isEnabledFor(logging.INFO):
+            line = {"method": "-", "path": None, "route": "unmatched", "status": status, "duration_ms": round(seconds * 1000, 3), "detail": detail, "pid": os.getpid()}
+            access_log.info(orjson.dumps(line).decode())
 
     # Parser callbacks: the head is timed from its first byte and its size counted as it is parsed.
     def on_message_begin(self) -> None:

@@ -40,7 +40,7 @@ def head_of(length: int) -> bytes:
 
 
 def test_a_head_sent_one_line_at_a_time_gets_408_at_the_read_timeout(registry, tmp_path):
-    with serving(registry, tmp_path, read_timeout=1) as (_, base, _):
+    with serving(registry, tmp_path, read_timeout=1) as (_, base, out):
         with connect(base, timeout=6) as sock:
             started = time.monotonic()
             sock.sendall(b"POST /v1/forecast HTTP/1.1\r\n")
@@ -50,8 +50,12 @@ def test_a_head_sent_one_line_at_a_time_gets_408_at_the_read_timeout(registry, t
                     sock.sendall(f"X-Slow-{k}: 1\r\n".encode())
             status, headers, body = read_answer(sock)
             assert 0.9 < time.monotonic() - started < 3.0
+        samples = scrape(base)
+        lines = access_lines(out)
     assert status == 408 and headers["connection"] == "close"
     assert json.loads(body) == {"detail": "request head not received within 1 s (PAXCAST_READ_TIMEOUT)"}
+    assert samples[("paxcast_http_requests_total", (("method", "-"), ("route", "unmatched"), ("status", "408")))] == 1
+    assert [(line["method"], line["status"]) for line in lines if line["route"] == "unmatched"] == [("-", 408)]
 
 
 def test_a_connection_that_sends_nothing_is_closed_at_the_read_timeout(registry, tmp_path):
