@@ -85,6 +85,18 @@ def test_a_body_trickled_one_byte_at_a_time_gets_408_at_the_read_timeout(registr
         assert [line["status"] for line in access_lines(out) if line["path"] == "/v1/forecast"] == [408]
 
 
+def test_a_head_over_64_kb_gets_431(registry, tmp_path):
+    with serving(registry, tmp_path) as (_, base, _):
+        with connect(base, timeout=6) as sock:
+            try:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-Big-%d: %s\r\n" % (k, b"a" * 1000) for k in range(70)) + b"\r\n")
+            except OSError:
+                pass
+            status, headers, body = read_answer(sock)
+    assert status == 431 and headers["connection"] == "close"
+    assert json.loads(body) == {"detail": "request head exceeds 65536 bytes"}
+
+
 def test_connections_beyond_the_cap_get_a_json_503_with_a_request_id(registry, tmp_path):
     with serving(registry, tmp_path, max_connections=3) as (_, base, _):
         idle = [connect(base) for _ in range(3)]
