@@ -3,8 +3,8 @@
 The app's first read of a body whose Content-Length declares more than PAXCAST_MAX_BODY_BYTES
 is refused before a byte is taken in; a body without one (chunked) is counted as it streams
 in and refused at the chunk that crosses the limit. The whole body must arrive within
-PAXCAST_READ_TIMEOUT seconds of its head (a client trickling one byte every 0.5 s used to
-be held for ever). All bodies being read in this process together may hold at most
+PAXCAST_READ_TIMEOUT seconds of the app's first read of it (for /v1/forecast, as soon as the
+head is in; a client trickling one byte every 0.5 s used to be held for ever). All bodies being read in this process together may hold at most
 PAXCAST_MAX_BUFFERED_BYTES (a declared length is reserved whole at the first read), so forty
 stalled 8 MB uploads cannot take 320 MB. Each refusal leaves as the usual JSON `detail`
 through the route's exception handler, and closes the connection. Routes that never read
