@@ -18,6 +18,10 @@ DEFAULT_SEASON = {"MS": 12, "QS": 4, "YS": 1, "W": 52, "D": 7, "h": 24}
 FREQ_NAMES = {"MS": "monthly", "QS": "quarterly", "YS": "yearly", "W": "weekly", "D": "daily", "h": "hourly"}
 
 
+class CalendarOverflow(ValueError):
+    """A step lands past 9999-12-31, the last date Python's datetime (and an ISO timestamp) can name."""
+
+
 def parse_timestamp(text: str) -> dt.datetime:
     """Parse an ISO date or date-time; raise ValueError on anything else."""
     text = text.strip()
@@ -31,8 +35,7 @@ def add_months(when: dt.datetime, months: int) -> dt.datetime:
     index = when.year * 12 + when.month - 1 + months
     year, month = divmod(index, 12)
     month += 1
-    next_month = dt.date(year + month // 12, month % 12 + 1, 1)
-    last_day = (next_month - dt.timedelta(days=1)).day
+    last_day = 31 if month == 12 else (dt.date(year, month + 1, 1) - dt.timedelta(days=1)).day
     return when.replace(year=year, month=month, day=min(when.day, last_day))
 
 
@@ -52,9 +55,20 @@ def infer_freq(first: dt.datetime, second: dt.datetime) -> str | None:
 
 
 def future_timestamps(start: dt.datetime, n_history: int, horizon: int, freq: str) -> list[str]:
-    """ISO timestamps of the `horizon` steps after a history of `n_history` values from `start`."""
+    """ISO timestamps of the `horizon` steps after a history of `n_history` values from `start`.
+
+    Raises CalendarOverflow when the last of them would fall after 9999-12-31.
+    """
     out = []
-    for k in range(horizon):
-        when = step(start, freq, n_history + k)
-        out.append(when.date().isoformat() if when.time() == dt.time() else when.isoformat())
+    try:
+        for k in range(horizon):
+            when = step(start, freq, n_history + k)
+            out.append(iso(when))
+    except (ValueError, OverflowError):  # datetime's own errors for a year past 9999
+        steps = n_history + horizon - 1
+        raise CalendarOverflow(f"start {iso(start)} plus {steps} {FREQ_NAMES.get(freq, freq)} steps passes 9999-12-31, the last date timestamps can name") from None
     return out
+
+
+def iso(when: dt.datetime) -> str:
+    return when.date().isoformat() if when.time() == dt.time() else when.isoformat()

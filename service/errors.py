@@ -24,18 +24,22 @@ def describe_location(loc: tuple, body: object) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".") or "body"
 
 
-def validation_problem(errors: list, body: object) -> JSONBytes:
-    """The first validation error as one line naming the series; 400 when the body is not JSON at all."""
+def validation_problem(errors: list, body: object, count: int | None = None) -> JSONBytes:
+    """The first validation error as one line naming the series; 400 when the body is not JSON at all.
+
+    `count` is the number of problems when `errors` holds only the first few (service/parsing.py).
+    """
     first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
     if first.get("type") == "json_invalid":
         return JSONBytes({"detail": f"request body is not valid JSON: {first.get('ctx', {}).get('error', first['msg'])}"}, status_code=400)
     where = describe_location(tuple(first.get("loc", ())), body)
-    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    count = len(errors) if count is None else count
+    more = f" (and {count - 1} more problems)" if count > 1 else ""
     return JSONBytes({"detail": f"{where}: {first['msg']}{more}"}, status_code=422)
 
 
 async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONBytes:
-    return validation_problem(exc.errors(), getattr(exc, "body", None))
+    return validation_problem(exc.errors(), getattr(exc, "body", None), getattr(exc, "count", None))
 
 
 async def on_invalid_input(request: Request, exc: InvalidInput) -> JSONBytes:

@@ -16,8 +16,9 @@ def interval_bounds(mean: np.ndarray, relative_errors: list[list[float]], level:
 
 def bounds(mean: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """mean -+ |mean| * q per step; `quantiles` may cover more steps than `mean` has."""
-    half = np.abs(mean) * quantiles[: mean.shape[-1]].astype(mean.dtype)
-    return mean - half, mean + half
+    with np.errstate(over="ignore", invalid="ignore"):  # bounds beyond float32 are refused by predictor.check_finite
+        half = np.abs(mean) * quantiles[: mean.shape[-1]].astype(mean.dtype)
+        return mean - half, mean + half
 
 
 def interval_quantiles(relative_errors: list[list[float]], level: float, tail: str | None = None) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sys
 
 import uvicorn
@@ -11,7 +12,7 @@ import uvicorn
 from paxcast.service import metrics, observability
 from paxcast.service.exceptions import ModelError
 from paxcast.service.holder import ServedModels
-from paxcast.service.settings import Settings
+from paxcast.service.settings import Settings, SettingsError, load_settings
 
 
 # Measured in bench/tuning.py (docs/performance.md): under overload (64 connections) uvloop
@@ -21,7 +22,12 @@ LOOP, HTTP = "asyncio", "paxcast.service.http_protocol:HttpToolsNoDelay"
 
 
 def run(host: str | None = None, port: int | None = None) -> None:
-    settings = Settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    try:
+        settings = load_settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+        check_host(settings)
+    except SettingsError as exc:
+        print(f"paxcast serve: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
     try:
         failed = ServedModels(settings).load_all()  # fail fast with one line when nothing can be served
@@ -44,9 +50,17 @@ def run(host: str | None = None, port: int | None = None) -> None:
         access_log=False,  # service/observability.py writes one JSON line per request
         log_config=observability.log_config(settings.log_level),
         loop=LOOP,
-        http=HTTP,
+        http=HTTP,  # its head deadline and connection cap replace uvicorn's limit_concurrency
         timeout_graceful_shutdown=10,
     )
+
+
+def check_host(settings: Settings) -> None:
+    """Resolve the bind address before anything starts: uvicorn's own error would not name it."""
+    try:
+        socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise SettingsError(f"PAXCAST_HOST={settings.host!r} cannot be resolved ({exc})") from None
 
 
 def _exit_cleanly(signum, frame) -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import atexit
 import functools
+import glob
 import os
+import re
 import shutil
 import tempfile
 
@@ -33,7 +35,8 @@ INFERENCE_SECONDS = Histogram("paxcast_inference_duration_seconds", "onnxruntime
 SERIES = Counter("paxcast_forecast_series_total", "Series forecast (one per series in a successful request), by model.", ["model"])
 POINTS = Counter("paxcast_forecast_points_total", "Forecast values returned (series x horizon), by model.", ["model"])
 # An info-style gauge: Info metrics do not work in multiprocess mode. `livemax` reports 1 for a
-# version while any live worker serves it; a worker's values go when it shuts down.
+# version while any live worker serves it; a worker's values go when it shuts down, or, for
+# a worker that was killed, at the next scrape (drop_dead_workers).
 MODEL_INFO = Gauge("paxcast_model_info", "The served model version (value 1).", ["name", "version"], multiprocess_mode="livemax")
 RELOADS = Counter("paxcast_model_reloads_total", "Reloads that switched to a new model version, by model.", ["model"])
 RELOAD_FAILURES = Counter("paxcast_model_reload_failures_total", "Reloads refused because CURRENT or the new version failed a check, by model.", ["model"])
@@ -94,6 +97,37 @@ def worker_stopped(pid: int) -> None:
         multiprocess.mark_process_dead(pid)
 
 
+LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def drop_dead_workers(path: str) -> list[int]:
+    """Drop the live gauges of workers that died without shutting down; return their pids.
+
+    A SIGKILLed (or OOM-killed) worker never runs its shutdown, so its gauge file stayed,
+    and uvicorn's replacement worker writes a file of its own: after the next model switch
+    `paxcast_model_info` showed the old version at 1 for ever. Workers are this host's
+    processes, so a pid that no longer exists is a dead worker.
+    """
+    dead = set()
+    for file in glob.glob(os.path.join(path, "gauge_live*_*.db")):
+        match = LIVE_GAUGE_FILE.fullmatch(os.path.basename(file))
+        if match and not alive(int(match.group(1))):
+            dead.add(int(match.group(1)))
+    for pid in dead:
+        multiprocess.mark_process_dead(pid, path)
+    return sorted(dead)
+
+
 def prepare_multiprocess(workers: int) -> None:
     """Before uvicorn spawns `workers` > 1 processes: give them a fresh metrics directory.
 
@@ -115,10 +149,14 @@ def prepare_multiprocess(workers: int) -> None:
 
 def exposition() -> bytes:
     """The metrics in Prometheus text format: all workers' when in multiprocess mode."""
-    if os.environ.get(MULTIPROC_ENV):
+    if path := os.environ.get(MULTIPROC_ENV):
+        drop_dead_workers(path)
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
+        try:
+            return generate_latest(registry)
+        except FileNotFoundError:  # another worker's scrape dropped a dead worker's file under us
+            return generate_latest(registry)
     return generate_latest(REGISTRY)
 
 

@@ -16,6 +16,7 @@ import uuid
 
 import orjson
 from fastapi import FastAPI
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.config import LOGGING_CONFIG
 
@@ -24,6 +25,9 @@ from paxcast.service.limits import BodySizeLimit
 from paxcast.service.settings import Settings
 
 access_log = logging.getLogger("paxcast.access")
+
+# nginx's status for "client closed the request before the answer": counted and logged, never a 500.
+CLIENT_CLOSED_REQUEST = 499
 
 # An incoming X-Request-ID is echoed only if it is a plain token; anything else gets a fresh id.
 REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
@@ -69,16 +73,26 @@ class RequestObserver:
         started = time.perf_counter()
         request_id = request_id_of(scope)
         status = 500  # what the client gets if the app raises before answering
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # The client hung up before its body arrived: nobody to answer and nothing broken
+            # here, so no traceback and no 500 to page anyone. 499 is nginx's name for it.
+            status = CLIENT_CLOSED_REQUEST
+        except Exception:
+            if not responded:  # the 500 is sent here, not by Starlette's outer handler, so it carries the id
+                await send_with_id({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"application/json")]})
+                await send_with_id({"type": "http.response.body", "body": orjson.dumps({"detail": f"internal server error; request id {request_id.decode()}"})})
+            raise  # uvicorn logs the traceback: a 500 is a bug
         finally:
             seconds = time.perf_counter() - started
             route = route_of(scope)
@@ -101,6 +115,18 @@ class RequestObserver:
         return send_and_watch
 
 
+def over_capacity(max_connections: int) -> ASGIApp:
+    """The 503 for a request beyond PAXCAST_MAX_CONNECTIONS (service/http_protocol.py), observed like any other."""
+
+    async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        body = orjson.dumps({"detail": f"the service is at its limit of {max_connections} connections (PAXCAST_MAX_CONNECTIONS); retry later"})
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)), (b"connection", b"close"), (b"retry-after", b"1")]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return RequestObserver(refuse)
+
+
 def log_config(level: str) -> dict:
     """uvicorn's logging config plus ours; uvicorn applies it in every worker process.
 
@@ -118,6 +144,6 @@ def log_config(level: str) -> dict:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, max_buffered=settings.max_buffered_bytes, read_timeout=settings.read_timeout)
     app.add_middleware(RequestObserver)  # added last = outermost: it also sees the 413s
     app.include_router(metrics.router)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from paxcast.service.calendar import future_timestamps
+from paxcast.service.calendar import CalendarOverflow, future_timestamps
 from paxcast.service.contract import FORECAST, HISTORY, ONNX_FILE, ModelCard, read_card
 from paxcast.service.exceptions import InvalidInput, ModelError
 from paxcast.service.intervals import bounds, interval_quantiles
@@ -146,17 +146,18 @@ class Predictor:
         """The result from the graph's rows (batch, model horizon): horizon cut, finiteness, intervals, timestamps."""
         request, ids, levels = prepared.request, prepared.ids, prepared.levels
         mean = np.ascontiguousarray(forecast[:, : request.horizon])
-        bad = np.flatnonzero(~np.isfinite(mean).all(axis=1))
-        if len(bad):
-            raise InvalidInput(f"series '{ids[bad[0]]}': the forecast is not finite; the history is outside the range this model can forecast")
-        intervals = {f"{level:g}": bounds(mean, self.quantiles(level)) for level in levels}
-        timestamps = [self.timestamps(s.start, len(s.history), request.horizon) for s in request.series]
+        intervals = {level_label(level): bounds(mean, self.quantiles(level)) for level in levels}
+        check_finite(ids, mean, intervals)  # every number the response carries
+        timestamps = [self.timestamps(s.id, s.start, len(s.history), request.horizon) for s in request.series]
         return ForecastResult(card=self.card, ids=ids, mean=mean, intervals=intervals, timestamps=timestamps)
 
-    def timestamps(self, start: dt.date | None, n_history: int, horizon: int) -> list[str] | None:
+    def timestamps(self, series_id: str, start: dt.date | None, n_history: int, horizon: int) -> list[str] | None:
         if start is None:
             return None
-        return future_timestamps(dt.datetime.combine(start, dt.time()), n_history, horizon, self.card.freq)
+        try:
+            return future_timestamps(dt.datetime.combine(start, dt.time()), n_history, horizon, self.card.freq)
+        except CalendarOverflow as exc:
+            raise InvalidInput(f"series '{series_id}': {exc}") from None
 
     def batch(self, ids: list[str], histories: list[list[float]], horizon: int) -> np.ndarray:
         """Check each series against the card; return their last `window` values, (batch, window) float32."""
@@ -207,7 +208,7 @@ class Predictor:
             raise InvalidInput("level: prediction intervals are not available for this model (it carries no calibration)")
         for level in levels:
             if not 0.0 < level < 100.0:
-                raise InvalidInput(f"level {level:g} is outside (0, 100)")
+                raise InvalidInput(f"level {level_label(level)} is outside (0, 100)")
         return sorted(set(levels))
 
     def quantiles(self, level: float) -> np.ndarray:
@@ -219,3 +220,28 @@ class Predictor:
             if len(self.quantile_cache) < CACHED_LEVELS:
                 self.quantile_cache[level] = q
         return q
+
+
+def check_finite(ids: list[str], mean: np.ndarray, intervals: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
+    """Raise InvalidInput naming the first series whose forecast or interval bound is not a finite float32.
+
+    Every number a response carries passes here: orjson writes inf and NaN as `null`.
+    `mean` is (batch, horizon); `intervals` maps a level label to (lower, upper), each like `mean`.
+    """
+    beyond = "the history is outside the range this model can forecast"
+    bad = np.flatnonzero(~np.isfinite(mean).all(axis=1))
+    if len(bad):
+        raise InvalidInput(f"series '{ids[bad[0]]}': the forecast is not finite; {beyond}")
+    for label, (lower, upper) in (intervals or {}).items():
+        bad = np.flatnonzero(~(np.isfinite(lower).all(axis=1) & np.isfinite(upper).all(axis=1)))
+        if len(bad):
+            raise InvalidInput(f"series '{ids[bad[0]]}': the {label}% interval is not finite in float32; {beyond}")
+
+
+def level_label(level: float) -> str:
+    """A level's label, exact: "80" for 80.0, "50.0000001", "99.99999999999999"; two levels never share one.
+
+    (`f"{level:g}"` kept six digits: 50 and 50.0000001 were both "50", 99.99999999999999 was "100".)
+    """
+    level = float(level)
+    return f"{level:.0f}" if level.is_integer() else repr(level)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Annotated, NamedTuple
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 
 from paxcast.service import metrics
 from paxcast.service.batching import Batcher
 from paxcast.service.contract import ModelCard
 from paxcast.service.holder import ServedModels
 from paxcast.service.limits import check_request_limits
+from paxcast.service.parsing import read_forecast_request
 from paxcast.service.predictor import Predictor
 from paxcast.service.responses import JSONBytes, forecast_response
 from paxcast.service.schemas import ForecastRequest, ForecastResponse, ModelRef, ModelSummary, Problem, Readiness
@@ -63,18 +61,6 @@ NamedModel = Annotated[Serving, Depends(path_model)]
 DefaultModel = Annotated[Serving, Depends(default_model)]
 
 
-def parse_forecast_request(raw: bytes) -> ForecastRequest:
-    """Validate the body as JSON whatever its Content-Type (`curl -d` sends a form type)."""
-    try:
-        return ForecastRequest.model_validate_json(raw)
-    except ValidationError as exc:
-        try:
-            body = json.loads(raw)  # only to name the series in the message; stdlib takes NaN too
-        except ValueError:
-            body = None
-        raise RequestValidationError(exc.errors(include_url=False, include_input=False), body=body) from None
-
-
 REQUEST_BODY = {
     "requestBody": {
         "required": True,
@@ -86,7 +72,7 @@ FORECAST = dict(response_model=ForecastResponse, responses=ERRORS, openapi_extra
 
 async def answer(request: Request, model: Serving) -> JSONBytes:
     """Parse, check (before queuing: a bad request fails alone), forecast in a shared batch, finish, render."""
-    body = parse_forecast_request(await request.body())
+    body = await read_forecast_request(request)
     check_request_limits(body, request.app.state.settings)
     predictor, offload = model.predictor, len(body.series) > INLINE_SERIES
     prepared = await run_in_threadpool(predictor.prepare, body) if offload else predictor.prepare(body)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from paxcast.service.exceptions import UsageError
 
 
 class Settings(BaseSettings):
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
     max_series: int = Field(10_000, ge=1, description="most series in one request")
     max_history: int = Field(10_000, ge=1, description="most values in one series' history")
     log_level: str = Field("info", description="log level of the service and uvicorn")
+    read_timeout: float = Field(30.0, gt=0, description="seconds a request's head, and then its whole body, may take to arrive (408 after)")
+    max_connections: int = Field(1000, ge=1, description="open connections per worker; requests beyond get a 503")
+    max_buffered_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="request-body bytes a worker holds across all requests in flight (503 above)")
 
     @field_validator("models", mode="before")
     @classmethod
@@ -41,6 +45,21 @@ class Settings(BaseSettings):
                 raise ValueError("a model is named twice")
             return names or None
         return value
+
+
+class SettingsError(UsageError):
+    """A setting is invalid; the message is one line naming its environment variable (exit 2)."""
+
+
+def load_settings(**values) -> Settings:
+    """Settings from the environment plus `values`; a bad one raises SettingsError naming its PAXCAST_ variable."""
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        variable = "PAXCAST_" + str(first["loc"][0]).upper() if first["loc"] else "PAXCAST_*"
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise SettingsError(f"{variable}={first.get('input')!r}: {first['msg']}{more}") from None
 
 
 @lru_cache

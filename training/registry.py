@@ -156,6 +156,56 @@ def append_history(root: str | Path, name: str, record: dict) -> None:
     _fsync_dir(path.parent)
 
 
+def complete_history(root: str | Path, name: str, run: str, record: dict) -> None:
+    """Replace the line of run `run` in history.jsonl with `record` (appended if there is none), atomically.
+
+    A promotion writes its line first as "promoting", switches CURRENT, then completes the
+    line here, so a kill at any moment never leaves a switch without a line. The file is
+    rewritten to a temporary file and renamed: a kill mid-rewrite leaves the old file.
+    """
+    path = Path(root) / name / "history.jsonl"
+    line = json.dumps(record, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+    kept, found = [], False
+    for old in path.read_bytes().splitlines() if path.is_file() else []:
+        try:
+            same = json.loads(old).get("run") == run
+        except (json.JSONDecodeError, AttributeError):
+            same = False
+        kept.append(line if same else old + b"\n")
+        found = found or same
+    write_atomic(path, b"".join(kept) + (b"" if found else line))
+
+
+def reconcile_history(root: str | Path, name: str) -> list[dict]:
+    """Complete the "promoting" lines of runs killed before they completed them; return the completed records.
+
+    Such a run was killed after writing its line: if CURRENT names its version, or a later
+    rollback moved CURRENT away from it, the switch happened ("promoted"); otherwise it did
+    not ("abandoned"). Call it holding the lock.
+    """
+    try:
+        current = current_version(root, name)
+    except ModelError:
+        current = None
+    done = []
+    records = read_history(root, name)
+    for k, record in enumerate(records):
+        if record.get("decision") != "promoting" or "run" not in record:
+            continue
+        switched = record.get("current") == current or any(r.get("previous") == record.get("current") for r in records[k + 1 :])
+        fixed = {
+            **record,
+            "decision": "promoted" if switched else "abandoned",
+            "reconciled": utc_now(),
+            "reason": record.get("reason", "") + ("" if switched else "; the run was stopped before it switched CURRENT"),
+        }
+        if not switched:
+            fixed["current"] = current
+        complete_history(root, name, record["run"], fixed)
+        done.append(fixed)
+    return done
+
+
 def _last_byte(path: Path, size: int) -> bytes:
     with path.open("rb") as handle:
         handle.seek(size - 1)
@@ -249,5 +299,5 @@ def rollback(root: str | Path, name: str, version: str) -> dict | None:
 
 __all__ = [
     "register", "set_current", "check_servable", "write_atomic", "clean_staging", "current_version", "list_versions",
-    "RegistryBusy", "locked", "append_history", "read_history", "version_order", "prune", "publishing", "rollback",
+    "RegistryBusy", "locked", "append_history", "complete_history", "reconcile_history", "read_history", "version_order", "prune", "publishing", "rollback",
 ]

@@ -10,7 +10,10 @@
      its settings refitted on the same data;
   3. promote — train on all the data through `train_and_register`, the one training path —
      or keep the champion;
-  4. switch CURRENT, prune and append the history line as one step that signals do not split.
+  4. write the history line ("promoting" for a promotion), switch CURRENT, prune and complete
+     the line, as one step that signals do not split; a SIGKILL inside it leaves a
+     "promoting" line that the next run completes (`reconcile_history`), so no promotion is
+     ever missing from history.jsonl.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import datetime as dt
 import shutil
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +36,9 @@ from paxcast.training.data import Series, read_series, require_length
 from paxcast.training.evaluate import onnx_forecast
 from paxcast.training.metrics import mape, smape
 from paxcast.training.pipeline import check_series, fit, train_and_register
-from paxcast.training.registry import append_history, clean_staging, locked, prune, publishing, read_history, set_current, utc_now
+from paxcast.training.registry import (
+    append_history, clean_staging, complete_history, locked, prune, publishing, read_history, reconcile_history, set_current, utc_now,
+)
 from paxcast.training.splits import Split, split_series
 
 # A staging directory lives for the milliseconds of one registration; an hour-old one belongs to a killed run.
@@ -203,6 +209,7 @@ def retrain(
 
         with locked(root, name):
             clean_staging(root, name, min_age=STALE_STAGING_S)  # leftovers of killed runs, never a live one
+            reconcile_history(root, name)  # a killed run's "promoting" line: did its switch happen?
             latest = read_champion(root, name)
             if latest.version != champion.version:  # a rollback landed before we got the lock
                 champion, config = latest, champion_config(latest, **overrides)
@@ -223,13 +230,11 @@ def retrain(
                     data_copy, root, name, show_progress=show_progress, make_current=False, **config.model_dump()
                 )
             with publishing():
-                if new_version is not None:
-                    set_current(root, name, new_version)
-                pruned = prune(root, name, keep)
                 record = {
                     "time": utc_now(),
                     "event": "retrain",
-                    "decision": "promoted" if promote else "kept",
+                    "run": uuid.uuid4().hex,
+                    "decision": "promoting" if new_version is not None else "kept",
                     "reason": reason,
                     "forced": force,
                     "current": new_version or champion.version,
@@ -238,13 +243,17 @@ def retrain(
                     "challenger": {"version": new_version, **challenger_scores, "settings": {k: getattr(config, k) for k in flag_fields(retrainable=True)}},
                     "champion": {"version": champion.version, **champion_scores, "basis": basis},
                     "max_regression_pct": max_regression,
-                    "pruned": pruned,
-                    "duration_s": round(time.monotonic() - started, 2),
+                    "pruned": [],
+                    "duration_s": None,
                 }
-                try:
+                if new_version is not None:
+                    append_history(root, name, record)  # first: a full disk stops us before the switch
+                    set_current(root, name, new_version)
+                record["pruned"] = prune(root, name, keep)
+                record["duration_s"] = round(time.monotonic() - started, 2)
+                if new_version is not None:
+                    record["decision"] = "promoted"
+                    complete_history(root, name, record["run"], record)
+                else:
                     append_history(root, name, record)
-                except OSError:  # e.g. a full disk: no promotion may stand without its history line
-                    if new_version is not None:
-                        set_current(root, name, champion.version)
-                    raise
     return Outcome(promoted=promote, current=record["current"], record=record)

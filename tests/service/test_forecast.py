@@ -60,7 +60,7 @@ GOOD = list(range(100, 124))
         ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [-5]}, 422, "level -5 is outside (0, 100)"),
         ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [150]}, 422, "level 150 is outside (0, 100)"),
         ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": ["high"]}, 422, "level[0]: Input should be a valid number, unable to parse string as a number"),
-        ({"series": [{"id": "air", "history": GOOD, "start": "1949-13-01"}], "horizon": 3}, 422, "series 'air': start: Input should be a valid date or datetime, month value is outside expected range of 1-12"),
+        ({"series": [{"id": "air", "history": GOOD, "start": "1949-13-01"}], "horizon": 3}, 422, "series 'air': start: Input should be a valid date in the format YYYY-MM-DD, month value is outside expected range of 1-12"),
         ([1, 2, 3], 422, "body: Input should be an object"),
     ],
     ids=["short", "empty", "no-series", "no-horizon", "horizon-0", "horizon-too-big", "duplicate", "string-value", "float32-overflow", "no-history", "empty-id", "extra-field", "level-0", "level-100", "level-negative", "level-150", "level-string", "bad-start", "not-object"],

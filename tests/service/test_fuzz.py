@@ -84,3 +84,80 @@ def test_any_valid_request_returns_finite_forecasts_of_the_right_shape(property_
     for forecast in forecasts:
         assert len(forecast["mean"]) == horizon
         assert all(math.isfinite(v) for v in forecast["mean"])
+
+
+# Amplification: bodies under the 8 MB limit that are cheap to send and were expensive to report
+# (issue 15: the first one took ~30 s and ~5 GB). Each must be refused with a 4xx within a bound.
+MB8 = 8 * 1024 * 1024 - 1024
+AMPLIFIERS = {
+    "wrong-type-series-items": b'{"series":[' + b",".join([b"1"] * (MB8 // 2)) + b'],"horizon":1}',
+    "empty-list-series-items": b'{"series":[' + b",".join([b"[]"] * (MB8 // 3)) + b'],"horizon":1}',
+    "string-history-values": b'{"series":[{"id":"a","history":[' + b",".join([b'"a"'] * (MB8 // 4)) + b']}],"horizon":1}',
+    "late-wrong-history-value": b'{"series":[{"id":"a","history":[' + b",".join([b"1"] * (MB8 // 2 - 8)) + b',"x"]}],"horizon":1}',
+    "unknown-fields-after-series": b'{"series":[{"id":"a","history":[' + b",".join([b"1"] * 20_000) + b']}],"horizon":1,'
+    + b",".join(b'"k%d":1' % i for i in range(MB8 // 12)) + b"}",
+    "unknown-fields-first": b"{" + b",".join(b'"k%d":1' % i for i in range(MB8 // 12)) + b',"series":[],"horizon":1}',
+    "deep-nesting": b"[" * (MB8 // 2) + b"]" * (MB8 // 2),
+}
+AMPLIFIER_SECONDS = 3.0  # measured 0.05-1.3 s on a loaded 2-core machine (docs/reliability.md)
+
+
+@pytest.mark.parametrize("name", list(AMPLIFIERS))
+def test_bodies_expensive_to_report_are_refused_within_a_bound(property_client, name):
+    import time
+
+    raw = AMPLIFIERS[name]
+    assert len(raw) <= 8 * 1024 * 1024
+    started = time.perf_counter()
+    response = property_client.post("/v1/forecast", content=raw)
+    seconds = time.perf_counter() - started
+    assert response.status_code in (400, 422), response.text[:200]
+    assert len(response.json()["detail"]) < 300
+    assert seconds < AMPLIFIER_SECONDS, f"{name}: {seconds:.2f} s"
+
+
+def test_slow_clients_are_cut_off_while_others_are_served(registry, tmp_path):
+    """Seeded random slow clients (trickled heads, trickled bodies, silence); each is answered 408 within the bound."""
+    import random
+    import socket
+    import threading
+    import time
+    import urllib.request
+
+    from live import serving
+
+    rng = random.Random(15)
+    request = b'POST /v1/forecast HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n' + b" " * 200
+    plans = [(rng.randrange(0, len(request) - 1), rng.uniform(0.05, 0.4)) for _ in range(8)]
+    results: list = [None] * len(plans)
+    with serving(registry, tmp_path, read_timeout=1) as (_, base, _):
+        port = int(base.rsplit(":", 1)[1])
+
+        def slow_client(k: int, split: int, pause: float) -> None:
+            started = time.monotonic()
+            with socket.create_connection(("127.0.0.1", port), timeout=6) as sock:
+                try:
+                    sock.sendall(request[:split])
+                    for byte in request[split : split + 40]:
+                        time.sleep(pause)
+                        sock.sendall(bytes([byte]))
+                except OSError:
+                    pass
+                raw = b""
+                try:
+                    while chunk := sock.recv(4096):
+                        raw += chunk
+                except OSError:
+                    pass
+            results[k] = (raw[:12], time.monotonic() - started)
+
+        threads = [threading.Thread(target=slow_client, args=(k, *plan)) for k, plan in enumerate(plans)]
+        for t in threads:
+            t.start()
+        with urllib.request.urlopen(base + "/healthz", timeout=2) as response:  # a normal client meanwhile
+            assert response.status == 200
+        for t in threads:
+            t.join(10)
+    for (split, pause), (head, seconds) in zip(plans, results):
+        assert head == b"HTTP/1.1 408", (split, pause, head)
+        assert seconds < 3.0, (split, pause, seconds)

@@ -104,3 +104,34 @@ def test_reloads_and_failed_reloads_are_counted(client, registry):
     assert value(after, "paxcast_model_reload_failures_total", **model) - value(before, "paxcast_model_reload_failures_total", **model) == 1
     assert value(after, "paxcast_model_info", name="air_passengers", version=new) == 1
     assert value(after, "paxcast_model_info", name="air_passengers", version=old) == 0
+
+
+def test_a_client_gone_mid_upload_is_counted_as_499_without_a_traceback(client, caplog):
+    import asyncio
+
+    app = client.app
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/v1/forecast", "raw_path": b"/v1/forecast", "root_path": "", "query_string": b"",
+        "headers": [(b"host", b"test"), (b"content-length", b"100000")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2),
+    }
+    incoming = [{"type": "http.request", "body": b'{"series": [', "more_body": True}, {"type": "http.disconnect"}]
+    sent = []
+
+    async def receive():
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    before = scrape(client)
+    with caplog.at_level(logging.INFO):
+        asyncio.run(app(scope, receive, send))  # raises nothing
+    after = scrape(client)
+    labels = dict(method="POST", route="/v1/forecast", status="499")
+    assert value(after, "paxcast_http_requests_total", **labels) - value(before, "paxcast_http_requests_total", **labels) == 1
+    assert value(after, "paxcast_http_requests_total", method="POST", route="/v1/forecast", status="500") == value(before, "paxcast_http_requests_total", method="POST", route="/v1/forecast", status="500")
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "paxcast.access"]
+    assert [line["status"] for line in lines] == [499]
+    assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
+    assert sent == []

@@ -277,3 +277,27 @@ def test_a_promotion_whose_history_line_cannot_be_written_is_undone(registry, ai
     assert retrain(registry, air_csv, "--force") == 1
     assert capsys.readouterr().err == "paxcast retrain: [Errno 28] No space left on device\n"
     assert current_version(registry, NAME) == champion
+
+
+def test_a_promoting_line_whose_switch_never_happened_is_completed_as_abandoned(registry):
+    from paxcast.training.registry import append_history, reconcile_history
+
+    champion = current_version(registry, NAME)
+    append_history(registry, NAME, {"event": "retrain", "run": "r1", "decision": "promoting", "reason": "forced", "current": "29990101T000000Z"})
+    (fixed,) = reconcile_history(registry, NAME)
+    (record,) = read_history(registry, NAME)
+    assert record == fixed
+    assert record["decision"] == "abandoned" and record["current"] == champion and record["run"] == "r1"
+    assert record["reason"] == "forced; the run was stopped before it switched CURRENT"
+    assert reconcile_history(registry, NAME) == []  # once
+
+
+def test_a_promoting_line_followed_by_a_rollback_away_from_it_is_completed_as_promoted(registry):
+    from paxcast.training.registry import append_history, reconcile_history
+
+    champion = current_version(registry, NAME)
+    append_history(registry, NAME, {"event": "retrain", "run": "r2", "decision": "promoting", "reason": "forced", "current": "29990101T000000Z"})
+    append_history(registry, NAME, {"event": "rollback", "decision": "rolled back", "current": champion, "previous": "29990101T000000Z"})
+    (fixed,) = reconcile_history(registry, NAME)
+    assert fixed["decision"] == "promoted" and fixed["current"] == "29990101T000000Z" and fixed["reason"] == "forced"
+    assert [r["event"] for r in read_history(registry, NAME)] == ["retrain", "rollback"]

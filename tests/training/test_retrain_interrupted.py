@@ -13,7 +13,7 @@ from paxcast.service.predictor import Predictor
 from paxcast.service.contract import read_card
 from paxcast.service.registry import current_version, list_versions
 from paxcast.training.cli import main
-from paxcast.training.registry import locked
+from paxcast.training.registry import locked, read_history
 
 NAME = "air_passengers"
 
@@ -101,3 +101,34 @@ def test_sigterm_stops_cleanly_with_the_registry_unchanged(registry, air_csv, tm
     assert registry_files(registry) == before
     assert list(workdir.glob("paxcast-*")) == []  # its temporary work directory was removed
     assert_registry_valid(registry)
+
+
+SWITCH_THEN_DIE = """
+import os, signal, sys
+import paxcast.training.retrain as retrain
+real = retrain.set_current
+def switch_then_die(*args, **kwargs):
+    real(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)  # the moment between CURRENT's switch and the history line
+retrain.set_current = switch_then_die
+from paxcast.training.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.timeout(180)
+def test_sigkill_right_after_the_switch_leaves_the_promotion_in_the_history(registry, air_csv, tmp_path):
+    champion = current_version(registry, NAME)
+    command = [sys.executable, "-c", SWITCH_THEN_DIE, "retrain", "--data", str(air_csv), "--registry", str(registry), "--force", "--epochs", "2"]
+    process = subprocess.run(command, env={**os.environ, "TMPDIR": str(tmp_path)}, capture_output=True, text=True, timeout=150)
+    assert process.returncode == -signal.SIGKILL, process.stderr
+    promoted = current_version(registry, NAME)
+    assert promoted != champion
+    (line,) = [r for r in read_history(registry, NAME) if r.get("current") == promoted]
+    assert line["decision"] == "promoting" and line["challenger"]["version"] == promoted and line["champion"]["version"] == champion
+    assert_registry_valid(registry)
+
+    assert main(["retrain", "--data", str(air_csv), "--registry", str(registry), "--lr", "10", "--epochs", "1"]) == 0  # reconciles first
+    first, second = read_history(registry, NAME)
+    assert first["decision"] == "promoted" and first["current"] == promoted and first["run"] == line["run"] and "reconciled" in first
+    assert second["event"] == "retrain" and second["decision"] in ("kept", "promoted")  # the weak champion may lose
