@@ -18,19 +18,17 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from bench import serving
 from bench.common import ROOT, histories, machine, package_versions, same_model, save_module, table
+from bench.serving import free_port
 from paxcast.service.main import HTTP, LOOP
 
 LUA = Path(__file__).with_name("post.lua")
@@ -54,53 +52,17 @@ class Load:
     series: int
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def uvicorn_argv(app: str, port: int, workers: int, loop: str = LOOP, http: str = HTTP) -> list[str]:
     """Serve `app` (a factory) with the uvicorn options of `paxcast serve` (bench/servers.py: main)."""
     return [sys.executable, "-m", "bench.servers", app, "--port", str(port), "--workers", str(workers), "--loop", loop, "--http", http]
 
 
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM the server's process group (supervisor and workers), SIGKILL what is left after 20 s."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 @contextlib.contextmanager
 def running(server: Server, port: int, log: Path):
-    """Start `server` in its own session, wait until it answers `ready_path`, stop it on exit."""
-    env = {**os.environ, **server.env, "PYTHONPATH": str(ROOT)}
-    with log.open("wb") as out:
-        process = subprocess.Popen(server.argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(base + server.ready_path, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError(f"{server.label} exited with {process.returncode}; see {log}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{server.label} did not become ready in 120 s; see {log}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        stop(process)
+    """Start `server` (bench/serving.py: in its own session), wait until it answers `ready_path`; stop it on exit."""
+    env = {**server.env, "PYTHONPATH": str(ROOT)}
+    with serving.running(server.argv, port, log, env=env, ready_path=server.ready_path, timeout=120) as started:
+        yield started.base
 
 
 def run_wrk(url: str, body: Path, connections: int, seconds: float) -> dict:

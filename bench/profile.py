@@ -20,8 +20,9 @@ import threading
 from pathlib import Path
 
 from bench.common import ROOT, histories, machine, served_meta, table
-from bench.http import HORIZON, Server, free_port, run_wrk, running
+from bench.http import HORIZON, Server, run_wrk, running
 from bench.memory import server_pid
+from bench.serving import free_port
 
 # (part of the request, a piece of the frame text that identifies it); the innermost match wins.
 PARTS = [

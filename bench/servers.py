@@ -25,8 +25,8 @@ from starlette.responses import Response
 def torch_app():
     import torch
 
-    import paxcast.service.app
     from bench.common import load_module
+    from paxcast.service import app as service_app
     from paxcast.service.holder import ModelHolder
     from paxcast.service.predictor import Predictor
     from paxcast.service.settings import get_settings
@@ -49,8 +49,8 @@ def torch_app():
             self.predictor = TorchPredictor(meta=checked.meta, session=checked.session, path=checked.path, module=module)
             return self.predictor
 
-    service.app.ModelHolder = TorchModelHolder  # create_app builds its holder from this name
-    return service.app.create_app()
+    service_app.ModelHolder = TorchModelHolder  # create_app builds its holder from this name
+    return service_app.create_app()
 
 
 def floor_app():

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, machine, median, same_model, table
-from bench.http import Server, combine, free_port, run_wrk, running, uvicorn_argv, write_bodies
+from bench.http import Server, combine, run_wrk, running, uvicorn_argv, write_bodies
+from bench.serving import free_port
 
 
 def variants(registry: Path, port: int) -> list[tuple[str, Server]]:

@@ -3,60 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.serving import serve, wait_until
+
+pytestmark = pytest.mark.e2e
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def read_everything_sent(port: int, client_port: int) -> bool:
+    """Whether the server on `port` has accepted the connection from `client_port` and read all it was sent.
 
-
-@contextlib.contextmanager
-def serving(registry: Path, tmp_path: Path, **settings):
-    """`paxcast serve` on a free loopback port; yields (process, base url, stdout file). Always stopped."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAXCAST_", "PROMETHEUS_"))}
-    env.update(PAXCAST_HOST="127.0.0.1", PAXCAST_PORT=str(port), PAXCAST_MODEL_DIR=str(registry), PAXCAST_RELOAD_INTERVAL="0")
-    env.update({f"PAXCAST_{k.upper()}": str(v) for k, v in settings.items()})
-    out = tmp_path / f"serve-{port}.log"
-    with out.open("wb") as handle:
-        process = subprocess.Popen([sys.executable, "-m", "paxcast.training.cli", "serve"], env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                assert process.poll() is None, out.read_text()
-                assert time.monotonic() < deadline, "service did not become ready in 60 s"
-                time.sleep(0.2)
-        yield process, base, out
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    From /proc/net/tcp: a connection still in the accept queue has inode 0; rx_queue counts
+    the bytes the kernel holds that the server has not read yet.
+    """
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = (int(address.rsplit(":", 1)[1], 16) for address in fields[1:3])
+        if (local, remote) == (port, client_port):
+            return fields[9] != "0" and int(fields[4].split(":")[1], 16) == 0
+    return False
 
 
 def forecast_body(history: list[float], n: int = 1, horizon: int = 6) -> dict:
@@ -88,9 +62,9 @@ async def hammer(base: str, body: dict, concurrency: int, seconds: float) -> tup
 
 
 def test_three_seconds_at_concurrency_32_give_no_errors(registry, tmp_path, air_history):
-    with serving(registry, tmp_path) as (process, base, _):
-        answered, problems = asyncio.run(hammer(base, forecast_body(air_history[-24:], n=2), concurrency=32, seconds=3.0))
-        assert process.poll() is None
+    with serve(registry, tmp_path / "serve.log") as server:
+        answered, problems = asyncio.run(hammer(server.base, forecast_body(air_history[-24:], n=2), concurrency=32, seconds=3.0))
+        assert server.process.poll() is None
     assert problems == []
     assert answered > 100  # it really was under load
 
@@ -108,7 +82,8 @@ def access_lines(out: Path) -> list[dict]:
 
 def test_metrics_add_up_across_two_workers_and_sigterm_exits_0(registry, tmp_path, air_history):
     body = json.dumps(forecast_body(air_history[-24:], n=3)).encode()
-    with serving(registry, tmp_path, workers=2) as (process, base, out):
+    with serve(registry, tmp_path / "serve.log", workers=2) as server:
+        process, base, out = server.process, server.base, server.log
         sent, pids = 0, set()
         deadline = time.monotonic() + 60
         # A fresh connection per request lets the kernel hand them to either worker; go on until both served.
@@ -130,21 +105,23 @@ def test_metrics_add_up_across_two_workers_and_sigterm_exits_0(registry, tmp_pat
 
 def test_sigterm_stops_accepting_and_finishes_the_request_in_flight(registry, tmp_path, air_history):
     body = json.dumps(forecast_body(air_history[-24:], n=500)).encode()
-    with serving(registry, tmp_path) as (process, base, _):
-        port = int(base.rsplit(":", 1)[1])
+    with serve(registry, tmp_path / "serve.log") as server:
+        process, port = server.process, server.port
         with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
             head = f"POST /v1/forecast HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
             sock.sendall(head + body[: len(body) // 2])  # the request is in flight: half its body has arrived
-            time.sleep(0.5)
+            client_port = sock.getsockname()[1]
+            wait_until(lambda: read_everything_sent(port, client_port), 10, "the server read the first half of the request")
             process.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while True:  # new connections are refused while the old one is still open
+
+            def refused() -> bool:  # new connections are refused while the old one is still open
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 except ConnectionRefusedError:
-                    break
-                assert time.monotonic() < deadline, "still accepting 10 s after SIGTERM"
-                time.sleep(0.1)
+                    return True
+                return False
+
+            wait_until(refused, 10, "refusing new connections after SIGTERM")
             assert process.poll() is None, "exited before finishing the request in flight"
             sock.sendall(body[len(body) // 2 :])
             raw = b""
