@@ -125,7 +125,7 @@ def test_the_contract_cannot_change_in_a_retrain(registry, air_csv, capsys):
 
 def test_a_concurrent_run_is_refused_and_a_killed_holder_releases_the_lock(registry, air_csv, capsys):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom training.registry import locked\nwith locked(sys.argv[1], 'air_passengers'):\n    print('held', flush=True)\n    time.sleep(60)\n", str(registry)],
+        [sys.executable, "-c", "import sys, time\nfrom paxcast.training.registry import locked\nwith locked(sys.argv[1], 'air_passengers'):\n    print('held', flush=True)\n    time.sleep(60)\n", str(registry)],
         stdout=subprocess.PIPE, text=True,
     )
     try:
