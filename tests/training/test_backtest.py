@@ -32,11 +32,15 @@ def test_rolling_backtest_prints_the_table_and_writes_json_and_plot(tmp_path, ai
     assert first["origin"] == 120 and actual.tolist() == [[360.0, 342.0, 406.0, 396.0, 420.0, 472.0]]  # 1959-01..06
     for name, forecast in first["forecasts"].items():  # the table's numbers are the metrics of the stored forecasts
         assert document["summary"][name]["splits"][0]["mape"] == pytest.approx(metrics.mape(actual, forecast["mean"]))
-    lstm = first["forecasts"]["LSTM (paxcast)"]
-    mean = np.array(lstm["mean"])
-    lower, upper = (np.array(lstm["intervals"]["95"][k]) for k in ("lower", "upper"))
-    assert (lower <= mean).all() and (mean <= upper).all()
-    assert 0 <= document["summary"]["LSTM (paxcast)"]["coverage80"] <= 100
+    inside = []  # per forecast point of every split: is the actual inside the 80 % interval?
+    for run in document["runs"]:
+        lstm = run["forecasts"]["LSTM (paxcast)"]
+        mean = np.array(lstm["mean"])
+        lower80, upper80, lower95, upper95 = (np.array(lstm["intervals"][lv][k]) for lv in ("80", "95") for k in ("lower", "upper"))
+        assert (lower95 < lower80).all() and (lower80 < mean).all() and (mean < upper80).all() and (upper80 < upper95).all()
+        inside += ((lower80 <= run["actual"]) & (np.array(run["actual"]) <= upper80)).ravel().tolist()
+    assert len(inside) == 12
+    assert document["summary"]["LSTM (paxcast)"]["coverage80"] == pytest.approx(100 * sum(inside) / len(inside))
     assert first["selection"]["chosen"]["window"] == 24
 
 
