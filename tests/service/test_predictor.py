@@ -1,8 +1,11 @@
+import json
+import re
+
 import numpy as np
 import pytest
 
 from paxcast.service.predictor import InvalidInput, Predictor, conformal_quantile
-from paxcast.service.registry import ModelError, current_version
+from paxcast.service.registry import ModelError, current_version, sha256_of
 
 
 @pytest.fixture
@@ -21,11 +24,15 @@ def test_missing_model_fails_naming_the_path(tmp_path):
         Predictor.load(tmp_path / "nothing")
 
 
-def test_truncated_model_is_refused(registry):
+def test_truncated_model_is_refused_by_onnxruntime(registry):
     version_dir = registry / "air_passengers" / current_version(registry, "air_passengers")
     onnx_file = version_dir / "model.onnx"
     onnx_file.write_bytes(onnx_file.read_bytes()[:200])
-    with pytest.raises(ModelError):
+    meta = json.loads((version_dir / "model.json").read_text())
+    meta["onnx_sha256"] = sha256_of(onnx_file)  # the hash matches: only onnxruntime itself can refuse the file
+    (version_dir / "model.json").write_text(json.dumps(meta))
+    refused = rf"^{re.escape(str(onnx_file))}: onnxruntime cannot load it \(.*INVALID_PROTOBUF.*Protobuf parsing failed.*\)$"
+    with pytest.raises(ModelError, match=refused):
         Predictor.load(version_dir)
 
 

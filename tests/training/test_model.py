@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -40,10 +42,21 @@ def test_ensemble_is_the_mean_of_its_members():
     assert torch.allclose(Ensemble(members)(x), expected)
 
 
-@pytest.mark.parametrize("bad", [dict(cell="rnn"), dict(transform="sqrt"), dict(window=12), dict(dropout=1.0)])
-def test_config_rejects_impossible_settings(bad):
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(cell="rnn"), "cell must be one of lstm, gru, peephole, got 'rnn'"),
+        (dict(transform="sqrt"), "transform must be one of none, log, got 'sqrt'"),
+        (dict(window=12), "window (12) must exceed the season (12)"),
+        (dict(horizon=0), "horizon, hidden and layers must be at least 1"),
+        (dict(layers=0), "horizon, hidden and layers must be at least 1"),
+        (dict(dropout=1.0), "dropout must be in [0, 1), got 1.0"),
+    ],
+    ids=["cell", "transform", "window", "horizon", "layers", "dropout"],
+)
+def test_config_rejects_impossible_settings(bad, message):
     settings = dict(window=24, horizon=4, season=12) | bad
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         ForecasterConfig(**settings)
 
 
