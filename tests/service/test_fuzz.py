@@ -41,7 +41,10 @@ def test_the_schema_lists_every_operation_fuzzed(api_schema):
 FUZZED = [(method, path, GenerationMode.POSITIVE) for method, path in OPERATIONS] + [("POST", "/v1/forecast", GenerationMode.NEGATIVE)]
 
 
-@pytest.mark.parametrize("method, path, mode", FUZZED, ids=[f"{m} {p} {mode.value}" for m, p, mode in FUZZED])
+@pytest.mark.parametrize(
+    "method, path, mode",
+    [pytest.param(m, p, mode, id=f"{m} {p} {mode.value}", marks=[pytest.mark.slow] if p == "/v1/forecast" else []) for m, p, mode in FUZZED],
+)
 def test_no_generated_request_gets_a_5xx_or_an_undocumented_response(api_schema, method, path, mode):
     operation = api_schema[path][method]
 

@@ -10,6 +10,7 @@ TINY = ["--window", "24", "--hidden", "4", "--epochs", "3", "--patience", "3", "
 METHODS = ["LSTM (paxcast)", "LSTM's baseline (no network)", "SeasonalNaive", "AutoETS", "AutoTheta", "AutoARIMA"]
 
 
+@pytest.mark.slow
 def test_rolling_backtest_prints_the_table_and_writes_json_and_plot(tmp_path, air_csv, capsys):
     report, picture = tmp_path / "bt.json", tmp_path / "bt.png"
     code = main(["backtest", "--data", str(air_csv), "--origins", "120,132", "--horizon", "6", *TINY, "--json", str(report), "--plot", str(picture)])

@@ -61,6 +61,7 @@ def test_a_crippled_challenger_is_not_promoted(registry, air_csv, capsys):
     assert capsys.readouterr().out.startswith(f"kept {NAME}/{champion}: challenger hold-out mape ")
 
 
+@pytest.mark.slow
 def test_the_served_champion_is_judged_when_it_never_saw_the_holdout(registry, air_csv, tmp_path):
     older = tmp_path / "air_until_1959.csv"
     older.write_text("".join(air_csv.read_text().splitlines(keepends=True)[:-12]))
