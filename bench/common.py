@@ -7,6 +7,7 @@ PyTorch module in memory and its exported ONNX graph are then one and the same m
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import statistics
@@ -77,7 +78,8 @@ def histories(meta: dict, n: int, seed: int = 0, data: Path = ROOT / "data" / "a
 def machine() -> str:
     """One line naming the CPU, the cores and the load the benchmark ran under."""
     try:
-        model_name = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        model_name = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
     except (OSError, StopIteration):
         model_name = platform.processor() or "unknown CPU"
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -96,7 +98,10 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     """A GitHub-flavoured Markdown table (pastes into docs/performance.md as is)."""
     cells = [[str(c) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    line = lambda values: "| " + " | ".join(v.rjust(w) for v, w in zip(values, widths)) + " |"
+
+    def line(values: list[str]) -> str:
+        return "| " + " | ".join(v.rjust(w) for v, w in zip(values, widths, strict=True)) + " |"
+
     return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(r) for r in cells)])
 
 
@@ -105,8 +110,6 @@ def package_versions(*names: str) -> str:
 
     out = []
     for name in names:
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             out.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            pass
     return ", ".join(out)

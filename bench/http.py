@@ -69,7 +69,7 @@ def run_wrk(url: str, body: Path, connections: int, seconds: float) -> dict:
     """One wrk run; returns req/s, p50/p99 in ms and the error count."""
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(LUA), url]
     done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PAXCAST_BENCH_BODY": str(body)}, timeout=seconds + 60)
-    line = next((l for l in done.stdout.splitlines() if l.startswith("{")), None)
+    line = next((out for out in done.stdout.splitlines() if out.startswith("{")), None)
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
     raw = json.loads(line)
@@ -84,7 +84,10 @@ def run_wrk(url: str, body: Path, connections: int, seconds: float) -> dict:
 
 def combine(rounds: list[dict]) -> dict:
     """Rounds of one server and load: medians of rate and latencies, errors added up."""
-    middle = lambda key: float(np.median([r[key] for r in rounds]))
+
+    def middle(key: str) -> float:
+        return float(np.median([r[key] for r in rounds]))
+
     return {"rps": middle("rps"), "p50_ms": middle("p50_ms"), "p99_ms": middle("p99_ms"), "load_avg": middle("load_avg"),
             "errors": sum(r["errors"] for r in rounds), "requests": sum(r["requests"] for r in rounds), "rounds": rounds}
 
@@ -150,14 +153,16 @@ def main(argv: list[str] | None = None) -> None:
                         result = run_wrk(url, load.body, load.connections, args.seconds)
                         result["load_avg"] = load_avg
                         runs.setdefault(server.label, {}).setdefault(load.label, []).append(result)
-                        print(f"  round {round_number} {server.label:34s} {load.label:18s} {result['rps']:9.1f} req/s  p50 {result['p50_ms']:7.2f} ms  "
+                        print(f"  round {round_number} {server.label:34s} {load.label:18s} "
+                              f"{result['rps']:9.1f} req/s  p50 {result['p50_ms']:7.2f} ms  "
                               f"p99 {result['p99_ms']:7.2f} ms  errors {result['errors']}  (load avg {load_avg:.2f})", flush=True)
         results = {label: {load: combine(rounds) for load, rounds in by_load.items()} for label, by_load in runs.items()}
 
     print()
     print(f"machine: {machine()}")
     print(f"versions: {package_versions('uvicorn', 'fastapi', 'onnxruntime', 'torch')}; wrk 1 thread; "
-          f"{args.workers} worker(s), {args.threads} intra-op thread(s); {args.seconds:g} s per cell, median of {args.rounds} round(s)")
+          f"{args.workers} worker(s), {args.threads} intra-op thread(s); "
+          f"{args.seconds:g} s per cell, median of {args.rounds} round(s)")
     print()
     rows = []
     for label, by_load in results.items():
@@ -165,9 +170,9 @@ def main(argv: list[str] | None = None) -> None:
             rows.append([label, load_label, f"{r['rps']:.1f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", r["errors"], f"{r['load_avg']:.2f}"])
     print(table(["server", "load", "req/s", "p50 ms", "p99 ms", "errors", "load avg"], rows))
     labels = list(results)
-    a = next((l for l in labels if l.startswith("(a)")), None)
-    b = next((l for l in labels if l.startswith("(b)")), None)
-    c = next((l for l in labels if l.startswith("(c)")), None)
+    a = next((label for label in labels if label.startswith("(a)")), None)
+    b = next((label for label in labels if label.startswith("(b)")), None)
+    c = next((label for label in labels if label.startswith("(c)")), None)
     if a and (b or c):
         print()
         ratio_rows = []

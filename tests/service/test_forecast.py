@@ -60,7 +60,7 @@ GOOD = list(range(100, 124))
         ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [-5]}, 422, "level -5 is outside (0, 100)"),
         ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [150]}, 422, "level 150 is outside (0, 100)"),
         ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": ["high"]}, 422, "level[0]: Input should be a valid number, unable to parse string as a number"),
-        ({"series": [{"id": "air", "history": GOOD, "start": "1949-13-01"}], "horizon": 3}, 422, "series 'air': start: Input should be a valid date or datetime, month value is outside expected range of 1-12"),
+        ({"series": [{"id": "air", "history": GOOD, "start": "1949-13-01"}], "horizon": 3}, 422, "series 'air': start: Input should be a valid date or datetime, " "month value is outside expected range of 1-12"),
         ([1, 2, 3], 422, "body: Input should be an object"),
     ],
     ids=["short", "empty", "no-series", "no-horizon", "horizon-0", "horizon-too-big", "duplicate", "string-value", "float32-overflow", "no-history", "empty-id", "extra-field", "level-0", "level-100", "level-negative", "level-150", "level-string", "bad-start", "not-object"],
@@ -73,7 +73,7 @@ def test_bad_requests_get_a_4xx_naming_the_series_and_rule(client, body, status,
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400"])
 def test_non_finite_values_are_refused(client, literal):
-    raw = '{"series": [{"id": "air", "history": [%s, %s]}], "horizon": 3}' % (literal, ", ".join(map(str, GOOD)))
+    raw = f'{{"series": [{{"id": "air", "history": [{literal}, {", ".join(map(str, GOOD))}]}}], "horizon": 3}}'
     response = client.post("/v1/forecast", content=raw)
     assert response.status_code == 422
     assert response.json()["detail"].startswith("series 'air': history[0]: Input should be a finite number")

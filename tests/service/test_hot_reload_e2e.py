@@ -1,4 +1,4 @@
-"""End to end: a real uvicorn process keeps answering, with no failed request, while `paxcast retrain` promotes a new version."""
+"""End to end: a real `paxcast serve` keeps answering, with no failed request, while `paxcast retrain` promotes."""
 
 from __future__ import annotations
 

@@ -108,7 +108,10 @@ def test_sigterm_stops_accepting_and_finishes_the_request_in_flight(registry, tm
     with serve(registry, tmp_path / "serve.log") as server:
         process, port = server.process, server.port
         with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-            head = f"POST /v1/forecast HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            head = (
+                "POST /v1/forecast HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
             sock.sendall(head + body[: len(body) // 2])  # the request is in flight: half its body has arrived
             client_port = sock.getsockname()[1]
             wait_until(lambda: read_everything_sent(port, client_port), 10, "the server read the first half of the request")

@@ -64,7 +64,7 @@ def test_training_is_deterministic(air_csv):
     series = read_series(air_csv)
     config = TrainConfig(window=24, horizon=6, season=12, hidden=8, epochs=8, patience=8, ensemble=2, seed=3)
     first, second = train(series, config, show_progress=False), train(series, config, show_progress=False)
-    for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values()):
+    for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     other = train(series, TrainConfig(**{**config.to_dict(), "seed": 4}), show_progress=False)
     x = torch.tensor(series[0].y[-24:], dtype=torch.float32)[None]

@@ -99,7 +99,7 @@ def test_promotion_rule(challenger, champion, tolerance, force, promote, reason)
     [
         ("ds,y\n2020-01-01,1\n2020-02-01,x\n", "{data}: line 3: y 'x' is not a number"),
         ("ds,y\n" + "".join(f"{2000 + m // 12}-{m % 12 + 1:02d}-01,{100 + m}\n" for m in range(48)),
-         "{data}: series 'series' has 48 rows; window 24 + horizon 12 + 1 validation window + a hold-out of 12 needs at least 49"),
+         "{data}: series 'series' has 48 rows; " "window 24 + horizon 12 + 1 validation window + a hold-out of 12 needs at least 49"),
         ("ds,y\n" + "".join(f"2020-01-{d:02d},{100 + d}\n" for d in range(1, 29)), "{data}: the data is daily; champion {champion} forecasts monthly series"),
         (None, "{data}: cannot read the file (No such file or directory)"),
     ],
@@ -120,13 +120,24 @@ def test_bad_data_fails_before_training_and_leaves_the_registry_untouched(regist
 def test_the_contract_cannot_change_in_a_retrain(registry, air_csv, capsys):
     before = snapshot(registry)
     assert retrain(registry, air_csv, "--horizon", "24") == 1
-    assert capsys.readouterr().err == "paxcast retrain: retrain keeps the champion's horizon (12); to change it, train a new model with `paxcast train`\n"
+    assert capsys.readouterr().err == (
+        "paxcast retrain: retrain keeps the champion's horizon (12); " "to change it, train a new model with `paxcast train`\n"
+    )
     assert snapshot(registry) == before
+
+
+HOLD_THE_LOCK = """
+import sys, time
+from paxcast.training.registry import locked
+with locked(sys.argv[1], "air_passengers"):
+    print("held", flush=True)
+    time.sleep(60)
+"""
 
 
 def test_a_concurrent_run_is_refused_and_a_killed_holder_releases_the_lock(registry, air_csv, capsys):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom paxcast.training.registry import locked\nwith locked(sys.argv[1], 'air_passengers'):\n    print('held', flush=True)\n    time.sleep(60)\n", str(registry)],
+        [sys.executable, "-c", HOLD_THE_LOCK, str(registry)],
         stdout=subprocess.PIPE, text=True,
     )
     try:
@@ -134,7 +145,8 @@ def test_a_concurrent_run_is_refused_and_a_killed_holder_releases_the_lock(regis
         before = snapshot(registry)
         assert retrain(registry, air_csv, *CRIPPLED) == 75
         lock = registry / NAME / ".lock"
-        assert capsys.readouterr().err == f"paxcast retrain: {lock} is held by another retrain or rollback (pid {holder.pid}); this run changed nothing\n"
+        held = f"{lock} is held by another retrain or rollback (pid {holder.pid}); this run changed nothing"
+        assert capsys.readouterr().err == f"paxcast retrain: {held}\n"
         assert snapshot(registry) == before
     finally:
         holder.kill()
