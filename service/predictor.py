@@ -15,7 +15,6 @@ import onnxruntime as ort
 
 from paxcast.service.registry import ModelError, read_contract
 
-
 # Rows per session.run; see Predictor.predict and bench/model.py.
 RUN_ROWS = 64
 # Interval quantiles cached per level; clients choose levels freely, so the cache is bounded.
@@ -52,7 +51,7 @@ class Predictor:
     quantile_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def load(cls, version_dir: str | Path, threads: int = 1) -> "Predictor":
+    def load(cls, version_dir: str | Path, threads: int = 1) -> Predictor:
         """Load `version_dir`, verify its hash and contract, and run a probe forecast."""
         version_dir = Path(version_dir)
         meta = read_contract(version_dir)
@@ -106,7 +105,7 @@ class Predictor:
             isinstance(step, list) and step and all(isinstance(e, (int, float)) and 0 <= e < float("inf") for e in step) for step in errors
         )
         if not valid:
-            raise ModelError(f"{self.path / 'model.json'}: intervals.relative_errors must hold {self.horizon} non-empty lists of finite scores >= 0")
+            raise ModelError(f"{self.path / 'model.json'}: intervals.relative_errors must hold {self.horizon} " f"non-empty lists of finite scores >= 0")
 
     def batch(self, ids: list[str], histories: list[list[float]], horizon: int) -> np.ndarray:
         """Check each series against the contract; return their last `window` values, (batch, window) float32."""
@@ -119,9 +118,9 @@ class Predictor:
             seen.add(series_id)
         x = np.empty((len(ids), self.window), dtype=np.float32)
         with np.errstate(over="ignore"):  # values beyond float32 become inf and are refused below
-            for row, (series_id, history) in enumerate(zip(ids, histories)):
+            for row, (series_id, history) in enumerate(zip(ids, histories, strict=True)):
                 if len(history) < self.window:
-                    raise InvalidInput(f"series '{series_id}': history has {len(history)} values, the model needs at least {self.window}")
+                    raise InvalidInput(f"series '{series_id}': history has {len(history)} values, " f"the model needs at least {self.window}")
                 x[row] = history[-self.window :]
         self.check_values(ids, x)
         return x
@@ -131,7 +130,7 @@ class Predictor:
         if len(bad_rows):
             row = bad_rows[0]
             col = int(np.flatnonzero(~np.isfinite(x[row]))[0])
-            raise InvalidInput(f"series '{ids[row]}': history value {x[row, col]} (position {col} of the last {self.window}) is not a finite float32")
+            raise InvalidInput(f"series '{ids[row]}': history value {x[row, col]} " f"(position {col} of the last {self.window}) is not a finite float32")
         if self.meta.get("positive_only"):
             bad_rows = np.flatnonzero((x <= 0).any(axis=1))
             if len(bad_rows):

@@ -66,7 +66,7 @@ async def forecast(request: Request, predictor: PredictorDep) -> JSONBytes:
     ids = [s.id for s in body.series]
     for s in body.series:
         if len(s.history) > settings.max_history:
-            raise HTTPException(413, f"series '{s.id}': history has {len(s.history)} values; the limit is {settings.max_history} (PAXCAST_MAX_HISTORY)")
+            raise HTTPException(413, f"series '{s.id}': history has {len(s.history)} values; " f"the limit is {settings.max_history} (PAXCAST_MAX_HISTORY)")
     x = predictor.batch(ids, [s.history for s in body.series], body.horizon)
     levels = predictor.check_levels(body.level) if body.level is not None else []
     started = time.perf_counter()
@@ -77,7 +77,7 @@ async def forecast(request: Request, predictor: PredictorDep) -> JSONBytes:
     inference_seconds = time.perf_counter() - started
     bad = np.flatnonzero(~np.isfinite(mean).all(axis=1))
     if len(bad):
-        raise InvalidInput(f"series '{ids[bad[0]]}': the forecast is not finite; the history is outside the range this model can forecast")
+        raise InvalidInput(f"series '{ids[bad[0]]}': the forecast is not finite; " "the history is outside the range this model can forecast")
     intervals = predictor.intervals(mean, levels) if levels else None
     forecasts = []
     for row, s in enumerate(body.series):

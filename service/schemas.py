@@ -7,7 +7,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 

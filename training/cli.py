@@ -44,7 +44,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(
         f"registered {args.name}/{version} in {args.out}: {fitted.meta['cell']} x{fitted.meta['ensemble']}, "
         f"window {fitted.meta['window']}, horizon {fitted.meta['horizon']}, transform {fitted.meta['transform']}, "
-        f"{inner}, network {selection['network'].split(':')[0]}, intervals {'calibrated' if fitted.meta['intervals'] else 'none'}, "
+        f"{inner}, network {selection['network'].split(':')[0]}, " f"intervals {'calibrated' if fitted.meta['intervals'] else 'none'}, "
         f"{fitted.meta['training']['seconds_with_inner_validation']:.1f}s"
     )
     return 0

@@ -90,7 +90,7 @@ def select_design(series: list[Series], designs: list[TrainConfig], show_progres
     results = []
     for k, design in enumerate(designs):
         if show_progress:
-            print(f"inner validation {k + 1}/{len(designs)}: window {design.window}, transform {design.transform}, augment {design.augment:g}", file=sys.stderr)
+            print(f"inner validation {k + 1}/{len(designs)}: window {design.window}, " f"transform {design.transform}, augment {design.augment:g}", file=sys.stderr)
         result = inner_validate(series, design)
         if result is not None:
             results.append(result)
@@ -106,7 +106,7 @@ def calibration(best: InnerResult | None, network_on: bool) -> dict | None:
         return None
     errors = best.relative_errors if network_on else best.baseline_relative_errors
     return {
-        "method": "split conformal on relative errors from an inner rolling-origin backtest (neighbouring steps pooled)",
+        "method": "split conformal on relative errors from an inner rolling-origin " "backtest (neighbouring steps pooled)",
         # Overlapping inner forecasts are few independent draws: an exponential tail fitted to
         # their mean keeps high levels from resting on the largest of a handful of calm years.
         "tail": "exponential",
@@ -200,7 +200,7 @@ def train_and_register(
         fitted.meta.update(
             data_sha256=file_sha256(data_path),
             data_file=Path(data_path).name,
-            created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
         version = register(out, name, fitted.onnx_path, fitted.meta, make_current=make_current)
     return version, fitted

@@ -50,7 +50,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def new_version_id(base: Path) -> str:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     version, n = stamp, 1
     while (base / version).exists():
         n += 1
@@ -68,7 +68,7 @@ def register(root: str | Path, name: str, onnx_file: Path, meta: dict, make_curr
         shutil.copyfile(onnx_file, staging / "model.onnx")
         version = new_version_id(base)
         meta = {**meta, "name": name, "version": version, "onnx_sha256": sha256_of(staging / "model.onnx")}
-        meta.setdefault("created_at", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        meta.setdefault("created_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         (staging / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         for item in staging.iterdir():
             with item.open("rb") as handle:
@@ -197,7 +197,7 @@ def prune(root: str | Path, name: str, keep: int) -> list[str]:
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 @contextlib.contextmanager

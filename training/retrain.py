@@ -30,7 +30,16 @@ from paxcast.training.data import DataError, Series, file_sha256, read_series, r
 from paxcast.training.evaluate import onnx_forecast
 from paxcast.training.metrics import mape, smape
 from paxcast.training.pipeline import check_series, fit, train_and_register
-from paxcast.training.registry import append_history, clean_staging, locked, prune, publishing, read_history, set_current, utc_now
+from paxcast.training.registry import (
+    append_history,
+    clean_staging,
+    locked,
+    prune,
+    publishing,
+    read_history,
+    set_current,
+    utc_now,
+)
 from paxcast.training.train import TrainConfig
 
 # Training settings a retrain may change; window, horizon and season are the served contract.
@@ -77,7 +86,7 @@ def champion_config(champion: Champion, **overrides) -> TrainConfig:
         if value is None:
             continue
         if key not in RETRAINABLE:
-            raise ValueError(f"retrain keeps the champion's {key} ({champion.meta.get(key)}); to change it, train a new model with `paxcast train`")
+            raise ValueError(f"retrain keeps the champion's {key} ({champion.meta.get(key)}); " f"to change it, train a new model with `paxcast train`")
         values[key] = value
     config = TrainConfig(**values)
     config.forecaster()  # validates the combination before any work
@@ -89,7 +98,7 @@ def check_data(path: str | Path, series: list[Series], config: TrainConfig, cham
     freq = series[0].freq
     if freq != champion.meta["freq"]:
         want = champion.meta["freq"]
-        raise DataError(f"{path}: the data is {FREQ_NAMES.get(freq, freq)}; champion {champion.version} forecasts {FREQ_NAMES.get(want, want)} series")
+        raise DataError(f"{path}: the data is {FREQ_NAMES.get(freq, freq)}; " f"champion {champion.version} forecasts {FREQ_NAMES.get(want, want)} series")
     w, h = config.window, config.horizon
     require_length(path, series, w + 2 * h + 1, f"window {w} + horizon {h} + 1 validation window + a hold-out of {h}")
     check_series(path, series, config)
@@ -155,7 +164,7 @@ def score_champion(
 
 
 def judge(challenger: float | None, champion: float | None, metric: str, max_regression: float, force: bool) -> tuple[bool, str]:
-    """(promote, reason): the challenger may be worse than the champion by at most `max_regression` percent (relative)."""
+    """(promote, reason): the challenger may be worse than the champion by at most `max_regression` % (relative)."""
     if challenger is None:
         return False, "the challenger's hold-out forecasts are not finite; not promoted even with --force"
     if champion is None:

@@ -26,7 +26,7 @@ def add_retrain_commands(commands) -> None:
     retrain = commands.add_parser(
         "retrain",
         help="train a challenger on new data and promote it only if it is not worse than the served champion",
-        description="Window, horizon and season stay the champion's (the served contract); the other training flags override its settings.",
+        description="Window, horizon and season stay the champion's (the served contract); " "the other training flags override its settings.",
     )
     add_train_arguments(retrain)
     add_registry_arguments(retrain)
@@ -95,7 +95,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         val = (meta.get("validation") or {}).get("mape")
         val_text = f"{val:.2f}%" if isinstance(val, (int, float)) else "-"
         rows = (meta.get("training") or {}).get("rows", "?")
-        print(f"{'* ' if version == current else '  '}{version:22}{meta.get('created_at', '?'):27}{val_text:>10}  {meta.get('data_file', '?')} ({rows} rows)")
+        print(f"{'* ' if version == current else '  '}{version:22}{meta.get('created_at', '?'):27}" f"{val_text:>10}  {meta.get('data_file', '?')} ({rows} rows)")
     return 0
 
 

@@ -93,7 +93,10 @@ def split_windows(series: list[Series], window: int, horizon: int, val_fraction:
         if n_val and not refit:
             x, y = masked_windows(s.y, window, horizon, range(max(window, cut - horizon + 1), n), cut, n)
             parts["val_x"].append(x), parts["val_y"].append(y)
-    cat = lambda key, width: torch.tensor(np.concatenate(parts[key]) if parts[key] else np.empty((0, width)), dtype=torch.float32)
+
+    def cat(key: str, width: int) -> torch.Tensor:
+        return torch.tensor(np.concatenate(parts[key]) if parts[key] else np.empty((0, width)), dtype=torch.float32)
+
     return cat("train_x", window), cat("train_y", horizon), cat("val_x", window), cat("val_y", horizon)
 
 
@@ -189,7 +192,7 @@ def train(series: list[Series], config: TrainConfig, show_progress: bool | None 
     train_x, _, val_x, val_y = data
     if len(train_x) == 0:
         raise ValueError(
-            f"no training windows: each series needs more than window + horizon = {config.window + config.horizon} values"
+            f"no training windows: each series needs more than window + horizon " f"= {config.window + config.horizon} values"
         )
     full = split_windows(series, config.window, config.horizon, 0.0, refit=True) if config.refit else None
     show_progress = sys.stdout.isatty() if show_progress is None else show_progress
