@@ -29,6 +29,7 @@ def snapshot(root):
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_a_challenger_that_beats_the_champion_is_promoted(registry, air_csv, capsys):
     weak, _ = train_and_register(air_csv, registry, NAME, show_progress=False, window=24, horizon=12, hidden=8, ensemble=1, lr=10, epochs=1)
     assert retrain(registry, air_csv, "--lr", "0.003", "--epochs", "15") == 0
@@ -206,6 +207,7 @@ def test_models_list_and_show(registry, capsys):
     assert json.loads(capsys.readouterr().out)["version"] == first
 
 
+@pytest.mark.slow
 def test_retrain_prunes_to_keep_but_never_the_current_version(registry, air_csv, capsys):
     oldest = current_version(registry, NAME)
     middle = [add_version(registry) for _ in range(3)]
@@ -231,6 +233,7 @@ def test_history_survives_a_torn_last_line(registry):
     assert os.stat(path).st_mode & 0o777 == 0o644
 
 
+@pytest.mark.slow
 def test_a_promotion_whose_history_line_cannot_be_written_is_undone(registry, air_csv, monkeypatch, capsys):
     import paxcast.training.retrain as retrain_module
 
