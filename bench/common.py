@@ -8,13 +8,13 @@ PyTorch module in memory and its exported ONNX graph are then one and the same m
 from __future__ import annotations
 
 import contextlib
-import os
-import platform
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from paxcast.service.contract import ModelCard, read_card
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,7 @@ class SameModel:
     registry: Path
     name: str
     version: str
-    meta: dict
+    card: ModelCard
     module: object  # training.model.Ensemble, eval mode
 
     @property
@@ -32,26 +32,27 @@ class SameModel:
         return self.registry / self.name / self.version / "model.onnx"
 
 
-def served_meta(model_dir: Path, name: str) -> dict:
-    from paxcast.service.registry import current_version, read_contract
+def served_card(model_dir: Path, name: str) -> ModelCard:
+    from paxcast.service.registry import current_version
 
-    return read_contract(Path(model_dir) / name / current_version(model_dir, name), verify_hash=False)
+    return read_card(Path(model_dir) / name / current_version(model_dir, name), verify_hash=False)
 
 
 def same_model(registry: Path, data: Path, model_dir: Path = ROOT / "models", name: str = "air_passengers") -> SameModel:
     """Retrain the served model's design with the pipeline into `registry`; return both engines' views."""
     from paxcast.training.pipeline import train_and_register
 
-    hyper = dict(served_meta(model_dir, name)["hyperparameters"])
+    hyper = served_card(model_dir, name).hyperparameters.model_dump()
     version, fitted = train_and_register(data, registry, name, show_progress=False, **hyper)
-    return SameModel(registry=registry, name=name, version=version, meta=fitted.meta, module=fitted.result.model.eval())
+    card = read_card(registry / name / version)
+    return SameModel(registry=registry, name=name, version=version, card=card, module=fitted.result.model.eval())
 
 
 def save_module(model: SameModel, path: Path) -> Path:
     """Weights and member configs, so another process can rebuild the identical module."""
     import torch
 
-    configs = [member.config.to_dict() for member in model.module.members]
+    configs = [member.config.model_dump() for member in model.module.members]
     torch.save({"configs": configs, "state": model.module.state_dict()}, path)
     return path
 
@@ -59,31 +60,21 @@ def save_module(model: SameModel, path: Path) -> Path:
 def load_module(path: Path):
     import torch
 
-    from paxcast.training.model import Ensemble, Forecaster, ForecasterConfig
+    from paxcast.service.contract import TrainConfig
+    from paxcast.training.model import Ensemble, Forecaster
 
     saved = torch.load(path, weights_only=True)
-    module = Ensemble([Forecaster(ForecasterConfig(**config)) for config in saved["configs"]])
+    module = Ensemble([Forecaster(TrainConfig(**config)) for config in saved["configs"]])
     module.load_state_dict(saved["state"])
     return module.eval()
 
 
-def histories(meta: dict, n: int, seed: int = 0, data: Path = ROOT / "data" / "air_passengers.csv") -> np.ndarray:
+def histories(card: ModelCard, n: int, seed: int = 0, data: Path = ROOT / "data" / "air_passengers.csv") -> np.ndarray:
     """`n` valid, varied histories (n, window) cut from the training data."""
     from paxcast.training.data import read_series
     from paxcast.training.export import sample_histories
 
-    return sample_histories(read_series(data)[0].y, int(meta["window"]), n, seed=seed)
-
-
-def machine() -> str:
-    """One line naming the CPU, the cores and the load the benchmark ran under."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        model_name = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model_name = platform.processor() or "unknown CPU"
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{model_name}, nproc={os.cpu_count()}, Python {platform.python_version()}, load average {load}"
+    return sample_histories(read_series(data)[0].y, card.window, n, seed=seed)
 
 
 def percentile(values: list[float], q: float) -> float:

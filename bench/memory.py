@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import ROOT, histories, machine, served_meta, table
+from bench.common import ROOT, histories, machine, served_card, table
 from bench.http import Server, running
 from bench.serving import free_port
 
@@ -57,10 +57,10 @@ def server_pid(port: int) -> int:
     raise RuntimeError(f"no process listens on {port}")
 
 
-def http_run(args, meta: dict) -> list[list[object]]:
+def http_run(args, card) -> list[list[object]]:
     sizes = batch_sizes(args.requests, args.max_batch)
-    rows = histories(meta, args.max_batch, seed=3).tolist()
-    bodies = {k: json.dumps({"series": [{"id": f"s{i}", "history": rows[i]} for i in range(k)], "horizon": int(meta["horizon"])}).encode()
+    rows = histories(card, args.max_batch, seed=3).tolist()
+    bodies = {k: json.dumps({"series": [{"id": f"s{i}", "history": rows[i]} for i in range(k)], "horizon": card.horizon}).encode()
               for k in np.unique(sizes)}
     port = free_port()
     env = {"PAXCAST_MODEL_DIR": str(args.model_dir), "PAXCAST_PORT": str(port), "PAXCAST_HOST": "127.0.0.1",
@@ -94,9 +94,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default="air_passengers")
     args = parser.parse_args(argv)
 
-    meta = served_meta(args.model_dir, args.name)
-    print(f"model {args.name}/{meta['version']} from {args.model_dir}", flush=True)
-    rows = http_run(args, meta)
+    card = served_card(args.model_dir, args.name)
+    print(f"model {args.name}/{card.version} from {args.model_dir}", flush=True)
+    rows = http_run(args, card)
     first, last = float(rows[0][2]), float(rows[-1][2])
     print()
     print(f"machine: {machine()}")

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from paxcast.service.predictor import RUN_ROWS, Predictor
+    from paxcast.service.predictor import RUN_ROWS, Predictor, run_session
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory(prefix="paxcast-bench-") as tmp:
@@ -77,16 +77,16 @@ def main(argv: list[str] | None = None) -> None:
         predictor = Predictor.load(model.onnx_path.parent, threads=args.threads)
         session = predictor.session
         module = model.module
-        window, season = int(model.meta["window"]), int(model.meta["season"])
+        window, season = model.card.window, model.card.season
         flops, how = flops_per_series(module, window, season)
 
         rows = []
         for batch in [int(b) for b in args.batches.split(",")]:
-            x = histories(model.meta, batch, seed=batch)
+            x = histories(model.card, batch, seed=batch)
             tensor = torch.from_numpy(x)
 
-            def run_onnx(x=x):
-                return session.run(["forecast"], {"history": x})[0]
+            def run_onnx():
+                return run_session(session, x)
 
             def run_service(x=x):
                 return predictor.predict(x, predictor.horizon)
@@ -117,10 +117,9 @@ def main(argv: list[str] | None = None) -> None:
 
     print()
     print(f"machine: {machine()}")
-    versions = package_versions("onnxruntime", "torch", "numpy")
-    print(f"versions: {versions}; intra-op threads: {args.threads} (both engines)")
-    print(f"model: {model.meta['cell']} x{model.meta['ensemble']}, hidden {model.meta['hyperparameters']['hidden']}, "
-          f"window {window}, horizon {model.meta['horizon']}, season {season}")
+    print(f"versions: {package_versions('onnxruntime', 'torch', 'numpy')}; intra-op threads: {args.threads} (both engines)")
+    card = model.card
+    print(f"model: {card.cell} x{card.ensemble}, hidden {card.hyperparameters.hidden}, window {window}, horizon {card.horizon}, season {season}")
     print(f"FLOPs: {how}")
     print()
     print(f"ms columns: median / p99 of per-call wall time; the service slices batches above {RUN_ROWS} rows")

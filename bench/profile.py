@@ -19,7 +19,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from bench.common import ROOT, histories, machine, served_meta, table
+from bench.common import ROOT, histories, machine, served_card, table
 from bench.http import HORIZON, Server, run_wrk, running
 from bench.memory import server_pid
 from bench.serving import free_port
@@ -66,11 +66,11 @@ def main(argv: list[str] | None = None) -> None:
     if not py_spy.exists():
         raise SystemExit("bench/profile.py: py-spy not found next to this Python; `make install` adds it (bench extra)")
 
-    meta = served_meta(args.model_dir, args.name)
+    card = served_card(args.model_dir, args.name)
     with tempfile.TemporaryDirectory(prefix="paxcast-bench-") as tmp:
         tmp = Path(tmp)
         body = tmp / "single.json"
-        body.write_text(json.dumps({"series": [{"id": "air", "history": histories(meta, 1, seed=1)[0].tolist()}], "horizon": HORIZON}))
+        body.write_text(json.dumps({"series": [{"id": "air", "history": histories(card, 1, seed=1)[0].tolist()}], "horizon": HORIZON}))
         port = free_port()
         env = {"PAXCAST_MODEL_DIR": str(args.model_dir), "PAXCAST_PORT": str(port), "PAXCAST_HOST": "127.0.0.1",
                "PAXCAST_WORKERS": "1", "PAXCAST_RELOAD_INTERVAL": "0"}

@@ -5,6 +5,9 @@
   torch.no_grad() instead of onnxruntime. Only the inference engine differs.
 - `floor_app`: a bare FastAPI endpoint at the same path that reads the body and returns
   a fixed, pre-rendered forecast: no parsing, no model. It is the HTTP floor.
+- `parse_app`: a FastAPI endpoint that parses the body into the service's ForecastRequest
+  with pydantic and returns a fixed forecast of the asked shape: what any FastAPI service
+  of this API pays before it touches a model. The reference of issue 12's target.
 
 Configured through the environment: PAXCAST_* as for the service, plus
 PAXCAST_BENCH_TORCH_MODULE (a file from bench.common.save_module) and
@@ -26,8 +29,8 @@ def torch_app():
     import torch
 
     from bench.common import load_module
-    from paxcast.service import app as service_app
-    from paxcast.service.holder import ModelHolder
+    from paxcast.service import holder
+    from paxcast.service.app import create_app
     from paxcast.service.predictor import Predictor
     from paxcast.service.settings import get_settings
 
@@ -38,19 +41,18 @@ def torch_app():
     class TorchPredictor(Predictor):
         module: object = None
 
+        @classmethod
+        def load(cls, version_dir, threads: int = 1, version: str | None = None) -> Predictor:
+            checked = Predictor.load(version_dir, threads, version)  # the same checks and card
+            return cls(card=checked.card, session=checked.session, path=checked.path, module=module)
+
         def predict(self, x: np.ndarray, horizon: int) -> np.ndarray:
             with torch.no_grad():
                 forecast = self.module(torch.from_numpy(x)).numpy()
             return np.ascontiguousarray(forecast[:, :horizon])
 
-    class TorchModelHolder(ModelHolder):
-        def load_current(self) -> Predictor:
-            checked = super().load_current()  # the same contract checks and metadata
-            self.predictor = TorchPredictor(meta=checked.meta, session=checked.session, path=checked.path, module=module)
-            return self.predictor
-
-    service_app.ModelHolder = TorchModelHolder  # create_app builds its holder from this name
-    return service_app.create_app()
+    holder.Predictor = TorchPredictor  # the holders load every version through this name
+    return create_app()
 
 
 def floor_app():
@@ -71,6 +73,26 @@ def floor_app():
         """`n` (query) series in the fixed answer, so a batch request gets a batch-sized response."""
         await request.body()
         return Response(fixed(min(max(n, 1), 10_000)), media_type="application/json")
+
+    @app.get("/readyz")
+    async def readyz() -> dict:
+        return {"status": "ready"}
+
+    return app
+
+
+def parse_app():
+    from paxcast.service.schemas import ForecastRequest
+
+    app = FastAPI()
+
+    @app.post("/v1/forecast")
+    async def forecast(request: Request) -> Response:
+        body = ForecastRequest.model_validate_json(await request.body())
+        mean = np.full(body.horizon, 100.0, dtype=np.float32)
+        forecasts = [{"id": s.id, "mean": mean} for s in body.series]
+        return Response(orjson.dumps({"model": {"name": "parse", "version": "0"}, "forecasts": forecasts}, option=orjson.OPT_SERIALIZE_NUMPY),
+                        media_type="application/json")
 
     @app.get("/readyz")
     async def readyz() -> dict:

@@ -65,14 +65,14 @@ def renderers(n_series: int, horizon: int) -> list[list[str]]:
     return rows
 
 
-def large_batch(onnx_path: Path, meta: dict, n: int = 10_000) -> list[list[str]]:
+def large_batch(onnx_path: Path, card, n: int = 10_000) -> list[list[str]]:
     """One `n`-series batch in process: one run vs slices, and what a second ORT thread does."""
     import onnxruntime as ort
 
     from bench.common import histories
-    from paxcast.service.predictor import RUN_ROWS
+    from paxcast.service.predictor import RUN_ROWS, run_session
 
-    x = histories(meta, n, seed=4)
+    x = histories(card, n, seed=4)
 
     def session(threads: int, spinning: bool) -> ort.InferenceSession:
         options = ort.SessionOptions()
@@ -82,10 +82,10 @@ def large_batch(onnx_path: Path, meta: dict, n: int = 10_000) -> list[list[str]]
         return ort.InferenceSession(str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
 
     def one_run(s):
-        return lambda: s.run(["forecast"], {"history": x})
+        return lambda: run_session(s, x)
 
     def sliced(s):
-        return lambda: [s.run(["forecast"], {"history": x[i : i + RUN_ROWS]}) for i in range(0, n, RUN_ROWS)]
+        return lambda: [run_session(s, x[i : i + RUN_ROWS]) for i in range(0, n, RUN_ROWS)]
 
     one, two_spin, two_sleep = session(1, False), session(2, True), session(2, False)
     cases = [
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
         tmp = Path(tmp)
         print(f"training the served design with the pipeline into {tmp} ...", flush=True)
         model = same_model(tmp / "registry", args.data)
-        single, batch = write_bodies(model.meta, tmp)
+        single, batch = write_bodies(model.card, tmp)
         labels = [label for label, _ in variants(model.registry, 0)]
         loads = ((single, 16), (single, 64), (batch, 1))
         runs: dict[str, list[list[dict]]] = {label: [[] for _ in loads] for label in labels}
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
                 cells += [f"{r['rps']:.1f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", str(r["errors"])]
             rows.append(cells)
         print("10,000 series in process ...", flush=True)
-        batch_rows = large_batch(model.onnx_path, model.meta)
+        batch_rows = large_batch(model.onnx_path, model.card)
     print()
     print(f"machine: {machine()}")
     print(f"single-series requests at concurrency 16 and 64, a 1,000-series request at concurrency 1; "

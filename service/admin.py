@@ -1,4 +1,4 @@
-"""`POST /v1/admin/reload`: switch to the version CURRENT names now, instead of at the next poll.
+"""`POST /v1/admin/reload[?model=NAME]`: switch a model to the version CURRENT names now, not at the next poll.
 
 Disabled (404) unless PAXCAST_ADMIN_TOKEN is set; the bearer token is compared in
 constant time. With several uvicorn workers, the request reaches one of them; the
@@ -11,11 +11,12 @@ import asyncio
 import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from paxcast.service.holder import ModelHolder, ReloadInProgress, VersionRefused
+from paxcast.service.exceptions import VersionRefused
+from paxcast.service.holder import ReloadInProgress
 from paxcast.service.schemas import ModelRef, Problem
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -46,13 +47,16 @@ class ReloadResult(BaseModel):
     dependencies=[Depends(require_admin)],
     responses={code: {"model": Problem} for code in (401, 403, 404, 409, 422)},
 )
-async def reload(request: Request) -> ReloadResult:
+async def reload(request: Request, model: Annotated[str | None, Query(description="model to reload (default: the default model)")] = None) -> ReloadResult:
     """Load and check the version CURRENT names, then swap it in; the old version serves until then and if it fails."""
-    holder: ModelHolder = request.app.state.holder
+    models = request.app.state.models
+    holder = models.get(model or models.default)
+    if holder is None:
+        raise HTTPException(404, f"model '{model}' is not served here (served: {', '.join(models.holders)})")
     try:
         changed, message = await asyncio.to_thread(holder.switch, False, True)
     except ReloadInProgress:
-        raise HTTPException(409, "a reload is already under way; retry when it has finished") from None
+        raise HTTPException(409, f"a reload of model '{holder.name}' is already under way; retry when it has finished") from None
     except VersionRefused as exc:
         serving = holder.predictor.version if holder.predictor else "nothing"
         raise HTTPException(422, f"{exc}; still serving {serving}") from None

@@ -1,4 +1,4 @@
-"""`create_app(settings)`: the FastAPI application, its model holder and its routes."""
+"""`create_app(settings)`: the FastAPI application, the models it serves and its routes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline  # serves the docs page's assets itself: no CDN needed
 
 from paxcast.service import admin, errors, observability
-from paxcast.service.holder import ModelHolder
+from paxcast.service.holder import ServedModels
 from paxcast.service.routes import router
 from paxcast.service.schemas import ForecastRequest
 from paxcast.service.settings import Settings, get_settings
@@ -18,14 +18,14 @@ from paxcast.service.settings import Settings, get_settings
 log = logging.getLogger("paxcast")
 
 
-async def poll_current(holder: ModelHolder, interval: float) -> None:
-    """Check CURRENT every `interval` seconds; works across replicas sharing a volume."""
+async def poll_current(models: ServedModels, interval: float) -> None:
+    """Check every model's CURRENT every `interval` seconds; works across replicas sharing a volume."""
     while True:
         await asyncio.sleep(interval)
         try:
-            await asyncio.to_thread(holder.reload, False)
-        except Exception as exc:  # a busy or failed reload must never stop the poller
-            log.debug("poll skipped: %s", exc)
+            await asyncio.to_thread(models.reload_all)
+        except Exception:  # a failed poll must never stop the poller; refusals are logged by the holders
+            log.exception("poll of CURRENT failed")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,15 +33,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        holder = ModelHolder(settings)
-        holder.load_current()  # a missing or broken model fails startup, naming the path
-        app.state.holder = holder
-        poller = asyncio.create_task(poll_current(holder, settings.reload_interval)) if settings.reload_interval > 0 else None
+        models = ServedModels(settings)
+        for name, reason in models.load_all().items():  # fails start-up only when no model loads
+            log.error("model %s is not served: %s", name, reason)
+        app.state.models = models
+        poller = asyncio.create_task(poll_current(models, settings.reload_interval)) if settings.reload_interval > 0 else None
         yield
         if poller is not None:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+        await models.stop()
 
     app = FastAPIOffline(
         title="paxcast",

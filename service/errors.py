@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from paxcast.service.predictor import InvalidInput
+from paxcast.service.exceptions import InvalidInput
 from paxcast.service.responses import JSONBytes
 
 

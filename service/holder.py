@@ -1,7 +1,8 @@
-"""Holds the predictor being served and swaps it for a new version in one reference assignment.
+"""The served models: one holder per model name, each swapping its predictor in one reference assignment.
 
-A request reads `holder.predictor` once and keeps that object, so a swap never
-changes the model under a request that is already running.
+A request reads `holder.predictor` once and keeps that object, so a swap never changes
+the model under a request that is already running. Holders are independent: one model
+failing to load or reload leaves every other model serving.
 """
 
 from __future__ import annotations
@@ -9,86 +10,140 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import NoReturn
 
 from paxcast.service import metrics
+from paxcast.service.batching import Batcher
+from paxcast.service.exceptions import ModelError, VersionRefused
 from paxcast.service.predictor import Predictor
-from paxcast.service.registry import ModelError, current_version
+from paxcast.service.registry import current_version, list_models
 from paxcast.service.settings import Settings
 
 log = logging.getLogger("paxcast.reload")
 
 
 class ReloadInProgress(RuntimeError):
-    """Another reload is running."""
-
-
-class VersionRefused(ModelError):
-    """CURRENT names a version that fails a check; the old predictor keeps serving."""
+    """Another reload of the same model is running."""
 
 
 class ModelHolder:
-    def __init__(self, settings: Settings):
+    """One model name: the predictor it serves and the versions it refused."""
+
+    def __init__(self, name: str, settings: Settings):
+        self.name = name
         self.settings = settings
         self.predictor: Predictor | None = None
-        self._lock = threading.Lock()
+        self.problem: str | None = None  # why the model is not serving what CURRENT names, if it is not
         self.refused: dict[str, str] = {}  # version -> why it was refused
+        self.batcher = Batcher(name, settings.batch_max_rows, settings.batch_wait_us, runners=settings.threads)
+        self._lock = threading.Lock()
 
     @property
     def base(self) -> Path:
-        return Path(self.settings.model_dir) / self.settings.model_name
+        return Path(self.settings.model_dir) / self.name
 
     def load_current(self) -> Predictor:
-        """Load the version CURRENT names; raise ModelError with the path when it cannot."""
-        version = current_version(self.settings.model_dir, self.settings.model_name)
-        predictor = Predictor.load(self.base / version, threads=self.settings.threads)
-        self.predictor = predictor
-        metrics.model_served(predictor.name, predictor.version)
-        return predictor
+        """Load the version CURRENT names; ModelError names the path when it cannot (the caller reports it)."""
+        try:
+            self.switch(blocking=True, recheck=True, report=False)
+        except VersionRefused as exc:
+            raise ModelError(str(exc)) from None
+        return self.predictor
 
     def reload(self, blocking: bool = True) -> tuple[bool, str]:
-        """Switch to the version CURRENT names if it differs and passes every check.
+        """Switch to the version CURRENT names if it differs and passes every check: (changed, message).
 
-        Returns (changed, message). A version that fails a check is refused and the
-        old predictor keeps serving.
+        A version that fails a check is refused and the old predictor keeps serving.
         """
         try:
             return self.switch(blocking=blocking)
         except VersionRefused as exc:
             return False, str(exc)
 
-    def switch(self, blocking: bool = True, recheck: bool = False) -> tuple[bool, str]:
+    def switch(self, blocking: bool = True, recheck: bool = False, report: bool = True) -> tuple[bool, str]:
         """As `reload`, but a refused version raises VersionRefused and a busy holder ReloadInProgress.
 
-        A refused version is remembered, so the poller neither reloads nor re-logs it every
-        interval; `recheck=True` (the admin endpoint) tries it again.
+        A refusal is logged and counted once, not at every poll; `recheck=True` (the admin
+        endpoint, start-up) tries a refused version again; `report=False` leaves logging a refusal to the caller.
         """
         if not self._lock.acquire(blocking=blocking):
-            raise ReloadInProgress("a reload is already under way")
+            raise ReloadInProgress(f"a reload of model '{self.name}' is already under way")
         try:
-            try:
-                version = current_version(self.settings.model_dir, self.settings.model_name)
-            except ModelError as exc:
-                log.warning("reload refused: %s", exc)
-                metrics.RELOAD_FAILURES.inc()
-                raise VersionRefused(str(exc)) from None
-            old = self.predictor
-            if old is not None and old.version == version:
-                return False, f"version {version} is already served"
-            if version in self.refused and not recheck:
-                raise VersionRefused(self.refused[version])
-            try:
-                new = Predictor.load(self.base / version, threads=self.settings.threads)
-            except Exception as exc:  # any failed check (hash, contract, onnxruntime, probe) refuses the version
-                reason = f"version {version} refused: {exc}"
-                self.refused[version] = reason
-                metrics.RELOAD_FAILURES.inc()
-                log.warning("reload refused: %s; still serving %s", reason, old.version if old else None)
-                raise VersionRefused(reason) from None
-            self.refused.pop(version, None)
-            self.predictor = new  # one reference swap; in-flight requests keep `old`
-            metrics.RELOADS.inc()
-            metrics.model_served(new.name, new.version, old.version if old else None)
-            log.info("serving %s/%s (was %s)", new.name, new.version, old.version if old else None)
-            return True, f"now serving version {version}"
+            return self._switch(recheck, report)
         finally:
             self._lock.release()
+
+    def _switch(self, recheck: bool, report: bool) -> tuple[bool, str]:
+        old = self.predictor
+        try:
+            version = current_version(self.settings.model_dir, self.name)
+        except ModelError as exc:
+            self.refuse(None, str(exc), old, recheck, report)
+        if old is not None and old.version == version:
+            self.problem = None
+            return False, f"version {version} is already served"
+        if version in self.refused and not recheck:
+            raise VersionRefused(self.refused[version])
+        try:
+            new = Predictor.load(self.base / version, threads=self.settings.threads, version=version)
+        except ModelError as exc:  # any failed check: card, hash, onnxruntime, probe
+            self.refuse(version, f"version {version} refused: {exc}", old, recheck, report)
+        self.refused.pop(version, None)
+        self.problem = None
+        self.predictor = new  # one reference swap; in-flight requests keep `old`
+        metrics.RELOADS.labels(self.name).inc()
+        metrics.model_served(new.name, new.version, old.version if old else None)
+        log.info("serving %s/%s (was %s)", new.name, new.version, old.version if old else None)
+        return True, f"now serving version {version}"
+
+    def refuse(self, version: str | None, reason: str, old: Predictor | None, recheck: bool, report: bool = True) -> NoReturn:
+        """Record a refusal, log and count it once per distinct reason (unless `report` is off); raise VersionRefused."""
+        key = version if version is not None else "CURRENT"
+        if report and (recheck or self.refused.get(key) != reason):
+            metrics.RELOAD_FAILURES.labels(self.name).inc()
+            log.warning("model %s: reload refused: %s; still serving %s", self.name, reason, old.version if old else "nothing")
+        self.refused[key] = reason
+        self.problem = reason
+        raise VersionRefused(reason)
+
+
+class ServedModels:
+    """Every model one process serves, by name, and which of them is the default (`POST /v1/forecast`)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        names = settings.models or list_models(settings.model_dir)
+        if not names:
+            raise ModelError(f"{settings.model_dir}: no model with a CURRENT pointer to serve")
+        if settings.model_name not in names:
+            raise ModelError(f"PAXCAST_MODEL_NAME '{settings.model_name}' is not among the served models ({', '.join(names)})")
+        self.holders = {name: ModelHolder(name, settings) for name in names}
+        self.default = settings.model_name
+
+    def load_all(self) -> dict[str, str]:
+        """Load every model; return name -> why, for those that failed. Fails only when none loads."""
+        failed = {}
+        for name, holder in self.holders.items():
+            try:
+                holder.load_current()
+            except ModelError as exc:
+                failed[name] = str(exc)
+        if len(failed) == len(self.holders):
+            raise ModelError("; ".join(failed.values()))
+        return failed
+
+    def get(self, name: str) -> ModelHolder | None:
+        return self.holders.get(name)
+
+    async def stop(self) -> None:
+        """Stop every model's batch runners (the app's shutdown)."""
+        for holder in self.holders.values():
+            await holder.batcher.stop()
+
+    def reload_all(self) -> None:
+        """One poll: each model follows its CURRENT; a busy or failing model never stops the others."""
+        for holder in self.holders.values():
+            try:
+                holder.reload(blocking=False)
+            except ReloadInProgress:
+                continue

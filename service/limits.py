@@ -1,4 +1,5 @@
-"""Refuse request bodies above PAXCAST_MAX_BODY_BYTES with a 413, before they are read whole.
+"""The request limits: bodies above PAXCAST_MAX_BODY_BYTES (413 before they are read whole), and
+the series and history counts of a parsed forecast request (PAXCAST_MAX_SERIES, PAXCAST_MAX_HISTORY).
 
 The app's first read of a body whose Content-Length declares more than the limit is
 refused before a byte is taken in; a body without one (chunked) is counted as it
@@ -9,8 +10,14 @@ from the route's exception handler. Routes that never read a body are not affect
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from paxcast.service.schemas import ForecastRequest
+    from paxcast.service.settings import Settings
 
 
 class BodyTooLarge(HTTPException):
@@ -56,3 +63,12 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, receive_within_limit, send)
+
+
+def check_request_limits(body: ForecastRequest, settings: Settings) -> None:
+    """413 naming the setting when a parsed request has more series, or longer histories, than allowed."""
+    if len(body.series) > settings.max_series:
+        raise HTTPException(413, f"request has {len(body.series)} series; the limit is {settings.max_series} (PAXCAST_MAX_SERIES)")
+    for s in body.series:
+        if len(s.history) > settings.max_history:
+            raise HTTPException(413, f"series '{s.id}': history has {len(s.history)} values; the limit is {settings.max_history} (PAXCAST_MAX_HISTORY)")

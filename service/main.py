@@ -9,9 +9,10 @@ import sys
 import uvicorn
 
 from paxcast.service import metrics, observability
-from paxcast.service.holder import ModelHolder
-from paxcast.service.registry import ModelError
+from paxcast.service.exceptions import ModelError
+from paxcast.service.holder import ServedModels
 from paxcast.service.settings import Settings
+
 
 # Measured in bench/tuning.py (docs/performance.md): under overload (64 connections) uvloop
 # left some requests waiting 1-2 s (p99) where the stdlib loop's p99 stayed near 0.15 s at
@@ -23,10 +24,12 @@ def run(host: str | None = None, port: int | None = None) -> None:
     settings = Settings(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
     logging.basicConfig(level=settings.log_level.upper(), format="%(message)s")
     try:
-        ModelHolder(settings).load_current()  # fail fast with one line, before uvicorn starts
+        failed = ServedModels(settings).load_all()  # fail fast with one line when nothing can be served
     except ModelError as exc:
         print(f"paxcast serve: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+    for name, reason in failed.items():  # served without it; /readyz names it until it loads
+        print(f"paxcast serve: model {name} is not served: {reason}", file=sys.stderr)
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal; a handler of
     # ours turns that into exit status 0 so orchestrators see a clean stop.
     signal.signal(signal.SIGTERM, _exit_cleanly)

@@ -15,16 +15,7 @@ import shutil
 import tempfile
 
 from fastapi import APIRouter
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from starlette.responses import Response
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -37,14 +28,14 @@ REQUEST_SECONDS = Histogram(
     "paxcast_http_request_duration_seconds", "Time from request start to the last byte of the response, by method, route template and status.",
     ["method", "route", "status"], buckets=LATENCY_BUCKETS,
 )
-INFERENCE_SECONDS = Histogram("paxcast_inference_duration_seconds", "onnxruntime time per forecast batch.", buckets=LATENCY_BUCKETS)
-SERIES = Counter("paxcast_forecast_series_total", "Series forecast (one per series in a successful request).")
-POINTS = Counter("paxcast_forecast_points_total", "Forecast values returned (series x horizon).")
+INFERENCE_SECONDS = Histogram("paxcast_inference_duration_seconds", "onnxruntime time per forecast batch, by model.", ["model"], buckets=LATENCY_BUCKETS)
+SERIES = Counter("paxcast_forecast_series_total", "Series forecast (one per series in a successful request), by model.", ["model"])
+POINTS = Counter("paxcast_forecast_points_total", "Forecast values returned (series x horizon), by model.", ["model"])
 # An info-style gauge: Info metrics do not work in multiprocess mode. `livemax` reports 1 for a
 # version while any live worker serves it; a worker's values go when it shuts down.
 MODEL_INFO = Gauge("paxcast_model_info", "The served model version (value 1).", ["name", "version"], multiprocess_mode="livemax")
-RELOADS = Counter("paxcast_model_reloads_total", "Reloads that switched to a new model version.")
-RELOAD_FAILURES = Counter("paxcast_model_reload_failures_total", "Reloads refused because CURRENT or the new version failed a check.")
+RELOADS = Counter("paxcast_model_reloads_total", "Reloads that switched to a new model version, by model.", ["model"])
+RELOAD_FAILURES = Counter("paxcast_model_reload_failures_total", "Reloads refused because CURRENT or the new version failed a check, by model.", ["model"])
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
@@ -53,11 +44,24 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     REQUEST_SECONDS.labels(*labels).observe(seconds)
 
 
-def observe_forecast(seconds: float, series: int, horizon: int) -> None:
-    """One batch through onnxruntime: its time, and what it returned."""
-    INFERENCE_SECONDS.observe(seconds)
-    SERIES.inc(series)
-    POINTS.inc(series * horizon)
+# Rows per session.run: 1 .. PAXCAST_BATCH_MAX_ROWS; queue waits: microseconds when idle, a run's time under load.
+BATCH_ROWS = Histogram("paxcast_batch_rows", "Rows per batched session.run, by model.", ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024))
+BATCH_WAIT_SECONDS = Histogram(
+    "paxcast_batch_wait_seconds", "Time a batch's oldest job waited in the queue, by model (0 for a job run at once).", ["model"],
+    buckets=(0.0, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+
+
+def observe_batch(model: str, rows: int, waited: float) -> None:
+    BATCH_ROWS.labels(model).observe(rows)
+    BATCH_WAIT_SECONDS.labels(model).observe(waited)
+
+
+def observe_forecast(model: str, seconds: float, series: int, horizon: int) -> None:
+    """One request's batch through onnxruntime: its time, and what it returned."""
+    INFERENCE_SECONDS.labels(model).observe(seconds)
+    SERIES.labels(model).inc(series)
+    POINTS.labels(model).inc(series * horizon)
 
 
 def model_served(name: str, version: str, previous: str | None = None) -> None:

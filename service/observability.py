@@ -47,10 +47,10 @@ def route_of(scope: Scope) -> str:
     return getattr(scope.get("route"), "path", None) or "unmatched"
 
 
-def served_version(scope: Scope) -> str | None:
-    holder = getattr(getattr(scope.get("app"), "state", None), "holder", None)
-    predictor = getattr(holder, "predictor", None)
-    return predictor.version if predictor is not None else None
+def answering_model(scope: Scope) -> tuple[str | None, str | None]:
+    """(name, version) of the model that answered, as the route recorded it in the request state."""
+    predictor = scope.get("state", {}).get("model")
+    return (predictor.name, predictor.version) if predictor is not None else (None, None)
 
 
 class RequestObserver:
@@ -84,9 +84,10 @@ class RequestObserver:
             route = route_of(scope)
             metrics.observe_request(scope["method"], route, status, seconds)
             if access_log.isEnabledFor(logging.INFO):
+                model, version = answering_model(scope)
                 line = {
                     "method": scope["method"], "path": scope["path"], "route": route, "status": status,
-                    "duration_ms": round(seconds * 1000, 3), "model_version": served_version(scope),
+                    "duration_ms": round(seconds * 1000, 3), "model": model, "model_version": version,
                     "request_id": request_id.decode(), "pid": os.getpid(),
                 }
                 access_log.info(orjson.dumps(line).decode())

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import orjson
 from starlette.responses import Response
+
+if TYPE_CHECKING:
+    from paxcast.service.predictor import ForecastResult
 
 
 class JSONBytes(Response):
@@ -11,3 +16,17 @@ class JSONBytes(Response):
 
     def render(self, content: object) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def forecast_response(result: ForecastResult) -> JSONBytes:
+    """The ForecastResponse body, with the version that computed it in a header too."""
+    forecasts = []
+    for row, series_id in enumerate(result.ids):
+        out: dict = {"id": series_id, "mean": result.mean[row]}
+        if result.timestamps[row] is not None:
+            out["timestamps"] = result.timestamps[row]
+        if result.intervals:
+            out["intervals"] = {label: {"lower": lo[row], "upper": hi[row]} for label, (lo, hi) in result.intervals.items()}
+        forecasts.append(out)
+    card = result.card
+    return JSONBytes({"model": {"name": card.name, "version": card.version}, "forecasts": forecasts}, headers={"X-Model-Version": card.version})

@@ -1,39 +1,66 @@
-"""HTTP routes: one straight path from request to onnxruntime and back."""
+"""HTTP routes: one straight path from request to onnxruntime and back, for every served model."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
-import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from paxcast.service import metrics
-from paxcast.service.calendar import future_timestamps
-from paxcast.service.predictor import InvalidInput, Predictor
-from paxcast.service.responses import JSONBytes
-from paxcast.service.schemas import ForecastRequest, ForecastResponse, Problem
+from paxcast.service.batching import Batcher
+from paxcast.service.contract import ModelCard
+from paxcast.service.holder import ServedModels
+from paxcast.service.limits import check_request_limits
+from paxcast.service.predictor import Predictor
+from paxcast.service.responses import JSONBytes, forecast_response
+from paxcast.service.schemas import ForecastRequest, ForecastResponse, ModelRef, ModelSummary, Problem, Readiness
 
-# Batches above this run in a worker thread so one big request cannot stall the event loop.
-INLINE_BATCH = 64
+# Requests with more series are checked and finished in a worker thread so one big request cannot stall the event loop.
+INLINE_SERIES = 64
 
 router = APIRouter()
-ERRORS = {code: {"model": Problem} for code in (400, 413, 422, 503)}
+ERRORS = {code: {"model": Problem} for code in (400, 404, 413, 422, 503)}
 
 
-async def get_predictor(request: Request) -> Predictor:
-    predictor = request.app.state.holder.predictor
+def served_models(request: Request) -> ServedModels:
+    return request.app.state.models
+
+
+class Serving(NamedTuple):
+    """What one request uses: the predictor model `name` serves now (read once) and the model's batcher."""
+
+    predictor: Predictor
+    batcher: Batcher
+
+
+def serving(name: str, request: Request) -> Serving:
+    """Model `name` as it serves now; 404 for a model not served, 503 for one that is not loaded."""
+    holder = served_models(request).get(name)
+    if holder is None:
+        served = ", ".join(served_models(request).holders)
+        raise HTTPException(404, f"model '{name}' is not served here (served: {served})")
+    predictor = holder.predictor
     if predictor is None:
-        raise HTTPException(503, "no model is loaded")
-    return predictor
+        raise HTTPException(503, f"model '{name}' is not loaded: {holder.problem}")
+    request.state.model = predictor  # the request log names the model and version that answered
+    return Serving(predictor, holder.batcher)
 
 
-PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+async def path_model(name: str, request: Request) -> Serving:
+    return serving(name, request)
+
+
+async def default_model(request: Request) -> Serving:
+    return serving(served_models(request).default, request)
+
+
+NamedModel = Annotated[Serving, Depends(path_model)]
+DefaultModel = Annotated[Serving, Depends(default_model)]
 
 
 def parse_forecast_request(raw: bytes) -> ForecastRequest:
@@ -54,43 +81,51 @@ REQUEST_BODY = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ForecastRequest"}}},
     }
 }
+FORECAST = dict(response_model=ForecastResponse, responses=ERRORS, openapi_extra=REQUEST_BODY)
 
 
-@router.post("/v1/forecast", response_model=ForecastResponse, responses=ERRORS, openapi_extra=REQUEST_BODY)
-async def forecast(request: Request, predictor: PredictorDep) -> JSONBytes:
-    """Forecast `horizon` steps for every posted series, in one batch."""
+async def answer(request: Request, model: Serving) -> JSONBytes:
+    """Parse, check (before queuing: a bad request fails alone), forecast in a shared batch, finish, render."""
     body = parse_forecast_request(await request.body())
-    settings = request.app.state.settings
-    if len(body.series) > settings.max_series:
-        raise HTTPException(413, f"request has {len(body.series)} series; the limit is {settings.max_series} (PAXCAST_MAX_SERIES)")
-    ids = [s.id for s in body.series]
-    for s in body.series:
-        if len(s.history) > settings.max_history:
-            raise HTTPException(413, f"series '{s.id}': history has {len(s.history)} values; " f"the limit is {settings.max_history} (PAXCAST_MAX_HISTORY)")
-    x = predictor.batch(ids, [s.history for s in body.series], body.horizon)
-    levels = predictor.check_levels(body.level) if body.level is not None else []
+    check_request_limits(body, request.app.state.settings)
+    predictor, offload = model.predictor, len(body.series) > INLINE_SERIES
+    prepared = await run_in_threadpool(predictor.prepare, body) if offload else predictor.prepare(body)
     started = time.perf_counter()
-    if len(x) <= INLINE_BATCH:
-        mean = predictor.predict(x, body.horizon)
-    else:
-        mean = await run_in_threadpool(predictor.predict, x, body.horizon)
-    inference_seconds = time.perf_counter() - started
-    bad = np.flatnonzero(~np.isfinite(mean).all(axis=1))
-    if len(bad):
-        raise InvalidInput(f"series '{ids[bad[0]]}': the forecast is not finite; " "the history is outside the range this model can forecast")
-    intervals = predictor.intervals(mean, levels) if levels else None
-    forecasts = []
-    for row, s in enumerate(body.series):
-        out: dict = {"id": s.id, "mean": mean[row]}
-        if s.start is not None:
-            start = dt.datetime.combine(s.start, dt.time())
-            out["timestamps"] = future_timestamps(start, len(s.history), body.horizon, predictor.meta["freq"])
-        if intervals is not None:
-            out["intervals"] = {label: {"lower": lo[row], "upper": hi[row]} for label, (lo, hi) in intervals.items()}
-        forecasts.append(out)
-    metrics.observe_forecast(inference_seconds, len(forecasts), body.horizon)
-    payload = {"model": {"name": predictor.name, "version": predictor.version}, "forecasts": forecasts}
-    return JSONBytes(payload, headers={"X-Model-Version": predictor.version})  # the version that produced it
+    rows = await model.batcher.run(predictor, prepared.x)
+    metrics.observe_forecast(predictor.name, time.perf_counter() - started, len(body.series), body.horizon)
+    result = await run_in_threadpool(predictor.finish, prepared, rows) if offload else predictor.finish(prepared, rows)
+    return forecast_response(result)
+
+
+@router.post("/v1/models/{name}/forecast", **FORECAST)
+async def forecast_with(request: Request, model: NamedModel) -> JSONBytes:
+    """Forecast `horizon` steps for every posted series with model `name`, in one batch."""
+    return await answer(request, model)
+
+
+@router.post("/v1/forecast", **FORECAST)
+async def forecast(request: Request, model: DefaultModel) -> JSONBytes:
+    """Forecast with the default model (PAXCAST_MODEL_NAME)."""
+    return await answer(request, model)
+
+
+@router.get("/v1/models", response_model=list[ModelSummary])
+async def list_models(request: Request) -> list[ModelSummary]:
+    """Every served model: its version and shape, whether it has intervals, what a request must give."""
+    models = served_models(request)
+    return [ModelSummary.of(holder.name, holder.predictor.card if holder.predictor else None, holder.problem, holder.name == models.default) for holder in models.holders.values()]
+
+
+@router.get("/v1/models/{name}", response_model=ModelCard, responses=ERRORS)
+async def model_card(model: NamedModel) -> ModelCard:
+    """The card (model.json) of the version model `name` serves now."""
+    return model.predictor.card
+
+
+@router.get("/v1/model", response_model=ModelCard, responses=ERRORS)
+async def default_model_card(model: DefaultModel) -> ModelCard:
+    """The card of the default model's served version."""
+    return model.predictor.card
 
 
 @router.get("/healthz")
@@ -99,17 +134,22 @@ async def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"model": Problem}})
-async def readyz(predictor: PredictorDep) -> dict:
-    """A model is loaded and answers a probe forecast."""
-    try:
-        predictor.probe()
-    except Exception as exc:  # any failure means not ready, never a 500
-        raise HTTPException(503, f"model {predictor.version} does not answer: {exc}") from None
-    return {"status": "ready", "model": {"name": predictor.name, "version": predictor.version}}
-
-
-@router.get("/v1/model")
-async def model_info(predictor: PredictorDep) -> dict:
-    """The served version's model.json."""
-    return predictor.meta
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Problem}})
+async def readyz(request: Request) -> Readiness:
+    """Every served model is loaded and answers a probe forecast; 503 names those that do not."""
+    problems, ready = [], []
+    for holder in served_models(request).holders.values():
+        predictor = holder.predictor
+        if predictor is None:
+            problems.append(f"model '{holder.name}' is not loaded: {holder.problem}")
+            continue
+        try:
+            predictor.probe()
+        except Exception as exc:  # any failure means not ready, never a 500
+            problems.append(f"model '{holder.name}' version {predictor.version} does not answer: {exc}")
+            continue
+        ready.append(ModelRef(name=predictor.name, version=predictor.version))
+    if problems:
+        raise HTTPException(503, "; ".join(problems))
+    default = next(ref for ref in ready if ref.name == served_models(request).default)
+    return Readiness(status="ready", model=default, models=ready)

@@ -7,6 +7,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from paxcast.service.contract import ModelCard
+
+
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
@@ -61,3 +64,35 @@ class ForecastResponse(BaseModel):
 
 class Problem(BaseModel):
     detail: str = Field(description="what was wrong, naming the series and the rule")
+
+
+class ModelSummary(BaseModel):
+    """One line of `GET /v1/models`."""
+
+    name: str
+    version: str | None = Field(description="the version served now; null when the model failed to load")
+    default: bool = Field(description="answers POST /v1/forecast and GET /v1/model")
+    status: str = Field(description="'ready', or why the model is not serving what CURRENT names")
+    freq: str | None = None
+    window: int | None = None
+    horizon: int | None = None
+    cell: str | None = None
+    layers: int | None = None
+    intervals: bool = Field(False, description="the model carries a calibration: requests may ask for `level`")
+    requires: list[str] = Field(default_factory=list, description="what each posted series must give")
+
+    @classmethod
+    def of(cls, name: str, card: ModelCard | None, problem: str | None, default: bool) -> ModelSummary:
+        status = problem or "ready"
+        if card is None:
+            return cls(name=name, version=None, default=default, status=status)
+        return cls(
+            name=name, version=card.version, default=default, status=status, freq=card.freq, window=card.window,
+            horizon=card.horizon, cell=card.cell, layers=card.layers, intervals=card.intervals is not None, requires=card.requires,
+        )
+
+
+class Readiness(BaseModel):
+    status: str
+    model: ModelRef = Field(description="the default model")
+    models: list[ModelRef]

@@ -5,25 +5,42 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAXCAST_", protected_namespaces=())
 
     model_dir: Path = Field(Path("models"), description="model registry directory")
-    model_name: str = Field("air_passengers", description="model served from the registry")
+    models: Annotated[list[str] | None, NoDecode] = Field(
+        None, description="models to serve, comma-separated (default: every model in the registry with a CURRENT)"
+    )
+    model_name: str = Field("air_passengers", description="the default model: POST /v1/forecast and GET /v1/model")
     host: str = Field("127.0.0.1", description="bind address")
     port: int = Field(8000, ge=1, le=65535, description="bind port")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
     threads: int = Field(1, ge=1, le=64, description="onnxruntime intra-op threads per process")
     reload_interval: float = Field(5.0, ge=0, description="seconds between checks of CURRENT; 0 disables polling")
     admin_token: SecretStr | None = Field(None, description="bearer token for POST /v1/admin/reload; unset disables it")
+    batch_max_rows: int = Field(64, ge=1, le=100_000, description="most rows in one batched session.run; large requests are queued in slices of this size")
+    batch_wait_us: int = Field(0, ge=0, le=1_000_000, description="how long a batch waits for more requests; 0: take only what queued while the previous run was busy")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest request body accepted (413 above)")
     max_series: int = Field(10_000, ge=1, description="most series in one request")
     max_history: int = Field(10_000, ge=1, description="most values in one series' history")
     log_level: str = Field("info", description="log level of the service and uvicorn")
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def comma_list(cls, value):
+        if isinstance(value, str):
+            names = [name.strip() for name in value.split(",") if name.strip()]
+            if len(set(names)) != len(names):
+                raise ValueError("a model is named twice")
+            return names or None
+        return value
 
 
 @lru_cache

@@ -45,7 +45,7 @@ def test_service_never_imports_torch():
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            assert not any(n.split(".")[0] in ("torch", "training") for n in names), f"{path} imports {names}"
+            assert not any(n.split(".")[0] == "torch" or n.startswith("paxcast.training") for n in names), f"{path} imports {names}"
 
 
 def lock_pins() -> dict[str, Version]:
@@ -94,6 +94,14 @@ def test_serving_lock_installs_with_hashes_and_runs_the_image_command(tmp_path):
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], check=True, timeout=120)
     subprocess.run([str(python), "-m", "pip", "check"], check=True, timeout=60)  # the lock satisfies the wheel's requirements
     assert subprocess.run([str(python), "-c", "import torch"], capture_output=True).returncode != 0, "the serving install must not carry torch"
+    # Everything installs under paxcast: no top-level `service` or `training` to clash with other projects.
+    assert subprocess.run([str(python), "-c", "import paxcast.service.app, paxcast.training.cli"], cwd=tmp_path).returncode == 0
+    for clash in ("service", "training"):
+        assert subprocess.run([str(python), "-c", f"import {clash}"], cwd=tmp_path, capture_output=True).returncode != 0, clash
+    # Commands that need torch say which extra to install, in one line, exit 2.
+    train = subprocess.run([str(env_dir / "bin" / "paxcast"), "train", "--data", str(ROOT / "data" / "air_passengers.csv")],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert (train.returncode, train.stderr) == (2, "paxcast train: `paxcast train` needs the 'train' extra (torch is not installed): pip install 'paxcast[train]'\n")
 
     with serve(ROOT / "models", tmp_path / "serve.log", argv=[str(env_dir / "bin" / "paxcast"), "serve"], cwd=tmp_path) as server:
         history = [417, 391, 419, 461, 472, 535, 622, 606, 508, 461, 390, 432] * 3

@@ -11,25 +11,19 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from paxcast.service.predictor import interval_bounds
+from paxcast.service.exceptions import DataError, UsageError
+from paxcast.service.intervals import interval_bounds
 from paxcast.training.baselines import BASELINES, baseline_forecast
-from paxcast.training.data import DataError, Series, read_series
+from paxcast.training.data import Series, read_series
 from paxcast.training.evaluate import onnx_forecast, single_series_latency
+from paxcast.training.splits import Split, cut_at
 
 LSTM, NO_NETWORK = "LSTM (paxcast)", "LSTM's baseline (no network)"
-
-
-@dataclass(frozen=True)
-class Split:
-    """Train on each series' first `origin` values, forecast the next `horizon`."""
-
-    origin: int
-    horizon: int
 
 
 def parse_levels(text: str) -> list[int]:
@@ -39,9 +33,9 @@ def parse_levels(text: str) -> list[int]:
         try:
             level = int(part.strip())
         except ValueError:
-            raise ValueError(f"--level {text!r}: {part.strip()!r} is not an integer percent") from None
+            raise UsageError(f"--level {text!r}: {part.strip()!r} is not an integer percent") from None
         if not 0 < level < 100:
-            raise ValueError(f"--level {text!r}: {level} is outside (0, 100)")
+            raise UsageError(f"--level {text!r}: {level} is outside (0, 100)")
         levels.append(level)
     return sorted(set(levels))
 
@@ -49,40 +43,34 @@ def parse_levels(text: str) -> list[int]:
 def make_splits(series: list[Series], holdout: int | None, origins: str | None, horizon: int | None) -> list[Split]:
     """The splits asked for by `--holdout N` or `--origins a,b,c` (+ `--horizon`), checked against the data."""
     if holdout is not None and origins is not None:
-        raise ValueError("give either --holdout or --origins, not both")
+        raise UsageError("give either --holdout or --origins, not both")
     shortest = min(series, key=lambda s: len(s.y))
     if origins is None:
         holdout = 36 if holdout is None else holdout
         if holdout < 1:
-            raise ValueError(f"--holdout must be at least 1, got {holdout}")
+            raise UsageError(f"--holdout must be at least 1, got {holdout}")
         if horizon is not None and horizon != holdout:
-            raise ValueError(f"--horizon {horizon} differs from --holdout {holdout}; a hold-out forecasts all of it")
+            raise UsageError(f"--horizon {horizon} differs from --holdout {holdout}; a hold-out forecasts all of it")
         if holdout >= len(shortest.y):
             raise DataError(f"--holdout {holdout} leaves nothing to train on: series '{shortest.id}' has {len(shortest.y)} values")
-        return [Split(-holdout, holdout)]  # the last `holdout` values of every series
+        return [Split.holdout(holdout)]
     horizon = horizon or series[0].season
     if horizon < 1:
-        raise ValueError(f"--horizon must be at least 1, got {horizon}")
+        raise UsageError(f"--horizon must be at least 1, got {horizon}")
     splits = []
     for part in origins.split(","):
         try:
             origin = int(part.strip())
         except ValueError:
-            raise ValueError(f"--origins {origins!r}: {part.strip()!r} is not an integer") from None
+            raise UsageError(f"--origins {origins!r}: {part.strip()!r} is not an integer") from None
         if origin < 1:
-            raise ValueError(f"--origins {origins!r}: origin {origin} must be at least 1")
+            raise UsageError(f"--origins {origins!r}: origin {origin} must be at least 1")
         if origin + horizon > len(shortest.y):
-            raise DataError(f"--origins: origin {origin} + horizon {horizon} " f"runs past the end of series '{shortest.id}' ({len(shortest.y)} values)")
+            raise DataError(f"--origins: origin {origin} + horizon {horizon} runs past the end of series '{shortest.id}' ({len(shortest.y)} values)")
         splits.append(Split(origin, horizon))
     if len(set(splits)) != len(splits):
-        raise ValueError(f"--origins {origins!r}: an origin is repeated")
+        raise UsageError(f"--origins {origins!r}: an origin is repeated")
     return sorted(splits, key=lambda s: s.origin)
-
-
-def cut_at(s: Series, split: Split) -> tuple[np.ndarray, np.ndarray]:
-    """(train (origin,), actual (horizon,)) of one series; a negative origin counts from the end."""
-    origin = split.origin if split.origin > 0 else len(s.y) + split.origin
-    return s.y[:origin], s.y[origin : origin + split.horizon]
 
 
 def prepare_split(data_path, series: list[Series], split: Split, overrides: dict):
@@ -105,17 +93,17 @@ def run_split(series: list[Series], split: Split, prepared, levels: list[int], s
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="paxcast-backtest-") as tmp:
         fitted = fit(past, config, Path(tmp), show_progress=show_progress, designs=designs)
-        window = fitted.meta["window"]
+        window = fitted.config.window
         histories = np.stack([p.y[-window:] for p in past])
         mean = onnx_forecast(fitted.onnx_path, histories)
         latency = single_series_latency(fitted.onnx_path, histories[0])
     seconds = time.perf_counter() - started
     forecasts: dict[str, dict] = {LSTM: {"mean": mean, "intervals": {}}}
-    calibration = fitted.meta["intervals"]
+    calibration = fitted.intervals
     if calibration:
         for level in levels:
-            forecasts[LSTM]["intervals"][level] = interval_bounds(mean, calibration["relative_errors"], level, calibration.get("tail"))
-    chosen = Forecaster(fitted.result.config.forecaster()).eval()
+            forecasts[LSTM]["intervals"][level] = interval_bounds(mean, calibration.relative_errors, level, calibration.tail)
+    chosen = Forecaster(fitted.config).eval()
     with torch.no_grad():
         no_network = chosen.baseline_forecast(torch.tensor(histories, dtype=torch.float32)).numpy().astype(np.float64)
     forecasts[NO_NETWORK] = {"mean": no_network, "intervals": {}}
@@ -130,8 +118,8 @@ def run_split(series: list[Series], split: Split, prepared, levels: list[int], s
         "train": [p.y for p in past],
         "actual": np.stack([cut_at(s, split)[1] for s in series]),
         "forecasts": forecasts,
-        "selection": fitted.meta["selection"],
-        "hyperparameters": fitted.meta["hyperparameters"],
+        "selection": fitted.selection.model_dump(),
+        "hyperparameters": fitted.config.model_dump(),
         "seconds": seconds,
         "parameters": count_parameters(fitted.result.model),
         "latency": latency,
@@ -156,7 +144,7 @@ def run_backtest(data_path, splits: list[Split], levels: list[int], overrides: d
         line = (
             f"origin {k + 1}/{len(splits)} (train on {len(run['train'][0])} values, forecast {split.horizon}): "
             f"window {chosen.get('window', '?')}, inner MAPE {chosen.get('mape', float('nan')):.2f}% vs its baseline "
-            f"{chosen.get('baseline_mape', float('nan')):.2f}%, " f"network {run['selection']['network'].split(':')[0]}, {run['seconds']:.1f}s"
+            f"{chosen.get('baseline_mape', float('nan')):.2f}%, network {run['selection']['network'].split(':')[0]}, {run['seconds']:.1f}s"
         )
         if bar is not None:
             bar.update(1)
@@ -168,23 +156,13 @@ def run_backtest(data_path, splits: list[Split], levels: list[int], overrides: d
     return runs
 
 
-def main(args) -> int:
-    """Entry point of `paxcast backtest` (arguments parsed in training/cli.py)."""
+def backtest(data, splits: list[Split], levels: list[int], overrides: dict, json_path, plot_path, log=print) -> None:
+    """Run every split, log the side-by-side table, write the JSON and the PNG."""
     from paxcast.training.backtest_report import plot, summarize, table, write_json
-    from paxcast.training.cli import overrides_from
 
-    series = read_series(args.data)
-    splits = make_splits(series, args.holdout, args.origins, args.horizon)
-    levels = parse_levels(args.level)
-    overrides = {k: v for k, v in overrides_from(args).items() if k != "horizon"}
-    if args.cells:
-        from paxcast.training.cells import compare_cells
-
-        return compare_cells(args, series, splits, levels, overrides)
-    runs = run_backtest(args.data, splits, levels, overrides)
+    series = read_series(data)
+    runs = run_backtest(data, splits, levels, overrides, log=log)
     summary = summarize(runs, levels, series[0].season)
-    print(table(summary, runs, levels, args.data))
-    write_json(args.json, summary, runs, levels, args.data)
-    plot(args.plot, series, runs, levels)
-    print(f"wrote {args.json} and {args.plot}")
-    return 0
+    log(table(summary, runs, levels, data))
+    write_json(json_path, summary, runs, levels, data)
+    plot(plot_path, series, runs, levels)

@@ -21,7 +21,7 @@ def split_metrics(run: dict, name: str, levels: list[int], season: int) -> dict:
     out = {
         "mape": metrics.mape(actual, mean),
         "smape": metrics.smape(actual, mean),
-        "mase": float(np.mean([metrics.mase(a, f, t, season) for a, f, t in zip(actual, mean, run["train"], strict=True)])),
+        "mase": float(np.mean([metrics.mase(a, f, t, season) for a, f, t in zip(actual, mean, run["train"])])),
         "rmse": metrics.rmse(actual, mean),
     }
     for level in levels:
@@ -51,16 +51,13 @@ def describe_splits(runs: list[dict]) -> str:
 
 
 def machine() -> str:
-    """CPU model, core count and Python version: where the numbers were measured."""
-    model = platform.processor() or platform.machine()
+    """One line naming the CPU, the cores, the Python and the load average: where and under what the numbers were measured."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{model}, nproc={os.cpu_count()}, Python {platform.python_version()}, load average {load}"
 
 
 def best_of(summary: dict, key: str) -> str | None:
@@ -93,7 +90,7 @@ def table(summary: dict, runs: list[dict], levels: list[int], data) -> str:
                 value, mark = row.get(key), "*" if best.get(key) == name else " "
             cells.append(f"{'-':>10} " if value is None else f"{value:>10.2f}{mark}")
         lines.append(name.ljust(name_width) + "".join(cells))
-    lines.append("* best in column (coverage: closest to its level). " "Errors are means over splits; coverage/width over all forecast points.")
+    lines.append("* best in column (coverage: closest to its level). Errors are means over splits; coverage/width over all forecast points.")
     return "\n".join(lines)
 
 
@@ -143,8 +140,8 @@ def plot(path, series, runs: list[dict], levels: list[int], lstm: str = "LSTM (p
     dates = np.array([step(start, series[0].freq, k) for k in range(len(y))])
     fig, ax = plt.subplots(figsize=(11, 5))
     ax.plot(dates, y, color="black", linewidth=1.2, label="actual")
-    colors = dict(zip(runs[0]["forecasts"], plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
-    shades = dict(zip(sorted(levels, reverse=True), (0.15, 0.3, 0.45), strict=False))
+    colors = dict(zip(runs[0]["forecasts"], plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    shades = dict(zip(sorted(levels, reverse=True), (0.15, 0.3, 0.45)))
     for k, run in enumerate(runs):
         origin = len(run["train"][0])
         steps = dates[origin : origin + run["split"].horizon]

@@ -9,6 +9,8 @@ import warnings
 
 import numpy as np
 
+from paxcast.service.exceptions import MissingExtra
+
 BASELINES = ("SeasonalNaive", "AutoETS", "AutoTheta", "AutoARIMA")
 
 
@@ -16,7 +18,7 @@ def make_model(name: str, season: int):
     try:
         from statsforecast import models
     except ImportError:
-        raise ValueError("the statistical baselines need statsforecast: pip install 'paxcast[bench]'") from None
+        raise MissingExtra("backtest", "bench", "statsforecast") from None
     constructors = {
         "SeasonalNaive": lambda: models.SeasonalNaive(season_length=season),
         "AutoETS": lambda: models.AutoETS(season_length=season),

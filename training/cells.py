@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from paxcast.service.contract import CELLS
+from paxcast.service.exceptions import UsageError
 from paxcast.training.backtest import LSTM, run_backtest
 from paxcast.training.backtest_report import describe_splits, machine, summarize
-from paxcast.training.model import CELLS
+from paxcast.training.data import read_series
 
 REFERENCE = "AutoARIMA"
 
@@ -23,9 +25,9 @@ def parse_cells(text: str) -> list[str]:
     cells = [part.strip() for part in text.split(",") if part.strip()]
     for cell in cells:
         if cell not in CELLS:
-            raise ValueError(f"--cells {text!r}: {cell!r} is not one of {', '.join(CELLS)}")
+            raise UsageError(f"--cells {text!r}: {cell!r} is not one of {', '.join(CELLS)}")
     if not cells or len(set(cells)) != len(cells):
-        raise ValueError(f"--cells {text!r}: give each cell once, e.g. lstm,gru,peephole")
+        raise UsageError(f"--cells {text!r}: give each cell once, e.g. lstm,gru,peephole")
     return cells
 
 
@@ -52,11 +54,11 @@ def render(rows: dict, reference: dict, levels: list[int], header: str) -> str:
     lines = [header, head]
     best = min(rows, key=lambda c: rows[c]["mape"])
     for cell, r in rows.items():
-        line = f"{cell + ('*' if cell == best else ''):<10}{r['mape']:>8.2f}" f"{r['smape']:>8.2f}{r['mase']:>7.2f}{r['rmse']:>8.2f}"
+        line = f"{cell + ('*' if cell == best else ''):<10}{r['mape']:>8.2f}{r['smape']:>8.2f}{r['mase']:>7.2f}{r['rmse']:>8.2f}"
         line += "".join(f"{r.get(f'coverage{lv}', float('nan')):>9.1f}" for lv in levels)
-        line += f"{r['parameters']:>9}{r['train_seconds']:>9.1f}" f"{r['latency_p50_us']:>8.0f}{r['latency_p99_us']:>8.0f}{str(r['network_on']) + '/' + str(r['splits']):>8}"
+        line += f"{r['parameters']:>9}{r['train_seconds']:>9.1f}{r['latency_p50_us']:>8.0f}{r['latency_p99_us']:>8.0f}{str(r['network_on']) + '/' + str(r['splits']):>8}"
         lines.append(line)
-    ref = f"{REFERENCE:<10}{reference['mape']:>8.2f}" f"{reference['smape']:>8.2f}{reference['mase']:>7.2f}{reference['rmse']:>8.2f}"
+    ref = f"{REFERENCE:<10}{reference['mape']:>8.2f}{reference['smape']:>8.2f}{reference['mase']:>7.2f}{reference['rmse']:>8.2f}"
     ref += "".join(f"{reference.get(f'coverage{lv}', float('nan')):>9.1f}" for lv in levels)
     lines.append(ref + f"{'-':>9}{'-':>9}{'-':>8}{'-':>8}{'-':>8}")
     lines.append(
@@ -67,19 +69,18 @@ def render(rows: dict, reference: dict, levels: list[int], header: str) -> str:
     return "\n".join(lines)
 
 
-def compare_cells(args, series, splits, levels: list[int], overrides: dict) -> int:
-    """Run the backtest per cell, print the side-by-side table, write JSON next to `--json`."""
-    cells = parse_cells(args.cells)
+def compare_cells(data, cells: list[str], splits, levels: list[int], overrides: dict, json_path, log=print) -> Path:
+    """Run the backtest once per cell, log the side-by-side table, write it as JSON next to `json_path`; return that path."""
+    series = read_series(data)
     rows, reference = {}, None
     for cell in cells:
-        runs = run_backtest(args.data, splits, levels, {**overrides, "cell": cell}, log=lambda line, c=cell: print(f"[{c}] {line}", flush=True))
+        runs = run_backtest(data, splits, levels, {**overrides, "cell": cell}, log=lambda line, c=cell: log(f"[{c}] {line}"))
         summary = summarize(runs, levels, series[0].season)
         rows[cell] = cell_row(runs, summary)
         reference = reference or {k: v for k, v in summary[REFERENCE].items() if k != "splits"}
-    header = f"cells on {args.data}: {describe_splits(runs)}; machine: {machine()}"
-    print(render(rows, reference, levels, header))
-    out = Path(args.json).with_name(Path(args.json).stem + "-cells.json")
+    header = f"cells on {data}: {describe_splits(runs)}; machine: {machine()}"
+    log(render(rows, reference, levels, header))
+    out = Path(json_path).with_name(Path(json_path).stem + "-cells.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"data": str(args.data), "splits": describe_splits(runs), "machine": machine(), "cells": rows, REFERENCE: reference}, indent=2) + "\n")
-    print(f"wrote {out}")
-    return 0
+    out.write_text(json.dumps({"data": str(data), "splits": describe_splits(runs), "machine": machine(), "cells": rows, REFERENCE: reference}, indent=2) + "\n")
+    return out

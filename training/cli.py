@@ -1,68 +1,85 @@
-"""`paxcast` command line: train, serve, retrain, models. Known errors become one line and an exit code.
+"""`paxcast`: every command and all of its argparse code; the libraries below take plain values.
 
-Imports stay inside the commands: `paxcast serve` must run in the serving-only
-install, which has no torch.
+train, backtest, retrain, serve, models list|show|rollback. A known error (the
+`PaxcastError` tree in paxcast.service.exceptions) becomes one line on stderr and its
+exit code; anything else is a bug and keeps its traceback. Imports stay inside the
+commands: `paxcast serve` and `paxcast models` run in the serving-only install, which
+has no torch.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import signal
 import sys
+import typing
 
-EXIT_USAGE, EXIT_DATA, EXIT_FAILED = 2, 3, 1
+from paxcast.service.contract import TrainConfig, flag_fields
+from paxcast.service.exceptions import MissingExtra, ModelError, PaxcastError
 
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
-    parser.add_argument("--horizon", type=int, help="steps forecast at once (default: the window)")
-    parser.add_argument("--window", type=int, help="history values the model reads (default: 3 seasons)")
-    parser.add_argument("--season", type=int, help="seasonal period (default: from the frequency, 12 for monthly)")
-    parser.add_argument("--cell", choices=("lstm", "gru", "peephole"), help="recurrent cell (default: lstm)")
-    parser.add_argument("--hidden", type=int, help="hidden units per layer (default: 64)")
-    parser.add_argument("--layers", type=int, help="stacked recurrent layers (default: 1)")
-    parser.add_argument("--dropout", type=float, help="dropout between layers and before the head (default: 0)")
-    parser.add_argument("--transform", choices=("none", "log"), help="value transform inside the graph (default: chosen by inner validation)")
-    parser.add_argument("--epochs", type=int, help="maximum epochs per member (default: 300)")
-    parser.add_argument("--patience", type=int, help="epochs without validation improvement before stopping (default: 40)")
-    parser.add_argument("--lr", type=float, help="Adam learning rate (default: 3e-3)")
-    parser.add_argument("--seed", type=int, help="base seed; member k uses seed + k (default: 0)")
-    parser.add_argument("--ensemble", type=int, help="members averaged inside the graph (default: 5)")
-    parser.add_argument("--augment", type=float, help="random growth tilt per season applied to training windows (default: chosen by inner validation)")
+EXIT_INTERRUPTED = 130
 
 
-def overrides_from(args: argparse.Namespace) -> dict:
-    keys = ("horizon", "window", "season", "cell", "hidden", "layers", "dropout", "transform", "epochs", "patience", "lr", "seed", "ensemble", "augment")
-    return {key: getattr(args, key) for key in keys}
+def add_training_flags(parser: argparse.ArgumentParser, retrainable: bool = False) -> None:
+    """One `--<field>` per flag field of TrainConfig (retrain: those outside the served shape), typed from the contract."""
+    for name, info in flag_fields(TrainConfig, retrainable=retrainable).items():
+        kind, choices = info.annotation, None
+        if typing.get_origin(kind) is typing.Literal:
+            kind, choices = str, typing.get_args(kind)
+        description = info.description or ""
+        if retrainable:
+            description = description.split(" (default")[0] + " (default: the champion's)"
+        elif "(default" not in description:
+            description += f" (default: {info.default})"
+        parser.add_argument(f"--{name}", type=kind, choices=choices, help=description)
+
+
+def overrides_from(args: argparse.Namespace, retrainable: bool = False) -> dict:
+    """The training flags given on the command line (None for those left to their defaults)."""
+    return {name: getattr(args, name) for name in flag_fields(TrainConfig, retrainable=retrainable)}
+
+
+def require(command: str, extra: str, *modules: str) -> None:
+    """MissingExtra unless every module is importable (torch is not in the serving install)."""
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise MissingExtra(command, extra, module)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    require("train", "train", "torch", "onnx")
     from paxcast.training.pipeline import train_and_register
 
     version, fitted = train_and_register(args.data, args.out, args.name, **overrides_from(args))
-    chosen, selection = fitted.meta["selection"]["chosen"] or {}, fitted.meta["selection"]
-    inner = f"inner MAPE {chosen['mape']:.2f}% vs its no-network baseline {chosen['baseline_mape']:.2f}%" if chosen else "no inner validation (data too short)"
+    config, chosen = fitted.config, fitted.selection.chosen
+    inner = f"inner MAPE {chosen.mape:.2f}% vs its no-network baseline {chosen.baseline_mape:.2f}%" if chosen else "no inner validation (data too short)"
     print(
-        f"registered {args.name}/{version} in {args.out}: {fitted.meta['cell']} x{fitted.meta['ensemble']}, "
-        f"window {fitted.meta['window']}, horizon {fitted.meta['horizon']}, transform {fitted.meta['transform']}, "
-        f"{inner}, network {selection['network'].split(':')[0]}, " f"intervals {'calibrated' if fitted.meta['intervals'] else 'none'}, "
-        f"{fitted.meta['training']['seconds_with_inner_validation']:.1f}s"
+        f"registered {args.name}/{version} in {args.out}: {config.cell} x{config.ensemble}, window {config.window}, "
+        f"horizon {config.horizon}, transform {config.transform}, {inner}, network {fitted.selection.network.split(':')[0]}, "
+        f"intervals {'calibrated' if fitted.intervals else 'none'}, {fitted.training.seconds_with_inner_validation:.1f}s"
     )
     return 0
 
 
-def add_backtest_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--holdout", type=int, help="one split: forecast the last N values (default: 36)")
-    parser.add_argument("--origins", help="rolling origins a,b,c: train on the first a values, forecast --horizon")
-    parser.add_argument("--level", default="80,95", help="interval levels in percent (default: 80,95)")
-    parser.add_argument("--json", default="bench/results/backtest.json", help="metrics and forecasts as JSON")
-    parser.add_argument("--plot", default="bench/results/backtest.png", help="PNG plot of the forecasts")
-    parser.add_argument("--cells", help="compare recurrent cells, e.g. lstm,gru,peephole: accuracy, parameters, training time, latency")
-
-
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from paxcast.training.backtest import main as backtest
+    require("backtest", "train", "torch", "onnx")
+    require("backtest", "bench", "statsforecast", "matplotlib")
+    from paxcast.training.backtest import backtest, make_splits, parse_levels
+    from paxcast.training.cells import compare_cells, parse_cells
+    from paxcast.training.data import read_series
 
-    return backtest(args)
+    splits = make_splits(read_series(args.data), args.holdout, args.origins, args.horizon)
+    levels = parse_levels(args.level)
+    overrides = {k: v for k, v in overrides_from(args).items() if k != "horizon"}
+    log = lambda line: print(line, flush=True)  # noqa: E731
+    if args.cells:
+        out = compare_cells(args.data, parse_cells(args.cells), splits, levels, overrides, args.json, log=log)
+        print(f"wrote {out}")
+    else:
+        backtest(args.data, splits, levels, overrides, args.json, args.plot, log=log)
+        print(f"wrote {args.json} and {args.plot}")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -72,48 +89,141 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # run the cleanups (staging, temp files, lock) on SIGTERM too
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    require("retrain", "train", "torch", "onnx")
+    from paxcast.training.retrain import retrain
+
+    signal.signal(signal.SIGTERM, raise_interrupt)
+    overrides = {k: v for k, v in overrides_from(args, retrainable=True).items() if v is not None}
+    outcome = retrain(args.data, args.registry, args.name, max_regression=args.max_regression, force=args.force, keep=args.keep, **overrides)
+    record = outcome.record
+    pruned = f"; pruned {', '.join(record['pruned'])}" if record["pruned"] else ""
+    print(f"{'promoted' if outcome.promoted else 'kept'} {args.name}/{outcome.current}: {record['reason']}{pruned} ({record['duration_s']:.1f}s)")
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from paxcast.service.contract import read_card
+    from paxcast.service.registry import current_version, list_versions
+
+    versions = list_versions(args.registry, args.name)[::-1]  # newest first
+    if not versions:
+        raise ModelError(f"{args.registry}/{args.name}: no versions")
+    try:
+        current = current_version(args.registry, args.name)
+    except ModelError:
+        current = None
+    print(f"{'':2}{'version':22}{'created_at':27}{'val MAPE':>10}  data")
+    for version in versions:
+        mark = "* " if version == current else "  "
+        try:
+            card = read_card(f"{args.registry}/{args.name}/{version}", verify_hash=False)
+        except ModelError as exc:
+            print(f"{mark}{version:22}unreadable: {exc}")
+            continue
+        print(f"{mark}{version:22}{card.created_at:27}{card.validation.mape:>9.2f}%  {card.data_file} ({card.training.rows} rows)")
+    return 0
+
+
+def cmd_models_show(args: argparse.Namespace) -> int:
+    from paxcast.service.contract import read_card
+    from paxcast.service.registry import current_version
+
+    version = args.version or current_version(args.registry, args.name)
+    print(read_card(f"{args.registry}/{args.name}/{version}", verify_hash=False).to_json(), end="")
+    return 0
+
+
+def cmd_models_rollback(args: argparse.Namespace) -> int:
+    from paxcast.training.registry import rollback
+
+    record = rollback(args.registry, args.name, args.version)
+    if record is None:
+        print(f"{args.name}/{args.version} is already current; nothing changed")
+    else:
+        print(f"rolled back {args.name}: CURRENT {record['previous']} -> {record['current']}")
+    return 0
+
+
+def add_registry_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--registry", default="models", help="model registry directory (default: models)")
+    parser.add_argument("--name", default="air_passengers", help="model name in the registry (default: air_passengers)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paxcast", description="Passenger-flow forecasting: train, export, serve.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model and register it as the current version")
-    add_train_arguments(train)
+    train.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
+    add_training_flags(train)
     train.add_argument("--out", default="models", help="model registry directory (default: models)")
     train.add_argument("--name", default="air_passengers", help="model name in the registry")
     train.set_defaults(func=cmd_train)
 
     backtest = commands.add_parser("backtest", help="train on the past of each split and compare with statistical baselines")
-    add_train_arguments(backtest)
-    add_backtest_arguments(backtest)
+    backtest.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
+    add_training_flags(backtest)
+    backtest.add_argument("--holdout", type=int, help="one split: forecast the last N values (default: 36)")
+    backtest.add_argument("--origins", help="rolling origins a,b,c: train on the first a values, forecast --horizon")
+    backtest.add_argument("--level", default="80,95", help="interval levels in percent (default: 80,95)")
+    backtest.add_argument("--json", default="bench/results/backtest.json", help="metrics and forecasts as JSON")
+    backtest.add_argument("--plot", default="bench/results/backtest.png", help="PNG plot of the forecasts")
+    backtest.add_argument("--cells", help="compare recurrent cells, e.g. lstm,gru,peephole: accuracy, parameters, training time, latency")
     backtest.set_defaults(func=cmd_backtest)
 
-    serve = commands.add_parser("serve", help="serve the current model over HTTP (settings: PAXCAST_* variables)")
+    serve = commands.add_parser("serve", help="serve every registered model over HTTP (settings: PAXCAST_* variables)")
     serve.add_argument("--host", help="bind address (default: PAXCAST_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: PAXCAST_PORT or 8000)")
     serve.set_defaults(func=cmd_serve)
 
-    from paxcast.training.retrain_cli import add_retrain_commands  # `retrain` and `models` live in their own module
+    retrain = commands.add_parser(
+        "retrain",
+        help="train a challenger on new data and promote it only if it is not worse than the served champion",
+        description="Window, horizon and season stay the champion's (the served contract); the other training flags override its settings.",
+    )
+    retrain.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
+    add_training_flags(retrain, retrainable=True)
+    add_registry_arguments(retrain)
+    retrain.add_argument("--max-regression", type=float, default=0.0, metavar="PCT",
+                         help="promote a challenger whose hold-out error is at most PCT %% (relative) above the champion's (default: 0)")
+    retrain.add_argument("--force", action="store_true", help="promote the challenger whatever the comparison says")
+    retrain.add_argument("--keep", type=int, default=10, metavar="N", help="versions kept after pruning; the current one always stays (default: 10)")
+    retrain.set_defaults(func=cmd_retrain)
 
-    add_retrain_commands(commands)
+    models = commands.add_parser("models", help="list, show or roll back the versions of a model")
+    actions = models.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="every version, newest first, with its errors; * marks the current one")
+    add_registry_arguments(listing)
+    listing.set_defaults(func=cmd_models_list)
+    show = actions.add_parser("show", help="print a version's model.json (default: the current version)")
+    add_registry_arguments(show)
+    show.add_argument("version", nargs="?", help="version id (default: the current one)")
+    show.set_defaults(func=cmd_models_show)
+    rollback = actions.add_parser("rollback", help="make an existing version current again (checked like a load; logged in history.jsonl)")
+    add_registry_arguments(rollback)
+    rollback.add_argument("version", help="version id to serve")
+    rollback.set_defaults(func=cmd_models_rollback)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from paxcast.service.registry import ModelError
-    from paxcast.training.data import DataError
-
     try:
         return args.func(args)
-    except DataError as exc:
+    except PaxcastError as exc:
         print(f"paxcast {args.command}: {exc}", file=sys.stderr)
-        return EXIT_DATA
-    except (ModelError, ValueError, OSError) as exc:
+        return exc.exit_code
+    except OSError as exc:  # the machine, not the code: a full disk, a missing or unwritable path
         print(f"paxcast {args.command}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return 1
     except KeyboardInterrupt:
         print(f"paxcast {args.command}: interrupted; the registry is unchanged", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

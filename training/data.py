@@ -7,7 +7,6 @@ the line and the rule, so the CLI can print it without a traceback.
 from __future__ import annotations
 
 import csv
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from paxcast.service.calendar import DEFAULT_SEASON, FREQ_NAMES, infer_freq, parse_timestamp, step
+from paxcast.service.exceptions import DataError
 
 DEFAULT_ID = "series"
-
-
-class DataError(ValueError):
-    """A series file breaks a rule; the message is one line: file, line, rule."""
 
 
 @dataclass(frozen=True)
@@ -35,10 +31,6 @@ class Series:
     @property
     def season(self) -> int:
         return DEFAULT_SEASON[self.freq]
-
-
-def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def read_series(path: str | Path) -> list[Series]:
@@ -106,7 +98,7 @@ def _assemble(path: Path, rows: dict[str, list[tuple[int, object, float]]]) -> l
         if len(points) < 2:
             raise DataError(f"{path}: line {points[0][0]}: series '{series_id}' has a single row; need a regular series")
         freq = None
-        for (_, prev, _), (line, when, _) in zip(points, points[1:], strict=False):
+        for (_, prev, _), (line, when, _) in zip(points, points[1:]):
             if when == prev:
                 raise DataError(f"{path}: line {line}: duplicate ds {when.date()} in series '{series_id}'")
             if when < prev:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-OPSET = 17
-INPUT, OUTPUT = "history", "forecast"
+from paxcast.service.contract import FORECAST, HISTORY, OPSET
+from paxcast.service.predictor import make_session, run_session
 
 
 def export_onnx(model: torch.nn.Module, path: str | Path, window: int) -> Path:
@@ -27,8 +27,8 @@ def export_onnx(model: torch.nn.Module, path: str | Path, window: int) -> Path:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter's deprecation and RNN-batch notices
         torch.onnx.export(
-            model, (example,), str(path), input_names=[INPUT], output_names=[OUTPUT],
-            dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}}, opset_version=OPSET, dynamo=False,
+            model, (example,), str(path), input_names=[HISTORY], output_names=[FORECAST],
+            dynamic_axes={HISTORY: {0: "batch"}, FORECAST: {0: "batch"}}, opset_version=OPSET, dynamo=False,
         )
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     return path
@@ -46,10 +46,7 @@ def sample_histories(y: np.ndarray, window: int, n: int, seed: int = 0) -> np.nd
 
 def parity(model: torch.nn.Module, path: str | Path, histories: np.ndarray) -> float:
     """Largest |onnx - torch| relative to the largest |torch| output per row, over `histories`."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (ours,) = session.run([OUTPUT], {INPUT: histories.astype(np.float32)})
+    ours = run_session(make_session(path), np.ascontiguousarray(histories, dtype=np.float32))
     with torch.no_grad():
         reference = model(torch.from_numpy(histories.astype(np.float32))).numpy()
     scale = np.abs(reference).max(axis=1, keepdims=True).clip(min=1e-6)

@@ -6,9 +6,10 @@ import numpy as np
 
 
 def mape(actual: np.ndarray, forecast: np.ndarray) -> float:
-    """Mean absolute percentage error, in percent."""
+    """Mean absolute percentage error, in percent, over the observed (non-NaN) actuals."""
     actual, forecast = np.asarray(actual, float), np.asarray(forecast, float)
-    return float(np.mean(np.abs(forecast - actual) / np.abs(actual)) * 100)
+    observed = ~np.isnan(actual)
+    return float(np.mean(np.abs(forecast[observed] - actual[observed]) / np.abs(actual[observed])) * 100)
 
 
 def smape(actual: np.ndarray, forecast: np.ndarray) -> float:

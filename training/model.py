@@ -9,41 +9,14 @@ untrained forecaster *is* that baseline and training has to earn every change.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 
-CELLS = ("lstm", "gru", "peephole")
-TRANSFORMS = ("none", "log")
+from paxcast.service.contract import CELLS, ForecasterConfig
+
 N_FEATURES = 2  # seasonal change, position within the window
 
-
-@dataclass
-class ForecasterConfig:
-    window: int
-    horizon: int
-    season: int
-    cell: str = "lstm"
-    hidden: int = 64
-    layers: int = 1
-    dropout: float = 0.0
-    transform: str = "none"
-
-    def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {self.cell!r}")
-        if self.transform not in TRANSFORMS:
-            raise ValueError(f"transform must be one of {', '.join(TRANSFORMS)}, got {self.transform!r}")
-        if self.season < 1 or self.window <= self.season:
-            raise ValueError(f"window ({self.window}) must exceed the season ({self.season})")
-        if self.horizon < 1 or self.hidden < 1 or self.layers < 1:
-            raise ValueError("horizon, hidden and layers must be at least 1")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+__all__ = ["CELLS", "Ensemble", "Forecaster", "ForecasterConfig", "count_parameters"]
 
 
 class PeepholeCell(nn.Module):

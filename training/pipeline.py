@@ -12,17 +12,21 @@ import datetime as dt
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from paxcast.service.calendar import DEFAULT_SEASON
-from paxcast.training.data import DataError, Series, file_sha256, read_series, require_length
+from paxcast.service.contract import (
+    OPSET, Calibration, ModelCard, OnnxFacts, Selection, TrainConfig, TrainingFacts, Validation, make_config, sha256_of,
+)
+from paxcast.service.exceptions import DataError, ModelError
+from paxcast.training.data import Series, read_series, require_length
 from paxcast.training.export import export_onnx, parity, sample_histories
 from paxcast.training.registry import register
 from paxcast.training.selection import InnerResult, choose, describe, inner_validate, pooled_scores
-from paxcast.training.train import TrainConfig, TrainResult, train
+from paxcast.training.train import TrainResult, train
 
 PARITY_TOLERANCE = 1e-4
 # Candidate designs, compared by inner rolling-origin validation inside the training data.
@@ -42,11 +46,29 @@ def default_window(season: int) -> int:
 
 @dataclass
 class Fitted:
-    """A trained ensemble, its ONNX file and the contract that goes next to it."""
+    """A trained ensemble, its ONNX file and what its card will say about how it was made."""
 
     result: TrainResult
     onnx_path: Path
-    meta: dict
+    freq: str
+    training: TrainingFacts
+    validation: Validation
+    selection: Selection
+    onnx: OnnxFacts
+    intervals: Calibration | None
+
+    @property
+    def config(self) -> TrainConfig:
+        return self.result.config
+
+    def card(self, name: str, version: str, onnx_sha256: str, data_file: str, data_sha256: str) -> ModelCard:
+        """The model card of this fit registered as `name`/`version`."""
+        return ModelCard(
+            name=name, version=version, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            freq=self.freq, hyperparameters=self.config, training=self.training, validation=self.validation,
+            selection=self.selection, onnx=self.onnx, intervals=self.intervals, data_file=data_file,
+            data_sha256=data_sha256, onnx_sha256=onnx_sha256,
+        )
 
 
 def check_series(path: str | Path, series: list[Series], config: TrainConfig) -> None:
@@ -72,10 +94,9 @@ def candidate_designs(series: list[Series], config: TrainConfig, explicit: set[s
         if "window_seasons" in values:
             values["window"] = values.pop("window_seasons") * config.season
         values = {k: v for k, v in values.items() if k not in explicit}
-        candidate = replace(config, **values)
+        candidate = config.updated(**values)
         fits = candidate.window + candidate.horizon + 1 <= shortest and (positive or candidate.transform != "log")
         if fits and candidate not in out:
-            candidate.forecaster()
             out.append(candidate)
     return out or [config]
 
@@ -90,7 +111,7 @@ def select_design(series: list[Series], designs: list[TrainConfig], show_progres
     results = []
     for k, design in enumerate(designs):
         if show_progress:
-            print(f"inner validation {k + 1}/{len(designs)}: window {design.window}, " f"transform {design.transform}, augment {design.augment:g}", file=sys.stderr)
+            print(f"inner validation {k + 1}/{len(designs)}: window {design.window}, transform {design.transform}, augment {design.augment:g}", file=sys.stderr)
         result = inner_validate(series, design)
         if result is not None:
             results.append(result)
@@ -100,20 +121,20 @@ def select_design(series: list[Series], designs: list[TrainConfig], show_progres
     return best.config, best, results
 
 
-def calibration(best: InnerResult | None, network_on: bool) -> dict | None:
-    """The interval calibration for model.json: pooled out-of-sample relative errors per step."""
+def calibration(best: InnerResult | None, network_on: bool) -> Calibration | None:
+    """The interval calibration for the card: pooled out-of-sample relative errors per step."""
     if best is None:
         return None
     errors = best.relative_errors if network_on else best.baseline_relative_errors
-    return {
-        "method": "split conformal on relative errors from an inner rolling-origin " "backtest (neighbouring steps pooled)",
+    return Calibration(
+        method="split conformal on relative errors from an inner rolling-origin backtest (neighbouring steps pooled)",
         # Overlapping inner forecasts are few independent draws: an exponential tail fitted to
         # their mean keeps high levels from resting on the largest of a handful of calm years.
-        "tail": "exponential",
-        "inner_origins": best.origins,
-        "relative_errors": pooled_scores(errors),
-        "network_on": network_on,
-    }
+        tail="exponential",
+        inner_origins=best.origins,
+        relative_errors=pooled_scores(errors),
+        network_on=network_on,
+    )
 
 
 def fit(
@@ -135,44 +156,34 @@ def fit(
     probe = sample_histories(series[0].y, config.window, 256, seed=config.seed)
     error = parity(result.model, onnx_path, probe)
     if not error <= PARITY_TOLERANCE:
-        raise RuntimeError(f"onnxruntime and PyTorch disagree by {error:.2e} (relative) after export")
-    meta = {
-        "window": config.window,
-        "horizon": config.horizon,
-        "season": config.season,
-        "freq": series[0].freq,
-        "cell": config.cell,
-        "layers": config.layers,
-        "transform": config.transform,
-        "positive_only": config.transform == "log",
-        "ensemble": config.ensemble,
-        "hyperparameters": config.to_dict(),
-        "training": {
-            "series": len(series),
-            "rows": int(sum(len(s.y) for s in series)),
-            "windows": result.n_train,
-            "validation_windows": result.n_val,
-            "member_best_epochs": result.member_epochs,
-            "seconds": round(result.seconds, 2),
-            "seconds_with_inner_validation": round(time.perf_counter() - started, 2),
-        },
-        "validation": {
-            "loss": result.val_loss,
-            "mape": result.val_mape,
-            "baseline_mape": result.baseline_val_mape,
-            "baseline": "seasonal naive with drift (the network's zero-correction output)",
-        },
-        "selection": {
-            "method": "inner rolling-origin validation: mean over horizon steps of each step's MAPE, percent",
-            "inner_origins": best.origins if best else [],
-            "candidates": [describe(r) for r in results],
-            "chosen": describe(best) if best else None,
-            "network": "on" if network_on else "off: it did not beat its no-network baseline on inner validation",
-        },
-        "onnx": {"input": "history", "output": "forecast", "opset": 17, "parity_max_rel_error": error},
-        "intervals": calibration(best, network_on),
-    }
-    return Fitted(result=result, onnx_path=onnx_path, meta=meta)
+        raise ModelError(f"onnxruntime and PyTorch disagree by {error:.2e} (relative) after export; nothing was registered")
+    return Fitted(
+        result=result,
+        onnx_path=onnx_path,
+        freq=series[0].freq,
+        training=TrainingFacts(
+            series=len(series),
+            rows=int(sum(len(s.y) for s in series)),
+            windows=result.n_train,
+            validation_windows=result.n_val,
+            member_best_epochs=result.member_epochs,
+            seconds=round(result.seconds, 2),
+            seconds_with_inner_validation=round(time.perf_counter() - started, 2),
+        ),
+        validation=Validation(
+            loss=result.val_loss, mape=result.val_mape, baseline_mape=result.baseline_val_mape,
+            baseline="seasonal naive with drift (the network's zero-correction output)",
+        ),
+        selection=Selection(
+            method="inner rolling-origin validation: mean over horizon steps of each step's MAPE, percent",
+            inner_origins=best.origins if best else [],
+            candidates=[describe(r) for r in results],
+            chosen=describe(best) if best else None,
+            network="on" if network_on else "off: it did not beat its no-network baseline on inner validation",
+        ),
+        onnx=OnnxFacts(opset=OPSET, parity_max_rel_error=error),
+        intervals=calibration(best, network_on),
+    )
 
 
 def prepare(data_path: str | Path, series: list[Series], **overrides) -> tuple[TrainConfig, list[TrainConfig]]:
@@ -195,14 +206,11 @@ def train_and_register(
     """
     series = read_series(data_path)
     config, designs = prepare(data_path, series, **overrides)
+    data_sha256 = sha256_of(data_path)
     with tempfile.TemporaryDirectory(prefix="paxcast-") as tmp:
         fitted = fit(series, config, Path(tmp), show_progress=show_progress, designs=designs)
-        fitted.meta.update(
-            data_sha256=file_sha256(data_path),
-            data_file=Path(data_path).name,
-            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        )
-        version = register(out, name, fitted.onnx_path, fitted.meta, make_current=make_current)
+        describe_version = lambda version, onnx_sha256: fitted.card(name, version, onnx_sha256, Path(data_path).name, data_sha256)  # noqa: E731
+        version = register(out, name, fitted.onnx_path, describe_version, make_current=make_current)
     return version, fitted
 
 
@@ -212,6 +220,4 @@ def resolve_config(series: list[Series], **overrides) -> TrainConfig:
     window = overrides.pop("window", None) or default_window(season)
     horizon = overrides.pop("horizon", None) or window
     values = {k: v for k, v in overrides.items() if v is not None}
-    config = TrainConfig(window=window, horizon=horizon, season=season, **values)
-    config.forecaster()  # validates the combination before any work
-    return config
+    return make_config(TrainConfig, window=window, horizon=horizon, season=season, **values)

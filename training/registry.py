@@ -14,15 +14,18 @@ import datetime as dt
 import fcntl
 import json
 import os
-import re
 import shutil
 import signal
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from paxcast.service.registry import ModelError, current_version, list_versions, read_contract, sha256_of
+from paxcast.service.contract import CARD_FILE, ONNX_FILE, ModelCard, sha256_of
+from paxcast.service.exceptions import ModelError, RegistryBusy, UsageError
+from paxcast.service.predictor import Predictor
+from paxcast.service.registry import POINTER, current_version, list_versions, version_order
 
 
 def _fsync_dir(path: Path) -> None:
@@ -50,7 +53,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def new_version_id(base: Path) -> str:
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     version, n = stamp, 1
     while (base / version).exists():
         n += 1
@@ -58,22 +61,30 @@ def new_version_id(base: Path) -> str:
     return version
 
 
-def register(root: str | Path, name: str, onnx_file: Path, meta: dict, make_current: bool = True) -> str:
-    """Add `onnx_file` as a new version of `name` with contract `meta`; return the version id."""
+def check_servable(version_dir: Path, version: str | None = None) -> None:
+    """The service's own load check (card, hash, onnxruntime, probe): what passes here, the service serves."""
+    Predictor.load(version_dir, version=version)
+
+
+def register(root: str | Path, name: str, onnx_file: Path, card_for: Callable[[str, str], ModelCard], make_current: bool = True) -> str:
+    """Add `onnx_file` as a new version of `name`; return the version id.
+
+    `card_for(version, onnx_sha256)` makes the version's card once its id and the staged
+    graph's hash are known.
+    """
     base = Path(root) / name
     base.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=base, prefix=".staging-"))
     try:
         staging.chmod(0o755)  # mkdtemp's 0700 would hide the model from a service running as another user
-        shutil.copyfile(onnx_file, staging / "model.onnx")
+        shutil.copyfile(onnx_file, staging / ONNX_FILE)
         version = new_version_id(base)
-        meta = {**meta, "name": name, "version": version, "onnx_sha256": sha256_of(staging / "model.onnx")}
-        meta.setdefault("created_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-        (staging / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        card = card_for(version, sha256_of(staging / ONNX_FILE))
+        (staging / CARD_FILE).write_text(card.to_json(), encoding="utf-8")
         for item in staging.iterdir():
             with item.open("rb") as handle:
                 os.fsync(handle.fileno())
-        read_contract(staging)  # refuse to publish anything the service would refuse to load
+        check_servable(staging, version)  # refuse to publish anything the service would refuse to load
         os.rename(staging, base / version)
         _fsync_dir(base)
     except BaseException:
@@ -87,8 +98,8 @@ def register(root: str | Path, name: str, onnx_file: Path, meta: dict, make_curr
 def set_current(root: str | Path, name: str, version: str) -> None:
     """Point `<root>/<name>/CURRENT` at an existing, complete version, atomically."""
     base = Path(root) / name
-    read_contract(base / version)
-    write_atomic(base / "CURRENT", (version + "\n").encode())
+    check_servable(base / version)
+    write_atomic(base / POINTER, (version + "\n").encode())
 
 
 def clean_staging(root: str | Path, name: str, min_age: float = 0.0) -> int:
@@ -99,10 +110,6 @@ def clean_staging(root: str | Path, name: str, min_age: float = 0.0) -> int:
     for p in stale:
         shutil.rmtree(p, ignore_errors=True)
     return len(stale)
-
-
-class RegistryBusy(RuntimeError):
-    """Another process holds the registry lock of this model."""
 
 
 @contextlib.contextmanager
@@ -168,12 +175,6 @@ def read_history(root: str | Path, name: str) -> list[dict]:
     return records
 
 
-def version_order(version: str) -> tuple[str, int]:
-    """Sort key of version ids: the UTC stamp, then the `-n` suffix numerically (…Z-10 after …Z-2)."""
-    match = re.fullmatch(r"(.*?)(?:-(\d+))?", version)
-    return match.group(1), int(match.group(2) or 1)
-
-
 def prune(root: str | Path, name: str, keep: int) -> list[str]:
     """Delete all but the `keep` newest versions, never the current one; return the deleted ids.
 
@@ -181,12 +182,12 @@ def prune(root: str | Path, name: str, keep: int) -> list[str]:
     removed, so a kill mid-delete never leaves a half version in the listing.
     """
     if keep < 1:
-        raise ValueError(f"keep must be at least 1, got {keep}")
+        raise UsageError(f"--keep must be at least 1, got {keep}")
     base = Path(root) / name
     for leftover in base.glob(".trash-*"):
         shutil.rmtree(leftover, ignore_errors=True)
     current = current_version(root, name)
-    versions = sorted(list_versions(root, name), key=version_order)
+    versions = list_versions(root, name)  # oldest first
     doomed = [v for v in versions[: max(len(versions) - keep, 0)] if v != current]
     for version in doomed:
         trash = base / f".trash-{version}"
@@ -197,7 +198,7 @@ def prune(root: str | Path, name: str, keep: int) -> list[str]:
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 @contextlib.contextmanager
@@ -232,7 +233,7 @@ def rollback(root: str | Path, name: str, version: str) -> dict | None:
         if version == previous:
             return None
         with publishing():
-            set_current(root, name, version)  # refuses a missing, incomplete or hash-mismatched version
+            set_current(root, name, version)  # runs the service's load check: refuses what it would refuse
             record = {
                 "time": utc_now(),
                 "event": "rollback",
@@ -247,6 +248,6 @@ def rollback(root: str | Path, name: str, version: str) -> dict | None:
 
 
 __all__ = [
-    "register", "set_current", "write_atomic", "clean_staging", "current_version", "list_versions",
+    "register", "set_current", "check_servable", "write_atomic", "clean_staging", "current_version", "list_versions",
     "RegistryBusy", "locked", "append_history", "read_history", "version_order", "prune", "publishing", "rollback",
 ]

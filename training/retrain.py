@@ -25,36 +25,26 @@ from pathlib import Path
 import numpy as np
 
 from paxcast.service.calendar import FREQ_NAMES, parse_timestamp, step
-from paxcast.service.registry import ModelError, current_version, read_contract
-from paxcast.training.data import DataError, Series, file_sha256, read_series, require_length
+from paxcast.service.contract import ModelCard, TrainConfig, flag_fields, make_config, read_card, sha256_of
+from paxcast.service.exceptions import DataError, ModelError, UsageError
+from paxcast.service.registry import current_version
+from paxcast.training.data import Series, read_series, require_length
 from paxcast.training.evaluate import onnx_forecast
 from paxcast.training.metrics import mape, smape
 from paxcast.training.pipeline import check_series, fit, train_and_register
-from paxcast.training.registry import (
-    append_history,
-    clean_staging,
-    locked,
-    prune,
-    publishing,
-    read_history,
-    set_current,
-    utc_now,
-)
-from paxcast.training.train import TrainConfig
+from paxcast.training.registry import append_history, clean_staging, locked, prune, publishing, read_history, set_current, utc_now
+from paxcast.training.splits import Split, split_series
 
-# Training settings a retrain may change; window, horizon and season are the served contract.
-RETRAINABLE = ("cell", "hidden", "layers", "dropout", "transform", "epochs", "patience", "lr", "seed", "ensemble")
-CONTRACT = ("window", "horizon", "season")
 # A staging directory lives for the milliseconds of one registration; an hour-old one belongs to a killed run.
 STALE_STAGING_S = 3600
 
 
 @dataclasses.dataclass
 class Champion:
-    """The version CURRENT names and its model.json."""
+    """The version CURRENT names and its card."""
 
     version: str
-    meta: dict
+    card: ModelCard
     path: Path
 
 
@@ -68,46 +58,34 @@ class Outcome:
 
 
 def read_champion(root: str | Path, name: str) -> Champion:
-    """The current version's contract (hash not checked here: a refit needs only its settings)."""
+    """The current version's card (hash not checked here: a refit needs only its settings)."""
     try:
         version = current_version(root, name)
     except ModelError as exc:
         raise ModelError(f"no champion to retrain: {exc}; register a first model with `paxcast train`") from None
     path = Path(root) / name / version
-    return Champion(version=version, meta=read_contract(path, verify_hash=False), path=path)
+    return Champion(version=version, card=read_card(path, verify_hash=False), path=path)
 
 
 def champion_config(champion: Champion, **overrides) -> TrainConfig:
-    """TrainConfig from the champion's recorded hyperparameters and contract, with `overrides` applied."""
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    values = {k: v for k, v in (champion.meta.get("hyperparameters") or {}).items() if k in known}
-    values.update({key: int(champion.meta[key]) for key in CONTRACT})
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key not in RETRAINABLE:
-            raise ValueError(f"retrain keeps the champion's {key} ({champion.meta.get(key)}); " f"to change it, train a new model with `paxcast train`")
-        values[key] = value
-    config = TrainConfig(**values)
-    config.forecaster()  # validates the combination before any work
-    return config
+    """The champion's hyperparameters with `overrides` applied; the served shape (window, horizon, season) stays."""
+    allowed = flag_fields(retrainable=True)
+    changes = {key: value for key, value in overrides.items() if value is not None}
+    for key in changes:
+        if key not in allowed:
+            kept = getattr(champion.card.hyperparameters, key, None)
+            raise UsageError(f"retrain keeps the champion's {key} ({kept}); to change it, train a new model with `paxcast train`")
+    return make_config(TrainConfig, **{**champion.card.hyperparameters.model_dump(), **changes})
 
 
 def check_data(path: str | Path, series: list[Series], config: TrainConfig, champion: Champion) -> None:
     """Refuse data that does not fit the champion's contract or is too short for a hold-out, before training."""
-    freq = series[0].freq
-    if freq != champion.meta["freq"]:
-        want = champion.meta["freq"]
-        raise DataError(f"{path}: the data is {FREQ_NAMES.get(freq, freq)}; " f"champion {champion.version} forecasts {FREQ_NAMES.get(want, want)} series")
+    freq, want = series[0].freq, champion.card.freq
+    if freq != want:
+        raise DataError(f"{path}: the data is {FREQ_NAMES.get(freq, freq)}; champion {champion.version} forecasts {FREQ_NAMES.get(want, want)} series")
     w, h = config.window, config.horizon
     require_length(path, series, w + 2 * h + 1, f"window {w} + horizon {h} + 1 validation window + a hold-out of {h}")
     check_series(path, series, config)
-
-
-def split_holdout(series: list[Series], horizon: int) -> tuple[list[Series], np.ndarray]:
-    """Series cut before their last `horizon` points, and those points: (n_series, horizon)."""
-    before = [dataclasses.replace(s, y=s.y[:-horizon]) for s in series]
-    return before, np.stack([s.y[-horizon:] for s in series])
 
 
 def timestamp_at(s: Series, index: int) -> dt.datetime:
@@ -151,7 +129,7 @@ def score_champion(
     window = config.window
     if served_is_clean(root, name, champion, series, config.horizon):
         try:
-            read_contract(champion.path)
+            read_card(champion.path)
             return "served model (trained on data that ends before the hold-out)", score(champion.path / "model.onnx", before, actual, window)
         except ModelError:
             pass  # a damaged artefact: judge the champion by its settings instead
@@ -164,7 +142,7 @@ def score_champion(
 
 
 def judge(challenger: float | None, champion: float | None, metric: str, max_regression: float, force: bool) -> tuple[bool, str]:
-    """(promote, reason): the challenger may be worse than the champion by at most `max_regression` % (relative)."""
+    """(promote, reason): the challenger may be worse than the champion by at most `max_regression` percent (relative)."""
     if challenger is None:
         return False, "the challenger's hold-out forecasts are not finite; not promoted even with --force"
     if champion is None:
@@ -195,7 +173,7 @@ def describe_data(data: str | Path, data_copy: Path, series: list[Series]) -> di
     """What history.jsonl records of the data: file, sha256, size, and the last timestamp of each series."""
     return {
         "file": str(data),
-        "sha256": file_sha256(data_copy),
+        "sha256": sha256_of(data_copy),
         "rows": int(sum(len(s.y) for s in series)),
         "series": len(series),
         "through": {s.id: timestamp_at(s, len(s.y) - 1).isoformat() for s in series},
@@ -209,13 +187,13 @@ def retrain(
     """Train a challenger on `data`, judge it against the champion, promote or keep; one history line.
 
     Raises DataError (bad data, registry untouched), RegistryBusy (another run holds the lock),
-    ModelError / ValueError (no usable champion, impossible settings).
+    ModelError (no usable champion), UsageError (impossible settings).
     """
     started = time.monotonic()
     if max_regression < 0:
-        raise ValueError(f"--max-regression must be >= 0, got {max_regression:g}")
+        raise UsageError(f"--max-regression must be >= 0, got {max_regression:g}")
     if keep < 1:
-        raise ValueError(f"--keep must be at least 1, got {keep}")
+        raise UsageError(f"--keep must be at least 1, got {keep}")
     with tempfile.TemporaryDirectory(prefix="paxcast-retrain-") as tmp:
         workdir = Path(tmp)
         data_copy, series = snapshot(data, workdir)
@@ -229,7 +207,7 @@ def retrain(
             if latest.version != champion.version:  # a rollback landed before we got the lock
                 champion, config = latest, champion_config(latest, **overrides)
                 check_data(data, series, config, champion)
-            before, actual = split_holdout(series, config.horizon)
+            before, actual = split_series(series, Split.holdout(config.horizon))
             (workdir / "challenger").mkdir()
             challenger_fit = fit(before, config, workdir / "challenger", show_progress=show_progress)
             challenger_scores = score(challenger_fit.onnx_path, before, actual, config.window)
@@ -242,7 +220,7 @@ def retrain(
             new_version = None
             if promote:
                 new_version, _ = train_and_register(
-                    data_copy, root, name, show_progress=show_progress, make_current=False, **config.to_dict()
+                    data_copy, root, name, show_progress=show_progress, make_current=False, **config.model_dump()
                 )
             with publishing():
                 if new_version is not None:
@@ -257,7 +235,7 @@ def retrain(
                     "current": new_version or champion.version,
                     "data": describe_data(data, data_copy, series),
                     "holdout": {"points": int(actual.size), "horizon": config.horizon, "metric": metric},
-                    "challenger": {"version": new_version, **challenger_scores, "settings": {k: getattr(config, k) for k in RETRAINABLE}},
+                    "challenger": {"version": new_version, **challenger_scores, "settings": {k: getattr(config, k) for k in flag_fields(retrainable=True)}},
                     "champion": {"version": champion.version, **champion_scores, "basis": basis},
                     "max_regression_pct": max_regression,
                     "pruned": pruned,

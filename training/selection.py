@@ -14,8 +14,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
+from paxcast.service.contract import Candidate, TrainConfig
 from paxcast.training.data import Series
-from paxcast.training.train import TrainConfig, masked_windows, train
+from paxcast.training.train import masked_windows, train
 
 MIN_SCORES = 20  # fewest residuals a horizon step's interval is calibrated from (neighbours are pooled)
 MAX_CUT = 0.25  # an inner origin cuts at most this share of the data: inner fits must resemble the final one
@@ -127,10 +128,10 @@ def choose(results: list[InnerResult]) -> InnerResult:
     return min(results, key=lambda r: (np.nan_to_num(r.mape, nan=np.inf)))
 
 
-def describe(result: InnerResult) -> dict:
-    """What model.json records about one candidate."""
+def describe(result: InnerResult) -> Candidate:
+    """What the card records about one candidate design."""
     c = result.config
-    return {
-        "window": c.window, "hidden": c.hidden, "dropout": c.dropout, "transform": c.transform, "augment": c.augment, "shrink": c.shrink,
-        "weight_decay": c.weight_decay, "mape": round(result.mape, 4), "baseline_mape": round(result.baseline_mape, 4),
-    }
+    return Candidate(
+        window=c.window, hidden=c.hidden, dropout=c.dropout, transform=c.transform, augment=c.augment,
+        weight_decay=c.weight_decay, mape=round(result.mape, 4), baseline_mape=round(result.baseline_mape, 4),
+    )

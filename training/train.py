@@ -4,8 +4,7 @@ Each member is trained with its own seed on the same windows. Windows whose hori
 runs past the end of the data keep the targets that exist (the rest are masked), so
 the most recent values teach the short steps instead of being wasted. The most
 recent `val_fraction` of each series is a temporal validation tail that stops
-training; with `refit` each member is then retrained on everything for its best
-number of epochs. A backtest only hands us the data before its origin, so none of
+training. A backtest only hands us the data before its origin, so none of
 this ever sees the months a backtest evaluates on.
 """
 
@@ -14,34 +13,15 @@ from __future__ import annotations
 import copy
 import sys
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from paxcast.training.data import Series
-from paxcast.training.model import Ensemble, Forecaster, ForecasterConfig
-
-
-@dataclass
-class TrainConfig(ForecasterConfig):
-    """The forecaster's shape (inherited) plus how to train it."""
-
-    epochs: int = 300
-    patience: int = 40
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-    batch_size: int = 32
-    clip_norm: float = 1.0
-    val_fraction: float = 0.2
-    augment: float = 0.0  # random extra growth per season (+-) applied to whole training windows
-    shrink: float = 0.0  # L1 pull of the forecast toward the no-network baseline: the net must earn changes
-    refit: bool = False
-    ensemble: int = 5
-    seed: int = 0
-
-    def forecaster(self) -> ForecasterConfig:
-        return ForecasterConfig(**{f.name: getattr(self, f.name) for f in fields(ForecasterConfig)})
+from paxcast.service.contract import TrainConfig
+from paxcast.training import metrics
+from paxcast.training.model import Ensemble, Forecaster
 
 
 @dataclass
@@ -74,50 +54,34 @@ def masked_windows(y: np.ndarray, window: int, horizon: int, origins: range, fir
     return x[rows], target[rows]
 
 
-def split_windows(series: list[Series], window: int, horizon: int, val_fraction: float, refit: bool = False):
+def split_windows(series: list[Series], window: int, horizon: int, val_fraction: float):
     """Training and validation windows of every series, split in time.
 
     The last `val_fraction` of each series' forecast origins form the validation tail
     [cut, n): training targets stop before `cut`, validation targets are the values
-    from `cut` on, forecast from every origin that can reach them. With `refit` the
-    training windows use targets up to the end (the refit pass needs no validation).
+    from `cut` on, forecast from every origin that can reach them.
     """
     parts = {"train_x": [], "train_y": [], "val_x": [], "val_y": []}
     for s in series:
         n = len(s.y)
         origins = n - window
         n_val = max(1, int(round(origins * val_fraction))) if origins > 1 and val_fraction > 0 else 0
-        cut = n if refit else n - n_val
+        cut = n - n_val
         x, y = masked_windows(s.y, window, horizon, range(window, cut), 0, cut)
         parts["train_x"].append(x), parts["train_y"].append(y)
-        if n_val and not refit:
+        if n_val:
             x, y = masked_windows(s.y, window, horizon, range(max(window, cut - horizon + 1), n), cut, n)
             parts["val_x"].append(x), parts["val_y"].append(y)
-
-    def cat(key: str, width: int) -> torch.Tensor:
-        return torch.tensor(np.concatenate(parts[key]) if parts[key] else np.empty((0, width)), dtype=torch.float32)
-
+    cat = lambda key, width: torch.tensor(np.concatenate(parts[key]) if parts[key] else np.empty((0, width)), dtype=torch.float32)
     return cat("train_x", window), cat("train_y", horizon), cat("val_x", window), cat("val_y", horizon)
 
 
-def relative_loss(forecast, target, history, baseline=None, shrink: float = 0.0):
-    """Mean absolute error relative to each window's level over the observed (non-NaN) targets.
-
-    Scale-free across series. With `shrink` > 0, adds shrink * mean |forecast - baseline| / level.
-    """
+def relative_loss(forecast, target, history):
+    """Mean absolute error relative to each window's level over the observed (non-NaN) targets: scale-free across series."""
     level = history.abs().mean(dim=1, keepdim=True).clamp_min(1e-6)
     observed = ~torch.isnan(target)
     error = torch.where(observed, (forecast - torch.nan_to_num(target)).abs() / level, torch.zeros_like(forecast))
-    loss = error.sum() / observed.sum().clamp_min(1)
-    if shrink > 0 and baseline is not None:
-        loss = loss + shrink * ((forecast - baseline).abs() / level).mean()
-    return loss
-
-
-def mape(forecast, target) -> float:
-    observed = ~torch.isnan(target)
-    ape = (forecast - target).abs() / target.abs().clamp_min(1e-9)
-    return float(ape[observed].mean() * 100)
+    return error.sum() / observed.sum().clamp_min(1)
 
 
 def augment_growth(x, y, season: int, amount: float, generator):
@@ -134,34 +98,26 @@ def augment_growth(x, y, season: int, amount: float, generator):
     return x * factor[:, : x.shape[1]], y * factor[:, x.shape[1] :]
 
 
-def train_member(config: TrainConfig, seed: int, data, progress=None, epochs: int | None = None) -> tuple[Forecaster, int, float]:
-    """Train one forecaster; returns it at its best validation epoch, that epoch and its loss.
-
-    With `epochs` given there is no validation: it trains exactly that many epochs (the refit pass).
-    """
+def train_member(config: TrainConfig, seed: int, data, progress=None) -> tuple[Forecaster, int, float]:
+    """Train one forecaster; returns it at its best validation epoch, that epoch and its loss."""
     train_x, train_y, val_x, val_y = data
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    model = Forecaster(config.forecaster())
+    model = Forecaster(config)
     model.fit_scaling(train_x)
-    with torch.no_grad():
-        train_base = model.baseline_forecast(train_x)  # fixed: it has no parameters
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    has_val = len(val_x) > 0 and epochs is None
-    max_epochs = epochs if epochs is not None else config.epochs
+    has_val = len(val_x) > 0
     best_loss, best_epoch, best_state = float("inf"), 0, copy.deepcopy(model.state_dict())
-    for epoch in range(1, max_epochs + 1):
+    for epoch in range(1, config.epochs + 1):
         model.train()
         order = torch.randperm(len(train_x), generator=generator)
         train_loss = 0.0
         for start in range(0, len(order), config.batch_size):
             batch = order[start : start + config.batch_size]
-            x, target, base = train_x[batch], train_y[batch], train_base[batch]
+            x, target = train_x[batch], train_y[batch]
             if config.augment > 0:
                 x, target = augment_growth(x, target, config.season, config.augment, generator)
-                with torch.no_grad():
-                    base = model.baseline_forecast(x)
-            loss = relative_loss(model(x), target, x, base, config.shrink)
+            loss = relative_loss(model(x), target, x)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
@@ -192,11 +148,10 @@ def train(series: list[Series], config: TrainConfig, show_progress: bool | None 
     train_x, _, val_x, val_y = data
     if len(train_x) == 0:
         raise ValueError(
-            f"no training windows: each series needs more than window + horizon " f"= {config.window + config.horizon} values"
+            f"no training windows: each series needs more than window + horizon = {config.window + config.horizon} values"
         )
-    full = split_windows(series, config.window, config.horizon, 0.0, refit=True) if config.refit else None
     show_progress = sys.stdout.isatty() if show_progress is None else show_progress
-    members, epochs, stopped = [], [], []
+    members, epochs = [], []
     for k in range(config.ensemble):
         bar = None
         if show_progress:
@@ -211,20 +166,15 @@ def train(series: list[Series], config: TrainConfig, show_progress: bool | None 
         model, best_epoch, _ = train_member(config, config.seed + k, data, progress if bar else None)
         if bar is not None:
             bar.close()
-        stopped.append(model)
-        if full is not None:
-            model, _, _ = train_member(config, config.seed + k, full, epochs=max(best_epoch, 1))
         members.append(model)
         epochs.append(best_epoch)
-    # Validation numbers come from the early-stopped members: the refit ones have seen the tail.
-    checked = Ensemble(stopped).eval()
     ensemble = Ensemble(members).eval()
     with torch.no_grad():
         has_val = len(val_x) > 0
-        val_loss = float(relative_loss(checked(val_x), val_y, val_x)) if has_val else float("nan")
-        val_mape = mape(checked(val_x), val_y) if has_val else float("nan")
-        baseline = Forecaster(config.forecaster()).eval()  # zero head: the no-network baseline
-        base_mape = mape(baseline(val_x), val_y) if has_val else float("nan")
+        val_loss = float(relative_loss(ensemble(val_x), val_y, val_x)) if has_val else float("nan")
+        val_mape = metrics.mape(val_y.numpy(), ensemble(val_x).numpy()) if has_val else float("nan")
+        baseline = Forecaster(config).eval()  # zero head: the no-network baseline
+        base_mape = metrics.mape(val_y.numpy(), baseline(val_x).numpy()) if has_val else float("nan")
     return TrainResult(
         model=ensemble, config=config, n_train=len(train_x), n_val=len(val_x), val_loss=val_loss,
         val_mape=val_mape, baseline_val_mape=base_mape, member_epochs=epochs,

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from paxcast.service import holder as holder_module
 from paxcast.service.app import create_app
-from paxcast.service.registry import current_version, sha256_of
+from paxcast.service.contract import sha256_of
+from paxcast.service.registry import current_version
 from paxcast.service.settings import Settings
 from paxcast.training.registry import write_atomic
 
@@ -49,11 +50,12 @@ def tamper(target, meta):
 
 
 def drop_horizon(target, meta):
-    del meta["horizon"]
+    del meta["horizon"], meta["hyperparameters"]["horizon"]
 
 
 def wrong_horizon(target, meta):
-    meta["horizon"] = 99  # the graph gives 12: the probe forecast catches it
+    meta["horizon"] = meta["hyperparameters"]["horizon"] = 99  # the graph gives 12: the probe forecast catches it
+    meta["intervals"] = None
 
 
 def forecast(client, history):
@@ -107,7 +109,7 @@ def test_reload_endpoint_switches_to_a_new_version_and_responses_name_it(make_cl
         (truncate, "onnxruntime cannot load it"),
         (garbage, "onnxruntime cannot load it"),
         (tamper, "does not match model.json"),
-        (drop_horizon, "the contract lacks horizon"),
+        (drop_horizon, "model.json: hyperparameters.horizon: Field required"),
         (wrong_horizon, "probe forecast gave shape (2, 12)"),
     ],
     ids=["truncated-onnx", "corrupt-onnx", "hash-mismatch", "incomplete-contract", "failing-probe"],
@@ -158,14 +160,14 @@ def test_a_reload_under_way_answers_409(make_client, registry, monkeypatch):
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(holder_module.Predictor, "load", slow_load)
-    holder = client.app.state.holder
+    holder = client.app.state.models.holders["air_passengers"]
     background = threading.Thread(target=holder.reload)
     background.start()
     try:
         assert entered.wait(10)
         response = client.post("/v1/admin/reload", headers=AUTH)
         assert response.status_code == 409
-        assert response.json() == {"detail": "a reload is already under way; retry when it has finished"}
+        assert response.json() == {"detail": "a reload of model 'air_passengers' is already under way; retry when it has finished"}
     finally:
         release.set()
         background.join(10)
@@ -179,7 +181,7 @@ def test_poller_refuses_a_bad_version_once_and_the_admin_endpoint_rechecks_it(ma
     loads = []
     real_load = holder_module.Predictor.load
     monkeypatch.setattr(holder_module.Predictor, "load", lambda *a, **k: (loads.append(a), real_load(*a, **k))[1])
-    holder = client.app.state.holder
+    holder = client.app.state.models.holders["air_passengers"]
 
     assert holder.reload(blocking=False) == (False, holder.refused["29990101T000000Z"])
     assert holder.reload(blocking=False)[0] is False
@@ -195,3 +197,45 @@ def test_the_poller_notices_a_new_current_on_its_own(registry, air_history):
         while forecast(client, air_history).headers["X-Model-Version"] != "29990101T000000Z":
             assert time.monotonic() < deadline, "the poller did not switch to the new version"
             time.sleep(0.05)
+
+
+def test_a_card_naming_another_version_is_refused_once_and_never_named(make_client, registry, air_history, monkeypatch, caplog):
+    """A copied folder whose model.json still names its source is refused with the reason, not reloaded every poll."""
+    client = make_client(admin_token=TOKEN)
+    old = current_version(registry, "air_passengers")
+    base = registry / "air_passengers"
+    shutil.copytree(base / old, base / "29990101T000000Z")  # its card still says `old`
+    write_atomic(base / "CURRENT", b"29990101T000000Z\n")
+    loads = []
+    real_load = holder_module.Predictor.load
+    monkeypatch.setattr(holder_module.Predictor, "load", lambda *a, **k: (loads.append(a), real_load(*a, **k))[1])
+    holder = client.app.state.models.holders["air_passengers"]
+    with caplog.at_level("WARNING", logger="paxcast.reload"):
+        for _ in range(6):  # six polls
+            changed, reason = holder.reload(blocking=False)
+            assert changed is False
+    assert len(loads) == 1 and reason.endswith(f"model.json: names version '{old}' but lives in '29990101T000000Z'")
+    assert len([r for r in caplog.records if "reload refused" in r.getMessage()]) == 1
+    answer = forecast(client, air_history)
+    assert answer.headers["X-Model-Version"] == answer.json()["model"]["version"] == old
+
+
+def test_a_current_that_is_not_utf8_is_a_422_and_one_warning(make_client, registry, caplog):
+    from tests.service.test_observability import scrape, value
+
+    client = make_client(admin_token=TOKEN)
+    old = current_version(registry, "air_passengers")
+    pointer = registry / "air_passengers" / "CURRENT"
+    pointer.write_bytes(b"\xff\xfe\x00")
+    holder = client.app.state.models.holders["air_passengers"]
+    before = scrape(client)
+    with caplog.at_level("WARNING", logger="paxcast.reload"):
+        holder.reload(blocking=False), holder.reload(blocking=False)  # two polls: one warning, one failure counted
+    after = scrape(client)
+    warnings = [r.getMessage() for r in caplog.records if "reload refused" in r.getMessage()]
+    assert len(warnings) == 1 and f"{pointer}: is not UTF-8 text" in warnings[0]
+    failures = "paxcast_model_reload_failures_total"
+    assert value(after, failures, model="air_passengers") - value(before, failures, model="air_passengers") == 1
+    response = client.post("/v1/admin/reload", headers=AUTH)
+    assert response.status_code == 422
+    assert response.json() == {"detail": f"{pointer}: is not UTF-8 text; it must hold one version id; still serving {old}"}

@@ -46,10 +46,14 @@ def test_the_shipped_model_serves_calibrated_intervals(air_history):
 
     models = Path(__file__).resolve().parents[2] / "models"
     predictor = Predictor.load(models / "air_passengers" / current_version(models, "air_passengers"))
-    assert predictor.meta["selection"]["network"] == "on" and predictor.meta["intervals"]["tail"] == "exponential"
+    assert predictor.card.selection.network == "on" and predictor.card.intervals.tail == "exponential"
     x = predictor.batch(["air"], [air_history], 36)
     mean = predictor.predict(x, 36)
-    bounds = predictor.intervals(mean, predictor.check_levels([95, 80]))
+    from paxcast.service.schemas import ForecastRequest
+
+    result = predictor.forecast(ForecastRequest(series=[{"id": "air", "history": air_history}], horizon=36, level=[95, 80]))
+    np.testing.assert_array_equal(result.mean, mean)
+    bounds = result.intervals
     assert list(bounds) == ["80", "95"]
     (lo80, hi80), (lo95, hi95) = bounds["80"], bounds["95"]
     assert (lo95 <= lo80).all() and (lo80 < mean).all() and (mean < hi80).all() and (hi80 <= hi95).all()

@@ -72,9 +72,10 @@ def test_series_points_and_inference_are_counted(client, air_history):
     client.post("/v1/forecast", json=forecast_body(air_history, n=5, horizon=4))
     client.post("/v1/forecast", json=forecast_body(air_history[:5], n=2))  # refused: counts nothing
     after = scrape(client)
-    assert value(after, "paxcast_forecast_series_total") - value(before, "paxcast_forecast_series_total") == 5
-    assert value(after, "paxcast_forecast_points_total") - value(before, "paxcast_forecast_points_total") == 20
-    assert value(after, "paxcast_inference_duration_seconds_count") - value(before, "paxcast_inference_duration_seconds_count") == 1
+    model = dict(model="air_passengers")
+    assert value(after, "paxcast_forecast_series_total", **model) - value(before, "paxcast_forecast_series_total", **model) == 5
+    assert value(after, "paxcast_forecast_points_total", **model) - value(before, "paxcast_forecast_points_total", **model) == 20
+    assert value(after, "paxcast_inference_duration_seconds_count", **model) - value(before, "paxcast_inference_duration_seconds_count", **model) == 1
 
 
 def test_model_info_names_the_served_version(client):
@@ -83,7 +84,7 @@ def test_model_info_names_the_served_version(client):
 
 
 def test_reloads_and_failed_reloads_are_counted(client, registry):
-    holder = client.app.state.holder
+    holder = client.app.state.models.holders["air_passengers"]
     old = holder.predictor.version
     base = registry / "air_passengers"
     new = "29990101T000000Z"
@@ -98,7 +99,8 @@ def test_reloads_and_failed_reloads_are_counted(client, registry):
     assert holder.reload()[0] is False
     after = scrape(client)
 
-    assert value(after, "paxcast_model_reloads_total") - value(before, "paxcast_model_reloads_total") == 1
-    assert value(after, "paxcast_model_reload_failures_total") - value(before, "paxcast_model_reload_failures_total") == 1
+    model = dict(model="air_passengers")
+    assert value(after, "paxcast_model_reloads_total", **model) - value(before, "paxcast_model_reloads_total", **model) == 1
+    assert value(after, "paxcast_model_reload_failures_total", **model) - value(before, "paxcast_model_reload_failures_total", **model) == 1
     assert value(after, "paxcast_model_info", name="air_passengers", version=new) == 1
     assert value(after, "paxcast_model_info", name="air_passengers", version=old) == 0

@@ -4,8 +4,11 @@ import re
 import numpy as np
 import pytest
 
-from paxcast.service.predictor import InvalidInput, Predictor, conformal_quantile
-from paxcast.service.registry import ModelError, current_version, sha256_of
+from paxcast.service.contract import sha256_of
+from paxcast.service.exceptions import InvalidInput, ModelError
+from paxcast.service.intervals import bounds, conformal_quantile, interval_bounds
+from paxcast.service.predictor import Predictor
+from paxcast.service.registry import current_version
 
 
 @pytest.fixture
@@ -28,9 +31,8 @@ def test_truncated_model_is_refused_by_onnxruntime(registry):
     version_dir = registry / "air_passengers" / current_version(registry, "air_passengers")
     onnx_file = version_dir / "model.onnx"
     onnx_file.write_bytes(onnx_file.read_bytes()[:200])
-    meta = json.loads((version_dir / "model.json").read_text())
-    meta["onnx_sha256"] = sha256_of(onnx_file)  # the hash matches: only onnxruntime itself can refuse the file
-    (version_dir / "model.json").write_text(json.dumps(meta))
+    card = json.loads((version_dir / "model.json").read_text())
+    (version_dir / "model.json").write_text(json.dumps({**card, "onnx_sha256": sha256_of(onnx_file)}))  # the hash passes: onnxruntime must refuse
     refused = rf"^{re.escape(str(onnx_file))}: onnxruntime cannot load it \(.*INVALID_PROTOBUF.*Protobuf parsing failed.*\)$"
     with pytest.raises(ModelError, match=refused):
         Predictor.load(version_dir)
@@ -44,8 +46,6 @@ def test_conformal_quantile_uses_the_finite_sample_rank():
 
 
 def test_exponential_tail_widens_only_where_the_scores_are_too_few():
-    from paxcast.service.predictor import interval_bounds
-
     mean = np.array([[100.0, 200.0]], dtype=np.float32)
     errors = [[0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.5], [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]]
     lower, upper = interval_bounds(mean, errors, 80)  # conformal: the ceil(11 * .8) = 9th score
@@ -59,7 +59,7 @@ def test_exponential_tail_widens_only_where_the_scores_are_too_few():
 
 
 def test_levels_need_a_calibrated_model(predictor):
-    uncalibrated = Predictor(meta={**predictor.meta, "intervals": None}, session=predictor.session, path=predictor.path)
+    uncalibrated = Predictor(card=predictor.card.model_copy(update={"intervals": None}), session=predictor.session, path=predictor.path)
     with pytest.raises(InvalidInput, match=r"^level: prediction intervals are not available for this model \(it carries no calibration\)$"):
         uncalibrated.check_levels([80])
 
@@ -67,9 +67,9 @@ def test_levels_need_a_calibrated_model(predictor):
 def test_intervals_are_the_conformal_quantile_times_the_forecast(predictor):
     x = predictor.batch(["a"], [list(range(100, 124))], 4)
     mean = predictor.predict(x, 4)
-    (lower, upper), = predictor.intervals(mean, [80]).values()
-    errors = predictor.meta["intervals"]["relative_errors"]
-    assert predictor.meta["intervals"]["tail"] == "exponential"
+    lower, upper = bounds(mean, predictor.quantiles(80))
+    errors = predictor.card.intervals.relative_errors
+    assert predictor.card.intervals.tail == "exponential"
     q = [max(conformal_quantile(errors[h], 0.8), -np.log(0.2) * np.mean(errors[h])) for h in range(4)]
     expected = np.maximum.accumulate(q) * np.abs(mean[0])
     np.testing.assert_allclose(upper[0] - mean[0], expected, rtol=1e-5)
@@ -77,11 +77,9 @@ def test_intervals_are_the_conformal_quantile_times_the_forecast(predictor):
 
 
 def test_broken_calibration_is_refused_at_load(registry):
-    import json
-
     version_dir = registry / "air_passengers" / current_version(registry, "air_passengers")
     meta = json.loads((version_dir / "model.json").read_text())
     meta["intervals"]["relative_errors"] = meta["intervals"]["relative_errors"][:3]
     (version_dir / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(ModelError, match=r"intervals.relative_errors must hold 12 non-empty lists of finite scores >= 0$"):
+    with pytest.raises(ModelError, match=r"/model.json: intervals.relative_errors must hold 12 non-empty lists of scores >= 0$"):
         Predictor.load(version_dir)

@@ -98,7 +98,7 @@ def test_metrics_add_up_across_two_workers_and_sigterm_exits_0(registry, tmp_pat
         for _ in range(4):  # whichever worker answers the scrape reports the sum of both
             samples = scrape(base)
             assert samples[key] == sent
-            assert samples[("paxcast_forecast_series_total", ())] == 3 * sent
+            assert samples[("paxcast_forecast_series_total", (("model", "air_passengers"),))] == 3 * sent
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
 

@@ -3,6 +3,7 @@ import time
 
 import pytest
 
+from paxcast.service.exceptions import UsageError
 from paxcast.training import backtest, pipeline
 from paxcast.training.cells import parse_cells
 from paxcast.training.cli import main
@@ -52,5 +53,5 @@ def test_cells_backtest_prints_one_row_per_cell_with_size_cost_and_latency(tmp_p
 
 @pytest.mark.parametrize("text", ["lstm,rnn", "lstm,lstm", ","])
 def test_bad_cell_lists_are_refused(text):
-    with pytest.raises(ValueError, match="--cells"):
+    with pytest.raises(UsageError, match=f"^--cells '{text}': "):
         parse_cells(text)

@@ -46,5 +46,5 @@ def test_bad_data_is_one_line_on_stderr_and_no_traceback(tmp_path, content, expe
 @pytest.mark.slow
 def test_impossible_settings_are_one_line(tmp_path, air_csv):
     result = run_cli("train", "--data", str(air_csv), "--window", "6", "--out", str(tmp_path / "m"))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip() == "paxcast train: window (6) must exceed the season (12)"

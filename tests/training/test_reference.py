@@ -5,11 +5,12 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from paxcast.service.contract import TrainConfig
 from paxcast.training import reference
 from paxcast.training.data import read_series
 from paxcast.training.export import export_onnx, sample_histories
 from paxcast.training.model import PeepholeCell
-from paxcast.training.train import TrainConfig, train
+from paxcast.training.train import train
 
 
 def numpy_states(ensemble) -> list[dict]:
@@ -31,7 +32,7 @@ def test_onnx_graph_equals_the_numpy_reference(air, cell, layers, tmp_path):
     path = export_onnx(result.model, tmp_path / "model.onnx", config.window)
     histories = sample_histories(air[0].y, config.window, 64, seed=7)
     (served,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(["forecast"], {"history": histories})
-    expected = reference.ensemble_forecast(histories, states, config.forecaster().to_dict())
+    expected = reference.ensemble_forecast(histories, states, config.model_dump())
     relative = np.abs(served - expected) / np.abs(expected).max(axis=1, keepdims=True)
     assert relative.max() < 1e-4
 

@@ -3,19 +3,22 @@ import os
 
 import pytest
 
+from paxcast.service.contract import read_card, sha256_of
+from paxcast.service.exceptions import ModelError
 from paxcast.service.predictor import Predictor
-from paxcast.service.registry import ModelError, current_version, list_versions, read_contract
+from paxcast.service.registry import current_version, list_versions
 from paxcast.training import registry as writer
 
 
 def test_training_registers_a_complete_version(tiny_registry, air_csv):
     version = current_version(tiny_registry, "air_passengers")
-    meta = read_contract(tiny_registry / "air_passengers" / version)
+    card = read_card(tiny_registry / "air_passengers" / version)
+    assert (card.name, card.version, card.freq, card.season, card.cell) == ("air_passengers", version, "MS", 12, "lstm")
+    assert card.data_sha256 == sha256_of(air_csv)
+    assert card.validation.mape > 0
+    written = json.loads((tiny_registry / "air_passengers" / version / "model.json").read_text())
     for key in ("name", "version", "created_at", "window", "horizon", "season", "freq", "cell", "hyperparameters", "data_sha256", "onnx_sha256", "validation"):
-        assert key in meta, key
-    assert meta["freq"] == "MS" and meta["season"] == 12 and meta["cell"] == "lstm"
-    assert meta["data_sha256"] == writer.sha256_of(air_csv)
-    assert meta["validation"]["mape"] > 0
+        assert key in written, key
 
 
 def test_current_switch_is_atomic_and_refuses_incomplete_versions(registry):
@@ -23,7 +26,7 @@ def test_current_switch_is_atomic_and_refuses_incomplete_versions(registry):
     (old,) = list_versions(registry, "air_passengers")
     (base / "broken").mkdir()
     (base / "broken" / "model.json").write_text("{}")
-    with pytest.raises(ModelError, match="lacks"):
+    with pytest.raises(ModelError, match=r"broken/model.json: name: Field required \(and \d+ more problems\)$"):
         writer.set_current(registry, "air_passengers", "broken")
     assert current_version(registry, "air_passengers") == old
     assert not [p for p in base.iterdir() if p.name.startswith(".CURRENT")]
@@ -37,9 +40,10 @@ def test_interrupted_registration_leaves_nothing_visible(registry, tmp_path, mon
     def crash(*args, **kwargs):
         raise KeyboardInterrupt  # as if the process were interrupted mid-write
 
-    monkeypatch.setattr(writer, "read_contract", crash)
+    monkeypatch.setattr(writer, "check_servable", crash)
+    card = read_card(base / old)
     with pytest.raises(KeyboardInterrupt):
-        writer.register(registry, "air_passengers", onnx_file, {"window": 1})
+        writer.register(registry, "air_passengers", onnx_file, lambda version, sha: card.model_copy(update={"version": version}))
     assert list_versions(registry, "air_passengers") == [old]
     assert current_version(registry, "air_passengers") == old
     assert not list(base.glob(".staging-*"))

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from paxcast.service.registry import current_version, list_versions, read_contract
+from paxcast.service.contract import read_card
+from paxcast.service.registry import current_version, list_versions
 from paxcast.training.cli import main
 from paxcast.training.data import read_series
 from paxcast.training.evaluate import onnx_forecast
@@ -41,7 +42,7 @@ def test_a_challenger_that_beats_the_champion_is_promoted(registry, air_csv, cap
     assert record["challenger"]["version"] == new and record["champion"]["version"] == weak
     assert record["challenger"]["mape"] < record["champion"]["mape"]
     assert record["champion"]["basis"] == "champion's settings refitted before the hold-out"
-    assert record["data"] == {"file": str(air_csv), "sha256": read_contract(registry / NAME / new)["data_sha256"], "rows": 144, "series": 1, "through": {"air_passengers": "1960-12-01T00:00:00"}}
+    assert record["data"] == {"file": str(air_csv), "sha256": read_card(registry / NAME / new).data_sha256, "rows": 144, "series": 1, "through": {"air_passengers": "1960-12-01T00:00:00"}}
     assert record["holdout"] == {"points": 12, "horizon": 12, "metric": "mape"}
     assert record["duration_s"] > 0
     out = capsys.readouterr().out
@@ -118,13 +119,57 @@ def test_bad_data_fails_before_training_and_leaves_the_registry_untouched(regist
     assert snapshot(registry) == before
 
 
-def test_the_contract_cannot_change_in_a_retrain(registry, air_csv, capsys):
+@pytest.mark.parametrize("flag", ["--window", "--horizon", "--season"])
+def test_the_served_shape_cannot_change_in_a_retrain(registry, air_csv, capsys, flag):
     before = snapshot(registry)
-    assert retrain(registry, air_csv, "--horizon", "24") == 1
-    assert capsys.readouterr().err == (
-        "paxcast retrain: retrain keeps the champion's horizon (12); " "to change it, train a new model with `paxcast train`\n"
-    )
+    with pytest.raises(SystemExit) as stopped:
+        retrain(registry, air_csv, flag, "24")
+    assert stopped.value.code == 2 and f"unrecognized arguments: {flag} 24" in capsys.readouterr().err
     assert snapshot(registry) == before
+
+
+def test_the_library_refuses_a_shape_change_naming_the_kept_value(registry):
+    from paxcast.service.exceptions import UsageError
+    from paxcast.training.retrain import champion_config, read_champion
+
+    with pytest.raises(UsageError, match=r"^retrain keeps the champion's horizon \(12\); to change it, train a new model with `paxcast train`$"):
+        champion_config(read_champion(registry, NAME), horizon=24)
+
+
+def retrain_flags() -> dict[str, str]:
+    """Every training flag `paxcast retrain --help` offers, with a valid value different from the tiny champion's."""
+    import argparse
+
+    from paxcast.training.cli import build_parser
+
+    parser = build_parser()
+    retrain_parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["retrain"]
+    offered = {a.dest for a in retrain_parser._actions if a.option_strings} - {"help", "data", "registry", "name", "max_regression", "force", "keep"}
+    values = {"cell": "gru", "hidden": "6", "layers": "2", "dropout": "0.1", "transform": "none", "epochs": "2", "patience": "2",
+              "lr": "0.01", "augment": "0.1", "ensemble": "1", "seed": "7"}
+    assert offered == set(values), "a new retrain flag needs a value here"
+    return values
+
+
+@pytest.mark.parametrize("flag, value", sorted(retrain_flags().items()))
+def test_every_flag_retrain_offers_changes_the_challenger(registry, flag, value):
+    """What `retrain --help` offers, retrain accepts: the flag reaches the challenger's settings (no training needed)."""
+    from paxcast.training.cli import build_parser, overrides_from
+    from paxcast.training.retrain import champion_config, read_champion
+
+    args = build_parser().parse_args(["retrain", f"--{flag}", value])
+    overrides = {k: v for k, v in overrides_from(args, retrainable=True).items() if v is not None}
+    config = champion_config(read_champion(registry, NAME), **overrides)
+    assert str(getattr(config, flag)) == value
+
+
+def test_retrain_with_augment_runs_end_to_end(registry, air_csv, capsys):
+    assert retrain(registry, air_csv, "--augment", "0.1", "--epochs", "3", "--force") == 0
+    new = current_version(registry, NAME)
+    assert read_history(registry, NAME)[-1]["challenger"]["settings"]["augment"] == 0.1
+    from paxcast.service.contract import read_card
+
+    assert read_card(registry / NAME / new).hyperparameters.augment == 0.1
 
 
 HOLD_THE_LOCK = """
@@ -162,8 +207,8 @@ def add_version(registry):
 
     base = registry / NAME
     old = current_version(registry, NAME)
-    meta = {k: v for k, v in read_contract(base / old).items() if k not in ("name", "version", "created_at")}
-    return register(registry, NAME, base / old / "model.onnx", meta)
+    card = read_card(base / old)
+    return register(registry, NAME, base / old / "model.onnx", lambda version, sha: card.model_copy(update={"version": version, "onnx_sha256": sha}))
 
 
 def test_rollback_switches_current_and_is_logged(registry, capsys):

@@ -9,8 +9,9 @@ import sys
 import pytest
 
 from bench.serving import wait_until
+from paxcast.service.contract import read_card
 from paxcast.service.predictor import Predictor
-from paxcast.service.registry import current_version, list_versions, read_contract
+from paxcast.service.registry import current_version, list_versions
 from paxcast.training.cli import main
 from paxcast.training.registry import locked
 
@@ -38,7 +39,7 @@ sys.exit(main(sys.argv[4:]))
 # Where each moment pauses, in the order a forced retrain reaches them.
 MOMENTS = {
     "training": "paxcast.training.retrain.fit",  # the challenger starts training; the lock is held
-    "staged": "paxcast.training.registry.read_contract",  # register's last check of the complete staging directory
+    "staged": "paxcast.training.registry.check_servable",  # register's load check of the complete staging directory
     "registered": "paxcast.training.retrain.set_current",  # the new version is in place; CURRENT not switched yet
     "switched": "paxcast.training.retrain.prune",  # CURRENT names the new version; no history line yet
 }
@@ -78,7 +79,7 @@ def assert_registry_valid(registry):
     version = current_version(registry, NAME)
     assert Predictor.load(base / version).version == version  # hash, contract and probe forecast all pass
     for v in list_versions(registry, NAME):
-        read_contract(base / v)
+        read_card(base / v)
     history = base / "history.jsonl"
     for line in history.read_text().splitlines() if history.exists() else []:
         json.loads(line)

@@ -1,13 +1,12 @@
-import json
-
 import numpy as np
 import pytest
 import torch
 
+from paxcast.service.contract import TrainConfig, read_card
 from paxcast.service.registry import current_version
 from paxcast.training.data import read_series
 from paxcast.training.selection import inner_backs, inner_validate, pooled_scores
-from paxcast.training.train import TrainConfig, masked_windows
+from paxcast.training.train import masked_windows
 
 TINY = dict(window=24, horizon=6, season=12, hidden=4, epochs=3, patience=3, ensemble=1)
 OFF = "off: it did not beat its no-network baseline on inner validation"
@@ -51,18 +50,17 @@ def test_too_short_data_has_no_inner_origins(air_csv):
 
 def test_calibration_and_selection_are_stored_in_model_json(tiny_registry):
     version = current_version(tiny_registry, "air_passengers")
-    meta = json.loads((tiny_registry / "air_passengers" / version / "model.json").read_text())
-    errors = meta["intervals"]["relative_errors"]
-    assert len(errors) == meta["horizon"] == 12
+    card = read_card(tiny_registry / "air_passengers" / version)
+    errors = card.intervals.relative_errors
+    assert len(errors) == card.horizon == 12
     assert all(len(step) >= 20 and min(step) >= 0 for step in errors)
-    assert meta["intervals"]["inner_origins"] == [132, 120, 108]
-    selection = meta["selection"]
-    chosen = selection["chosen"]
-    assert chosen["window"] == 24 and chosen["mape"] > 0 and chosen["baseline_mape"] > 0
-    # The guard's one right answer for the numbers it stored: on exactly when the network beat its baseline.
-    network_on = chosen["mape"] < chosen["baseline_mape"]
-    assert selection["network"] == ("on" if network_on else OFF)
-    assert meta["intervals"]["network_on"] is network_on
+    assert card.intervals.inner_origins == [132, 120, 108]
+    chosen = card.selection.chosen
+    assert chosen.window == 24 and chosen.mape > 0 and chosen.baseline_mape > 0
+    # the guard's verdict is the inner comparison's: on exactly when the network beat its baseline there
+    network_on = chosen.mape < chosen.baseline_mape
+    assert card.selection.network == ("on" if network_on else OFF)
+    assert card.intervals.network_on is network_on
 
 
 @pytest.mark.parametrize("margin, network", [(+1.0, OFF), (-1.0, "on")], ids=["loses", "wins"])
@@ -82,16 +80,16 @@ def test_the_guard_switches_the_network_off_exactly_when_it_loses_to_its_baselin
     series = read_series(air_csv)
     config = TrainConfig(**TINY)
     fitted = pipeline.fit(series, config, tmp_path, show_progress=False)
-    assert fitted.meta["selection"]["network"] == network
+    assert fitted.selection.network == network
     history = series[0].y[-24:][None]
-    baseline = Forecaster(config.forecaster()).eval().baseline_forecast(torch.tensor(history, dtype=torch.float32)).numpy()
+    baseline = Forecaster(config).eval().baseline_forecast(torch.tensor(history, dtype=torch.float32)).numpy()
     inner = pipeline.inner_validate(series, config)
     if network == OFF:  # the served graph is the baseline, and so are the interval scores
         np.testing.assert_allclose(onnx_forecast(fitted.onnx_path, history), baseline, rtol=1e-5)
-        assert fitted.meta["intervals"]["relative_errors"] == pooled_scores(inner.baseline_relative_errors)
+        assert fitted.intervals.relative_errors == pooled_scores(inner.baseline_relative_errors)
     else:
         assert not np.allclose(onnx_forecast(fitted.onnx_path, history), baseline, rtol=1e-5)
-        assert fitted.meta["intervals"]["relative_errors"] == pooled_scores(inner.relative_errors)
+        assert fitted.intervals.relative_errors == pooled_scores(inner.relative_errors)
 
 
 def test_steps_no_inner_forecast_reaches_grow_with_the_lead_time():

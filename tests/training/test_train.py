@@ -15,12 +15,6 @@ def test_loss_ignores_masked_targets():
     assert relative_loss(forecast, target, history).item() == pytest.approx((0.1 + 0.2) / 2)
 
 
-def test_shrink_adds_the_distance_to_the_baseline():
-    history = torch.full((1, 2), 100.0)
-    forecast, target, baseline = torch.tensor([[110.0, 100.0]]), torch.tensor([[110.0, 100.0]]), torch.tensor([[100.0, 100.0]])
-    assert relative_loss(forecast, target, history, baseline, shrink=0.5).item() == pytest.approx(0.5 * 0.1 / 2)
-
-
 def test_growth_augmentation_tilts_history_and_target_alike():
     x, y = torch.full((3, 24), 100.0), torch.full((3, 12), 100.0)
     ax, ay = augment_growth(x, y, season=12, amount=0.05, generator=torch.Generator().manual_seed(0))

@@ -1,0 +1,345 @@
+"""The model contract: one typed card per model version, the ONNX tensor names, and the one way to read a card.
+
+Training builds a `ModelCard` and the registry writes `card.model_dump_json()`; the
+service, `paxcast retrain`, `paxcast models` and the backtest read a version only
+through `read_card`, which refuses anything incomplete, out of range or not matching
+its hashes with one line naming the file. `paxcast.service.predictor.load_version`
+adds the onnxruntime checks on top; it is the one load check both sides run.
+
+Like nanoGPT's checkpoint, the card's `hyperparameters` rebuild the model: the
+fields the served shape repeats at the top level (`window`, `horizon`, …) are
+computed from them, never stored twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
+
+from paxcast.service.calendar import DEFAULT_SEASON
+from paxcast.service.exceptions import ModelError, UsageError
+
+HISTORY, FORECAST = "history", "forecast"  # the ONNX graph's input and output tensors
+OPSET = 17
+CARD_FILE, ONNX_FILE = "model.json", "model.onnx"
+CARD_VERSION = 2
+CELLS = ("lstm", "gru", "peephole")
+# Beyond these a model is a mistake, not a design: the service would allocate window x batch floats.
+MAX_WINDOW, MAX_HORIZON = 10_000, 10_000
+# The served shape: a retrain keeps these, every other training flag may change.
+SHAPE_FIELDS = ("window", "horizon", "season")
+
+Freq = Literal["MS", "QS", "YS", "W", "D", "h"]
+Cell = Literal["lstm", "gru", "peephole"]
+Transform = Literal["none", "log"]
+Score = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+def flag(default: Any = ..., description: str = "", **bounds) -> Any:
+    """A field that `paxcast train` offers as `--<name>` (and `paxcast retrain`, unless it is in SHAPE_FIELDS)."""
+    return Field(default, description=description, json_schema_extra={"flag": True}, **bounds)
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ForecasterConfig(Frozen):
+    """The network's shape: everything needed to rebuild the module before loading weights."""
+
+    window: int = flag(description="history values the model reads (default: 3 seasons)", ge=2, le=MAX_WINDOW)
+    horizon: int = flag(description="steps forecast at once (default: the window)", ge=1, le=MAX_HORIZON)
+    season: int = flag(description="seasonal period (default: from the frequency, 12 for monthly)", ge=1)
+    cell: Cell = flag("lstm", "recurrent cell")
+    hidden: int = flag(64, "hidden units per layer", ge=1, le=4096)
+    layers: int = flag(1, "stacked recurrent layers", ge=1, le=8)
+    dropout: float = flag(0.0, "dropout between layers and before the head", ge=0.0, lt=1.0)
+    transform: Transform = flag("none", "value transform inside the graph (default: chosen by inner validation)")
+
+    @model_validator(mode="after")
+    def window_covers_a_season(self) -> Self:
+        if self.window <= self.season:
+            raise ValueError(f"window ({self.window}) must exceed the season ({self.season})")
+        return self
+
+    def updated(self, **changes) -> Self:
+        """A validated copy with `changes` applied (pydantic's model_copy would skip validation)."""
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+
+class TrainConfig(ForecasterConfig):
+    """The forecaster's shape plus how it is trained: a card's `hyperparameters`."""
+
+    epochs: int = flag(300, "maximum epochs per member", ge=1)
+    patience: int = flag(40, "epochs without validation improvement before stopping", ge=1)
+    lr: float = flag(3e-3, "AdamW learning rate", gt=0.0, le=1e3)
+    weight_decay: float = Field(1e-4, ge=0.0)
+    batch_size: int = Field(32, ge=1)
+    clip_norm: float = Field(1.0, gt=0.0)
+    val_fraction: float = Field(0.2, ge=0.0, lt=1.0)
+    augment: float = flag(0.0, "random growth tilt per season applied to training windows (default: chosen by inner validation)",
+                          ge=0.0, lt=1.0)
+    ensemble: int = flag(5, "members averaged inside the graph", ge=1, le=64)
+    seed: int = flag(0, "base seed; member k uses seed + k", ge=0)
+
+
+def make_config(cls: type[ForecasterConfig] = TrainConfig, **values) -> Any:
+    """`cls(**values)`, with a bad value as one UsageError line naming the flag."""
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        raise UsageError(one_line(exc, prefix="--")) from None
+
+
+def flag_fields(cls: type[BaseModel] = TrainConfig, retrainable: bool = False) -> dict[str, Any]:
+    """name -> FieldInfo of the fields `paxcast train` (or, retrainable, `paxcast retrain`) offers as flags."""
+    return {
+        name: info for name, info in cls.model_fields.items()
+        if (info.json_schema_extra or {}).get("flag") and not (retrainable and name in SHAPE_FIELDS)
+    }
+
+
+class TrainingFacts(Frozen):
+    series: int
+    rows: int
+    windows: int
+    validation_windows: int
+    member_best_epochs: list[int]
+    seconds: float
+    seconds_with_inner_validation: float | None = None
+
+
+class Validation(Frozen):
+    loss: float
+    mape: float
+    baseline_mape: float
+    baseline: str
+
+
+class Candidate(Frozen):
+    """One design compared by inner validation, with its pooled inner MAPE (percent)."""
+
+    window: int
+    hidden: int
+    dropout: float
+    transform: Transform
+    augment: float
+    weight_decay: float
+    mape: float
+    baseline_mape: float
+
+
+class Selection(Frozen):
+    method: str
+    inner_origins: list[int]
+    candidates: list[Candidate]
+    chosen: Candidate | None
+    network: str  # "on", or "off: <why>" when the guard switched the network off
+
+
+class OnnxFacts(Frozen):
+    input: Literal["history"] = HISTORY
+    output: Literal["forecast"] = FORECAST
+    opset: int = OPSET
+    parity_max_rel_error: float = Field(ge=0.0)
+
+
+class Calibration(Frozen):
+    """Out-of-sample relative errors per horizon step; the service turns them into intervals."""
+
+    method: str
+    tail: Literal["exponential"] | None = None
+    inner_origins: list[int]
+    relative_errors: list[list[Score]]
+    network_on: bool
+
+
+class ModelCard(Frozen):
+    """model.json: what one registered version is, how it was made, and how to call it."""
+
+    card_version: Literal[2] = CARD_VERSION
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+    version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,99}$")
+    created_at: str
+    freq: Freq
+    hyperparameters: TrainConfig
+    training: TrainingFacts
+    validation: Validation
+    selection: Selection
+    onnx: OnnxFacts
+    intervals: Calibration | None = None
+    data_file: str
+    data_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    onnx_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+    @computed_field
+    @property
+    def window(self) -> int:
+        return self.hyperparameters.window
+
+    @computed_field
+    @property
+    def horizon(self) -> int:
+        return self.hyperparameters.horizon
+
+    @computed_field
+    @property
+    def season(self) -> int:
+        return self.hyperparameters.season
+
+    @computed_field
+    @property
+    def cell(self) -> str:
+        return self.hyperparameters.cell
+
+    @computed_field
+    @property
+    def layers(self) -> int:
+        return self.hyperparameters.layers
+
+    @computed_field
+    @property
+    def transform(self) -> str:
+        return self.hyperparameters.transform
+
+    @computed_field
+    @property
+    def ensemble(self) -> int:
+        return self.hyperparameters.ensemble
+
+    @computed_field
+    @property
+    def positive_only(self) -> bool:
+        """A log-transformed graph cannot take zeros or negatives."""
+        return self.hyperparameters.transform == "log"
+
+    @property
+    def requires(self) -> list[str]:
+        """What a request must give per series for this model."""
+        return [HISTORY]
+
+    @property
+    def network_on(self) -> bool:
+        return self.selection.network == "on"
+
+    @model_validator(mode="before")
+    @classmethod
+    def drop_computed(cls, data: Any) -> Any:
+        """The computed fields come back when a card is read; they must agree with the hyperparameters."""
+        if not isinstance(data, dict) or not isinstance(data.get("hyperparameters"), dict):
+            return data
+        data = dict(data)
+        for key in ("window", "horizon", "season", "cell", "layers", "transform", "ensemble"):
+            if key in data and data.pop(key) != data["hyperparameters"].get(key, TrainConfig.model_fields[key].default):
+                raise ValueError(f"{key} differs from hyperparameters.{key}")
+        data.pop("positive_only", None)
+        return data
+
+    @field_validator("created_at")
+    @classmethod
+    def iso_time(cls, created_at: str) -> str:
+        dt.datetime.fromisoformat(created_at)  # ValueError names the field
+        return created_at
+
+    @field_validator("freq")
+    @classmethod
+    def known_freq(cls, freq: str) -> str:
+        if freq not in DEFAULT_SEASON:
+            raise ValueError(f"unknown frequency {freq!r}")
+        return freq
+
+    @model_validator(mode="after")
+    def calibration_covers_the_horizon(self) -> Self:
+        errors = self.intervals.relative_errors if self.intervals else None
+        if errors is not None and (len(errors) < self.horizon or not all(errors[: self.horizon])):
+            raise ValueError(f"intervals.relative_errors must hold {self.horizon} non-empty lists of scores >= 0")
+        return self
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+
+def migrate(data: dict) -> dict:
+    """A card written before `card_version` 2 (the committed air_passengers one) in today's form.
+
+    Version 1 stored `shrink` and `refit` training options that were always off; they
+    are dropped, and a card that turned them on is refused rather than served wrongly.
+    """
+    if data.get("card_version") is not None:
+        return data
+    data = {**data, "card_version": CARD_VERSION}
+    params = dict(data.get("hyperparameters") or {})
+    for key, off in (("shrink", 0.0), ("refit", False)):
+        if params.pop(key, off) != off:
+            raise ValueError(f"hyperparameters.{key} is on; this paxcast no longer trains or serves such models")
+    data["hyperparameters"] = params
+    selection = data.get("selection")
+    if isinstance(selection, dict):
+        strip = lambda c: {k: v for k, v in c.items() if k != "shrink"} if isinstance(c, dict) else c  # noqa: E731
+        data["selection"] = {**selection, "candidates": [strip(c) for c in selection.get("candidates", [])],
+                             "chosen": strip(selection.get("chosen"))}
+    return data
+
+
+def one_line(exc: ValidationError, prefix: str = "") -> str:
+    """The first validation error as `field.path: message (and N more problems)`."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    where = f"{prefix}{'.'.join(str(part) for part in first['loc'])}: " if first["loc"] else ""
+    more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+    return f"{where}{first['msg'].removeprefix('Value error, ')}{more}"
+
+
+def sha256_of(path: str | Path) -> str:
+    """The file's sha256, streamed: model and data files may be larger than memory should hold."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def parse_card(text: str | bytes, source: str) -> ModelCard:
+    """A card from model.json text; ModelError naming `source` and the first broken rule."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ModelError(f"{source}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{source}: expected a JSON object")
+    try:
+        return ModelCard.model_validate(migrate(data))
+    except ValueError as exc:  # pydantic's ValidationError, or migrate's refusal
+        text = one_line(exc) if isinstance(exc, ValidationError) else str(exc)
+        raise ModelError(f"{source}: {text}") from None
+
+
+def read_card(version_dir: str | Path, verify_hash: bool = True, version: str | None = None) -> ModelCard:
+    """The checked card of a version directory.
+
+    Refuses a directory that is a symbolic link (a registry must not serve files from
+    elsewhere), a card that is incomplete, out of range or names another version than
+    its directory (`version`, default the directory's name), and, with `verify_hash`,
+    a model.onnx whose sha256 differs from the card's.
+    """
+    version_dir = Path(version_dir)
+    if version_dir.is_symlink():
+        raise ModelError(f"{version_dir}: is a symbolic link; a version must be a directory inside the registry")
+    card_path, onnx_path = version_dir / CARD_FILE, version_dir / ONNX_FILE
+    try:
+        text = card_path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{card_path}: cannot read ({exc.strerror})") from None
+    card = parse_card(text, str(card_path))
+    expected = version or version_dir.name
+    if card.version != expected:
+        raise ModelError(f"{card_path}: names version {card.version!r} but lives in {expected!r}")
+    if not onnx_path.is_file() or onnx_path.is_symlink():
+        raise ModelError(f"{onnx_path}: missing (or not a regular file)")
+    if verify_hash and (actual := sha256_of(onnx_path)) != card.onnx_sha256:
+        raise ModelError(f"{onnx_path}: sha256 {actual[:12]}… does not match {CARD_FILE}'s {card.onnx_sha256[:12]}…")
+    return card

@@ -1,0 +1,46 @@
+"""Prediction intervals from a card's calibration: split-conformal quantiles of relative errors.
+
+The service and `paxcast backtest` both call `interval_bounds`, so what a backtest
+scores is what the service returns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def interval_bounds(mean: np.ndarray, relative_errors: list[list[float]], level: float, tail: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper), each shaped like `mean` (batch, horizon), at `level` percent."""
+    return bounds(mean, interval_quantiles(relative_errors[: mean.shape[-1]], level, tail))
+
+
+def bounds(mean: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """mean -+ |mean| * q per step; `quantiles` may cover more steps than `mean` has."""
+    half = np.abs(mean) * quantiles[: mean.shape[-1]].astype(mean.dtype)
+    return mean - half, mean + half
+
+
+def interval_quantiles(relative_errors: list[list[float]], level: float, tail: str | None = None) -> np.ndarray:
+    """Relative half-width per step (steps,) at `level` percent.
+
+    `relative_errors[h]` are out-of-sample |actual - forecast| / |forecast| at step h,
+    measured inside the training data; their quantile at `level` scales with each
+    forecast, so one calibration serves any series' size. The quantile is the
+    split-conformal one; with `tail="exponential"` it is at least the exponential
+    distribution's quantile for the scores' mean, -ln(1 - level) * mean: a handful of
+    overlapping inner forecasts says little about a 95 % tail on its own. Across steps
+    the quantile never shrinks: a later step is at least as uncertain as an earlier one,
+    even where its few scores happen to be smaller.
+    """
+    coverage = level / 100.0
+    q = np.array([conformal_quantile(step, coverage) for step in relative_errors])
+    if tail == "exponential":
+        q = np.maximum(q, -np.log1p(-coverage) * np.array([np.mean(step) for step in relative_errors]))
+    return np.maximum.accumulate(q)
+
+
+def conformal_quantile(scores: list[float], coverage: float) -> float:
+    """The ceil((n + 1) * coverage)-th smallest score (split conformal); the largest if that overshoots."""
+    ordered = np.sort(np.asarray(scores, dtype=np.float64))
+    rank = int(np.ceil((len(ordered) + 1) * coverage))
+    return float(ordered[min(max(rank, 1), len(ordered)) - 1])
