@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
             x = histories(model.card, batch, seed=batch)
             tensor = torch.from_numpy(x)
 
-            def run_onnx():
+            def run_onnx(x=x):
                 return run_session(session, x)
 
             def run_service(x=x):
@@ -117,9 +117,9 @@ def main(argv: list[str] | None = None) -> None:
 
     print()
     print(f"machine: {machine()}")
-    print(f"versions: {package_versions('onnxruntime', 'torch', 'numpy')}; intra-op threads: {args.threads} (both engines)")
+    print(f"versions: {package_versions('onnxruntime', 'torch', 'numpy')}; " f"intra-op threads: {args.threads} (both engines)")
     card = model.card
-    print(f"model: {card.cell} x{card.ensemble}, hidden {card.hyperparameters.hidden}, window {window}, horizon {card.horizon}, season {season}")
+    print(f"model: {card.cell} x{card.ensemble}, hidden {card.hyperparameters.hidden}, " f"window {window}, horizon {card.horizon}, season {season}")
     print(f"FLOPs: {how}")
     print()
     print(f"ms columns: median / p99 of per-call wall time; the service slices batches above {RUN_ROWS} rows")

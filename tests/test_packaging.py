@@ -101,7 +101,7 @@ def test_serving_lock_installs_with_hashes_and_runs_the_image_command(tmp_path):
     # Commands that need torch say which extra to install, in one line, exit 2.
     train = subprocess.run([str(env_dir / "bin" / "paxcast"), "train", "--data", str(ROOT / "data" / "air_passengers.csv")],
                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert (train.returncode, train.stderr) == (2, "paxcast train: `paxcast train` needs the 'train' extra (torch is not installed): pip install 'paxcast[train]'\n")
+    assert (train.returncode, train.stderr) == (2, "paxcast train: `paxcast train` needs the 'train' extra (torch is not installed): " "pip install 'paxcast[train]'\n")
 
     with serve(ROOT / "models", tmp_path / "serve.log", argv=[str(env_dir / "bin" / "paxcast"), "serve"], cwd=tmp_path) as server:
         history = [417, 391, 419, 461, 472, 535, 622, 606, 508, 461, 390, 432] * 3

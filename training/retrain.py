@@ -32,7 +32,16 @@ from paxcast.training.data import Series, read_series, require_length
 from paxcast.training.evaluate import onnx_forecast
 from paxcast.training.metrics import mape, smape
 from paxcast.training.pipeline import check_series, fit, train_and_register
-from paxcast.training.registry import append_history, clean_staging, locked, prune, publishing, read_history, set_current, utc_now
+from paxcast.training.registry import (
+    append_history,
+    clean_staging,
+    locked,
+    prune,
+    publishing,
+    read_history,
+    set_current,
+    utc_now,
+)
 from paxcast.training.splits import Split, split_series
 
 # A staging directory lives for the milliseconds of one registration; an hour-old one belongs to a killed run.
@@ -82,7 +91,7 @@ def check_data(path: str | Path, series: list[Series], config: TrainConfig, cham
     """Refuse data that does not fit the champion's contract or is too short for a hold-out, before training."""
     freq, want = series[0].freq, champion.card.freq
     if freq != want:
-        raise DataError(f"{path}: the data is {FREQ_NAMES.get(freq, freq)}; champion {champion.version} forecasts {FREQ_NAMES.get(want, want)} series")
+        raise DataError(f"{path}: the data is {FREQ_NAMES.get(freq, freq)}; " f"champion {champion.version} forecasts {FREQ_NAMES.get(want, want)} series")
     w, h = config.window, config.horizon
     require_length(path, series, w + 2 * h + 1, f"window {w} + horizon {h} + 1 validation window + a hold-out of {h}")
     check_series(path, series, config)
@@ -142,7 +151,7 @@ def score_champion(
 
 
 def judge(challenger: float | None, champion: float | None, metric: str, max_regression: float, force: bool) -> tuple[bool, str]:
-    """(promote, reason): the challenger may be worse than the champion by at most `max_regression` percent (relative)."""
+    """(promote, reason): the challenger may be worse than the champion by at most `max_regression` % (relative)."""
     if challenger is None:
         return False, "the challenger's hold-out forecasts are not finite; not promoted even with --force"
     if champion is None:

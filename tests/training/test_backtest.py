@@ -50,11 +50,11 @@ def test_rolling_backtest_prints_the_table_and_writes_json_and_plot(tmp_path, ai
     [
         (["--holdout", "0"], 2, "paxcast backtest: --holdout must be at least 1, got 0"),
         (["--holdout", "144"], 3, "paxcast backtest: --holdout 144 leaves nothing to train on: series 'air_passengers' has 144 values"),
-        (["--holdout", "120"], 3, "before origin 24: series 'air_passengers' has 24 rows; window 36 + horizon 120 + 1 validation window needs at least 157"),
+        (["--holdout", "120"], 3, "before origin 24: series 'air_passengers' has 24 rows; " "window 36 + horizon 120 + 1 validation window needs at least 157"),
         (["--holdout", "36", "--origins", "96"], 2, "paxcast backtest: give either --holdout or --origins, not both"),
         (["--origins", "96,x"], 2, "paxcast backtest: --origins '96,x': 'x' is not an integer"),
         (["--origins", "96,96"], 2, "paxcast backtest: --origins '96,96': an origin is repeated"),
-        (["--origins", "140", "--horizon", "12"], 3, "paxcast backtest: --origins: origin 140 + horizon 12 runs past the end of series 'air_passengers' (144 values)"),
+        (["--origins", "140", "--horizon", "12"], 3, "paxcast backtest: --origins: origin 140 + horizon 12 " "runs past the end of series 'air_passengers' (144 values)"),
         (["--origins", "96", "--level", "0,95"], 2, "paxcast backtest: --level '0,95': 0 is outside (0, 100)"),
         (["--origins", "96", "--level", "150"], 2, "paxcast backtest: --level '150': 150 is outside (0, 100)"),
     ],

@@ -153,7 +153,7 @@ def retrain_flags() -> dict[str, str]:
 
 @pytest.mark.parametrize("flag, value", sorted(retrain_flags().items()))
 def test_every_flag_retrain_offers_changes_the_challenger(registry, flag, value):
-    """What `retrain --help` offers, retrain accepts: the flag reaches the challenger's settings (no training needed)."""
+    """What `retrain --help` offers, retrain accepts: the flag reaches the challenger's settings (no training)."""
     from paxcast.training.cli import build_parser, overrides_from
     from paxcast.training.retrain import champion_config, read_champion
 

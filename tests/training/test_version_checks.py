@@ -105,7 +105,7 @@ def test_rollback_refuses_a_version_folder_that_links_out_of_the_registry(regist
     (outside / "model.json").write_text(json.dumps({**card, "version": BAD}))
     os.symlink(outside, registry / NAME / BAD)
     assert main(["models", "rollback", BAD, "--registry", str(registry)]) == 1
-    assert capsys.readouterr().err == f"paxcast models: {registry / NAME / BAD}: is a symbolic link; a version must be a directory inside the registry\n"
+    assert capsys.readouterr().err == f"paxcast models: {registry / NAME / BAD}: is a symbolic link; " "a version must be a directory inside the registry\n"
     assert current_version(registry, NAME) == before
 
 
@@ -121,7 +121,7 @@ def test_start_up_with_a_broken_card_is_one_line(registry, damage, rule):
     (registry / NAME / "CURRENT").write_text(f"{BAD}\n")
     result = serve_once(registry)
     assert result.returncode == 1
-    assert result.stderr == f"paxcast serve: version {BAD} refused: {target / 'model.json'}: hyperparameters.window: Input should be less than or equal to 10000\n"
+    assert result.stderr == f"paxcast serve: version {BAD} refused: {target / 'model.json'}: " "hyperparameters.window: Input should be less than or equal to 10000\n"
 
 
 def test_start_up_with_a_current_that_is_not_utf8_names_the_file(registry):
