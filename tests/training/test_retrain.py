@@ -163,6 +163,7 @@ def test_every_flag_retrain_offers_changes_the_challenger(registry, flag, value)
     assert str(getattr(config, flag)) == value
 
 
+@pytest.mark.slow
 def test_retrain_with_augment_runs_end_to_end(registry, air_csv, capsys):
     assert retrain(registry, air_csv, "--augment", "0.1", "--epochs", "3", "--force") == 0
     new = current_version(registry, NAME)

@@ -115,6 +115,7 @@ def serve_once(registry) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "paxcast.training.cli", "serve"], env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.e2e  # a real `paxcast serve` process (that refuses to start)
 @pytest.mark.parametrize("damage, rule", [DAMAGES[3]], ids=["window-1e12"])
 def test_start_up_with_a_broken_card_is_one_line(registry, damage, rule):
     target = add_damaged_version(registry, damage)
@@ -124,6 +125,7 @@ def test_start_up_with_a_broken_card_is_one_line(registry, damage, rule):
     assert result.stderr == f"paxcast serve: version {BAD} refused: {target / 'model.json'}: " "hyperparameters.window: Input should be less than or equal to 10000\n"
 
 
+@pytest.mark.e2e
 def test_start_up_with_a_current_that_is_not_utf8_names_the_file(registry):
     (registry / NAME / "CURRENT").write_bytes(b"\xff\xfe\x00bad\n")
     result = serve_once(registry)
