@@ -23,6 +23,7 @@ one batch and hands each job its rows back, in order.
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from dataclasses import dataclass, field
 
@@ -57,13 +58,21 @@ class Batcher:
         """Forecast checked rows (n, window) float32 -> (n, model horizon) float32, batched with concurrent requests."""
         if self.queue is None:
             self.start()
-        parts = []
+        parts, outstanding = [], collections.deque()
         for start in range(0, len(x), self.max_rows):
             job = Job(predictor, x[start : start + self.max_rows], asyncio.get_running_loop().create_future())
             await self.queue.put(job)
-            # shield: a client that goes away must not cancel a future the batch will still fill
-            parts.append(await asyncio.shield(job.future))
+            outstanding.append(job)
+            if len(outstanding) >= self.runners:  # at most one slice per runner in flight: the others queue behind small requests
+                parts.append(await self.result(outstanding.popleft()))
+        while outstanding:
+            parts.append(await self.result(outstanding.popleft()))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    @staticmethod
+    async def result(job: Job) -> np.ndarray:
+        # shield: a client that goes away must not cancel a future the batch will still fill
+        return await asyncio.shield(job.future)
 
     def start(self) -> None:
         self.queue = asyncio.Queue()

@@ -35,6 +35,8 @@ class ModelHolder:
         self.predictor: Predictor | None = None
         self.problem: str | None = None  # why the model is not serving what CURRENT names, if it is not
         self.refused: dict[str, str] = {}  # version -> why it was refused
+        # PAXCAST_THREADS batches (slices of a large request among them) run at once, each on one
+        # onnxruntime thread (Predictor.load(threads=1)): parallel slices rather than intra-op threads.
         self.batcher = Batcher(name, settings.batch_max_rows, settings.batch_wait_us, runners=settings.threads)
         self._lock = threading.Lock()
 
@@ -85,7 +87,7 @@ class ModelHolder:
         if version in self.refused and not recheck:
             raise VersionRefused(self.refused[version])
         try:
-            new = Predictor.load(self.base / version, threads=self.settings.threads, version=version)
+            new = Predictor.load(self.base / version, threads=1, version=version)
         except ModelError as exc:  # any failed check: card, hash, onnxruntime, probe
             self.refuse(version, f"version {version} refused: {exc}", old, recheck, report)
         self.refused.pop(version, None)

@@ -28,8 +28,11 @@ RUN_ROWS = 64
 CACHED_LEVELS = 64
 
 
-def make_session(onnx_path: str | Path, threads: int = 1) -> ort.InferenceSession:
-    """An onnxruntime session with the service's options; training's parity check and backtests use it too."""
+def make_session(onnx_path: str | Path, threads: int = 1, spinning: bool = False) -> ort.InferenceSession:
+    """An onnxruntime session with the service's options; training's parity check, backtests and benches use it too.
+
+    `spinning=True` only for bench/tuning.py, which measures what the service's choice saves.
+    """
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads  # ORT's default counts host cores, not the container's CPU limit
     options.inter_op_num_threads = 1
@@ -39,7 +42,7 @@ def make_session(onnx_path: str | Path, threads: int = 1) -> ort.InferenceSessio
     options.enable_cpu_mem_arena = False
     # With threads > 1, idle pool threads would spin for work; on a busy host that doubled the
     # time of a 10,000-series batch (docs/performance.md). They sleep instead.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.log_severity_level = 3
     return ort.InferenceSession(str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
 

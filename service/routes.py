@@ -97,16 +97,18 @@ async def answer(request: Request, model: Serving) -> JSONBytes:
     return forecast_response(result)
 
 
+# The forecast routes look their model up themselves rather than through Depends: FastAPI's
+# dependency solving cost more per request than the lookup (docs/performance.md, section 4).
 @router.post("/v1/models/{name}/forecast", **FORECAST)
-async def forecast_with(request: Request, model: NamedModel) -> JSONBytes:
+async def forecast_with(name: str, request: Request) -> JSONBytes:
     """Forecast `horizon` steps for every posted series with model `name`, in one batch."""
-    return await answer(request, model)
+    return await answer(request, serving(name, request))
 
 
 @router.post("/v1/forecast", **FORECAST)
-async def forecast(request: Request, model: DefaultModel) -> JSONBytes:
+async def forecast(request: Request) -> JSONBytes:
     """Forecast with the default model (PAXCAST_MODEL_NAME)."""
-    return await answer(request, model)
+    return await answer(request, serving(served_models(request).default, request))
 
 
 @router.get("/v1/models", response_model=list[ModelSummary])

@@ -235,3 +235,29 @@ def test_one_invalid_request_fails_alone_and_batches_are_measured(batching_regis
     assert responses[7].json() == {"detail": "series 's0': history has 5 values, the model needs at least 24"}
     runs, rows_run = sample("paxcast_batch_rows_count") - before[0], sample("paxcast_batch_rows_sum") - before[1]
     assert rows_run == 15 and runs < 15  # fifteen rows in fewer runs than requests: they were batched
+
+
+def test_with_two_runners_a_large_request_runs_two_slices_at_once():
+    class Overlap(Recorder):
+        def __init__(self):
+            super().__init__()
+            self.lock, self.now, self.most = threading.Lock(), 0, 0
+
+        def run_rows(self, x):
+            with self.lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+            threading.Event().wait(0.02)  # a run long enough for the other runner to start one
+            with self.lock:
+                self.now -= 1
+            return super().run_rows(x)
+
+    async def scenario():
+        model, batcher = Overlap(), Batcher("m", max_rows=10, runners=2, inline_rows=0)
+        out = await batcher.run(model, rows(100, 0))
+        await batcher.stop()
+        return model, out
+
+    model, out = asyncio.run(scenario())
+    np.testing.assert_array_equal(out, rows(100, 0) * 2)
+    assert model.most == 2 and sorted(model.runs) == [10] * 10
