@@ -49,6 +49,7 @@ def test_a_challenger_that_beats_the_champion_is_promoted(registry, air_csv, cap
     assert out.startswith(f"promoted {NAME}/{new}: challenger hold-out mape ") and out.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_a_crippled_challenger_is_not_promoted(registry, air_csv, capsys):
     champion = current_version(registry, NAME)
     versions = list_versions(registry, NAME)
