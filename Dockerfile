@@ -32,8 +32,14 @@ ENTRYPOINT ["paxcast"]
 CMD ["retrain", "--data", "data/air_passengers.csv", "--registry", "models", "--name", "air_passengers"]
 
 FROM runtime AS serve
+# The tested dependency set, pinned and hashed (`make lock`), then paxcast alone: users of the
+# image get the versions the suite installed (tests/test_packaging.py), whatever PyPI has since.
+COPY deploy/requirements-serve.lock /tmp/requirements-serve.lock
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/paxcast-*.whl && rm -rf /wheels
+RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements-serve.lock \
+    && pip install --no-cache-dir --no-deps /wheels/paxcast-*.whl \
+    && pip check \
+    && rm -rf /wheels /tmp/requirements-serve.lock
 COPY --chown=10001:10001 models ./models
 USER 10001
 EXPOSE 8000

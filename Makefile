@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test train install install-serve lint clean
+.PHONY: serve test test-fast train install install-serve lint format lock clean
 
 # The serving install: base dependencies only (no torch).
 $(VENV)/.serve-installed: pyproject.toml
@@ -26,14 +26,32 @@ install: $(VENV)/.all-installed
 serve: $(VENV)/.serve-installed
 	PAXCAST_HOST=$(HOST) PAXCAST_PORT=$(PORT) $(BIN)/paxcast serve
 
-test: $(VENV)/.all-installed
+# Everything, lint first: what CI runs (.ci/run). pyproject's addopts add --durations=15.
+test: lint $(VENV)/.all-installed
 	$(BIN)/python -m pytest -q
+
+# The edit-test loop: skips the tests marked slow, e2e (real server processes) or network.
+test-fast: $(VENV)/.all-installed
+	$(BIN)/python -m pytest -q -m "not slow and not e2e and not network"
 
 train: $(VENV)/.all-installed
 	$(BIN)/paxcast train --data data/air_passengers.csv --horizon 36 --out models --name air_passengers
 
 lint: $(VENV)/.all-installed
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Rewrites files: the formatter, then ruff's safe fixes (import order, pyupgrade).
+format: $(VENV)/.all-installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# The serving image's pinned, hashed dependency set (Dockerfile: serve stage). Run it after
+# changing [project] dependencies in pyproject.toml; tests/test_packaging.py checks they agree.
+lock: $(VENV)/.all-installed
+	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" -o deploy/requirements-serve.lock
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -7,6 +7,7 @@ PyTorch module in memory and its exported ONNX graph are then one and the same m
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from paxcast.service.contract import ModelCard, read_card
-from paxcast.training.backtest_report import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,7 +89,10 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     """A GitHub-flavoured Markdown table (pastes into docs/performance.md as is)."""
     cells = [[str(c) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    line = lambda values: "| " + " | ".join(v.rjust(w) for v, w in zip(values, widths)) + " |"
+
+    def line(values: list[str]) -> str:
+        return "| " + " | ".join(v.rjust(w) for v, w in zip(values, widths, strict=True)) + " |"
+
     return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(r) for r in cells)])
 
 
@@ -98,8 +101,6 @@ def package_versions(*names: str) -> str:
 
     out = []
     for name in names:
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             out.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            pass
     return ", ".join(out)

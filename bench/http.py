@@ -20,19 +20,17 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from bench import serving
 from bench.common import ROOT, histories, machine, package_versions, same_model, save_module, table
+from bench.serving import free_port
 from paxcast.service.main import HTTP, LOOP
 
 LUA = Path(__file__).with_name("post.lua")
@@ -58,60 +56,24 @@ class Load:
     series: int
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def uvicorn_argv(app: str, port: int, workers: int, loop: str = LOOP, http: str = HTTP) -> list[str]:
     """Serve `app` (a factory) with the uvicorn options of `paxcast serve` (bench/servers.py: main)."""
     return [sys.executable, "-m", "bench.servers", app, "--port", str(port), "--workers", str(workers), "--loop", loop, "--http", http]
 
 
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM the server's process group (supervisor and workers), SIGKILL what is left after 20 s."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 @contextlib.contextmanager
 def running(server: Server, port: int, log: Path):
-    """Start `server` in its own session, wait until it answers `ready_path`, stop it on exit."""
-    env = {**os.environ, **server.env, "PYTHONPATH": str(server.cwd)}
-    with log.open("wb") as out:
-        process = subprocess.Popen(server.argv, env=env, cwd=server.cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(base + server.ready_path, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError(f"{server.label} exited with {process.returncode}; see {log}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{server.label} did not become ready in 120 s; see {log}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        stop(process)
+    """Start `server` (bench/serving.py: in its own session), wait until it answers `ready_path`; stop it on exit."""
+    env = {**server.env, "PYTHONPATH": str(server.cwd)}
+    with serving.running(server.argv, port, log, env=env, ready_path=server.ready_path, timeout=120, cwd=server.cwd) as started:
+        yield started.base
 
 
 def run_wrk(url: str, body: Path, connections: int, seconds: float) -> dict:
     """One wrk run; returns req/s, p50/p99 in ms and the error count."""
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(LUA), url]
     done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PAXCAST_BENCH_BODY": str(body)}, timeout=seconds + 60)
-    line = next((l for l in done.stdout.splitlines() if l.startswith("{")), None)
+    line = next((out for out in done.stdout.splitlines() if out.startswith("{")), None)
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
     raw = json.loads(line)
@@ -126,7 +88,10 @@ def run_wrk(url: str, body: Path, connections: int, seconds: float) -> dict:
 
 def combine(rounds: list[dict]) -> dict:
     """Rounds of one server and load: medians of rate and latencies, errors added up."""
-    middle = lambda key: float(np.median([r[key] for r in rounds]))
+
+    def middle(key: str) -> float:
+        return float(np.median([r[key] for r in rounds]))
+
     return {"rps": middle("rps"), "p50_ms": middle("p50_ms"), "p99_ms": middle("p99_ms"), "load_avg": middle("load_avg"),
             "errors": sum(r["errors"] for r in rounds), "requests": sum(r["requests"] for r in rounds), "rounds": rounds}
 
@@ -208,14 +173,16 @@ def main(argv: list[str] | None = None) -> None:
                         result = run_wrk(url, load.body, load.connections, args.seconds)
                         result["load_avg"] = load_avg
                         runs.setdefault(server.label, {}).setdefault(load.label, []).append(result)
-                        print(f"  round {round_number} {server.label:34s} {load.label:18s} {result['rps']:9.1f} req/s  p50 {result['p50_ms']:7.2f} ms  "
+                        print(f"  round {round_number} {server.label:34s} {load.label:18s} "
+                              f"{result['rps']:9.1f} req/s  p50 {result['p50_ms']:7.2f} ms  "
                               f"p99 {result['p99_ms']:7.2f} ms  errors {result['errors']}  (load avg {load_avg:.2f})", flush=True)
         results = {label: {load: combine(rounds) for load, rounds in by_load.items()} for label, by_load in runs.items()}
 
     print()
     print(f"machine: {machine()}")
     print(f"versions: {package_versions('uvicorn', 'fastapi', 'onnxruntime', 'torch')}; wrk 1 thread; "
-          f"{args.workers} worker(s), {args.threads} intra-op thread(s); {args.seconds:g} s per cell, median of {args.rounds} round(s)")
+          f"{args.workers} worker(s), {args.threads} intra-op thread(s); "
+          f"{args.seconds:g} s per cell, median of {args.rounds} round(s)")
     print()
     rows = []
     for label, by_load in results.items():

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, histories, machine, served_card, table
-from bench.http import Server, free_port, running
+from bench.http import Server, running
+from bench.serving import free_port
 
 
 def rss_mib(pid: int) -> float:

@@ -46,7 +46,7 @@ def flops_per_series(module, window: int, season: int) -> tuple[int, str]:
     steps = window - season
     recurrent = head = 0
     for member in module.members:
-        for name, param in member.encoder.named_parameters():
+        for param in member.encoder.parameters():
             if param.dim() == 2:
                 recurrent += param.numel()
         head += member.head.weight.numel()
@@ -85,13 +85,13 @@ def main(argv: list[str] | None = None) -> None:
             x = histories(model.card, batch, seed=batch)
             tensor = torch.from_numpy(x)
 
-            def run_onnx():
+            def run_onnx(x=x):
                 return run_session(session, x)
 
-            def run_service():
+            def run_service(x=x):
                 return predictor.predict(x, predictor.horizon)
 
-            def run_torch():
+            def run_torch(tensor=tensor):
                 with torch.no_grad():
                     return module(tensor).numpy()
 
@@ -101,7 +101,10 @@ def main(argv: list[str] | None = None) -> None:
             service_times = time_calls(run_service, args.seconds) if batch > RUN_ROWS else onnx_times
             torch_times = time_calls(run_torch, args.seconds)
             onnx_med, service_med, torch_med = median(onnx_times), median(service_times), median(torch_times)
-            ms = lambda times: f"{median(times) * 1e3:.3f} / {percentile(times, 99) * 1e3:.3f}"
+
+            def ms(times: list[float]) -> str:
+                return f"{median(times) * 1e3:.3f} / {percentile(times, 99) * 1e3:.3f}"
+
             rows.append([
                 f"{batch:,}", ms(onnx_times), ms(service_times), ms(torch_times),
                 f"{service_med / torch_med:.2f}",
@@ -114,9 +117,9 @@ def main(argv: list[str] | None = None) -> None:
 
     print()
     print(f"machine: {machine()}")
-    print(f"versions: {package_versions('onnxruntime', 'torch', 'numpy')}; intra-op threads: {args.threads} (both engines)")
+    print(f"versions: {package_versions('onnxruntime', 'torch', 'numpy')}; " f"intra-op threads: {args.threads} (both engines)")
     card = model.card
-    print(f"model: {card.cell} x{card.ensemble}, hidden {card.hyperparameters.hidden}, window {window}, horizon {card.horizon}, season {season}")
+    print(f"model: {card.cell} x{card.ensemble}, hidden {card.hyperparameters.hidden}, " f"window {window}, horizon {card.horizon}, season {season}")
     print(f"FLOPs: {how}")
     print()
     print(f"ms columns: median / p99 of per-call wall time; the service slices batches above {RUN_ROWS} rows")

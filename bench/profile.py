@@ -20,8 +20,9 @@ import threading
 from pathlib import Path
 
 from bench.common import ROOT, histories, machine, served_card, table
-from bench.http import HORIZON, Server, free_port, run_wrk, running
+from bench.http import HORIZON, Server, run_wrk, running
 from bench.memory import server_pid
+from bench.serving import free_port
 
 # (part of the request, a piece of the frame text that identifies it); the innermost match wins.
 PARTS = [
@@ -97,7 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     per_request_us = cpu / result["requests"] * 1e6
     rows = [[part, f"{100 * n / total:.1f} %", f"{per_request_us * n / total:.0f}"] for part, n in sorted(shares.items(), key=lambda kv: -kv[1])]
     print(f"machine: {machine()}")
-    print(f"wrk c={args.connections} for {args.seconds:g} s: {result['rps']:.1f} req/s, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms; "
+    print(f"wrk c={args.connections} for {args.seconds:g} s: {result['rps']:.1f} req/s, "
+          f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms; "
           f"server CPU {per_request_us:.0f} us per request; {total:,} py-spy samples")
     print(table(["part of the request path", "share of samples", "CPU us per request"], rows))
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, machine, median, same_model, table
-from bench.http import Server, combine, free_port, run_wrk, running, uvicorn_argv, write_bodies
+from bench.http import Server, combine, run_wrk, running, uvicorn_argv, write_bodies
+from bench.serving import free_port
 
 
 def variants(registry: Path, port: int) -> list[tuple[str, Server]]:
@@ -128,7 +129,8 @@ def main(argv: list[str] | None = None) -> None:
                         r = run_wrk(f"{base}/v1/forecast", body, connections, args.seconds)
                         r["load_avg"] = load_avg
                         runs[label][k].append(r)
-                        print(f"  round {round_number} {label} c{connections}: {r['rps']:.1f} req/s p99 {r['p99_ms']:.2f} ms", flush=True)
+                        rate = f"{r['rps']:.1f} req/s p99 {r['p99_ms']:.2f} ms"
+                        print(f"  round {round_number} {label} c{connections}: {rate}", flush=True)
         for label in labels:
             cells = [label]
             for k in range(len(loads)):

@@ -99,7 +99,7 @@ class ModelHolder:
         return True, f"now serving version {version}"
 
     def refuse(self, version: str | None, reason: str, old: Predictor | None, recheck: bool, report: bool = True) -> NoReturn:
-        """Record a refusal, log and count it once per distinct reason (unless `report` is off); raise VersionRefused."""
+        """Record a refusal, log and count it once per reason (unless `report` is off); raise VersionRefused."""
         key = version if version is not None else "CURRENT"
         if report and (recheck or self.refused.get(key) != reason):
             metrics.RELOAD_FAILURES.labels(self.name).inc()

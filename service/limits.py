@@ -155,4 +155,4 @@ def check_request_limits(body: ForecastRequest, settings: Settings) -> None:
         raise HTTPException(413, f"request has {len(body.series)} series; the limit is {settings.max_series} (PAXCAST_MAX_SERIES)")
     for s in body.series:
         if len(s.history) > settings.max_history:
-            raise HTTPException(413, f"series '{s.id}': history has {len(s.history)} values; the limit is {settings.max_history} (PAXCAST_MAX_HISTORY)")
+            raise HTTPException(413, f"series '{s.id}': history has {len(s.history)} values; " f"the limit is {settings.max_history} (PAXCAST_MAX_HISTORY)")

@@ -14,7 +14,6 @@ from paxcast.service.exceptions import ModelError
 from paxcast.service.holder import ServedModels
 from paxcast.service.settings import Settings, SettingsError, load_settings
 
-
 # Measured in bench/tuning.py (docs/performance.md): under overload (64 connections) uvloop
 # left some requests waiting 1-2 s (p99) where the stdlib loop's p99 stayed near 0.15 s at
 # the same throughput. httptools parses HTTP; service/http_protocol.py adds TCP_NODELAY.

@@ -172,7 +172,7 @@ class Predictor:
         with np.errstate(over="ignore"):  # values beyond float32 become inf and are refused below
             for row, (series_id, history) in enumerate(zip(ids, histories, strict=True)):
                 if len(history) < self.window:
-                    raise InvalidInput(f"series '{series_id}': history has {len(history)} values, the model needs at least {self.window}")
+                    raise InvalidInput(f"series '{series_id}': history has {len(history)} values, " f"the model needs at least {self.window}")
                 x[row] = history[-self.window :]
         self.check_values(ids, x)
         return x
@@ -182,7 +182,7 @@ class Predictor:
         if len(bad_rows):
             row = bad_rows[0]
             col = int(np.flatnonzero(~np.isfinite(x[row]))[0])
-            raise InvalidInput(f"series '{ids[row]}': history value {x[row, col]} (position {col} of the last {self.window}) is not a finite float32")
+            raise InvalidInput(f"series '{ids[row]}': history value {x[row, col]} " f"(position {col} of the last {self.window}) is not a finite float32")
         if self.card.positive_only:
             bad_rows = np.flatnonzero((x <= 0).any(axis=1))
             if len(bad_rows):

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from paxcast.service.contract import ModelCard
 
-
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 

@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     reload_interval: float = Field(5.0, ge=0, description="seconds between checks of CURRENT; 0 disables polling")
     admin_token: SecretStr | None = Field(None, description="bearer token for POST /v1/admin/reload; unset disables it")
     batch_max_rows: int = Field(64, ge=1, le=100_000, description="most rows in one batched session.run; large requests are queued in slices of this size")
-    batch_wait_us: int = Field(0, ge=0, le=1_000_000, description="how long a batch waits for more requests; 0: take only what queued while the previous run was busy")
+    batch_wait_us: int = Field(0, ge=0, le=1_000_000, description="how long a batch waits for more requests; " "0: take only what queued while the previous run was busy")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest request body accepted (413 above)")
     max_series: int = Field(10_000, ge=1, description="most series in one request")
     max_history: int = Field(10_000, ge=1, description="most values in one series' history")

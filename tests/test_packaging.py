@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
+import tomllib
 import urllib.request
 import venv
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from bench.serving import serve
 
 ROOT = Path(__file__).resolve().parents[1]
+LOCK = ROOT / "deploy" / "requirements-serve.lock"
 
 
 def test_dockerfile_passes_hadolint():
@@ -44,22 +48,51 @@ def test_service_never_imports_torch():
             assert not any(n.split(".")[0] == "torch" or n.startswith("paxcast.training") for n in names), f"{path} imports {names}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def lock_pins() -> dict[str, Version]:
+    """{normalised name: pinned version} of deploy/requirements-serve.lock."""
+    pins = {}
+    for line in LOCK.read_text().splitlines():
+        if line and not line[0].isspace() and not line.startswith("#"):
+            name, _, version = line.split(" ")[0].partition("==")
+            pins[canonicalize_name(name)] = Version(version)
+    return pins
 
 
+def test_the_serving_lock_pins_every_base_dependency_within_its_range():
+    """Regenerate with `make lock` after changing [project] dependencies."""
+    pins = lock_pins()
+    assert "torch" not in pins
+    for text in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is a base dependency but not in {LOCK.name}; run `make lock`"
+        assert requirement.specifier.contains(pins[name]), f"{LOCK.name} pins {name}=={pins[name]}, outside {text!r}; run `make lock`"
+    assert "--hash=sha256:" in LOCK.read_text() and LOCK.read_text().count("==") == len(pins)
+
+
+def test_the_serving_stage_installs_the_lock_with_hashes_then_paxcast_alone():
+    serve = (ROOT / "Dockerfile").read_text().split("FROM runtime AS serve")[1]
+    assert "COPY deploy/requirements-serve.lock" in serve
+    assert "pip install --no-cache-dir --require-hashes -r /tmp/requirements-serve.lock" in serve
+    assert "pip install --no-cache-dir --no-deps /wheels/paxcast-*.whl" in serve
+
+
+@pytest.mark.network
+@pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.timeout(600)
-def test_serving_only_install_runs_the_image_command(tmp_path):
-    """Build the wheel, install it without extras into a fresh venv, run the image's CMD, get a forecast."""
+def test_serving_lock_installs_with_hashes_and_runs_the_image_command(tmp_path):
+    """As the image's serving stage: the lock with --require-hashes into a fresh venv, the wheel with --no-deps,
+    no torch, the image's CMD, a forecast."""
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir", str(dist), str(ROOT)], check=True, timeout=300)
     (wheel,) = dist.glob("paxcast-*.whl")
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True, timeout=480)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--require-hashes", "-r", str(LOCK)], check=True, timeout=480)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], check=True, timeout=120)
+    subprocess.run([str(python), "-m", "pip", "check"], check=True, timeout=60)  # the lock satisfies the wheel's requirements
     assert subprocess.run([str(python), "-c", "import torch"], capture_output=True).returncode != 0, "the serving install must not carry torch"
     # Everything installs under paxcast: no top-level `service` or `training` to clash with other projects.
     assert subprocess.run([str(python), "-c", "import paxcast.service.app, paxcast.training.cli"], cwd=tmp_path).returncode == 0
@@ -68,29 +101,13 @@ def test_serving_only_install_runs_the_image_command(tmp_path):
     # Commands that need torch say which extra to install, in one line, exit 2.
     train = subprocess.run([str(env_dir / "bin" / "paxcast"), "train", "--data", str(ROOT / "data" / "air_passengers.csv")],
                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert (train.returncode, train.stderr) == (2, "paxcast train: `paxcast train` needs the 'train' extra (torch is not installed): pip install 'paxcast[train]'\n")
+    assert (train.returncode, train.stderr) == (2, "paxcast train: `paxcast train` needs the 'train' extra (torch is not installed): " "pip install 'paxcast[train]'\n")
 
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAXCAST_")}
-    env.update(PAXCAST_HOST="127.0.0.1", PAXCAST_PORT=str(port), PAXCAST_MODEL_DIR=str(ROOT / "models"))
-    server = subprocess.Popen([str(env_dir / "bin" / "paxcast"), "serve"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert server.poll() is None, server.stdout.read().decode()
-                assert time.monotonic() < deadline, "service did not become ready"
-                time.sleep(0.3)
+    with serve(ROOT / "models", tmp_path / "serve.log", argv=[str(env_dir / "bin" / "paxcast"), "serve"], cwd=tmp_path) as server:
         history = [417, 391, 419, 461, 472, 535, 622, 606, 508, 461, 390, 432] * 3
-        request = urllib.request.Request(base + "/v1/forecast", data=json.dumps({"series": [{"id": "air", "history": history}], "horizon": 12}).encode())
+        request = urllib.request.Request(server.base + "/v1/forecast", data=json.dumps({"series": [{"id": "air", "history": history}], "horizon": 12}).encode())
         with urllib.request.urlopen(request, timeout=10) as response:
             (forecast,) = json.load(response)["forecasts"]
         assert len(forecast["mean"]) == 12 and all(300 < v < 800 for v in forecast["mean"])
-    finally:
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=20) == 0
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=20) == 0

@@ -82,7 +82,8 @@ def test_tensor_names_are_written_only_in_the_contract():
             # the names as dictionary keys or list items of a session.run / export call
             if isinstance(node, (ast.Dict, ast.List)):
                 items = node.keys if isinstance(node, ast.Dict) else node.elts
-                if any(isinstance(k, ast.Constant) and k.value in ("history", "forecast") for k in items if k is not None):
-                    if isinstance(node, ast.List) or all(isinstance(k, ast.Constant) for k in items if k is not None) and len(items) == 1:
-                        offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                names_a_tensor = any(isinstance(k, ast.Constant) and k.value in ("history", "forecast") for k in items if k is not None)
+                only_constants = all(isinstance(k, ast.Constant) for k in items if k is not None) and len(items) == 1
+                if names_a_tensor and (isinstance(node, ast.List) or only_constants):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []

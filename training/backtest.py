@@ -66,7 +66,7 @@ def make_splits(series: list[Series], holdout: int | None, origins: str | None, 
         if origin < 1:
             raise UsageError(f"--origins {origins!r}: origin {origin} must be at least 1")
         if origin + horizon > len(shortest.y):
-            raise DataError(f"--origins: origin {origin} + horizon {horizon} runs past the end of series '{shortest.id}' ({len(shortest.y)} values)")
+            raise DataError(f"--origins: origin {origin} + horizon {horizon} " f"runs past the end of series '{shortest.id}' ({len(shortest.y)} values)")
         splits.append(Split(origin, horizon))
     if len(set(splits)) != len(splits):
         raise UsageError(f"--origins {origins!r}: an origin is repeated")
@@ -144,7 +144,7 @@ def run_backtest(data_path, splits: list[Split], levels: list[int], overrides: d
         line = (
             f"origin {k + 1}/{len(splits)} (train on {len(run['train'][0])} values, forecast {split.horizon}): "
             f"window {chosen.get('window', '?')}, inner MAPE {chosen.get('mape', float('nan')):.2f}% vs its baseline "
-            f"{chosen.get('baseline_mape', float('nan')):.2f}%, network {run['selection']['network'].split(':')[0]}, {run['seconds']:.1f}s"
+            f"{chosen.get('baseline_mape', float('nan')):.2f}%, " f"network {run['selection']['network'].split(':')[0]}, {run['seconds']:.1f}s"
         )
         if bar is not None:
             bar.update(1)

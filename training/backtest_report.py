@@ -21,7 +21,7 @@ def split_metrics(run: dict, name: str, levels: list[int], season: int) -> dict:
     out = {
         "mape": metrics.mape(actual, mean),
         "smape": metrics.smape(actual, mean),
-        "mase": float(np.mean([metrics.mase(a, f, t, season) for a, f, t in zip(actual, mean, run["train"])])),
+        "mase": float(np.mean([metrics.mase(a, f, t, season) for a, f, t in zip(actual, mean, run["train"], strict=True)])),
         "rmse": metrics.rmse(actual, mean),
     }
     for level in levels:
@@ -51,9 +51,10 @@ def describe_splits(runs: list[dict]) -> str:
 
 
 def machine() -> str:
-    """One line naming the CPU, the cores, the Python and the load average: where and under what the numbers were measured."""
+    """One line naming the CPU, the cores, the Python and the load average the numbers were measured under."""
     try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        model = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
     except (OSError, StopIteration):
         model = platform.processor() or platform.machine()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -90,7 +91,7 @@ def table(summary: dict, runs: list[dict], levels: list[int], data) -> str:
                 value, mark = row.get(key), "*" if best.get(key) == name else " "
             cells.append(f"{'-':>10} " if value is None else f"{value:>10.2f}{mark}")
         lines.append(name.ljust(name_width) + "".join(cells))
-    lines.append("* best in column (coverage: closest to its level). Errors are means over splits; coverage/width over all forecast points.")
+    lines.append("* best in column (coverage: closest to its level). " "Errors are means over splits; coverage/width over all forecast points.")
     return "\n".join(lines)
 
 
@@ -140,8 +141,8 @@ def plot(path, series, runs: list[dict], levels: list[int], lstm: str = "LSTM (p
     dates = np.array([step(start, series[0].freq, k) for k in range(len(y))])
     fig, ax = plt.subplots(figsize=(11, 5))
     ax.plot(dates, y, color="black", linewidth=1.2, label="actual")
-    colors = dict(zip(runs[0]["forecasts"], plt.rcParams["axes.prop_cycle"].by_key()["color"]))
-    shades = dict(zip(sorted(levels, reverse=True), (0.15, 0.3, 0.45)))
+    colors = dict(zip(runs[0]["forecasts"], plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    shades = dict(zip(sorted(levels, reverse=True), (0.15, 0.3, 0.45), strict=False))
     for k, run in enumerate(runs):
         origin = len(run["train"][0])
         steps = dates[origin : origin + run["split"].horizon]

@@ -54,11 +54,11 @@ def render(rows: dict, reference: dict, levels: list[int], header: str) -> str:
     lines = [header, head]
     best = min(rows, key=lambda c: rows[c]["mape"])
     for cell, r in rows.items():
-        line = f"{cell + ('*' if cell == best else ''):<10}{r['mape']:>8.2f}{r['smape']:>8.2f}{r['mase']:>7.2f}{r['rmse']:>8.2f}"
+        line = f"{cell + ('*' if cell == best else ''):<10}{r['mape']:>8.2f}" f"{r['smape']:>8.2f}{r['mase']:>7.2f}{r['rmse']:>8.2f}"
         line += "".join(f"{r.get(f'coverage{lv}', float('nan')):>9.1f}" for lv in levels)
-        line += f"{r['parameters']:>9}{r['train_seconds']:>9.1f}{r['latency_p50_us']:>8.0f}{r['latency_p99_us']:>8.0f}{str(r['network_on']) + '/' + str(r['splits']):>8}"
+        line += f"{r['parameters']:>9}{r['train_seconds']:>9.1f}" f"{r['latency_p50_us']:>8.0f}{r['latency_p99_us']:>8.0f}{str(r['network_on']) + '/' + str(r['splits']):>8}"
         lines.append(line)
-    ref = f"{REFERENCE:<10}{reference['mape']:>8.2f}{reference['smape']:>8.2f}{reference['mase']:>7.2f}{reference['rmse']:>8.2f}"
+    ref = f"{REFERENCE:<10}{reference['mape']:>8.2f}" f"{reference['smape']:>8.2f}{reference['mase']:>7.2f}{reference['rmse']:>8.2f}"
     ref += "".join(f"{reference.get(f'coverage{lv}', float('nan')):>9.1f}" for lv in levels)
     lines.append(ref + f"{'-':>9}{'-':>9}{'-':>8}{'-':>8}{'-':>8}")
     lines.append(
@@ -70,7 +70,7 @@ def render(rows: dict, reference: dict, levels: list[int], header: str) -> str:
 
 
 def compare_cells(data, cells: list[str], splits, levels: list[int], overrides: dict, json_path, log=print) -> Path:
-    """Run the backtest once per cell, log the side-by-side table, write it as JSON next to `json_path`; return that path."""
+    """Run the backtest once per cell, log the side-by-side table, write it as JSON next to `json_path`; return it."""
     series = read_series(data)
     rows, reference = {}, None
     for cell in cells:

@@ -22,7 +22,7 @@ EXIT_INTERRUPTED = 130
 
 
 def add_training_flags(parser: argparse.ArgumentParser, retrainable: bool = False) -> None:
-    """One `--<field>` per flag field of TrainConfig (retrain: those outside the served shape), typed from the contract."""
+    """One `--<field>` per flag field of TrainConfig (retrain: those outside the served shape), typed by the card."""
     for name, info in flag_fields(TrainConfig, retrainable=retrainable).items():
         kind, choices = info.annotation, None
         if typing.get_origin(kind) is typing.Literal:
@@ -56,8 +56,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     inner = f"inner MAPE {chosen.mape:.2f}% vs its no-network baseline {chosen.baseline_mape:.2f}%" if chosen else "no inner validation (data too short)"
     print(
         f"registered {args.name}/{version} in {args.out}: {config.cell} x{config.ensemble}, window {config.window}, "
-        f"horizon {config.horizon}, transform {config.transform}, {inner}, network {fitted.selection.network.split(':')[0]}, "
-        f"intervals {'calibrated' if fitted.intervals else 'none'}, {fitted.training.seconds_with_inner_validation:.1f}s"
+        f"horizon {config.horizon}, transform {config.transform}, {inner}, " f"network {fitted.selection.network.split(':')[0]}, "
+        f"intervals {'calibrated' if fitted.intervals else 'none'}, " f"{fitted.training.seconds_with_inner_validation:.1f}s"
     )
     return 0
 
@@ -102,7 +102,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     outcome = retrain(args.data, args.registry, args.name, max_regression=args.max_regression, force=args.force, keep=args.keep, **overrides)
     record = outcome.record
     pruned = f"; pruned {', '.join(record['pruned'])}" if record["pruned"] else ""
-    print(f"{'promoted' if outcome.promoted else 'kept'} {args.name}/{outcome.current}: {record['reason']}{pruned} ({record['duration_s']:.1f}s)")
+    print(f"{'promoted' if outcome.promoted else 'kept'} {args.name}/{outcome.current}: " f"{record['reason']}{pruned} ({record['duration_s']:.1f}s)")
     return 0
 
 
@@ -125,7 +125,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         except ModelError as exc:
             print(f"{mark}{version:22}unreadable: {exc}")
             continue
-        print(f"{mark}{version:22}{card.created_at:27}{card.validation.mape:>9.2f}%  {card.data_file} ({card.training.rows} rows)")
+        print(f"{mark}{version:22}{card.created_at:27}{card.validation.mape:>9.2f}%  " f"{card.data_file} ({card.training.rows} rows)")
     return 0
 
 
@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     retrain = commands.add_parser(
         "retrain",
         help="train a challenger on new data and promote it only if it is not worse than the served champion",
-        description="Window, horizon and season stay the champion's (the served contract); the other training flags override its settings.",
+        description="Window, horizon and season stay the champion's (the served contract); " "the other training flags override its settings.",
     )
     retrain.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
     add_training_flags(retrain, retrainable=True)

@@ -98,7 +98,7 @@ def _assemble(path: Path, rows: dict[str, list[tuple[int, object, float]]]) -> l
         if len(points) < 2:
             raise DataError(f"{path}: line {points[0][0]}: series '{series_id}' has a single row; need a regular series")
         freq = None
-        for (_, prev, _), (line, when, _) in zip(points, points[1:]):
+        for (_, prev, _), (line, when, _) in zip(points, points[1:], strict=False):
             if when == prev:
                 raise DataError(f"{path}: line {line}: duplicate ds {when.date()} in series '{series_id}'")
             if when < prev:

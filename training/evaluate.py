@@ -1,4 +1,4 @@
-"""Forecast with an exported model through onnxruntime, with the service's session: what is measured is what is served."""
+"""Forecast with an exported model through onnxruntime with the service's session: what is measured is served."""
 
 from __future__ import annotations
 

@@ -19,7 +19,16 @@ import numpy as np
 
 from paxcast.service.calendar import DEFAULT_SEASON
 from paxcast.service.contract import (
-    OPSET, Calibration, ModelCard, OnnxFacts, Selection, TrainConfig, TrainingFacts, Validation, make_config, sha256_of,
+    OPSET,
+    Calibration,
+    ModelCard,
+    OnnxFacts,
+    Selection,
+    TrainConfig,
+    TrainingFacts,
+    Validation,
+    make_config,
+    sha256_of,
 )
 from paxcast.service.exceptions import DataError, ModelError
 from paxcast.training.data import Series, read_series, require_length
@@ -64,7 +73,7 @@ class Fitted:
     def card(self, name: str, version: str, onnx_sha256: str, data_file: str, data_sha256: str) -> ModelCard:
         """The model card of this fit registered as `name`/`version`."""
         return ModelCard(
-            name=name, version=version, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            name=name, version=version, created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             freq=self.freq, hyperparameters=self.config, training=self.training, validation=self.validation,
             selection=self.selection, onnx=self.onnx, intervals=self.intervals, data_file=data_file,
             data_sha256=data_sha256, onnx_sha256=onnx_sha256,
@@ -111,7 +120,7 @@ def select_design(series: list[Series], designs: list[TrainConfig], show_progres
     results = []
     for k, design in enumerate(designs):
         if show_progress:
-            print(f"inner validation {k + 1}/{len(designs)}: window {design.window}, transform {design.transform}, augment {design.augment:g}", file=sys.stderr)
+            print(f"inner validation {k + 1}/{len(designs)}: window {design.window}, " f"transform {design.transform}, augment {design.augment:g}", file=sys.stderr)
         result = inner_validate(series, design)
         if result is not None:
             results.append(result)

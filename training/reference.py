@@ -65,7 +65,7 @@ def lstm_layer_weights(state: dict, prefix: str, k: int, peephole: bool):
         peep = None
     bias = bx + bh
     W, b = {}, {}
-    for gate, wxg, whg, bg in zip(("i", "f", "C", "o"), split4(wx), split4(wh), split4(bias)):
+    for gate, wxg, whg, bg in zip(("i", "f", "C", "o"), split4(wx), split4(wh), split4(bias), strict=True):
         W[gate], b[gate] = np.concatenate([whg, wxg], axis=1), bg
     return W, b, peep
 

@@ -53,7 +53,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def new_version_id(base: Path) -> str:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     version, n = stamp, 1
     while (base / version).exists():
         n += 1
@@ -248,7 +248,7 @@ def prune(root: str | Path, name: str, keep: int) -> list[str]:
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 @contextlib.contextmanager

@@ -88,7 +88,7 @@ def check_data(path: str | Path, series: list[Series], config: TrainConfig, cham
     """Refuse data that does not fit the champion's contract or is too short for a hold-out, before training."""
     freq, want = series[0].freq, champion.card.freq
     if freq != want:
-        raise DataError(f"{path}: the data is {FREQ_NAMES.get(freq, freq)}; champion {champion.version} forecasts {FREQ_NAMES.get(want, want)} series")
+        raise DataError(f"{path}: the data is {FREQ_NAMES.get(freq, freq)}; " f"champion {champion.version} forecasts {FREQ_NAMES.get(want, want)} series")
     w, h = config.window, config.horizon
     require_length(path, series, w + 2 * h + 1, f"window {w} + horizon {h} + 1 validation window + a hold-out of {h}")
     check_series(path, series, config)
@@ -148,7 +148,7 @@ def score_champion(
 
 
 def judge(challenger: float | None, champion: float | None, metric: str, max_regression: float, force: bool) -> tuple[bool, str]:
-    """(promote, reason): the challenger may be worse than the champion by at most `max_regression` percent (relative)."""
+    """(promote, reason): the challenger may be worse than the champion by at most `max_regression` % (relative)."""
     if challenger is None:
         return False, "the challenger's hold-out forecasts are not finite; not promoted even with --force"
     if champion is None:

@@ -11,7 +11,7 @@ from paxcast.training.data import Series
 
 @dataclass(frozen=True)
 class Split:
-    """Train on each series' first `origin` values (a negative origin counts from the end), forecast the next `horizon`."""
+    """Train on each series' first `origin` values (negative: counted from the end), forecast the next `horizon`."""
 
     origin: int
     horizon: int

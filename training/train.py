@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from paxcast.training.data import Series
 from paxcast.service.contract import TrainConfig
 from paxcast.training import metrics
+from paxcast.training.data import Series
 from paxcast.training.model import Ensemble, Forecaster
 
 
@@ -77,7 +77,7 @@ def split_windows(series: list[Series], window: int, horizon: int, val_fraction:
 
 
 def relative_loss(forecast, target, history):
-    """Mean absolute error relative to each window's level over the observed (non-NaN) targets: scale-free across series."""
+    """Mean absolute error relative to each window's level over the observed (non-NaN) targets: scale-free."""
     level = history.abs().mean(dim=1, keepdim=True).clamp_min(1e-6)
     observed = ~torch.isnan(target)
     error = torch.where(observed, (forecast - torch.nan_to_num(target)).abs() / level, torch.zeros_like(forecast))
@@ -148,7 +148,7 @@ def train(series: list[Series], config: TrainConfig, show_progress: bool | None 
     train_x, _, val_x, val_y = data
     if len(train_x) == 0:
         raise ValueError(
-            f"no training windows: each series needs more than window + horizon = {config.window + config.horizon} values"
+            f"no training windows: each series needs more than window + horizon " f"= {config.window + config.horizon} values"
         )
     show_progress = sys.stdout.isatty() if show_progress is None else show_progress
     members, epochs = [], []

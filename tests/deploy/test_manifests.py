@@ -1,4 +1,7 @@
-"""The deployment files, checked without a cluster or a Docker engine: schemas, images, commands, schedules, volumes, probes."""
+"""The deployment files, checked without a cluster or a Docker engine.
+
+Schemas, images, commands, schedules, volumes and probes.
+"""
 
 from __future__ import annotations
 
@@ -126,7 +129,8 @@ def test_compose_runs_the_api_and_a_retrain_job_on_one_volume():
 
 
 def test_crontab_example_runs_the_compose_job():
-    (line,) = [l for l in (ROOT / "deploy" / "crontab.example").read_text().splitlines() if l and not l.startswith(("#", "CRON_TZ"))]
+    lines = (ROOT / "deploy" / "crontab.example").read_text().splitlines()
+    (line,) = [entry for entry in lines if entry and not entry.startswith(("#", "CRON_TZ"))]
     fields = line.split(None, 5)
     assert all(re.fullmatch(r"[\d*/,-]+", f) for f in fields[:5])
     assert "docker compose -f deploy/docker-compose.yml run --rm retrain" in fields[5]

@@ -143,7 +143,8 @@ def test_hash_mismatch_detail_names_both_hashes(make_client, registry):
     response = client.post("/v1/admin/reload", headers=AUTH)
     assert response.status_code == 422
     assert response.json() == {
-        "detail": f"version 29990101T000000Z refused: {target / 'model.onnx'}: sha256 {actual[:12]}… does not match model.json's {expected[:12]}…; still serving {old}"
+        "detail": f"version 29990101T000000Z refused: {target / 'model.onnx'}: sha256 {actual[:12]}… "
+        f"does not match model.json's {expected[:12]}…; still serving {old}"
     }
 
 

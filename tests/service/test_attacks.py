@@ -15,6 +15,8 @@ import urllib.request
 import pytest
 from live import access_lines, rss_mb, scrape, serving
 
+pytestmark = pytest.mark.e2e  # real `paxcast serve` processes
+
 
 def port_of(base: str) -> int:
     return int(base.rsplit(":", 1)[1])

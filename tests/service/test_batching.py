@@ -159,8 +159,8 @@ def body_of(series, horizon=12):
 @pytest.fixture(scope="module")
 def batching_registry(tiny_registry, tmp_path_factory, air_csv):
     """The tiny model plus a second version that forecasts differently (another seed), not made current."""
-    from tests.conftest import TINY
     from paxcast.training.pipeline import train_and_register
+    from tests.conftest import TINY
 
     root = tmp_path_factory.mktemp("batching")
     shutil.copytree(tiny_registry, root, dirs_exist_ok=True)

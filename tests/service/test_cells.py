@@ -8,7 +8,7 @@ from paxcast.service.settings import Settings
 from paxcast.training.pipeline import train_and_register
 
 
-@pytest.mark.parametrize("cell, layers", [("gru", 1), ("peephole", 2)])
+@pytest.mark.parametrize("cell, layers", [("gru", 1), pytest.param("peephole", 2, marks=pytest.mark.slow)])
 def test_service_serves_any_cell(tmp_path, air_csv, air_history, cell, layers):
     train_and_register(air_csv, tmp_path, "cells", show_progress=False, window=24, horizon=6, hidden=6, epochs=3, ensemble=1, cell=cell, layers=layers)
     with TestClient(create_app(Settings(model_dir=tmp_path, model_name="cells", reload_interval=0))) as client:

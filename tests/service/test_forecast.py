@@ -73,7 +73,7 @@ def test_bad_requests_get_a_4xx_naming_the_series_and_rule(client, body, status,
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400"])
 def test_non_finite_values_are_refused(client, literal):
-    raw = '{"series": [{"id": "air", "history": [%s, %s]}], "horizon": 3}' % (literal, ", ".join(map(str, GOOD)))
+    raw = f'{{"series": [{{"id": "air", "history": [{literal}, {", ".join(map(str, GOOD))}]}}], "horizon": 3}}'
     response = client.post("/v1/forecast", content=raw)
     assert response.status_code == 422
     assert response.json()["detail"].startswith("series 'air': history[0]: Input should be a finite number")

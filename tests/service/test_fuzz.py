@@ -6,12 +6,16 @@ import math
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from paxcast.service.app import create_app
 from paxcast.service.settings import Settings
@@ -46,7 +50,10 @@ FUZZED = [(method, path, GenerationMode.POSITIVE) for method, path in OPERATIONS
 ]
 
 
-@pytest.mark.parametrize("method, path, mode", FUZZED, ids=[f"{m} {p} {mode.value}" for m, p, mode in FUZZED])
+@pytest.mark.parametrize(
+    "method, path, mode",
+    [pytest.param(m, p, mode, id=f"{m} {p} {mode.value}", marks=[pytest.mark.slow] if m == "POST" else []) for m, p, mode in FUZZED],
+)
 def test_no_generated_request_gets_a_5xx_or_an_undocumented_response(api_schema, method, path, mode):
     operation = api_schema[path][method]
 
@@ -73,6 +80,7 @@ def property_client(tiny_registry):
         yield client
 
 
+@pytest.mark.slow
 @given(series=valid_series, horizon=st.integers(min_value=1, max_value=HORIZON))
 @settings(max_examples=80, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_valid_request_returns_finite_forecasts_of_the_right_shape(property_client, series, horizon):
@@ -116,6 +124,7 @@ def test_bodies_expensive_to_report_are_refused_within_a_bound(property_client, 
     assert seconds < AMPLIFIER_SECONDS, f"{name}: {seconds:.2f} s"
 
 
+@pytest.mark.e2e
 def test_slow_clients_are_cut_off_while_others_are_served(registry, tmp_path):
     """Seeded random slow clients (trickled heads, trickled bodies, silence); each is answered 408 within the bound."""
     import random

@@ -1,4 +1,4 @@
-"""The HTTP protocol the service runs under sets TCP_NODELAY, which the stdlib loop skips for uvicorn's worker sockets."""
+"""The service's HTTP protocol sets TCP_NODELAY, which the stdlib loop skips for uvicorn's worker sockets."""
 
 from __future__ import annotations
 

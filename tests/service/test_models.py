@@ -25,8 +25,8 @@ GRU = "air_gru"
 @pytest.fixture(scope="session")
 def two_model_registry(tiny_registry, tmp_path_factory, air_csv):
     """The tiny air_passengers model plus a GRU variant trained on the same data."""
-    from tests.conftest import TINY
     from paxcast.training.pipeline import train_and_register
+    from tests.conftest import TINY
 
     root = tmp_path_factory.mktemp("two-models")
     shutil.copytree(tiny_registry, root, dirs_exist_ok=True)
@@ -120,7 +120,7 @@ def test_a_model_that_fails_to_load_is_named_by_readyz_and_the_others_serve(mode
     with caplog.at_level(logging.ERROR, logger="paxcast"), client_for(models_root) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 503
-        assert ready.json()["detail"].startswith(f"model '{GRU}' is not loaded: version 19990101T000000Z refused: {models_root / GRU / '19990101T000000Z' / 'model.json'}: cannot read")
+        assert ready.json()["detail"].startswith(f"model '{GRU}' is not loaded: version 19990101T000000Z refused: " f"{models_root / GRU / '19990101T000000Z' / 'model.json'}: cannot read")
         assert client.post("/v1/forecast", json=body(air_history)).status_code == 200
         refused = client.post(f"/v1/models/{GRU}/forecast", json=body(air_history))
         assert refused.status_code == 503 and refused.json()["detail"].startswith(f"model '{GRU}' is not loaded: ")

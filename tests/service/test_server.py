@@ -8,9 +8,29 @@ import signal
 import socket
 import time
 import urllib.request
+from pathlib import Path
 
 import httpx
-from live import access_lines, scrape, serving
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.serving import serve, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def read_everything_sent(port: int, client_port: int) -> bool:
+    """Whether the server on `port` has accepted the connection from `client_port` and read all it was sent.
+
+    From /proc/net/tcp: a connection still in the accept queue has inode 0; rx_queue counts
+    the bytes the kernel holds that the server has not read yet.
+    """
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = (int(address.rsplit(":", 1)[1], 16) for address in fields[1:3])
+        if (local, remote) == (port, client_port):
+            return fields[9] != "0" and int(fields[4].split(":")[1], 16) == 0
+    return False
 
 
 def forecast_body(history: list[float], n: int = 1, horizon: int = 6) -> dict:
@@ -42,16 +62,28 @@ async def hammer(base: str, body: dict, concurrency: int, seconds: float) -> tup
 
 
 def test_three_seconds_at_concurrency_32_give_no_errors(registry, tmp_path, air_history):
-    with serving(registry, tmp_path) as (process, base, _):
-        answered, problems = asyncio.run(hammer(base, forecast_body(air_history[-24:], n=2), concurrency=32, seconds=3.0))
-        assert process.poll() is None
+    with serve(registry, tmp_path / "serve.log") as server:
+        answered, problems = asyncio.run(hammer(server.base, forecast_body(air_history[-24:], n=2), concurrency=32, seconds=3.0))
+        assert server.process.poll() is None
     assert problems == []
     assert answered > 100  # it really was under load
 
 
+def scrape(base: str) -> dict[tuple[str, tuple], float]:
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(text) for s in f.samples}
+
+
+def access_lines(out: Path) -> list[dict]:
+    """The JSON request lines among the server's output."""
+    return [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
+
+
 def test_metrics_add_up_across_two_workers_and_sigterm_exits_0(registry, tmp_path, air_history):
     body = json.dumps(forecast_body(air_history[-24:], n=3)).encode()
-    with serving(registry, tmp_path, workers=2) as (process, base, out):
+    with serve(registry, tmp_path / "serve.log", workers=2) as server:
+        process, base, out = server.process, server.base, server.log
         sent, pids = 0, set()
         deadline = time.monotonic() + 60
         # A fresh connection per request lets the kernel hand them to either worker; go on until both served.
@@ -73,21 +105,26 @@ def test_metrics_add_up_across_two_workers_and_sigterm_exits_0(registry, tmp_pat
 
 def test_sigterm_stops_accepting_and_finishes_the_request_in_flight(registry, tmp_path, air_history):
     body = json.dumps(forecast_body(air_history[-24:], n=500)).encode()
-    with serving(registry, tmp_path) as (process, base, _):
-        port = int(base.rsplit(":", 1)[1])
+    with serve(registry, tmp_path / "serve.log") as server:
+        process, port = server.process, server.port
         with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-            head = f"POST /v1/forecast HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            head = (
+                "POST /v1/forecast HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
             sock.sendall(head + body[: len(body) // 2])  # the request is in flight: half its body has arrived
-            time.sleep(0.5)
+            client_port = sock.getsockname()[1]
+            wait_until(lambda: read_everything_sent(port, client_port), 10, "the server read the first half of the request")
             process.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while True:  # new connections are refused while the old one is still open
+
+            def refused() -> bool:  # new connections are refused while the old one is still open
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 except ConnectionRefusedError:
-                    break
-                assert time.monotonic() < deadline, "still accepting 10 s after SIGTERM"
-                time.sleep(0.1)
+                    return True
+                return False
+
+            wait_until(refused, 10, "refusing new connections after SIGTERM")
             assert process.poll() is None, "exited before finishing the request in flight"
             sock.sendall(body[len(body) // 2 :])
             raw = b""

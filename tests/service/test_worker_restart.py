@@ -14,6 +14,8 @@ from live import access_lines, scrape, serving
 
 from paxcast.service.registry import current_version
 
+pytestmark = pytest.mark.e2e  # real `paxcast serve` processes
+
 NAME = "air_passengers"
 
 

@@ -10,6 +10,7 @@ TINY = ["--window", "24", "--hidden", "4", "--epochs", "3", "--patience", "3", "
 METHODS = ["LSTM (paxcast)", "LSTM's baseline (no network)", "SeasonalNaive", "AutoETS", "AutoTheta", "AutoARIMA"]
 
 
+@pytest.mark.slow
 def test_rolling_backtest_prints_the_table_and_writes_json_and_plot(tmp_path, air_csv, capsys):
     report, picture = tmp_path / "bt.json", tmp_path / "bt.png"
     code = main(["backtest", "--data", str(air_csv), "--origins", "120,132", "--horizon", "6", *TINY, "--json", str(report), "--plot", str(picture)])
@@ -32,11 +33,15 @@ def test_rolling_backtest_prints_the_table_and_writes_json_and_plot(tmp_path, ai
     assert first["origin"] == 120 and actual.tolist() == [[360.0, 342.0, 406.0, 396.0, 420.0, 472.0]]  # 1959-01..06
     for name, forecast in first["forecasts"].items():  # the table's numbers are the metrics of the stored forecasts
         assert document["summary"][name]["splits"][0]["mape"] == pytest.approx(metrics.mape(actual, forecast["mean"]))
-    lstm = first["forecasts"]["LSTM (paxcast)"]
-    mean = np.array(lstm["mean"])
-    lower, upper = (np.array(lstm["intervals"]["95"][k]) for k in ("lower", "upper"))
-    assert (lower <= mean).all() and (mean <= upper).all()
-    assert 0 <= document["summary"]["LSTM (paxcast)"]["coverage80"] <= 100
+    inside = []  # per forecast point of every split: is the actual inside the 80 % interval?
+    for run in document["runs"]:
+        lstm = run["forecasts"]["LSTM (paxcast)"]
+        mean = np.array(lstm["mean"])
+        lower80, upper80, lower95, upper95 = (np.array(lstm["intervals"][lv][k]) for lv in ("80", "95") for k in ("lower", "upper"))
+        assert (lower95 < lower80).all() and (lower80 < mean).all() and (mean < upper80).all() and (upper80 < upper95).all()
+        inside += ((lower80 <= run["actual"]) & (np.array(run["actual"]) <= upper80)).ravel().tolist()
+    assert len(inside) == 12
+    assert document["summary"]["LSTM (paxcast)"]["coverage80"] == pytest.approx(100 * sum(inside) / len(inside))
     assert first["selection"]["chosen"]["window"] == 24
 
 
@@ -45,11 +50,11 @@ def test_rolling_backtest_prints_the_table_and_writes_json_and_plot(tmp_path, ai
     [
         (["--holdout", "0"], 2, "paxcast backtest: --holdout must be at least 1, got 0"),
         (["--holdout", "144"], 3, "paxcast backtest: --holdout 144 leaves nothing to train on: series 'air_passengers' has 144 values"),
-        (["--holdout", "120"], 3, f"before origin 24: series 'air_passengers' has 24 rows; window 36 + horizon 120 + 1 validation window needs at least 157"),
+        (["--holdout", "120"], 3, "before origin 24: series 'air_passengers' has 24 rows; " "window 36 + horizon 120 + 1 validation window needs at least 157"),
         (["--holdout", "36", "--origins", "96"], 2, "paxcast backtest: give either --holdout or --origins, not both"),
         (["--origins", "96,x"], 2, "paxcast backtest: --origins '96,x': 'x' is not an integer"),
         (["--origins", "96,96"], 2, "paxcast backtest: --origins '96,96': an origin is repeated"),
-        (["--origins", "140", "--horizon", "12"], 3, "paxcast backtest: --origins: origin 140 + horizon 12 runs past the end of series 'air_passengers' (144 values)"),
+        (["--origins", "140", "--horizon", "12"], 3, "paxcast backtest: --origins: origin 140 + horizon 12 " "runs past the end of series 'air_passengers' (144 values)"),
         (["--origins", "96", "--level", "0,95"], 2, "paxcast backtest: --level '0,95': 0 is outside (0, 100)"),
         (["--origins", "96", "--level", "150"], 2, "paxcast backtest: --level '150': 150 is outside (0, 100)"),
     ],

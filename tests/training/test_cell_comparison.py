@@ -1,17 +1,33 @@
 import json
+import time
 
 import pytest
 
 from paxcast.service.exceptions import UsageError
+from paxcast.training import backtest, pipeline
 from paxcast.training.cells import parse_cells
 from paxcast.training.cli import main
 
 TINY = ["--window", "24", "--hidden", "4", "--epochs", "3", "--patience", "3", "--ensemble", "1"]
 
 
-def test_cells_backtest_prints_one_row_per_cell_with_size_cost_and_latency(tmp_path, air_csv, capsys):
+@pytest.mark.slow
+def test_cells_backtest_prints_one_row_per_cell_with_size_cost_and_latency(tmp_path, air_csv, capsys, monkeypatch):
+    fits, latencies = [], []  # what the backtest really spent on each cell's `paxcast train` path, and measured
+    real_fit, real_latency = pipeline.fit, backtest.single_series_latency
+
+    def timed_fit(*args, **kwargs):
+        started = time.perf_counter()
+        fitted = real_fit(*args, **kwargs)
+        fits.append(time.perf_counter() - started)
+        return fitted
+
+    monkeypatch.setattr(pipeline, "fit", timed_fit)
+    monkeypatch.setattr(backtest, "single_series_latency", lambda *a, **k: latencies.append(real_latency(*a, **k)) or latencies[-1])
     report = tmp_path / "bt.json"
+    started = time.perf_counter()
     code = main(["backtest", "--data", str(air_csv), "--holdout", "6", "--cells", "lstm,gru,peephole", *TINY, "--json", str(report), "--plot", str(tmp_path / "bt.png")])
+    elapsed = time.perf_counter() - started
     assert code == 0
     out = capsys.readouterr().out.splitlines()
     header = next(i for i, line in enumerate(out) if line.startswith("cell "))
@@ -24,8 +40,14 @@ def test_cells_backtest_prints_one_row_per_cell_with_size_cost_and_latency(tmp_p
     assert cells["lstm"]["parameters"] == 4 * 4 * (2 + 4 + 2) + head
     assert cells["gru"]["parameters"] == 3 * 4 * (2 + 4 + 2) + head
     assert cells["peephole"]["parameters"] == 4 * 4 * (2 + 4 + 1) + 3 * 4 + head
-    for cell in cells.values():
-        assert cell["latency_p50_us"] > 0 and cell["train_seconds"] > 0 and cell["splits"] == 1
+    assert len(fits) == len(latencies) == 3  # one split per cell
+    for cell, fit_seconds, latency in zip(["lstm", "gru", "peephole"], fits, latencies, strict=True):
+        row = cells[cell]
+        assert row["splits"] == 1
+        assert fit_seconds <= row["train_seconds"] <= elapsed  # seconds, covering the whole train path
+        assert (row["latency_p50_us"], row["latency_p99_us"]) == (latency["p50_us"], latency["p99_us"])
+        assert 5 < row["latency_p50_us"] <= row["latency_p99_us"] < 50_000  # microseconds: not s, ms or ns
+    assert sum(cells[c]["train_seconds"] for c in cells) <= elapsed
     assert out[-1] == f"wrote {tmp_path / 'bt-cells.json'}"
 
 

@@ -23,6 +23,7 @@ def test_train_registers_a_version_the_service_loads(tmp_path, air_csv, capsys):
     assert predictor.horizon == 12 and predictor.window == 24
 
 
+@pytest.mark.slow  # a real `paxcast` process: imports torch (seconds)
 @pytest.mark.parametrize(
     "content, expected",
     [
@@ -42,6 +43,7 @@ def test_bad_data_is_one_line_on_stderr_and_no_traceback(tmp_path, content, expe
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow
 def test_impossible_settings_are_one_line(tmp_path, air_csv):
     result = run_cli("train", "--data", str(air_csv), "--window", "6", "--out", str(tmp_path / "m"))
     assert result.returncode == 2

@@ -1,9 +1,10 @@
+
 import numpy as np
 import pytest
 import torch
 
-from paxcast.training.data import read_series
 from paxcast.service.contract import ForecasterConfig, TrainConfig
+from paxcast.training.data import read_series
 from paxcast.training.model import Ensemble, Forecaster
 from paxcast.training.train import train
 
@@ -65,7 +66,7 @@ def test_training_is_deterministic(air_csv):
     series = read_series(air_csv)
     config = TrainConfig(window=24, horizon=6, season=12, hidden=8, epochs=8, patience=8, ensemble=2, seed=3)
     first, second = train(series, config, show_progress=False), train(series, config, show_progress=False)
-    for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values()):
+    for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     other = train(series, config.updated(seed=4), show_progress=False)
     x = torch.tensor(series[0].y[-24:], dtype=torch.float32)[None]

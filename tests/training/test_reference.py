@@ -5,11 +5,11 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from paxcast.service.contract import TrainConfig
 from paxcast.training import reference
 from paxcast.training.data import read_series
 from paxcast.training.export import export_onnx, sample_histories
 from paxcast.training.model import PeepholeCell
-from paxcast.service.contract import TrainConfig
 from paxcast.training.train import train
 
 
@@ -23,7 +23,7 @@ def air(air_csv):
 
 
 @pytest.mark.parametrize("layers", [1, 2])
-@pytest.mark.parametrize("cell", ["lstm", "gru", "peephole"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", pytest.param("peephole", marks=pytest.mark.slow)])  # its export is the slow one
 def test_onnx_graph_equals_the_numpy_reference(air, cell, layers, tmp_path):
     config = TrainConfig(window=24, horizon=6, season=12, cell=cell, layers=layers, hidden=6, dropout=0.1 if layers > 1 else 0.0, epochs=6, patience=6, ensemble=2, seed=1)
     result = train(air, config, show_progress=False)

@@ -30,6 +30,7 @@ def snapshot(root):
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_a_challenger_that_beats_the_champion_is_promoted(registry, air_csv, capsys):
     weak, _ = train_and_register(air_csv, registry, NAME, show_progress=False, window=24, horizon=12, hidden=8, ensemble=1, lr=10, epochs=1)
     assert retrain(registry, air_csv, "--lr", "0.003", "--epochs", "15") == 0
@@ -48,6 +49,7 @@ def test_a_challenger_that_beats_the_champion_is_promoted(registry, air_csv, cap
     assert out.startswith(f"promoted {NAME}/{new}: challenger hold-out mape ") and out.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_a_crippled_challenger_is_not_promoted(registry, air_csv, capsys):
     champion = current_version(registry, NAME)
     versions = list_versions(registry, NAME)
@@ -62,6 +64,7 @@ def test_a_crippled_challenger_is_not_promoted(registry, air_csv, capsys):
     assert capsys.readouterr().out.startswith(f"kept {NAME}/{champion}: challenger hold-out mape ")
 
 
+@pytest.mark.slow
 def test_the_served_champion_is_judged_when_it_never_saw_the_holdout(registry, air_csv, tmp_path):
     older = tmp_path / "air_until_1959.csv"
     older.write_text("".join(air_csv.read_text().splitlines(keepends=True)[:-12]))
@@ -99,7 +102,7 @@ def test_promotion_rule(challenger, champion, tolerance, force, promote, reason)
     [
         ("ds,y\n2020-01-01,1\n2020-02-01,x\n", "{data}: line 3: y 'x' is not a number"),
         ("ds,y\n" + "".join(f"{2000 + m // 12}-{m % 12 + 1:02d}-01,{100 + m}\n" for m in range(48)),
-         "{data}: series 'series' has 48 rows; window 24 + horizon 12 + 1 validation window + a hold-out of 12 needs at least 49"),
+         "{data}: series 'series' has 48 rows; " "window 24 + horizon 12 + 1 validation window + a hold-out of 12 needs at least 49"),
         ("ds,y\n" + "".join(f"2020-01-{d:02d},{100 + d}\n" for d in range(1, 29)), "{data}: the data is daily; champion {champion} forecasts monthly series"),
         (None, "{data}: cannot read the file (No such file or directory)"),
     ],
@@ -151,7 +154,7 @@ def retrain_flags() -> dict[str, str]:
 
 @pytest.mark.parametrize("flag, value", sorted(retrain_flags().items()))
 def test_every_flag_retrain_offers_changes_the_challenger(registry, flag, value):
-    """What `retrain --help` offers, retrain accepts: the flag reaches the challenger's settings (no training needed)."""
+    """What `retrain --help` offers, retrain accepts: the flag reaches the challenger's settings (no training)."""
     from paxcast.training.cli import build_parser, overrides_from
     from paxcast.training.retrain import champion_config, read_champion
 
@@ -161,6 +164,7 @@ def test_every_flag_retrain_offers_changes_the_challenger(registry, flag, value)
     assert str(getattr(config, flag)) == value
 
 
+@pytest.mark.slow
 def test_retrain_with_augment_runs_end_to_end(registry, air_csv, capsys):
     assert retrain(registry, air_csv, "--augment", "0.1", "--epochs", "3", "--force") == 0
     new = current_version(registry, NAME)
@@ -170,9 +174,18 @@ def test_retrain_with_augment_runs_end_to_end(registry, air_csv, capsys):
     assert read_card(registry / NAME / new).hyperparameters.augment == 0.1
 
 
+HOLD_THE_LOCK = """
+import sys, time
+from paxcast.training.registry import locked
+with locked(sys.argv[1], "air_passengers"):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
 def test_a_concurrent_run_is_refused_and_a_killed_holder_releases_the_lock(registry, air_csv, capsys):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom training.registry import locked\nwith locked(sys.argv[1], 'air_passengers'):\n    print('held', flush=True)\n    time.sleep(60)\n", str(registry)],
+        [sys.executable, "-c", HOLD_THE_LOCK, str(registry)],
         stdout=subprocess.PIPE, text=True,
     )
     try:
@@ -180,7 +193,8 @@ def test_a_concurrent_run_is_refused_and_a_killed_holder_releases_the_lock(regis
         before = snapshot(registry)
         assert retrain(registry, air_csv, *CRIPPLED) == 75
         lock = registry / NAME / ".lock"
-        assert capsys.readouterr().err == f"paxcast retrain: {lock} is held by another retrain or rollback (pid {holder.pid}); this run changed nothing\n"
+        held = f"{lock} is held by another retrain or rollback (pid {holder.pid}); this run changed nothing"
+        assert capsys.readouterr().err == f"paxcast retrain: {held}\n"
         assert snapshot(registry) == before
     finally:
         holder.kill()
@@ -240,6 +254,7 @@ def test_models_list_and_show(registry, capsys):
     assert json.loads(capsys.readouterr().out)["version"] == first
 
 
+@pytest.mark.slow
 def test_retrain_prunes_to_keep_but_never_the_current_version(registry, air_csv, capsys):
     oldest = current_version(registry, NAME)
     middle = [add_version(registry) for _ in range(3)]
@@ -265,6 +280,7 @@ def test_history_survives_a_torn_last_line(registry):
     assert os.stat(path).st_mode & 0o777 == 0o644
 
 
+@pytest.mark.slow
 def test_a_promotion_whose_history_line_cannot_be_written_is_undone(registry, air_csv, monkeypatch, capsys):
     import paxcast.training.retrain as retrain_module
 

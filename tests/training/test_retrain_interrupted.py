@@ -5,42 +5,69 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from paxcast.service.predictor import Predictor
+from bench.serving import wait_until
 from paxcast.service.contract import read_card
+from paxcast.service.predictor import Predictor
 from paxcast.service.registry import current_version, list_versions
 from paxcast.training.cli import main
 from paxcast.training.registry import locked, read_history
 
 NAME = "air_passengers"
 
+# `paxcast retrain` whose first call of `module.attribute` touches `marker` and then blocks, so a
+# signal lands at exactly that point (test-only fault injection: nothing in the package reads it).
+PAUSING_RETRAIN = """
+import importlib, pathlib, sys, time
+module_name, attribute, marker = sys.argv[1:4]
+module = importlib.import_module(module_name)
+real = getattr(module, attribute)
 
-def start_retrain(registry, air_csv, tmpdir):
-    """`paxcast retrain --force` in its own process, long enough (a few seconds) to be caught mid-run."""
-    command = [sys.executable, "-m", "paxcast.training.cli", "retrain", "--data", str(air_csv), "--registry", str(registry),
-               "--force", "--epochs", "30", "--patience", "30"]
-    return subprocess.Popen(command, env={**os.environ, "TMPDIR": str(tmpdir)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def pause(*args, **kwargs):
+    setattr(module, attribute, real)
+    pathlib.Path(marker).touch()
+    time.sleep(600)
+    return real(*args, **kwargs)
+
+setattr(module, attribute, pause)
+from paxcast.training.cli import main
+sys.exit(main(sys.argv[4:]))
+"""
+
+# Where each moment pauses, in the order a forced retrain reaches them.
+MOMENTS = {
+    "training": "paxcast.training.retrain.fit",  # the challenger starts training; the lock is held
+    "staged": "paxcast.training.registry.check_servable",  # register's load check of the complete staging directory
+    "registered": "paxcast.training.retrain.set_current",  # the new version is in place; CURRENT not switched yet
+    "switched": "paxcast.training.retrain.prune",  # CURRENT names the new version; no history line yet
+}
 
 
-def wait_until(process, condition, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert process.poll() is None, f"the retrain ended early: {process.communicate()}"
-        assert time.monotonic() < deadline, "the retrain never reached the point to interrupt"
-        time.sleep(0.001)
+def start_retrain(registry, air_csv, tmp_path, moment):
+    """`paxcast retrain --force` in its own process, paused at `moment`; returns (process, pause marker)."""
+    module, attribute = MOMENTS[moment].rsplit(".", 1)
+    marker = tmp_path / f"paused-at-{moment}"
+    workdir = tmp_path / "tmp"
+    workdir.mkdir(exist_ok=True)
+    command = [sys.executable, "-c", PAUSING_RETRAIN, module, attribute, str(marker),
+               "retrain", "--data", str(air_csv), "--registry", str(registry), "--force", "--epochs", "2", "--patience", "2"]
+    process = subprocess.Popen(command, env={**os.environ, "TMPDIR": str(workdir)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    return process, marker
 
 
-def training_started(registry, process):
-    lock = registry / NAME / ".lock"
-    return lambda: lock.exists() and lock.read_text().strip() == str(process.pid)
+def wait_paused(process, marker):
+    try:
+        wait_until(marker.exists, 120, f"paused ({marker.name})", alive=process)
+    except RuntimeError:
+        raise AssertionError(f"the retrain ended before its pause: {process.communicate()}") from None
 
 
-def publishing_started(registry, versions):
-    base = registry / NAME
-    return lambda: any(n.startswith(".staging-") or (not n.startswith(".") and (base / n).is_dir() and n not in versions) for n in os.listdir(base))
+def history_bytes(registry):
+    path = registry / NAME / "history.jsonl"
+    return path.read_bytes() if path.exists() else None
 
 
 def registry_files(root):
@@ -60,38 +87,41 @@ def assert_registry_valid(registry):
         pass
 
 
-@pytest.mark.timeout(120)
-@pytest.mark.parametrize("moment", ["training", "publishing"])
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("moment", list(MOMENTS))
 def test_sigkill_at_any_moment_leaves_the_registry_valid(registry, air_csv, tmp_path, moment):
     champion = current_version(registry, NAME)
     versions = set(list_versions(registry, NAME))
-    process = start_retrain(registry, air_csv, tmp_path)
+    history = history_bytes(registry)
+    process, marker = start_retrain(registry, air_csv, tmp_path, moment)
     try:
-        wait_until(process, training_started(registry, process))
-        if moment == "training":
-            time.sleep(0.5)
-        else:
-            wait_until(process, publishing_started(registry, versions))
-        process.kill()
+        wait_paused(process, marker)
     finally:
+        process.kill()
         process.wait(30)
-    # a loaded machine may let the run finish between seeing its new version and the kill; still valid either way
-    assert process.returncode == -signal.SIGKILL or (moment == "publishing" and process.returncode == 0)
+    assert process.returncode == -signal.SIGKILL
     assert_registry_valid(registry)
-    if moment == "training":
-        assert current_version(registry, NAME) == champion and set(list_versions(registry, NAME)) == versions
+    now = set(list_versions(registry, NAME))
+    staging = list((registry / NAME).glob(".staging-*"))
+    if moment in ("training", "staged"):
+        assert current_version(registry, NAME) == champion and now == versions
+        assert len(staging) == (1 if moment == "staged" else 0)  # hidden from the listing; a later run removes it
+    else:
+        (new,) = now - versions
+        assert staging == [] and now == versions | {new}
+        assert current_version(registry, NAME) == (champion if moment == "registered" else new)
+    assert history_bytes(registry) == history  # the history line is the last write
     assert main(["retrain", "--data", str(air_csv), "--registry", str(registry), "--lr", "10", "--epochs", "1"]) == 0  # the next run works
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_sigterm_stops_cleanly_with_the_registry_unchanged(registry, air_csv, tmp_path):
     before = registry_files(registry)
-    workdir = tmp_path / "tmp"
-    workdir.mkdir()
-    process = start_retrain(registry, air_csv, workdir)
+    process, marker = start_retrain(registry, air_csv, tmp_path, "training")
     try:
-        wait_until(process, training_started(registry, process))
-        time.sleep(0.3)
+        wait_paused(process, marker)
         process.terminate()
         out, err = process.communicate(timeout=30)
     finally:
@@ -99,7 +129,7 @@ def test_sigterm_stops_cleanly_with_the_registry_unchanged(registry, air_csv, tm
     assert process.returncode == 130
     assert err == "paxcast retrain: interrupted; the registry is unchanged\n" and out == ""
     assert registry_files(registry) == before
-    assert list(workdir.glob("paxcast-*")) == []  # its temporary work directory was removed
+    assert list((tmp_path / "tmp").glob("paxcast-*")) == []  # its temporary work directory was removed
     assert_registry_valid(registry)
 
 

@@ -9,6 +9,7 @@ from paxcast.training.selection import inner_backs, inner_validate, pooled_score
 from paxcast.training.train import masked_windows
 
 TINY = dict(window=24, horizon=6, season=12, hidden=4, epochs=3, patience=3, ensemble=1)
+OFF = "off: it did not beat its no-network baseline on inner validation"
 
 
 def test_masked_windows_keep_only_targets_inside_the_range():
@@ -57,30 +58,38 @@ def test_calibration_and_selection_are_stored_in_model_json(tiny_registry):
     chosen = card.selection.chosen
     assert chosen.window == 24 and chosen.mape > 0 and chosen.baseline_mape > 0
     # the guard's verdict is the inner comparison's: on exactly when the network beat its baseline there
-    assert card.selection.network == ("on" if chosen.mape < chosen.baseline_mape else "off: it did not beat its no-network baseline on inner validation")
+    network_on = chosen.mape < chosen.baseline_mape
+    assert card.selection.network == ("on" if network_on else OFF)
+    assert card.intervals.network_on is network_on
 
 
-def test_a_network_that_loses_to_its_baseline_is_switched_off(air_csv, tmp_path, monkeypatch):
+@pytest.mark.parametrize("margin, network", [(+1.0, OFF), (-1.0, "on")], ids=["loses", "wins"])
+def test_the_guard_switches_the_network_off_exactly_when_it_loses_to_its_baseline(air_csv, tmp_path, monkeypatch, margin, network):
     from paxcast.training import pipeline
     from paxcast.training.evaluate import onnx_forecast
     from paxcast.training.model import Forecaster
 
     real = pipeline.inner_validate
 
-    def losing(series, config, backs=None):
+    def scored(series, config, backs=None):  # inner validation says the network loses (or wins) by one point
         result = real(series, config, backs)
-        result.mape = result.baseline_mape + 1.0
+        result.mape = result.baseline_mape + margin
         return result
 
-    monkeypatch.setattr(pipeline, "inner_validate", losing)
+    monkeypatch.setattr(pipeline, "inner_validate", scored)
     series = read_series(air_csv)
     config = TrainConfig(**TINY)
     fitted = pipeline.fit(series, config, tmp_path, show_progress=False)
-    assert fitted.selection.network.startswith("off")
+    assert fitted.selection.network == network
     history = series[0].y[-24:][None]
-    expected = Forecaster(config).eval().baseline_forecast(torch.tensor(history, dtype=torch.float32)).numpy()
-    np.testing.assert_allclose(onnx_forecast(fitted.onnx_path, history), expected, rtol=1e-5)
-    assert fitted.intervals.relative_errors == pooled_scores(pipeline.inner_validate(series, config).baseline_relative_errors)
+    baseline = Forecaster(config).eval().baseline_forecast(torch.tensor(history, dtype=torch.float32)).numpy()
+    inner = pipeline.inner_validate(series, config)
+    if network == OFF:  # the served graph is the baseline, and so are the interval scores
+        np.testing.assert_allclose(onnx_forecast(fitted.onnx_path, history), baseline, rtol=1e-5)
+        assert fitted.intervals.relative_errors == pooled_scores(inner.baseline_relative_errors)
+    else:
+        assert not np.allclose(onnx_forecast(fitted.onnx_path, history), baseline, rtol=1e-5)
+        assert fitted.intervals.relative_errors == pooled_scores(inner.relative_errors)
 
 
 def test_steps_no_inner_forecast_reaches_grow_with_the_lead_time():

@@ -105,7 +105,7 @@ def test_rollback_refuses_a_version_folder_that_links_out_of_the_registry(regist
     (outside / "model.json").write_text(json.dumps({**card, "version": BAD}))
     os.symlink(outside, registry / NAME / BAD)
     assert main(["models", "rollback", BAD, "--registry", str(registry)]) == 1
-    assert capsys.readouterr().err == f"paxcast models: {registry / NAME / BAD}: is a symbolic link; a version must be a directory inside the registry\n"
+    assert capsys.readouterr().err == f"paxcast models: {registry / NAME / BAD}: is a symbolic link; " "a version must be a directory inside the registry\n"
     assert current_version(registry, NAME) == before
 
 
@@ -115,15 +115,17 @@ def serve_once(registry) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "paxcast.training.cli", "serve"], env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.e2e  # a real `paxcast serve` process (that refuses to start)
 @pytest.mark.parametrize("damage, rule", [DAMAGES[3]], ids=["window-1e12"])
 def test_start_up_with_a_broken_card_is_one_line(registry, damage, rule):
     target = add_damaged_version(registry, damage)
     (registry / NAME / "CURRENT").write_text(f"{BAD}\n")
     result = serve_once(registry)
     assert result.returncode == 1
-    assert result.stderr == f"paxcast serve: version {BAD} refused: {target / 'model.json'}: hyperparameters.window: Input should be less than or equal to 10000\n"
+    assert result.stderr == f"paxcast serve: version {BAD} refused: {target / 'model.json'}: " "hyperparameters.window: Input should be less than or equal to 10000\n"
 
 
+@pytest.mark.e2e
 def test_start_up_with_a_current_that_is_not_utf8_names_the_file(registry):
     (registry / NAME / "CURRENT").write_bytes(b"\xff\xfe\x00bad\n")
     result = serve_once(registry)
