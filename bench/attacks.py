@@ -11,6 +11,7 @@ code, put its `paxcast` first on PYTHONPATH (see docs/reliability.md).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import select
@@ -45,7 +46,9 @@ class Server:
         env.update(PAXCAST_PORT=str(self.port), PAXCAST_MODEL_DIR=str(ROOT / "models"), PAXCAST_RELOAD_INTERVAL="0")
         env.update({f"PAXCAST_{k.upper()}": str(v) for k, v in settings.items()})
         self.log = open(f"/tmp/paxcast-attacks-{self.port}.log", "w+b")  # noqa: SIM115
-        self.process = subprocess.Popen([sys.executable, "-m", "paxcast.training.cli", "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "paxcast.training.cli", "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60
         while True:
@@ -67,7 +70,9 @@ class Server:
             return exc.code, exc.read()
 
     def post(self, raw: bytes) -> tuple[int, bytes]:
-        request = urllib.request.Request(self.base + "/v1/forecast", data=raw, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.base + "/v1/forecast", data=raw, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
                 return response.status, response.read()
@@ -128,8 +133,13 @@ def observe(server: Server, attack) -> dict:
             t.join()
     time.sleep(1.0)
     return {
-        **result, "seconds": round(seconds, 3), "healthz_max_ms": round(max(latencies, default=0) * 1000, 1),
-        "healthz_probes": len(latencies), "rss_before_mb": round(before), "rss_peak_mb": round(max(peak)), "rss_after_mb": round(rss_mb(pid)),
+        **result,
+        "seconds": round(seconds, 3),
+        "healthz_max_ms": round(max(latencies, default=0) * 1000, 1),
+        "healthz_probes": len(latencies),
+        "rss_before_mb": round(before),
+        "rss_peak_mb": round(max(peak)),
+        "rss_after_mb": round(rss_mb(pid)),
     }
 
 
@@ -148,7 +158,9 @@ def status_of(raw: bytes) -> str:
 
 
 def head_of(length: int) -> bytes:
-    return f"POST /v1/forecast HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n".encode()
+    return (
+        f"POST /v1/forecast HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
 
 
 def statuses(values: list[str]) -> dict[str, int]:
@@ -161,8 +173,13 @@ WRONG_ITEMS = b'{"series":[' + b",".join([b"1"] * 4_000_000) + b'],"horizon":1}'
 # The error comes after 8 MB of valid numbers, or after the series as 700,000 unknown fields: the
 # prefix check cannot see it, so these cost a full parse (the price of a valid 8 MB body).
 LATE_BAD_VALUE = b'{"series":[{"id":"a","history":[' + b",".join([b"1"] * 4_190_000) + b',"x"]}],"horizon":1}'
-LATE_FIELDS = (b'{"series":[{"id":"a","history":[' + b",".join([b"1"] * 20_000) + b']}],"horizon":1,'
-               + b",".join(b'"k%d":1' % i for i in range(690_000)) + b"}")
+LATE_FIELDS = (
+    b'{"series":[{"id":"a","history":['
+    + b",".join([b"1"] * 20_000)
+    + b']}],"horizon":1,'
+    + b",".join(b'"k%d":1' % i for i in range(690_000))
+    + b"}"
+)
 
 
 def attack_wrong_items(server: Server) -> dict:
@@ -178,10 +195,8 @@ def attack_stalled_uploads(server: Server, n: int = 40, size: int = 8_000_000) -
         with server.connect() as sock:
             socks.append(sock)
             started = time.monotonic()
-            try:
+            with contextlib.suppress(OSError):  # refused before we were done sending
                 sock.sendall(head_of(size) + b" " * (size - 1))
-            except OSError:
-                pass
             sock.settimeout(max(WATCH_S - (time.monotonic() - started), 0.1))
             answers.append(status_of(read_answer(sock)))
 
@@ -221,7 +236,10 @@ def attack_silence(server: Server) -> dict:
     started = time.monotonic()
     with server.connect(timeout=WATCH_S) as sock:
         raw = read_answer(sock)
-    return {"status": {status_of(raw) if raw else f"held {WATCH_S:g}s": 1}, "answered_after_s": round(time.monotonic() - started, 1)}
+    return {
+        "status": {status_of(raw) if raw else f"held {WATCH_S:g}s": 1},
+        "answered_after_s": round(time.monotonic() - started, 1),
+    }
 
 
 def attack_disconnects(server: Server, n: int = 40) -> dict:
@@ -235,11 +253,16 @@ def attack_disconnects(server: Server, n: int = 40) -> dict:
 
     def count(text: str, status: str) -> float:
         prefix = f'paxcast_http_requests_total{{method="POST",route="/v1/forecast",status="{status}"}} '
-        return sum(float(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix))
+        return sum(float(line[len(prefix) :]) for line in text.splitlines() if line.startswith(prefix))
 
     log = server.output()
-    return {"status": {"499": count(after, "499") - count(before, "499"), "500": count(after, "500") - count(before, "500")},
-            "tracebacks_in_log": log.count("Traceback")}
+    return {
+        "status": {
+            "499": count(after, "499") - count(before, "499"),
+            "500": count(after, "500") - count(before, "500"),
+        },
+        "tracebacks_in_log": log.count("Traceback"),
+    }
 
 
 def simple(server: Server, raw: bytes) -> dict:
@@ -261,11 +284,29 @@ def main() -> None:
         "nested-1000": lambda s: simple(s, nested),
         "late-bad-value-8MB": lambda s: simple(s, LATE_BAD_VALUE),
         "late-unknown-fields-8MB": lambda s: simple(s, LATE_FIELDS),
-        "start-9997-horizon-36": lambda s: simple(s, json.dumps({"series": [{"id": "air", "history": history, "start": "9997-01-01"}], "horizon": 36}).encode()),
-        "levels-50-and-50.0000001": lambda s: simple(s, json.dumps({"series": [{"id": "air", "history": history}], "horizon": 1, "level": [50, 50.0000001, 99.99999999999999]}).encode()),
-        "horizon-true": lambda s: simple(s, json.dumps({"series": [{"id": "air", "history": history}], "horizon": True}).encode()),
-        "horizon-string-12": lambda s: simple(s, json.dumps({"series": [{"id": "air", "history": history}], "horizon": "12"}).encode()),
-        "start-0": lambda s: simple(s, json.dumps({"series": [{"id": "air", "history": history, "start": 0}], "horizon": 1}).encode()),
+        "start-9997-horizon-36": lambda s: simple(
+            s,
+            json.dumps({"series": [{"id": "air", "history": history, "start": "9997-01-01"}], "horizon": 36}).encode(),
+        ),
+        "levels-50-and-50.0000001": lambda s: simple(
+            s,
+            json.dumps(
+                {
+                    "series": [{"id": "air", "history": history}],
+                    "horizon": 1,
+                    "level": [50, 50.0000001, 99.99999999999999],
+                }
+            ).encode(),
+        ),
+        "horizon-true": lambda s: simple(
+            s, json.dumps({"series": [{"id": "air", "history": history}], "horizon": True}).encode()
+        ),
+        "horizon-string-12": lambda s: simple(
+            s, json.dumps({"series": [{"id": "air", "history": history}], "horizon": "12"}).encode()
+        ),
+        "start-0": lambda s: simple(
+            s, json.dumps({"series": [{"id": "air", "history": history, "start": 0}], "horizon": 1}).encode()
+        ),
         "40-stalled-8MB-uploads": attack_stalled_uploads,
         "head-line-every-0.5s": lambda s: attack_trickle(s, head=True),
         "body-byte-every-0.5s": lambda s: attack_trickle(s, head=False),
@@ -278,7 +319,7 @@ def main() -> None:
     for name in chosen:
         server = Server(**settings)  # a fresh process per attack: memory before/after is that attack's alone
         try:
-            results["attacks"][name] = observe(server, lambda: attacks[name](server))
+            results["attacks"][name] = observe(server, lambda name=name, server=server: attacks[name](server))
         finally:
             server.stop()
         print(name, json.dumps(results["attacks"][name]), flush=True)

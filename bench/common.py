@@ -38,7 +38,9 @@ def served_card(model_dir: Path, name: str) -> ModelCard:
     return read_card(Path(model_dir) / name / current_version(model_dir, name), verify_hash=False)
 
 
-def same_model(registry: Path, data: Path, model_dir: Path = ROOT / "models", name: str = "air_passengers") -> SameModel:
+def same_model(
+    registry: Path, data: Path, model_dir: Path = ROOT / "models", name: str = "air_passengers"
+) -> SameModel:
     """Retrain the served model's design with the pipeline into `registry`; return both engines' views."""
     from paxcast.training.pipeline import train_and_register
 

@@ -55,9 +55,17 @@ if __name__ == "__main__":
             hold, hold_b = row[(108, 36)]
             roll = np.mean([row[(o, 12)][0] for o in (96, 108, 120)])
             roll_b = np.mean([row[(o, 12)][1] for o in (96, 108, 120)])
-            line = f"{name:>14} seed {seed:>4}: holdout {hold:5.2f} (base {hold_b:5.2f})  " f"rolling {roll:5.2f} (base {roll_b:5.2f}) [" + " ".join(f"{row[(o, 12)][0]:.2f}" for o in (96, 108, 120)) + "]"
+            line = (
+                f"{name:>14} seed {seed:>4}: holdout {hold:5.2f} (base {hold_b:5.2f})  "
+                f"rolling {roll:5.2f} (base {roll_b:5.2f}) ["
+                + " ".join(f"{row[(o, 12)][0]:.2f}" for o in (96, 108, 120))
+                + "]"
+            )
             if args.inner:
                 ih = row[("inner", 108, 36)]
-                ir = np.mean([row[("inner", o, 12)][0] for o in (96, 108, 120)]), np.mean([row[("inner", o, 12)][1] for o in (96, 108, 120)])
+                ir = (
+                    np.mean([row[("inner", o, 12)][0] for o in (96, 108, 120)]),
+                    np.mean([row[("inner", o, 12)][1] for o in (96, 108, 120)]),
+                )
                 line += f"  inner: holdout {ih[0]:5.2f}/{ih[1]:5.2f} rolling {ir[0]:5.2f}/{ir[1]:5.2f}"
             print(line + f"  {time.perf_counter() - started:.0f}s", flush=True)

@@ -60,11 +60,21 @@ def server_pid(port: int) -> int:
 def http_run(args, card) -> list[list[object]]:
     sizes = batch_sizes(args.requests, args.max_batch)
     rows = histories(card, args.max_batch, seed=3).tolist()
-    bodies = {k: json.dumps({"series": [{"id": f"s{i}", "history": rows[i]} for i in range(k)], "horizon": card.horizon}).encode()
-              for k in np.unique(sizes)}
+    bodies = {
+        k: json.dumps(
+            {"series": [{"id": f"s{i}", "history": rows[i]} for i in range(k)], "horizon": card.horizon}
+        ).encode()
+        for k in np.unique(sizes)
+    }
     port = free_port()
-    env = {"PAXCAST_MODEL_DIR": str(args.model_dir), "PAXCAST_PORT": str(port), "PAXCAST_HOST": "127.0.0.1",
-           "PAXCAST_WORKERS": "1", "PAXCAST_RELOAD_INTERVAL": "0", "PAXCAST_LOG_LEVEL": "warning"}
+    env = {
+        "PAXCAST_MODEL_DIR": str(args.model_dir),
+        "PAXCAST_PORT": str(port),
+        "PAXCAST_HOST": "127.0.0.1",
+        "PAXCAST_WORKERS": "1",
+        "PAXCAST_RELOAD_INTERVAL": "0",
+        "PAXCAST_LOG_LEVEL": "warning",
+    }
     server = Server("a", "paxcast serve", [sys.executable, "-m", "paxcast.training.cli", "serve"], env)
     out = []
     with tempfile.TemporaryDirectory(prefix="paxcast-bench-") as tmp, running(server, port, Path(tmp) / "server.log"):
@@ -100,11 +110,15 @@ def main(argv: list[str] | None = None) -> None:
     first, last = float(rows[0][2]), float(rows[-1][2])
     print()
     print(f"machine: {machine()}")
-    print(f"{args.requests:,} requests, batch sizes log-uniform 1..{args.max_batch} (seed 0), one keep-alive connection")
+    print(
+        f"{args.requests:,} requests, batch sizes log-uniform 1..{args.max_batch} (seed 0), one keep-alive connection"
+    )
     print(table(["requests", "series so far", "server RSS MiB", "seconds"], rows))
     verdict = "within" if abs(last / first - 1) <= 0.10 else "NOT within"
-    print(f"RSS after {rows[-1][0]} requests vs after {rows[0][0]}: {first:.1f} -> {last:.1f} MiB "
-          f"({(last / first - 1) * 100:+.1f} %), {verdict} the 10 % target")
+    print(
+        f"RSS after {rows[-1][0]} requests vs after {rows[0][0]}: {first:.1f} -> {last:.1f} MiB "
+        f"({(last / first - 1) * 100:+.1f} %), {verdict} the 10 % target"
+    )
 
 
 if __name__ == "__main__":

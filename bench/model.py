@@ -60,7 +60,9 @@ def flops_per_series(module, window: int, season: int) -> tuple[int, str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1, help="intra-op threads for both engines (the service default is 1)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="intra-op threads for both engines (the service default is 1)"
+    )
     parser.add_argument("--batches", default="1,64,1024,10000", help="comma-separated batch sizes (series per call)")
     parser.add_argument("--seconds", type=float, default=2.0, help="time budget per engine and batch size")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "air_passengers.csv")
@@ -105,29 +107,57 @@ def main(argv: list[str] | None = None) -> None:
             def ms(times: list[float]) -> str:
                 return f"{median(times) * 1e3:.3f} / {percentile(times, 99) * 1e3:.3f}"
 
-            rows.append([
-                f"{batch:,}", ms(onnx_times), ms(service_times), ms(torch_times),
-                f"{service_med / torch_med:.2f}",
-                f"{batch / service_med:,.0f}", f"{batch / torch_med:,.0f}",
-                f"{batch * flops / service_med / 1e9:.1f}",
-                f"{len(service_times)}/{len(torch_times)}", f"{gap:.1e}",
-            ])
-            print(f"  batch {batch}: onnx one run {onnx_med * 1e3:.3f} ms, service {service_med * 1e3:.3f} ms, "
-                  f"torch {torch_med * 1e3:.3f} ms", flush=True)
+            rows.append(
+                [
+                    f"{batch:,}",
+                    ms(onnx_times),
+                    ms(service_times),
+                    ms(torch_times),
+                    f"{service_med / torch_med:.2f}",
+                    f"{batch / service_med:,.0f}",
+                    f"{batch / torch_med:,.0f}",
+                    f"{batch * flops / service_med / 1e9:.1f}",
+                    f"{len(service_times)}/{len(torch_times)}",
+                    f"{gap:.1e}",
+                ]
+            )
+            print(
+                f"  batch {batch}: onnx one run {onnx_med * 1e3:.3f} ms, service {service_med * 1e3:.3f} ms, "
+                f"torch {torch_med * 1e3:.3f} ms",
+                flush=True,
+            )
 
     print()
     print(f"machine: {machine()}")
-    print(f"versions: {package_versions('onnxruntime', 'torch', 'numpy')}; " f"intra-op threads: {args.threads} (both engines)")
+    print(
+        f"versions: {package_versions('onnxruntime', 'torch', 'numpy')}; "
+        f"intra-op threads: {args.threads} (both engines)"
+    )
     card = model.card
-    print(f"model: {card.cell} x{card.ensemble}, hidden {card.hyperparameters.hidden}, " f"window {window}, horizon {card.horizon}, season {season}")
+    print(
+        f"model: {card.cell} x{card.ensemble}, hidden {card.hyperparameters.hidden}, "
+        f"window {window}, horizon {card.horizon}, season {season}"
+    )
     print(f"FLOPs: {how}")
     print()
     print(f"ms columns: median / p99 of per-call wall time; the service slices batches above {RUN_ROWS} rows")
-    print(table(
-        ["batch", "ORT one run ms", "ORT service ms", "PyTorch eager ms", "service/PyTorch time",
-         "service series/s", "PyTorch series/s", "service GFLOP/s", "calls svc/PT", "max rel. diff"],
-        rows,
-    ))
+    print(
+        table(
+            [
+                "batch",
+                "ORT one run ms",
+                "ORT service ms",
+                "PyTorch eager ms",
+                "service/PyTorch time",
+                "service series/s",
+                "PyTorch series/s",
+                "service GFLOP/s",
+                "calls svc/PT",
+                "max rel. diff",
+            ],
+            rows,
+        )
+    )
 
 
 if __name__ == "__main__":

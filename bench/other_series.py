@@ -37,7 +37,9 @@ def write_datasets() -> list[Path]:
     frames["co2_monthly"] = pd.DataFrame({"ds": co2.index.strftime("%Y-%m-%d"), "y": co2.values})
     nino = sm.datasets.elnino.load_pandas().data
     temps = nino.drop(columns="YEAR").to_numpy().ravel()[-180:]
-    frames["elnino_monthly"] = pd.DataFrame({"ds": pd.date_range("1996-01-01", periods=len(temps), freq="MS").strftime("%Y-%m-%d"), "y": temps})
+    frames["elnino_monthly"] = pd.DataFrame(
+        {"ds": pd.date_range("1996-01-01", periods=len(temps), freq="MS").strftime("%Y-%m-%d"), "y": temps}
+    )
     macro = sm.datasets.macrodata.load_pandas().data
     quarters = pd.date_range("1959-01-01", periods=len(macro), freq="QS").strftime("%Y-%m-%d")
     for column in ("realgdp", "cpi", "realcons"):
@@ -56,7 +58,16 @@ def evaluate(path: Path, designs: dict, seeds: list[int]) -> None:
     origins = [len(y) - k * season for k in (3, 2, 1)]
     row = {}
     for name in ("AutoARIMA", "AutoTheta", "SeasonalNaive"):
-        row[name] = np.mean([np.mean(np.abs(baseline_forecast(name, y[:o], season, season, [])["mean"] - y[o : o + season]) / np.abs(y[o : o + season])) * 100 for o in origins])
+        row[name] = np.mean(
+            [
+                np.mean(
+                    np.abs(baseline_forecast(name, y[:o], season, season, [])["mean"] - y[o : o + season])
+                    / np.abs(y[o : o + season])
+                )
+                * 100
+                for o in origins
+            ]
+        )
     for design, overrides in designs.items():
         for seed in seeds:
             scores, base = [], []

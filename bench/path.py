@@ -25,10 +25,23 @@ from bench.common import ROOT, histories, machine, served_card, table
 
 def scope_for(path: str, body: bytes) -> dict:
     return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"bench"), (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000), "state": {},
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"bench"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
     }
 
 
@@ -71,7 +84,9 @@ async def run(args) -> list[float]:
     logging.getLogger("paxcast.access").setLevel(logging.INFO)
     logging.getLogger("paxcast.access").propagate = False
     card = served_card(args.model_dir, args.name)
-    body = json.dumps({"series": [{"id": "air", "history": histories(card, 1, seed=1)[0].tolist()}], "horizon": 12}).encode()
+    body = json.dumps(
+        {"series": [{"id": "air", "history": histories(card, 1, seed=1)[0].tolist()}], "horizon": 12}
+    ).encode()
     app = create_app(Settings(model_dir=args.model_dir, model_name=args.name, reload_interval=0))
     async with app.router.lifespan_context(app):
         await measure(app, body, 200, args.concurrency)  # warm-up
@@ -88,9 +103,20 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     per_request = asyncio.run(run(args))
     print(f"machine: {machine()}")
-    print(table(["concurrency", "requests x rounds", "CPU us/request (median)", "min", "max"],
-                [[args.concurrency, f"{args.requests} x {args.rounds}", f"{statistics.median(per_request):.0f}",
-                  f"{min(per_request):.0f}", f"{max(per_request):.0f}"]]))
+    print(
+        table(
+            ["concurrency", "requests x rounds", "CPU us/request (median)", "min", "max"],
+            [
+                [
+                    args.concurrency,
+                    f"{args.requests} x {args.rounds}",
+                    f"{statistics.median(per_request):.0f}",
+                    f"{min(per_request):.0f}",
+                    f"{max(per_request):.0f}",
+                ]
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -70,10 +70,19 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="paxcast-bench-") as tmp:
         tmp = Path(tmp)
         body = tmp / "single.json"
-        body.write_text(json.dumps({"series": [{"id": "air", "history": histories(card, 1, seed=1)[0].tolist()}], "horizon": HORIZON}))
+        body.write_text(
+            json.dumps(
+                {"series": [{"id": "air", "history": histories(card, 1, seed=1)[0].tolist()}], "horizon": HORIZON}
+            )
+        )
         port = free_port()
-        env = {"PAXCAST_MODEL_DIR": str(args.model_dir), "PAXCAST_PORT": str(port), "PAXCAST_HOST": "127.0.0.1",
-               "PAXCAST_WORKERS": "1", "PAXCAST_RELOAD_INTERVAL": "0"}
+        env = {
+            "PAXCAST_MODEL_DIR": str(args.model_dir),
+            "PAXCAST_PORT": str(port),
+            "PAXCAST_HOST": "127.0.0.1",
+            "PAXCAST_WORKERS": "1",
+            "PAXCAST_RELOAD_INTERVAL": "0",
+        }
         server = Server("a", "paxcast serve", [sys.executable, "-m", "paxcast.training.cli", "serve"], env)
         with running(server, port, tmp / "server.log") as base:
             pid = server_pid(port)
@@ -84,9 +93,26 @@ def main(argv: list[str] | None = None) -> None:
             load = threading.Thread(target=lambda: result.update(run_wrk(url, body, args.connections, args.seconds)))
             cpu_before = cpu_seconds(pid)
             load.start()
-            subprocess.run([str(py_spy), "record", "--pid", str(pid), "--duration", str(max(1, int(args.seconds) - 2)),
-                            "--rate", "200", "--format", "raw", "--nonblocking", "--output", str(raw)],
-                           check=True, capture_output=True, timeout=args.seconds + 60)
+            subprocess.run(
+                [
+                    str(py_spy),
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--duration",
+                    str(max(1, int(args.seconds) - 2)),
+                    "--rate",
+                    "200",
+                    "--format",
+                    "raw",
+                    "--nonblocking",
+                    "--output",
+                    str(raw),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=args.seconds + 60,
+            )
             load.join()
             cpu = cpu_seconds(pid) - cpu_before
         shares: dict[str, int] = {}
@@ -96,11 +122,16 @@ def main(argv: list[str] | None = None) -> None:
 
     total = sum(shares.values())
     per_request_us = cpu / result["requests"] * 1e6
-    rows = [[part, f"{100 * n / total:.1f} %", f"{per_request_us * n / total:.0f}"] for part, n in sorted(shares.items(), key=lambda kv: -kv[1])]
+    rows = [
+        [part, f"{100 * n / total:.1f} %", f"{per_request_us * n / total:.0f}"]
+        for part, n in sorted(shares.items(), key=lambda kv: -kv[1])
+    ]
     print(f"machine: {machine()}")
-    print(f"wrk c={args.connections} for {args.seconds:g} s: {result['rps']:.1f} req/s, "
-          f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms; "
-          f"server CPU {per_request_us:.0f} us per request; {total:,} py-spy samples")
+    print(
+        f"wrk c={args.connections} for {args.seconds:g} s: {result['rps']:.1f} req/s, "
+        f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms; "
+        f"server CPU {per_request_us:.0f} us per request; {total:,} py-spy samples"
+    )
     print(table(["part of the request path", "share of samples", "CPU us per request"], rows))
 
 

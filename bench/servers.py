@@ -63,7 +63,9 @@ def floor_app():
         if n not in rendered:
             mean = np.full(horizon, 100.0, dtype=np.float32)
             forecasts = [{"id": f"s{i}", "mean": mean} for i in range(n)]
-            rendered[n] = orjson.dumps({"model": {"name": "floor", "version": "0"}, "forecasts": forecasts}, option=orjson.OPT_SERIALIZE_NUMPY)
+            rendered[n] = orjson.dumps(
+                {"model": {"name": "floor", "version": "0"}, "forecasts": forecasts}, option=orjson.OPT_SERIALIZE_NUMPY
+            )
         return rendered[n]
 
     app = FastAPI()
@@ -91,8 +93,12 @@ def parse_app():
         body = ForecastRequest.model_validate_json(await request.body())
         mean = np.full(body.horizon, 100.0, dtype=np.float32)
         forecasts = [{"id": s.id, "mean": mean} for s in body.series]
-        return Response(orjson.dumps({"model": {"name": "parse", "version": "0"}, "forecasts": forecasts}, option=orjson.OPT_SERIALIZE_NUMPY),
-                        media_type="application/json")
+        return Response(
+            orjson.dumps(
+                {"model": {"name": "parse", "version": "0"}, "forecasts": forecasts}, option=orjson.OPT_SERIALIZE_NUMPY
+            ),
+            media_type="application/json",
+        )
 
     @app.get("/readyz")
     async def readyz() -> dict:
@@ -117,8 +123,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--loop", default=LOOP)
     parser.add_argument("--http", default=HTTP)
     args = parser.parse_args(argv)
-    uvicorn.run(args.app, factory=True, host="127.0.0.1", port=args.port, workers=args.workers, loop=args.loop, http=args.http,
-                access_log=False, log_config=log_config("info"), timeout_graceful_shutdown=10)
+    uvicorn.run(
+        args.app,
+        factory=True,
+        host="127.0.0.1",
+        port=args.port,
+        workers=args.workers,
+        loop=args.loop,
+        http=args.http,
+        access_log=False,
+        log_config=log_config("info"),
+        timeout_graceful_shutdown=10,
+    )
 
 
 if __name__ == "__main__":

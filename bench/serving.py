@@ -45,8 +45,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.05,
-               alive: subprocess.Popen | None = None) -> None:
+def wait_until(
+    condition: Callable[[], object],
+    timeout: float,
+    what: str,
+    interval: float = 0.05,
+    alive: subprocess.Popen | None = None,
+) -> None:
     """Poll `condition` until it is true; raise TimeoutError naming `what` after `timeout` seconds.
 
     With `alive`, raise RuntimeError as soon as that process has exited instead of waiting on.
@@ -88,8 +93,15 @@ def clean_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running(argv: list[str], port: int, log: Path, env: Mapping[str, str] | None = None, ready_path: str = "/readyz",
-            timeout: float = 60, cwd: Path = ROOT) -> Iterator[Server]:
+def running(
+    argv: list[str],
+    port: int,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    ready_path: str = "/readyz",
+    timeout: float = 60,
+    cwd: Path = ROOT,
+) -> Iterator[Server]:
     """Run `argv` (a server that will listen on 127.0.0.1:`port`) until `ready_path` answers 200; stop it on exit.
 
     The environment is this process's without PAXCAST_*/PROMETHEUS_* variables, plus `env`.
@@ -97,13 +109,19 @@ def running(argv: list[str], port: int, log: Path, env: Mapping[str, str] | None
     Raises RuntimeError (with the server's output) if it exits or is not ready within `timeout` s.
     """
     with log.open("wb") as out:
-        process = subprocess.Popen(argv, env=clean_environment(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            argv, env=clean_environment(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = Server(base=f"http://127.0.0.1:{port}", port=port, process=process, log=log)
     try:
         try:
-            wait_until(lambda: answers_200(server.base + ready_path), timeout, f"ready on {server.base}{ready_path}",
-                       interval=0.1, alive=process)
+            wait_until(
+                lambda: answers_200(server.base + ready_path),
+                timeout,
+                f"ready on {server.base}{ready_path}",
+                interval=0.1,
+                alive=process,
+            )
         except (RuntimeError, TimeoutError) as exc:
             raise RuntimeError(f"{' '.join(argv)}: {exc}; its output ({log}):\n{server.output()[-4000:]}") from None
         yield server
@@ -112,15 +130,20 @@ def running(argv: list[str], port: int, log: Path, env: Mapping[str, str] | None
 
 
 @contextlib.contextmanager
-def serve(model_dir: Path, log: Path, argv: list[str] = SERVE, cwd: Path = ROOT, timeout: float = 60,
-          **settings: object) -> Iterator[Server]:
+def serve(
+    model_dir: Path, log: Path, argv: list[str] = SERVE, cwd: Path = ROOT, timeout: float = 60, **settings: object
+) -> Iterator[Server]:
     """`paxcast serve` on a free port for the registry `model_dir`; `settings` become PAXCAST_* variables.
 
     Hot reload is off unless `reload_interval` is given. Yields once /readyz answers 200.
     """
     port = free_port()
-    env = {"PAXCAST_HOST": "127.0.0.1", "PAXCAST_PORT": str(port), "PAXCAST_MODEL_DIR": str(model_dir),
-           "PAXCAST_RELOAD_INTERVAL": "0"}
+    env = {
+        "PAXCAST_HOST": "127.0.0.1",
+        "PAXCAST_PORT": str(port),
+        "PAXCAST_MODEL_DIR": str(model_dir),
+        "PAXCAST_RELOAD_INTERVAL": "0",
+    }
     env.update({f"PAXCAST_{key.upper()}": str(value) for key, value in settings.items()})
     with running(argv, port, log, env=env, timeout=timeout, cwd=cwd) as server:
         yield server

@@ -25,15 +25,29 @@ from bench.serving import free_port
 
 
 def variants(registry: Path, port: int) -> list[tuple[str, Server]]:
-    env = {"PAXCAST_MODEL_DIR": str(registry), "PAXCAST_PORT": str(port), "PAXCAST_HOST": "127.0.0.1", "PAXCAST_RELOAD_INTERVAL": "0"}
+    env = {
+        "PAXCAST_MODEL_DIR": str(registry),
+        "PAXCAST_PORT": str(port),
+        "PAXCAST_HOST": "127.0.0.1",
+        "PAXCAST_RELOAD_INTERVAL": "0",
+    }
     serve = [sys.executable, "-m", "paxcast.training.cli", "serve"]
     app = "paxcast.service.main:app_factory"
-    one, two = {**env, "PAXCAST_WORKERS": "1", "PAXCAST_THREADS": "1"}, {**env, "PAXCAST_WORKERS": "2", "PAXCAST_THREADS": "1"}
+    one, two = (
+        {**env, "PAXCAST_WORKERS": "1", "PAXCAST_THREADS": "1"},
+        {**env, "PAXCAST_WORKERS": "2", "PAXCAST_THREADS": "1"},
+    )
     return [
         ("paxcast serve (asyncio + httptools), 1 worker", Server("a", "w1", serve, one)),
         ("paxcast serve (asyncio + httptools), 2 workers", Server("a", "w2", serve, two)),
-        ("uvloop + httptools, 1 worker", Server("a", "uvloop1", uvicorn_argv(app, port, 1, loop="uvloop", http="httptools"), one)),
-        ("uvloop + httptools, 2 workers", Server("a", "uvloop2", uvicorn_argv(app, port, 2, loop="uvloop", http="httptools"), two)),
+        (
+            "uvloop + httptools, 1 worker",
+            Server("a", "uvloop1", uvicorn_argv(app, port, 1, loop="uvloop", http="httptools"), one),
+        ),
+        (
+            "uvloop + httptools, 2 workers",
+            Server("a", "uvloop2", uvicorn_argv(app, port, 2, loop="uvloop", http="httptools"), two),
+        ),
         ("asyncio + h11, 1 worker", Server("a", "h11", uvicorn_argv(app, port, 1, loop="asyncio", http="h11"), one)),
         ("paxcast serve, 1 worker, 2 ORT threads", Server("a", "t2", serve, {**one, "PAXCAST_THREADS": "2"})),
     ]
@@ -48,13 +62,26 @@ def renderers(n_series: int, horizon: int) -> list[list[str]]:
     mean = np.random.default_rng(0).uniform(100, 600, size=(n_series, horizon)).astype(np.float32)
 
     def with_orjson():
-        return JSONBytes({"model": {"name": "m", "version": "v"}, "forecasts": [{"id": f"s{i}", "mean": mean[i]} for i in range(n_series)]})
+        return JSONBytes(
+            {
+                "model": {"name": "m", "version": "v"},
+                "forecasts": [{"id": f"s{i}", "mean": mean[i]} for i in range(n_series)],
+            }
+        )
 
     def with_stdlib():
-        return JSONResponse({"model": {"name": "m", "version": "v"}, "forecasts": [{"id": f"s{i}", "mean": mean[i].tolist()} for i in range(n_series)]})
+        return JSONResponse(
+            {
+                "model": {"name": "m", "version": "v"},
+                "forecasts": [{"id": f"s{i}", "mean": mean[i].tolist()} for i in range(n_series)],
+            }
+        )
 
     rows = []
-    for label, render in (("orjson, float32 arrays (service)", with_orjson), ("stdlib json via .tolist() (FastAPI default)", with_stdlib)):
+    for label, render in (
+        ("orjson, float32 arrays (service)", with_orjson),
+        ("stdlib json via .tolist() (FastAPI default)", with_stdlib),
+    ):
         render()
         times = []
         for _ in range(30):
@@ -141,10 +168,30 @@ def main(argv: list[str] | None = None) -> None:
         batch_rows = large_batch(model.onnx_path, model.card)
     print()
     print(f"machine: {machine()}")
-    print(f"single-series requests at concurrency 16 and 64, a 1,000-series request at concurrency 1; "
-          f"{args.seconds:g} s each, median of {args.rounds} interleaved rounds")
-    print(table(["variant", "c16 req/s", "p50 ms", "p99 ms", "errors", "c64 req/s", "p50 ms", "p99 ms", "errors",
-                 "1000-series req/s", "p50 ms", "p99 ms", "errors"], rows))
+    print(
+        f"single-series requests at concurrency 16 and 64, a 1,000-series request at concurrency 1; "
+        f"{args.seconds:g} s each, median of {args.rounds} interleaved rounds"
+    )
+    print(
+        table(
+            [
+                "variant",
+                "c16 req/s",
+                "p50 ms",
+                "p99 ms",
+                "errors",
+                "c64 req/s",
+                "p50 ms",
+                "p99 ms",
+                "errors",
+                "1000-series req/s",
+                "p50 ms",
+                "p99 ms",
+                "errors",
+            ],
+            rows,
+        )
+    )
     print()
     print("10,000 series in one in-process batch through onnxruntime (3 runs each):")
     print(table(["variant", "median ms", "best ms"], batch_rows))

@@ -37,7 +37,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for name, reason in models.load_all().items():  # fails start-up only when no model loads
             log.error("model %s is not served: %s", name, reason)
         app.state.models = models
-        poller = asyncio.create_task(poll_current(models, settings.reload_interval)) if settings.reload_interval > 0 else None
+        poller = (
+            asyncio.create_task(poll_current(models, settings.reload_interval))
+            if settings.reload_interval > 0
+            else None
+        )
         yield
         if poller is not None:
             poller.cancel()

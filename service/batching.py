@@ -63,7 +63,9 @@ class Batcher:
             job = Job(predictor, x[start : start + self.max_rows], asyncio.get_running_loop().create_future())
             await self.queue.put(job)
             outstanding.append(job)
-            if len(outstanding) >= self.runners:  # at most one slice per runner in flight: the others queue behind small requests
+            if (
+                len(outstanding) >= self.runners
+            ):  # at most one slice per runner in flight: the others queue behind small requests
                 parts.append(await self.result(outstanding.popleft()))
         while outstanding:
             parts.append(await self.result(outstanding.popleft()))
@@ -76,7 +78,10 @@ class Batcher:
 
     def start(self) -> None:
         self.queue = asyncio.Queue()
-        self.tasks = [asyncio.get_running_loop().create_task(self.work(), name=f"batcher-{self.model}-{k}") for k in range(self.runners)]
+        self.tasks = [
+            asyncio.get_running_loop().create_task(self.work(), name=f"batcher-{self.model}-{k}")
+            for k in range(self.runners)
+        ]
 
     async def stop(self) -> None:
         for task in self.tasks:

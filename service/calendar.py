@@ -66,7 +66,10 @@ def future_timestamps(start: dt.datetime, n_history: int, horizon: int, freq: st
             out.append(iso(when))
     except (ValueError, OverflowError):  # datetime's own errors for a year past 9999
         steps = n_history + horizon - 1
-        raise CalendarOverflow(f"start {iso(start)} plus {steps} {FREQ_NAMES.get(freq, freq)} steps passes 9999-12-31, the last date timestamps can name") from None
+        raise CalendarOverflow(
+            f"start {iso(start)} plus {steps} {FREQ_NAMES.get(freq, freq)} steps passes 9999-12-31, "
+            "the last date timestamps can name"
+        ) from None
     return out
 
 

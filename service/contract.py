@@ -82,8 +82,12 @@ class TrainConfig(ForecasterConfig):
     batch_size: int = Field(32, ge=1)
     clip_norm: float = Field(1.0, gt=0.0)
     val_fraction: float = Field(0.2, ge=0.0, lt=1.0)
-    augment: float = flag(0.0, "random growth tilt per season applied to training windows (default: chosen by inner validation)",
-                          ge=0.0, lt=1.0)
+    augment: float = flag(
+        0.0,
+        "random growth tilt per season applied to training windows (default: chosen by inner validation)",
+        ge=0.0,
+        lt=1.0,
+    )
     ensemble: int = flag(5, "members averaged inside the graph", ge=1, le=64)
     seed: int = flag(0, "base seed; member k uses seed + k", ge=0)
 
@@ -99,7 +103,8 @@ def make_config(cls: type[ForecasterConfig] = TrainConfig, **values) -> Any:
 def flag_fields(cls: type[BaseModel] = TrainConfig, retrainable: bool = False) -> dict[str, Any]:
     """name -> FieldInfo of the fields `paxcast train` (or, retrainable, `paxcast retrain`) offers as flags."""
     return {
-        name: info for name, info in cls.model_fields.items()
+        name: info
+        for name, info in cls.model_fields.items()
         if (info.json_schema_extra or {}).get("flag") and not (retrainable and name in SHAPE_FIELDS)
     }
 
@@ -260,8 +265,11 @@ def migrate(data: dict) -> dict:
     selection = data.get("selection")
     if isinstance(selection, dict):
         strip = lambda c: {k: v for k, v in c.items() if k != "shrink"} if isinstance(c, dict) else c  # noqa: E731
-        data["selection"] = {**selection, "candidates": [strip(c) for c in selection.get("candidates", [])],
-                             "chosen": strip(selection.get("chosen"))}
+        data["selection"] = {
+            **selection,
+            "candidates": [strip(c) for c in selection.get("candidates", [])],
+            "chosen": strip(selection.get("chosen")),
+        }
     return data
 
 

@@ -31,7 +31,10 @@ def validation_problem(errors: list, body: object, count: int | None = None) -> 
     """
     first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
     if first.get("type") == "json_invalid":
-        return JSONBytes({"detail": f"request body is not valid JSON: {first.get('ctx', {}).get('error', first['msg'])}"}, status_code=400)
+        return JSONBytes(
+            {"detail": f"request body is not valid JSON: {first.get('ctx', {}).get('error', first['msg'])}"},
+            status_code=400,
+        )
     where = describe_location(tuple(first.get("loc", ())), body)
     count = len(errors) if count is None else count
     more = f" (and {count - 1} more problems)" if count > 1 else ""

@@ -31,7 +31,9 @@ class MissingExtra(UsageError):
     """The command needs an optional dependency set that is not installed."""
 
     def __init__(self, command: str, extra: str, module: str):
-        super().__init__(f"`paxcast {command}` needs the '{extra}' extra ({module} is not installed): pip install 'paxcast[{extra}]'")
+        super().__init__(
+            f"`paxcast {command}` needs the '{extra}' extra ({module} is not installed): pip install 'paxcast[{extra}]'"
+        )
 
 
 class DataError(PaxcastError):

@@ -98,12 +98,16 @@ class ModelHolder:
         log.info("serving %s/%s (was %s)", new.name, new.version, old.version if old else None)
         return True, f"now serving version {version}"
 
-    def refuse(self, version: str | None, reason: str, old: Predictor | None, recheck: bool, report: bool = True) -> NoReturn:
+    def refuse(
+        self, version: str | None, reason: str, old: Predictor | None, recheck: bool, report: bool = True
+    ) -> NoReturn:
         """Record a refusal, log and count it once per reason (unless `report` is off); raise VersionRefused."""
         key = version if version is not None else "CURRENT"
         if report and (recheck or self.refused.get(key) != reason):
             metrics.RELOAD_FAILURES.labels(self.name).inc()
-            log.warning("model %s: reload refused: %s; still serving %s", self.name, reason, old.version if old else "nothing")
+            log.warning(
+                "model %s: reload refused: %s; still serving %s", self.name, reason, old.version if old else "nothing"
+            )
         self.refused[key] = reason
         self.problem = reason
         raise VersionRefused(reason)
@@ -118,7 +122,9 @@ class ServedModels:
         if not names:
             raise ModelError(f"{settings.model_dir}: no model with a CURRENT pointer to serve")
         if settings.model_name not in names:
-            raise ModelError(f"PAXCAST_MODEL_NAME '{settings.model_name}' is not among the served models ({', '.join(names)})")
+            raise ModelError(
+                f"PAXCAST_MODEL_NAME '{settings.model_name}' is not among the served models ({', '.join(names)})"
+            )
         self.holders = {name: ModelHolder(name, settings) for name in names}
         self.default = settings.model_name
 

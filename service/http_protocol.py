@@ -91,7 +91,15 @@ class HttpToolsNoDelay(HttpToolsProtocol):
         seconds = time.perf_counter() - self.head_started
         metrics.observe_request("-", "unmatched", status, seconds)
         if access_log.isEnabledFor(logging.INFO):
-            line = {"method": "-", "path": None, "route": "unmatched", "status": status, "duration_ms": round(seconds * 1000, 3), "detail": detail, "pid": os.getpid()}
+            line = {
+                "method": "-",
+                "path": None,
+                "route": "unmatched",
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+                "detail": detail,
+                "pid": os.getpid(),
+            }
             access_log.info(orjson.dumps(line).decode())
 
     # Parser callbacks: the head is timed from its first byte and its size counted as it is parsed.
@@ -122,7 +130,9 @@ class HttpToolsNoDelay(HttpToolsProtocol):
             self.refuse(431, f"request head exceeds {MAX_HEAD_BYTES} bytes")
             return
         if len(self.connections) > self.max_connections or len(self.tasks) >= self.max_connections:
-            from paxcast.service.observability import over_capacity  # the app's 503, with a request id, logged and counted
+            from paxcast.service.observability import (
+                over_capacity,
+            )  # the app's 503, with a request id, logged and counted
 
             app, self.app = self.app, over_capacity(self.max_connections)
             try:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def interval_bounds(mean: np.ndarray, relative_errors: list[list[float]], level: float, tail: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+def interval_bounds(
+    mean: np.ndarray, relative_errors: list[list[float]], level: float, tail: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(lower, upper), each shaped like `mean` (batch, horizon), at `level` percent."""
     return bounds(mean, interval_quantiles(relative_errors[: mean.shape[-1]], level, tail))
 

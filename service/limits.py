@@ -5,7 +5,8 @@ The app's first read of a body whose Content-Length declares more than PAXCAST_M
 is refused before a byte is taken in; a body without one (chunked) is counted as it streams
 in and refused at the chunk that crosses the limit. The whole body must arrive within
 PAXCAST_READ_TIMEOUT seconds of the app's first read of it (for /v1/forecast, as soon as the
-head is in; a client trickling one byte every 0.5 s used to be held for ever). All bodies being read in this process together may hold at most
+head is in; a client trickling one byte every 0.5 s used to be held for ever). All bodies
+being read in this process together may hold at most
 PAXCAST_MAX_BUFFERED_BYTES (a declared length is reserved whole at the first read), so forty
 stalled 8 MB uploads cannot take 320 MB. Each refusal leaves as the usual JSON `detail`
 through the route's exception handler, and closes the connection. Routes that never read
@@ -18,10 +19,10 @@ forty 8 MB uploads, although Python had freed every buffer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 import asyncio
 import ctypes
 import ctypes.util
+from typing import TYPE_CHECKING
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,7 +37,9 @@ CLOSE = {"connection": "close"}  # the client may still be sending the rest
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int, declared: int | None = None):
         size = f"of {declared} bytes " if declared is not None else ""
-        super().__init__(413, f"request body {size}exceeds the limit of {limit} bytes (PAXCAST_MAX_BODY_BYTES)", headers=CLOSE)
+        super().__init__(
+            413, f"request body {size}exceeds the limit of {limit} bytes (PAXCAST_MAX_BODY_BYTES)", headers=CLOSE
+        )
 
 
 class BodyTimeout(HTTPException):
@@ -46,7 +49,9 @@ class BodyTimeout(HTTPException):
 
 class BuffersFull(HTTPException):
     def __init__(self, limit: int):
-        detail = f"request bodies in progress would hold more than {limit} bytes (PAXCAST_MAX_BUFFERED_BYTES); retry later"
+        detail = (
+            f"request bodies in progress would hold more than {limit} bytes (PAXCAST_MAX_BUFFERED_BYTES); retry later"
+        )
         super().__init__(503, detail, headers={**CLOSE, "retry-after": "1"})
 
 
@@ -74,7 +79,9 @@ malloc_trim = _malloc_trim()
 class BodySizeLimit:
     """Pure ASGI middleware: it wraps `receive` only (no per-request task or body copy)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, max_buffered: int | None = None, read_timeout: float | None = None):
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, max_buffered: int | None = None, read_timeout: float | None = None
+    ):
         self.app = app
         self.max_bytes = max_bytes
         self.max_buffered = max_buffered
@@ -152,7 +159,13 @@ class BodySizeLimit:
 def check_request_limits(body: ForecastRequest, settings: Settings) -> None:
     """413 naming the setting when a parsed request has more series, or longer histories, than allowed."""
     if len(body.series) > settings.max_series:
-        raise HTTPException(413, f"request has {len(body.series)} series; the limit is {settings.max_series} (PAXCAST_MAX_SERIES)")
+        raise HTTPException(
+            413, f"request has {len(body.series)} series; the limit is {settings.max_series} (PAXCAST_MAX_SERIES)"
+        )
     for s in body.series:
         if len(s.history) > settings.max_history:
-            raise HTTPException(413, f"series '{s.id}': history has {len(s.history)} values; " f"the limit is {settings.max_history} (PAXCAST_MAX_HISTORY)")
+            raise HTTPException(
+                413,
+                f"series '{s.id}': history has {len(s.history)} values; "
+                f"the limit is {settings.max_history} (PAXCAST_MAX_HISTORY)",
+            )

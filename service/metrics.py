@@ -35,20 +35,39 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Request latency on this service spans ~0.5 ms (one series) to ~1 s (10,000 series).
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
-REQUESTS = Counter("paxcast_http_requests_total", "HTTP requests answered, by method, route template and status.", ["method", "route", "status"])
-REQUEST_SECONDS = Histogram(
-    "paxcast_http_request_duration_seconds", "Time from request start to the last byte of the response, by method, route template and status.",
-    ["method", "route", "status"], buckets=LATENCY_BUCKETS,
+REQUESTS = Counter(
+    "paxcast_http_requests_total",
+    "HTTP requests answered, by method, route template and status.",
+    ["method", "route", "status"],
 )
-INFERENCE_SECONDS = Histogram("paxcast_inference_duration_seconds", "onnxruntime time per forecast batch, by model.", ["model"], buckets=LATENCY_BUCKETS)
-SERIES = Counter("paxcast_forecast_series_total", "Series forecast (one per series in a successful request), by model.", ["model"])
+REQUEST_SECONDS = Histogram(
+    "paxcast_http_request_duration_seconds",
+    "Time from request start to the last byte of the response, by method, route template and status.",
+    ["method", "route", "status"],
+    buckets=LATENCY_BUCKETS,
+)
+INFERENCE_SECONDS = Histogram(
+    "paxcast_inference_duration_seconds",
+    "onnxruntime time per forecast batch, by model.",
+    ["model"],
+    buckets=LATENCY_BUCKETS,
+)
+SERIES = Counter(
+    "paxcast_forecast_series_total", "Series forecast (one per series in a successful request), by model.", ["model"]
+)
 POINTS = Counter("paxcast_forecast_points_total", "Forecast values returned (series x horizon), by model.", ["model"])
 # An info-style gauge: Info metrics do not work in multiprocess mode. `livemax` reports 1 for a
 # version while any live worker serves it; a worker's values go when it shuts down, or, for
 # a worker that was killed, at the next scrape (drop_dead_workers).
-MODEL_INFO = Gauge("paxcast_model_info", "The served model version (value 1).", ["name", "version"], multiprocess_mode="livemax")
+MODEL_INFO = Gauge(
+    "paxcast_model_info", "The served model version (value 1).", ["name", "version"], multiprocess_mode="livemax"
+)
 RELOADS = Counter("paxcast_model_reloads_total", "Reloads that switched to a new model version, by model.", ["model"])
-RELOAD_FAILURES = Counter("paxcast_model_reload_failures_total", "Reloads refused because CURRENT or the new version failed a check, by model.", ["model"])
+RELOAD_FAILURES = Counter(
+    "paxcast_model_reload_failures_total",
+    "Reloads refused because CURRENT or the new version failed a check, by model.",
+    ["model"],
+)
 
 
 @functools.lru_cache(maxsize=1024)  # label sets are bounded: methods x route templates x statuses
@@ -65,9 +84,16 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
 
 
 # Rows per session.run: 1 .. PAXCAST_BATCH_MAX_ROWS; queue waits: microseconds when idle, a run's time under load.
-BATCH_ROWS = Histogram("paxcast_batch_rows", "Rows per batched session.run, by model.", ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024))
+BATCH_ROWS = Histogram(
+    "paxcast_batch_rows",
+    "Rows per batched session.run, by model.",
+    ["model"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+)
 BATCH_WAIT_SECONDS = Histogram(
-    "paxcast_batch_wait_seconds", "Time a batch's oldest job waited in the queue, by model (0 for a job run at once).", ["model"],
+    "paxcast_batch_wait_seconds",
+    "Time a batch's oldest job waited in the queue, by model (0 for a job run at once).",
+    ["model"],
     buckets=(0.0, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
 
@@ -75,8 +101,13 @@ BATCH_WAIT_SECONDS = Histogram(
 @functools.lru_cache(maxsize=256)
 def model_children(model: str) -> tuple:
     """The per-model children of the forecast and batch metrics, bound once per model."""
-    return (INFERENCE_SECONDS.labels(model), SERIES.labels(model), POINTS.labels(model),
-            BATCH_ROWS.labels(model), BATCH_WAIT_SECONDS.labels(model))
+    return (
+        INFERENCE_SECONDS.labels(model),
+        SERIES.labels(model),
+        POINTS.labels(model),
+        BATCH_ROWS.labels(model),
+        BATCH_WAIT_SECONDS.labels(model),
+    )
 
 
 def observe_batch(model: str, rows: int, waited: float) -> None:

@@ -90,8 +90,15 @@ class RequestObserver:
             status = CLIENT_CLOSED_REQUEST
         except Exception:
             if not responded:  # the 500 is sent here, not by Starlette's outer handler, so it carries the id
-                await send_with_id({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"application/json")]})
-                await send_with_id({"type": "http.response.body", "body": orjson.dumps({"detail": f"internal server error; request id {request_id.decode()}"})})
+                await send_with_id(
+                    {"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"application/json")]}
+                )
+                await send_with_id(
+                    {
+                        "type": "http.response.body",
+                        "body": orjson.dumps({"detail": f"internal server error; request id {request_id.decode()}"}),
+                    }
+                )
             raise  # uvicorn logs the traceback: a 500 is a bug
         finally:
             seconds = time.perf_counter() - started
@@ -100,9 +107,15 @@ class RequestObserver:
             if access_log.isEnabledFor(logging.INFO):
                 model, version = answering_model(scope)
                 line = {
-                    "method": scope["method"], "path": scope["path"], "route": route, "status": status,
-                    "duration_ms": round(seconds * 1000, 3), "model": model, "model_version": version,
-                    "request_id": request_id.decode(), "pid": os.getpid(),
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "model": model,
+                    "model_version": version,
+                    "request_id": request_id.decode(),
+                    "pid": os.getpid(),
                 }
                 access_log.info(orjson.dumps(line).decode())
 
@@ -119,8 +132,18 @@ def over_capacity(max_connections: int) -> ASGIApp:
     """The 503 for a request beyond PAXCAST_MAX_CONNECTIONS (service/http_protocol.py), observed like any other."""
 
     async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
-        body = orjson.dumps({"detail": f"the service is at its limit of {max_connections} connections (PAXCAST_MAX_CONNECTIONS); retry later"})
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)), (b"connection", b"close"), (b"retry-after", b"1")]
+        body = orjson.dumps(
+            {
+                "detail": f"the service is at its limit of {max_connections} connections "
+                "(PAXCAST_MAX_CONNECTIONS); retry later"
+            }
+        )
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"%d" % len(body)),
+            (b"connection", b"close"),
+            (b"retry-after", b"1"),
+        ]
         await send({"type": "http.response.start", "status": 503, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -136,14 +159,27 @@ def log_config(level: str) -> dict:
     config = copy.deepcopy(LOGGING_CONFIG)
     config["formatters"]["paxcast_json"] = {"format": "%(message)s"}
     config["formatters"]["paxcast_text"] = {"format": "%(levelname)s: %(name)s: %(message)s"}
-    config["handlers"]["paxcast_access"] = {"class": "logging.StreamHandler", "formatter": "paxcast_json", "stream": "ext://sys.stdout"}
-    config["handlers"]["paxcast"] = {"class": "logging.StreamHandler", "formatter": "paxcast_text", "stream": "ext://sys.stderr"}
+    config["handlers"]["paxcast_access"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "paxcast_json",
+        "stream": "ext://sys.stdout",
+    }
+    config["handlers"]["paxcast"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "paxcast_text",
+        "stream": "ext://sys.stderr",
+    }
     config["loggers"]["paxcast.access"] = {"handlers": ["paxcast_access"], "level": level.upper(), "propagate": False}
     config["loggers"]["paxcast"] = {"handlers": ["paxcast"], "level": level.upper(), "propagate": False}
     return config
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, max_buffered=settings.max_buffered_bytes, read_timeout=settings.read_timeout)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        max_buffered=settings.max_buffered_bytes,
+        read_timeout=settings.read_timeout,
+    )
     app.add_middleware(RequestObserver)  # added last = outermost: it also sees the 413s
     app.include_router(metrics.router)

@@ -72,7 +72,17 @@ def parse_forecast_request(raw: bytes) -> ForecastRequest:
         _RequestIgnoringExtras.model_validate_json(raw, context={"ids": ids})
     except ValidationError as exc:
         raise RequestInvalid(exc.errors(include_url=False, include_input=False)[:1], count, ids) from None
-    raise RequestInvalid([{"loc": (), "msg": f"{count} fields are not permitted (Extra inputs are not permitted)", "type": "extra_forbidden"}], 1, [])
+    raise RequestInvalid(
+        [
+            {
+                "loc": (),
+                "msg": f"{count} fields are not permitted (Extra inputs are not permitted)",
+                "type": "extra_forbidden",
+            }
+        ],
+        1,
+        [],
+    )
 
 
 def check_prefix(raw: bytes) -> None:
@@ -96,7 +106,8 @@ def check_prefix(raw: bytes) -> None:
         ForecastRequest.model_validate_json(json.dumps(head), context={"ids": ids})
     except ValidationError as exc:
         certain = [
-            e for e in exc.errors(include_url=False, include_input=False)
+            e
+            for e in exc.errors(include_url=False, include_input=False)
             if e["type"] not in TRUNCATION_ERRORS and (tuple(e["loc"]) not in edge or e["type"].endswith("_type"))
         ]
         if certain:

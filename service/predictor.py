@@ -118,7 +118,9 @@ class Predictor:
         inputs = [i.name for i in self.session.get_inputs()]
         outputs = [o.name for o in self.session.get_outputs()]
         if inputs != [HISTORY] or outputs != [FORECAST]:
-            raise ModelError(f"{self.path}: graph has inputs {inputs} and outputs {outputs}; expected {[HISTORY]} -> {[FORECAST]}")
+            raise ModelError(
+                f"{self.path}: graph has inputs {inputs} and outputs {outputs}; expected {[HISTORY]} -> {[FORECAST]}"
+            )
         width = self.session.get_inputs()[0].shape[-1]
         if isinstance(width, int) and width != self.window:
             raise ModelError(f"{self.path}: graph reads {width} values per history; the card says window {self.window}")
@@ -128,7 +130,9 @@ class Predictor:
         except Exception as exc:
             raise ModelError(f"{self.path}: probe forecast failed ({exc})") from None
         if out.shape != (2, self.horizon) or not np.isfinite(out).all():
-            raise ModelError(f"{self.path}: probe forecast gave shape {out.shape}, finite={bool(np.isfinite(out).all())}")
+            raise ModelError(
+                f"{self.path}: probe forecast gave shape {out.shape}, finite={bool(np.isfinite(out).all())}"
+            )
 
     def forecast(self, request: ForecastRequest) -> ForecastResult:
         """Check `request` against the card, forecast every series in one batch, add intervals and timestamps."""
@@ -172,7 +176,10 @@ class Predictor:
         with np.errstate(over="ignore"):  # values beyond float32 become inf and are refused below
             for row, (series_id, history) in enumerate(zip(ids, histories, strict=True)):
                 if len(history) < self.window:
-                    raise InvalidInput(f"series '{series_id}': history has {len(history)} values, " f"the model needs at least {self.window}")
+                    raise InvalidInput(
+                        f"series '{series_id}': history has {len(history)} values, "
+                        f"the model needs at least {self.window}"
+                    )
                 x[row] = history[-self.window :]
         self.check_values(ids, x)
         return x
@@ -182,11 +189,16 @@ class Predictor:
         if len(bad_rows):
             row = bad_rows[0]
             col = int(np.flatnonzero(~np.isfinite(x[row]))[0])
-            raise InvalidInput(f"series '{ids[row]}': history value {x[row, col]} " f"(position {col} of the last {self.window}) is not a finite float32")
+            raise InvalidInput(
+                f"series '{ids[row]}': history value {x[row, col]} "
+                f"(position {col} of the last {self.window}) is not a finite float32"
+            )
         if self.card.positive_only:
             bad_rows = np.flatnonzero((x <= 0).any(axis=1))
             if len(bad_rows):
-                raise InvalidInput(f"series '{ids[bad_rows[0]]}': history must be positive for this log-transformed model")
+                raise InvalidInput(
+                    f"series '{ids[bad_rows[0]]}': history must be positive for this log-transformed model"
+                )
 
     def predict(self, x: np.ndarray, horizon: int) -> np.ndarray:
         """Forecast a checked batch: (batch, window) float32 -> (batch, horizon) float32, C-contiguous."""
@@ -200,12 +212,16 @@ class Predictor:
         """
         if len(x) <= RUN_ROWS:
             return run_session(self.session, x)
-        return np.concatenate([run_session(self.session, x[start : start + RUN_ROWS]) for start in range(0, len(x), RUN_ROWS)])
+        return np.concatenate(
+            [run_session(self.session, x[start : start + RUN_ROWS]) for start in range(0, len(x), RUN_ROWS)]
+        )
 
     def check_levels(self, levels: list[float]) -> list[float]:
         """Interval levels in percent, each in (0, 100), for a model that carries a calibration."""
         if self.card.intervals is None:
-            raise InvalidInput("level: prediction intervals are not available for this model (it carries no calibration)")
+            raise InvalidInput(
+                "level: prediction intervals are not available for this model (it carries no calibration)"
+            )
         for level in levels:
             if not 0.0 < level < 100.0:
                 raise InvalidInput(f"level {level_label(level)} is outside (0, 100)")
@@ -222,7 +238,9 @@ class Predictor:
         return q
 
 
-def check_finite(ids: list[str], mean: np.ndarray, intervals: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
+def check_finite(
+    ids: list[str], mean: np.ndarray, intervals: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+) -> None:
     """Raise InvalidInput naming the first series whose forecast or interval bound is not a finite float32.
 
     Every number a response carries passes here: orjson writes inf and NaN as `null`.

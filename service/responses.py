@@ -26,7 +26,12 @@ def forecast_response(result: ForecastResult) -> JSONBytes:
         if result.timestamps[row] is not None:
             out["timestamps"] = result.timestamps[row]
         if result.intervals:
-            out["intervals"] = {label: {"lower": lo[row], "upper": hi[row]} for label, (lo, hi) in result.intervals.items()}
+            out["intervals"] = {
+                label: {"lower": lo[row], "upper": hi[row]} for label, (lo, hi) in result.intervals.items()
+            }
         forecasts.append(out)
     card = result.card
-    return JSONBytes({"model": {"name": card.name, "version": card.version}, "forecasts": forecasts}, headers={"X-Model-Version": card.version})
+    return JSONBytes(
+        {"model": {"name": card.name, "version": card.version}, "forecasts": forecasts},
+        headers={"X-Model-Version": card.version},
+    )

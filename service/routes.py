@@ -16,7 +16,7 @@ from paxcast.service.limits import check_request_limits
 from paxcast.service.parsing import read_forecast_request
 from paxcast.service.predictor import Predictor
 from paxcast.service.responses import JSONBytes, forecast_response
-from paxcast.service.schemas import ForecastRequest, ForecastResponse, ModelRef, ModelSummary, Problem, Readiness
+from paxcast.service.schemas import ForecastResponse, ModelRef, ModelSummary, Problem, Readiness
 
 # Requests with more series are checked and finished in a worker thread so one big request cannot stall the event loop.
 INLINE_SERIES = 64
@@ -101,7 +101,15 @@ async def forecast(request: Request) -> JSONBytes:
 async def list_models(request: Request) -> list[ModelSummary]:
     """Every served model: its version and shape, whether it has intervals, what a request must give."""
     models = served_models(request)
-    return [ModelSummary.of(holder.name, holder.predictor.card if holder.predictor else None, holder.problem, holder.name == models.default) for holder in models.holders.values()]
+    return [
+        ModelSummary.of(
+            holder.name,
+            holder.predictor.card if holder.predictor else None,
+            holder.problem,
+            holder.name == models.default,
+        )
+        for holder in models.holders.values()
+    ]
 
 
 @router.get("/v1/models/{name}", response_model=ModelCard, responses=ERRORS)

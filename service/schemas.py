@@ -18,8 +18,14 @@ class SeriesIn(BaseModel):
     id: str = Field(min_length=1, max_length=200, description="caller's name for the series, echoed back")
     # fail_fast: a list stops at its first bad item, so a body of a million wrong values costs
     # one error, not a million (service/parsing.py). strict: 0 is not a date, true not a horizon.
-    history: list[FiniteFloat] = Field(min_length=1, fail_fast=True, description="observed values, oldest first, in original units")
-    start: dt.date | None = Field(None, strict=True, description="date of the first history value (an ISO date string); adds timestamps to the forecast")
+    history: list[FiniteFloat] = Field(
+        min_length=1, fail_fast=True, description="observed values, oldest first, in original units"
+    )
+    start: dt.date | None = Field(
+        None,
+        strict=True,
+        description="date of the first history value (an ISO date string); adds timestamps to the forecast",
+    )
 
     @field_validator("id", mode="before")
     @classmethod
@@ -36,7 +42,27 @@ class ForecastRequest(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "series": [{"id": "air", "history": [360.0, 342.0, 406.0, 396.0, 420.0, 472.0, 548.0, 559.0, 463.0, 407.0, 362.0, 405.0] * 3, "start": "1958-01-01"}],
+                    "series": [
+                        {
+                            "id": "air",
+                            "history": [
+                                360.0,
+                                342.0,
+                                406.0,
+                                396.0,
+                                420.0,
+                                472.0,
+                                548.0,
+                                559.0,
+                                463.0,
+                                407.0,
+                                362.0,
+                                405.0,
+                            ]
+                            * 3,
+                            "start": "1958-01-01",
+                        }
+                    ],
                     "horizon": 12,
                     "level": [80, 95],
                 }
@@ -44,9 +70,13 @@ class ForecastRequest(BaseModel):
         },
     )
 
-    series: list[SeriesIn] = Field(min_length=1, fail_fast=True, description="one or more series, forecast as one batch")
+    series: list[SeriesIn] = Field(
+        min_length=1, fail_fast=True, description="one or more series, forecast as one batch"
+    )
     horizon: int = Field(ge=1, strict=True, description="steps to forecast, at most the model's horizon")
-    level: list[FiniteFloat] | None = Field(None, max_length=20, fail_fast=True, description="prediction-interval levels in percent, each in (0, 100)")
+    level: list[FiniteFloat] | None = Field(
+        None, max_length=20, fail_fast=True, description="prediction-interval levels in percent, each in (0, 100)"
+    )
 
 
 class Interval(BaseModel):
@@ -96,8 +126,17 @@ class ModelSummary(BaseModel):
         if card is None:
             return cls(name=name, version=None, default=default, status=status)
         return cls(
-            name=name, version=card.version, default=default, status=status, freq=card.freq, window=card.window,
-            horizon=card.horizon, cell=card.cell, layers=card.layers, intervals=card.intervals is not None, requires=card.requires,
+            name=name,
+            version=card.version,
+            default=default,
+            status=status,
+            freq=card.freq,
+            window=card.window,
+            horizon=card.horizon,
+            cell=card.cell,
+            layers=card.layers,
+            intervals=card.intervals is not None,
+            requires=card.requires,
         )
 
 

@@ -23,18 +23,37 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="bind address")
     port: int = Field(8000, ge=1, le=65535, description="bind port")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
-    threads: int = Field(1, ge=1, le=64, description="session runs at once per model, one onnxruntime thread each (parallel slices)")
+    threads: int = Field(
+        1, ge=1, le=64, description="session runs at once per model, one onnxruntime thread each (parallel slices)"
+    )
     reload_interval: float = Field(5.0, ge=0, description="seconds between checks of CURRENT; 0 disables polling")
     admin_token: SecretStr | None = Field(None, description="bearer token for POST /v1/admin/reload; unset disables it")
-    batch_max_rows: int = Field(64, ge=1, le=100_000, description="most rows in one batched session.run; large requests are queued in slices of this size")
-    batch_wait_us: int = Field(0, ge=0, le=1_000_000, description="how long a batch waits for more requests; " "0: take only what queued while the previous run was busy")
+    batch_max_rows: int = Field(
+        64,
+        ge=1,
+        le=100_000,
+        description="most rows in one batched session.run; large requests are queued in slices of this size",
+    )
+    batch_wait_us: int = Field(
+        0,
+        ge=0,
+        le=1_000_000,
+        description="how long a batch waits for more requests; "
+        "0: take only what queued while the previous run was busy",
+    )
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest request body accepted (413 above)")
     max_series: int = Field(10_000, ge=1, description="most series in one request")
     max_history: int = Field(10_000, ge=1, description="most values in one series' history")
     log_level: str = Field("info", description="log level of the service and uvicorn")
-    read_timeout: float = Field(30.0, gt=0, description="seconds a request's head, and then its whole body, may take to arrive (408 after)")
+    read_timeout: float = Field(
+        30.0, gt=0, description="seconds a request's head, and then its whole body, may take to arrive (408 after)"
+    )
     max_connections: int = Field(1000, ge=1, description="open connections per worker; requests beyond get a 503")
-    max_buffered_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="request-body bytes a worker holds across all requests in flight (503 above)")
+    max_buffered_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description="request-body bytes a worker holds across all requests in flight (503 above)",
+    )
 
     @field_validator("models", mode="before")
     @classmethod

@@ -44,8 +44,16 @@ def test_service_never_imports_torch():
     for path in (ROOT / "service").rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            assert not any(n.split(".")[0] == "torch" or n.startswith("paxcast.training") for n in names), f"{path} imports {names}"
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            assert not any(n.split(".")[0] == "torch" or n.startswith("paxcast.training") for n in names), (
+                f"{path} imports {names}"
+            )
 
 
 def lock_pins() -> dict[str, Version]:
@@ -66,7 +74,9 @@ def test_the_serving_lock_pins_every_base_dependency_within_its_range():
         requirement = Requirement(text)
         name = canonicalize_name(requirement.name)
         assert name in pins, f"{name} is a base dependency but not in {LOCK.name}; run `make lock`"
-        assert requirement.specifier.contains(pins[name]), f"{LOCK.name} pins {name}=={pins[name]}, outside {text!r}; run `make lock`"
+        assert requirement.specifier.contains(pins[name]), (
+            f"{LOCK.name} pins {name}=={pins[name]}, outside {text!r}; run `make lock`"
+        )
     assert "--hash=sha256:" in LOCK.read_text() and LOCK.read_text().count("==") == len(pins)
 
 
@@ -85,27 +95,67 @@ def test_serving_lock_installs_with_hashes_and_runs_the_image_command(tmp_path):
     """As the image's serving stage: the lock with --require-hashes into a fresh venv, the wheel with --no-deps,
     no torch, the image's CMD, a forecast."""
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir", str(dist), str(ROOT)], check=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(dist),
+            str(ROOT),
+        ],
+        check=True,
+        timeout=300,
+    )
     (wheel,) = dist.glob("paxcast-*.whl")
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--require-hashes", "-r", str(LOCK)], check=True, timeout=480)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--require-hashes", "-r", str(LOCK)], check=True, timeout=480
+    )
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], check=True, timeout=120)
-    subprocess.run([str(python), "-m", "pip", "check"], check=True, timeout=60)  # the lock satisfies the wheel's requirements
-    assert subprocess.run([str(python), "-c", "import torch"], capture_output=True).returncode != 0, "the serving install must not carry torch"
+    subprocess.run(
+        [str(python), "-m", "pip", "check"], check=True, timeout=60
+    )  # the lock satisfies the wheel's requirements
+    assert subprocess.run([str(python), "-c", "import torch"], capture_output=True).returncode != 0, (
+        "the serving install must not carry torch"
+    )
     # Everything installs under paxcast: no top-level `service` or `training` to clash with other projects.
-    assert subprocess.run([str(python), "-c", "import paxcast.service.app, paxcast.training.cli"], cwd=tmp_path).returncode == 0
+    assert (
+        subprocess.run([str(python), "-c", "import paxcast.service.app, paxcast.training.cli"], cwd=tmp_path).returncode
+        == 0
+    )
     for clash in ("service", "training"):
-        assert subprocess.run([str(python), "-c", f"import {clash}"], cwd=tmp_path, capture_output=True).returncode != 0, clash
+        assert (
+            subprocess.run([str(python), "-c", f"import {clash}"], cwd=tmp_path, capture_output=True).returncode != 0
+        ), clash
     # Commands that need torch say which extra to install, in one line, exit 2.
-    train = subprocess.run([str(env_dir / "bin" / "paxcast"), "train", "--data", str(ROOT / "data" / "air_passengers.csv")],
-                           cwd=tmp_path, capture_output=True, text=True, timeout=60)
-    assert (train.returncode, train.stderr) == (2, "paxcast train: `paxcast train` needs the 'train' extra (torch is not installed): " "pip install 'paxcast[train]'\n")
+    train = subprocess.run(
+        [str(env_dir / "bin" / "paxcast"), "train", "--data", str(ROOT / "data" / "air_passengers.csv")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (train.returncode, train.stderr) == (
+        2,
+        "paxcast train: `paxcast train` needs the 'train' extra (torch is not installed): "
+        "pip install 'paxcast[train]'\n",
+    )
 
-    with serve(ROOT / "models", tmp_path / "serve.log", argv=[str(env_dir / "bin" / "paxcast"), "serve"], cwd=tmp_path) as server:
+    with serve(
+        ROOT / "models", tmp_path / "serve.log", argv=[str(env_dir / "bin" / "paxcast"), "serve"], cwd=tmp_path
+    ) as server:
         history = [417, 391, 419, 461, 472, 535, 622, 606, 508, 461, 390, 432] * 3
-        request = urllib.request.Request(server.base + "/v1/forecast", data=json.dumps({"series": [{"id": "air", "history": history}], "horizon": 12}).encode())
+        request = urllib.request.Request(
+            server.base + "/v1/forecast",
+            data=json.dumps({"series": [{"id": "air", "history": history}], "horizon": 12}).encode(),
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             (forecast,) = json.load(response)["forecasts"]
         assert len(forecast["mean"]) == 12 and all(300 < v < 800 for v in forecast["mean"])

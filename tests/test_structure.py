@@ -12,7 +12,12 @@ PACKAGES = {"paxcast.service": ROOT / "service", "paxcast.training": ROOT / "tra
 
 
 def modules() -> dict[str, Path]:
-    return {f"{package}.{path.stem}": path for package, folder in PACKAGES.items() for path in sorted(folder.glob("*.py")) if path.stem != "__init__"}
+    return {
+        f"{package}.{path.stem}": path
+        for package, folder in PACKAGES.items()
+        for path in sorted(folder.glob("*.py"))
+        if path.stem != "__init__"
+    }
 
 
 def imports_of(path: Path, known: set[str]) -> set[str]:
@@ -82,7 +87,9 @@ def test_tensor_names_are_written_only_in_the_contract():
             # the names as dictionary keys or list items of a session.run / export call
             if isinstance(node, (ast.Dict, ast.List)):
                 items = node.keys if isinstance(node, ast.Dict) else node.elts
-                names_a_tensor = any(isinstance(k, ast.Constant) and k.value in ("history", "forecast") for k in items if k is not None)
+                names_a_tensor = any(
+                    isinstance(k, ast.Constant) and k.value in ("history", "forecast") for k in items if k is not None
+                )
                 only_constants = all(isinstance(k, ast.Constant) for k in items if k is not None) and len(items) == 1
                 if names_a_tensor and (isinstance(node, ast.List) or only_constants):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")

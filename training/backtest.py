@@ -52,7 +52,9 @@ def make_splits(series: list[Series], holdout: int | None, origins: str | None, 
         if horizon is not None and horizon != holdout:
             raise UsageError(f"--horizon {horizon} differs from --holdout {holdout}; a hold-out forecasts all of it")
         if holdout >= len(shortest.y):
-            raise DataError(f"--holdout {holdout} leaves nothing to train on: series '{shortest.id}' has {len(shortest.y)} values")
+            raise DataError(
+                f"--holdout {holdout} leaves nothing to train on: series '{shortest.id}' has {len(shortest.y)} values"
+            )
         return [Split.holdout(holdout)]
     horizon = horizon or series[0].season
     if horizon < 1:
@@ -66,7 +68,10 @@ def make_splits(series: list[Series], holdout: int | None, origins: str | None, 
         if origin < 1:
             raise UsageError(f"--origins {origins!r}: origin {origin} must be at least 1")
         if origin + horizon > len(shortest.y):
-            raise DataError(f"--origins: origin {origin} + horizon {horizon} " f"runs past the end of series '{shortest.id}' ({len(shortest.y)} values)")
+            raise DataError(
+                f"--origins: origin {origin} + horizon {horizon} "
+                f"runs past the end of series '{shortest.id}' ({len(shortest.y)} values)"
+            )
         splits.append(Split(origin, horizon))
     if len(set(splits)) != len(splits):
         raise UsageError(f"--origins {origins!r}: an origin is repeated")
@@ -78,7 +83,9 @@ def prepare_split(data_path, series: list[Series], split: Split, overrides: dict
     from paxcast.training.pipeline import prepare
 
     past = [replace(s, y=cut_at(s, split)[0]) for s in series]
-    config, designs = prepare(f"{data_path} before origin {len(past[0].y)}", past, **{**overrides, "horizon": split.horizon})
+    config, designs = prepare(
+        f"{data_path} before origin {len(past[0].y)}", past, **{**overrides, "horizon": split.horizon}
+    )
     return past, config, designs
 
 
@@ -102,7 +109,9 @@ def run_split(series: list[Series], split: Split, prepared, levels: list[int], s
     calibration = fitted.intervals
     if calibration:
         for level in levels:
-            forecasts[LSTM]["intervals"][level] = interval_bounds(mean, calibration.relative_errors, level, calibration.tail)
+            forecasts[LSTM]["intervals"][level] = interval_bounds(
+                mean, calibration.relative_errors, level, calibration.tail
+            )
     chosen = Forecaster(fitted.config).eval()
     with torch.no_grad():
         no_network = chosen.baseline_forecast(torch.tensor(histories, dtype=torch.float32)).numpy().astype(np.float64)
@@ -111,7 +120,11 @@ def run_split(series: list[Series], split: Split, prepared, levels: list[int], s
         outs = [baseline_forecast(name, p.y, split.horizon, config.season, levels) for p in past]
         forecasts[name] = {
             "mean": np.stack([o["mean"] for o in outs]),
-            "intervals": {lv: tuple(np.stack([o["intervals"][lv][i] for o in outs]) for i in (0, 1)) for lv in levels if all(lv in o["intervals"] for o in outs)},
+            "intervals": {
+                lv: tuple(np.stack([o["intervals"][lv][i] for o in outs]) for i in (0, 1))
+                for lv in levels
+                if all(lv in o["intervals"] for o in outs)
+            },
         }
     return {
         "split": split,
@@ -126,10 +139,14 @@ def run_split(series: list[Series], split: Split, prepared, levels: list[int], s
     }
 
 
-def run_backtest(data_path, splits: list[Split], levels: list[int], overrides: dict, show_progress: bool | None = None, log=print) -> list[dict]:
+def run_backtest(
+    data_path, splits: list[Split], levels: list[int], overrides: dict, show_progress: bool | None = None, log=print
+) -> list[dict]:
     """Every split in order, with a progress line (or bar on a terminal) per origin."""
     series = read_series(data_path)
-    prepared = [prepare_split(data_path, series, split, overrides) for split in splits]  # every error before any training
+    prepared = [
+        prepare_split(data_path, series, split, overrides) for split in splits
+    ]  # every error before any training
     show_progress = sys.stdout.isatty() if show_progress is None else show_progress
     bar = None
     if show_progress:
@@ -144,7 +161,8 @@ def run_backtest(data_path, splits: list[Split], levels: list[int], overrides: d
         line = (
             f"origin {k + 1}/{len(splits)} (train on {len(run['train'][0])} values, forecast {split.horizon}): "
             f"window {chosen.get('window', '?')}, inner MAPE {chosen.get('mape', float('nan')):.2f}% vs its baseline "
-            f"{chosen.get('baseline_mape', float('nan')):.2f}%, " f"network {run['selection']['network'].split(':')[0]}, {run['seconds']:.1f}s"
+            f"{chosen.get('baseline_mape', float('nan')):.2f}%, "
+            f"network {run['selection']['network'].split(':')[0]}, {run['seconds']:.1f}s"
         )
         if bar is not None:
             bar.update(1)

@@ -21,7 +21,9 @@ def split_metrics(run: dict, name: str, levels: list[int], season: int) -> dict:
     out = {
         "mape": metrics.mape(actual, mean),
         "smape": metrics.smape(actual, mean),
-        "mase": float(np.mean([metrics.mase(a, f, t, season) for a, f, t in zip(actual, mean, run["train"], strict=True)])),
+        "mase": float(
+            np.mean([metrics.mase(a, f, t, season) for a, f, t in zip(actual, mean, run["train"], strict=True)])
+        ),
         "rmse": metrics.rmse(actual, mean),
     }
     for level in levels:
@@ -80,7 +82,9 @@ def table(summary: dict, runs: list[dict], levels: list[int], data) -> str:
     if len(runs) > 1:
         columns += [(f"MAPE@{r['split'].origin}", None) for r in runs]
     name_width = max(len(n) for n in summary) + 2
-    lines = [f"backtest on {data}: {describe_splits(runs)} ({len(runs)} split{'s' * (len(runs) > 1)}); machine: {machine()}"]
+    lines = [
+        f"backtest on {data}: {describe_splits(runs)} ({len(runs)} split{'s' * (len(runs) > 1)}); machine: {machine()}"
+    ]
     lines.append("method".ljust(name_width) + "".join(f"{title:>11}" for title, _ in columns))
     for name, row in summary.items():
         cells = []
@@ -91,12 +95,16 @@ def table(summary: dict, runs: list[dict], levels: list[int], data) -> str:
                 value, mark = row.get(key), "*" if best.get(key) == name else " "
             cells.append(f"{'-':>10} " if value is None else f"{value:>10.2f}{mark}")
         lines.append(name.ljust(name_width) + "".join(cells))
-    lines.append("* best in column (coverage: closest to its level). " "Errors are means over splits; coverage/width over all forecast points.")
+    lines.append(
+        "* best in column (coverage: closest to its level). "
+        "Errors are means over splits; coverage/width over all forecast points."
+    )
     return "\n".join(lines)
 
 
 def write_json(path, summary: dict, runs: list[dict], levels: list[int], data) -> None:
     """Metrics, per-split forecasts and the LSTM's inner design choice, as JSON."""
+
     def plain(x):
         return np.asarray(x).tolist()
 
@@ -115,7 +123,12 @@ def write_json(path, summary: dict, runs: list[dict], levels: list[int], data) -
                 "selection": r["selection"],
                 "hyperparameters": r["hyperparameters"],
                 "forecasts": {
-                    name: {"mean": plain(f["mean"]), "intervals": {str(lv): {"lower": plain(lo), "upper": plain(hi)} for lv, (lo, hi) in f["intervals"].items()}}
+                    name: {
+                        "mean": plain(f["mean"]),
+                        "intervals": {
+                            str(lv): {"lower": plain(lo), "upper": plain(hi)} for lv, (lo, hi) in f["intervals"].items()
+                        },
+                    }
                     for name, f in r["forecasts"].items()
                 },
             }
@@ -147,8 +160,15 @@ def plot(path, series, runs: list[dict], levels: list[int], lstm: str = "LSTM (p
         origin = len(run["train"][0])
         steps = dates[origin : origin + run["split"].horizon]
         for level, (lower, upper) in run["forecasts"][lstm]["intervals"].items():
-            ax.fill_between(steps, lower[0], upper[0], color=colors[lstm], alpha=shades.get(level, 0.2), linewidth=0,
-                            label=f"{lstm} {level}% interval" if k == 0 else None)
+            ax.fill_between(
+                steps,
+                lower[0],
+                upper[0],
+                color=colors[lstm],
+                alpha=shades.get(level, 0.2),
+                linewidth=0,
+                label=f"{lstm} {level}% interval" if k == 0 else None,
+            )
         for name, forecast in run["forecasts"].items():
             width = 2.0 if name == lstm else 1.0
             ax.plot(steps, forecast["mean"][0], color=colors[name], linewidth=width, label=name if k == 0 else None)

@@ -54,11 +54,20 @@ def render(rows: dict, reference: dict, levels: list[int], header: str) -> str:
     lines = [header, head]
     best = min(rows, key=lambda c: rows[c]["mape"])
     for cell, r in rows.items():
-        line = f"{cell + ('*' if cell == best else ''):<10}{r['mape']:>8.2f}" f"{r['smape']:>8.2f}{r['mase']:>7.2f}{r['rmse']:>8.2f}"
+        line = (
+            f"{cell + ('*' if cell == best else ''):<10}{r['mape']:>8.2f}"
+            f"{r['smape']:>8.2f}{r['mase']:>7.2f}{r['rmse']:>8.2f}"
+        )
         line += "".join(f"{r.get(f'coverage{lv}', float('nan')):>9.1f}" for lv in levels)
-        line += f"{r['parameters']:>9}{r['train_seconds']:>9.1f}" f"{r['latency_p50_us']:>8.0f}{r['latency_p99_us']:>8.0f}{str(r['network_on']) + '/' + str(r['splits']):>8}"
+        line += (
+            f"{r['parameters']:>9}{r['train_seconds']:>9.1f}"
+            f"{r['latency_p50_us']:>8.0f}{r['latency_p99_us']:>8.0f}{str(r['network_on']) + '/' + str(r['splits']):>8}"
+        )
         lines.append(line)
-    ref = f"{REFERENCE:<10}{reference['mape']:>8.2f}" f"{reference['smape']:>8.2f}{reference['mase']:>7.2f}{reference['rmse']:>8.2f}"
+    ref = (
+        f"{REFERENCE:<10}{reference['mape']:>8.2f}"
+        f"{reference['smape']:>8.2f}{reference['mase']:>7.2f}{reference['rmse']:>8.2f}"
+    )
     ref += "".join(f"{reference.get(f'coverage{lv}', float('nan')):>9.1f}" for lv in levels)
     lines.append(ref + f"{'-':>9}{'-':>9}{'-':>8}{'-':>8}{'-':>8}")
     lines.append(
@@ -74,7 +83,9 @@ def compare_cells(data, cells: list[str], splits, levels: list[int], overrides: 
     series = read_series(data)
     rows, reference = {}, None
     for cell in cells:
-        runs = run_backtest(data, splits, levels, {**overrides, "cell": cell}, log=lambda line, c=cell: log(f"[{c}] {line}"))
+        runs = run_backtest(
+            data, splits, levels, {**overrides, "cell": cell}, log=lambda line, c=cell: log(f"[{c}] {line}")
+        )
         summary = summarize(runs, levels, series[0].season)
         rows[cell] = cell_row(runs, summary)
         reference = reference or {k: v for k, v in summary[REFERENCE].items() if k != "splits"}
@@ -82,5 +93,17 @@ def compare_cells(data, cells: list[str], splits, levels: list[int], overrides: 
     log(render(rows, reference, levels, header))
     out = Path(json_path).with_name(Path(json_path).stem + "-cells.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"data": str(data), "splits": describe_splits(runs), "machine": machine(), "cells": rows, REFERENCE: reference}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "data": str(data),
+                "splits": describe_splits(runs),
+                "machine": machine(),
+                "cells": rows,
+                REFERENCE: reference,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     return out

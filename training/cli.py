@@ -53,11 +53,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     version, fitted = train_and_register(args.data, args.out, args.name, **overrides_from(args))
     config, chosen = fitted.config, fitted.selection.chosen
-    inner = f"inner MAPE {chosen.mape:.2f}% vs its no-network baseline {chosen.baseline_mape:.2f}%" if chosen else "no inner validation (data too short)"
+    inner = (
+        f"inner MAPE {chosen.mape:.2f}% vs its no-network baseline {chosen.baseline_mape:.2f}%"
+        if chosen
+        else "no inner validation (data too short)"
+    )
     print(
         f"registered {args.name}/{version} in {args.out}: {config.cell} x{config.ensemble}, window {config.window}, "
-        f"horizon {config.horizon}, transform {config.transform}, {inner}, " f"network {fitted.selection.network.split(':')[0]}, "
-        f"intervals {'calibrated' if fitted.intervals else 'none'}, " f"{fitted.training.seconds_with_inner_validation:.1f}s"
+        f"horizon {config.horizon}, transform {config.transform}, {inner}, "
+        f"network {fitted.selection.network.split(':')[0]}, "
+        f"intervals {'calibrated' if fitted.intervals else 'none'}, "
+        f"{fitted.training.seconds_with_inner_validation:.1f}s"
     )
     return 0
 
@@ -99,10 +105,21 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, raise_interrupt)
     overrides = {k: v for k, v in overrides_from(args, retrainable=True).items() if v is not None}
-    outcome = retrain(args.data, args.registry, args.name, max_regression=args.max_regression, force=args.force, keep=args.keep, **overrides)
+    outcome = retrain(
+        args.data,
+        args.registry,
+        args.name,
+        max_regression=args.max_regression,
+        force=args.force,
+        keep=args.keep,
+        **overrides,
+    )
     record = outcome.record
     pruned = f"; pruned {', '.join(record['pruned'])}" if record["pruned"] else ""
-    print(f"{'promoted' if outcome.promoted else 'kept'} {args.name}/{outcome.current}: " f"{record['reason']}{pruned} ({record['duration_s']:.1f}s)")
+    print(
+        f"{'promoted' if outcome.promoted else 'kept'} {args.name}/{outcome.current}: "
+        f"{record['reason']}{pruned} ({record['duration_s']:.1f}s)"
+    )
     return 0
 
 
@@ -125,7 +142,10 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         except ModelError as exc:
             print(f"{mark}{version:22}unreadable: {exc}")
             continue
-        print(f"{mark}{version:22}{card.created_at:27}{card.validation.mape:>9.2f}%  " f"{card.data_file} ({card.training.rows} rows)")
+        print(
+            f"{mark}{version:22}{card.created_at:27}{card.validation.mape:>9.2f}%  "
+            f"{card.data_file} ({card.training.rows} rows)"
+        )
     return 0
 
 
@@ -165,7 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--name", default="air_passengers", help="model name in the registry")
     train.set_defaults(func=cmd_train)
 
-    backtest = commands.add_parser("backtest", help="train on the past of each split and compare with statistical baselines")
+    backtest = commands.add_parser(
+        "backtest", help="train on the past of each split and compare with statistical baselines"
+    )
     backtest.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
     add_training_flags(backtest)
     backtest.add_argument("--holdout", type=int, help="one split: forecast the last N values (default: 36)")
@@ -173,7 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--level", default="80,95", help="interval levels in percent (default: 80,95)")
     backtest.add_argument("--json", default="bench/results/backtest.json", help="metrics and forecasts as JSON")
     backtest.add_argument("--plot", default="bench/results/backtest.png", help="PNG plot of the forecasts")
-    backtest.add_argument("--cells", help="compare recurrent cells, e.g. lstm,gru,peephole: accuracy, parameters, training time, latency")
+    backtest.add_argument(
+        "--cells", help="compare recurrent cells, e.g. lstm,gru,peephole: accuracy, parameters, training time, latency"
+    )
     backtest.set_defaults(func=cmd_backtest)
 
     serve = commands.add_parser("serve", help="serve every registered model over HTTP (settings: PAXCAST_* variables)")
@@ -184,15 +208,27 @@ def build_parser() -> argparse.ArgumentParser:
     retrain = commands.add_parser(
         "retrain",
         help="train a challenger on new data and promote it only if it is not worse than the served champion",
-        description="Window, horizon and season stay the champion's (the served contract); " "the other training flags override its settings.",
+        description="Window, horizon and season stay the champion's (the served contract); "
+        "the other training flags override its settings.",
     )
     retrain.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
     add_training_flags(retrain, retrainable=True)
     add_registry_arguments(retrain)
-    retrain.add_argument("--max-regression", type=float, default=0.0, metavar="PCT",
-                         help="promote a challenger whose hold-out error is at most PCT %% (relative) above the champion's (default: 0)")
+    retrain.add_argument(
+        "--max-regression",
+        type=float,
+        default=0.0,
+        metavar="PCT",
+        help="promote a challenger whose hold-out error is at most PCT %% (relative) above the champion's (default: 0)",
+    )
     retrain.add_argument("--force", action="store_true", help="promote the challenger whatever the comparison says")
-    retrain.add_argument("--keep", type=int, default=10, metavar="N", help="versions kept after pruning; the current one always stays (default: 10)")
+    retrain.add_argument(
+        "--keep",
+        type=int,
+        default=10,
+        metavar="N",
+        help="versions kept after pruning; the current one always stays (default: 10)",
+    )
     retrain.set_defaults(func=cmd_retrain)
 
     models = commands.add_parser("models", help="list, show or roll back the versions of a model")
@@ -204,7 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_registry_arguments(show)
     show.add_argument("version", nargs="?", help="version id (default: the current one)")
     show.set_defaults(func=cmd_models_show)
-    rollback = actions.add_parser("rollback", help="make an existing version current again (checked like a load; logged in history.jsonl)")
+    rollback = actions.add_parser(
+        "rollback", help="make an existing version current again (checked like a load; logged in history.jsonl)"
+    )
     add_registry_arguments(rollback)
     rollback.add_argument("version", help="version id to serve")
     rollback.set_defaults(func=cmd_models_rollback)

@@ -96,7 +96,9 @@ def _assemble(path: Path, rows: dict[str, list[tuple[int, object, float]]]) -> l
     out = []
     for series_id, points in rows.items():
         if len(points) < 2:
-            raise DataError(f"{path}: line {points[0][0]}: series '{series_id}' has a single row; need a regular series")
+            raise DataError(
+                f"{path}: line {points[0][0]}: series '{series_id}' has a single row; need a regular series"
+            )
         freq = None
         for (_, prev, _), (line, when, _) in zip(points, points[1:], strict=False):
             if when == prev:
@@ -121,7 +123,9 @@ def _assemble(path: Path, rows: dict[str, list[tuple[int, object, float]]]) -> l
         out.append(Series(id=series_id, start=start_text, freq=freq, y=y))
     freqs = {s.freq for s in out}
     if len(freqs) > 1:
-        raise DataError(f"{path}: series have mixed frequencies ({', '.join(sorted(freqs))}); train one frequency per model")
+        raise DataError(
+            f"{path}: series have mixed frequencies ({', '.join(sorted(freqs))}); train one frequency per model"
+        )
     return out
 
 

@@ -27,8 +27,14 @@ def export_onnx(model: torch.nn.Module, path: str | Path, window: int) -> Path:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter's deprecation and RNN-batch notices
         torch.onnx.export(
-            model, (example,), str(path), input_names=[HISTORY], output_names=[FORECAST],
-            dynamic_axes={HISTORY: {0: "batch"}, FORECAST: {0: "batch"}}, opset_version=OPSET, dynamo=False,
+            model,
+            (example,),
+            str(path),
+            input_names=[HISTORY],
+            output_names=[FORECAST],
+            dynamic_axes={HISTORY: {0: "batch"}, FORECAST: {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
         )
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     return path

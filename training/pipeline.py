@@ -73,21 +73,37 @@ class Fitted:
     def card(self, name: str, version: str, onnx_sha256: str, data_file: str, data_sha256: str) -> ModelCard:
         """The model card of this fit registered as `name`/`version`."""
         return ModelCard(
-            name=name, version=version, created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            freq=self.freq, hyperparameters=self.config, training=self.training, validation=self.validation,
-            selection=self.selection, onnx=self.onnx, intervals=self.intervals, data_file=data_file,
-            data_sha256=data_sha256, onnx_sha256=onnx_sha256,
+            name=name,
+            version=version,
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            freq=self.freq,
+            hyperparameters=self.config,
+            training=self.training,
+            validation=self.validation,
+            selection=self.selection,
+            onnx=self.onnx,
+            intervals=self.intervals,
+            data_file=data_file,
+            data_sha256=data_sha256,
+            onnx_sha256=onnx_sha256,
         )
 
 
 def check_series(path: str | Path, series: list[Series], config: TrainConfig) -> None:
     """Refuse data the model cannot train on, before any training starts."""
-    require_length(path, series, config.window + config.horizon + 1, f"window {config.window} + horizon {config.horizon} + 1 validation window")
+    require_length(
+        path,
+        series,
+        config.window + config.horizon + 1,
+        f"window {config.window} + horizon {config.horizon} + 1 validation window",
+    )
     if config.transform == "log":
         for s in series:
             bad = np.flatnonzero(s.y <= 0)
             if len(bad):
-                raise DataError(f"{path}: series '{s.id}' value #{bad[0] + 1} is {s.y[bad[0]]:g}; the log transform needs y > 0")
+                raise DataError(
+                    f"{path}: series '{s.id}' value #{bad[0] + 1} is {s.y[bad[0]]:g}; the log transform needs y > 0"
+                )
 
 
 def candidate_designs(series: list[Series], config: TrainConfig, explicit: set[str]) -> list[TrainConfig]:
@@ -120,7 +136,11 @@ def select_design(series: list[Series], designs: list[TrainConfig], show_progres
     results = []
     for k, design in enumerate(designs):
         if show_progress:
-            print(f"inner validation {k + 1}/{len(designs)}: window {design.window}, " f"transform {design.transform}, augment {design.augment:g}", file=sys.stderr)
+            print(
+                f"inner validation {k + 1}/{len(designs)}: window {design.window}, "
+                f"transform {design.transform}, augment {design.augment:g}",
+                file=sys.stderr,
+            )
         result = inner_validate(series, design)
         if result is not None:
             results.append(result)
@@ -147,7 +167,10 @@ def calibration(best: InnerResult | None, network_on: bool) -> Calibration | Non
 
 
 def fit(
-    series: list[Series], config: TrainConfig, workdir: Path, show_progress: bool | None = None,
+    series: list[Series],
+    config: TrainConfig,
+    workdir: Path,
+    show_progress: bool | None = None,
     designs: list[TrainConfig] | None = None,
 ) -> Fitted:
     """Choose a design by inner validation, train it, export to `workdir/model.onnx`, verify parity, describe it."""
@@ -165,7 +188,9 @@ def fit(
     probe = sample_histories(series[0].y, config.window, 256, seed=config.seed)
     error = parity(result.model, onnx_path, probe)
     if not error <= PARITY_TOLERANCE:
-        raise ModelError(f"onnxruntime and PyTorch disagree by {error:.2e} (relative) after export; nothing was registered")
+        raise ModelError(
+            f"onnxruntime and PyTorch disagree by {error:.2e} (relative) after export; nothing was registered"
+        )
     return Fitted(
         result=result,
         onnx_path=onnx_path,
@@ -180,7 +205,9 @@ def fit(
             seconds_with_inner_validation=round(time.perf_counter() - started, 2),
         ),
         validation=Validation(
-            loss=result.val_loss, mape=result.val_mape, baseline_mape=result.baseline_val_mape,
+            loss=result.val_loss,
+            mape=result.val_mape,
+            baseline_mape=result.baseline_val_mape,
             baseline="seasonal naive with drift (the network's zero-correction output)",
         ),
         selection=Selection(
@@ -207,7 +234,12 @@ def prepare(data_path: str | Path, series: list[Series], **overrides) -> tuple[T
 
 
 def train_and_register(
-    data_path: str | Path, out: str | Path, name: str, show_progress: bool | None = None, make_current: bool = True, **overrides
+    data_path: str | Path,
+    out: str | Path,
+    name: str,
+    show_progress: bool | None = None,
+    make_current: bool = True,
+    **overrides,
 ) -> tuple[str, Fitted]:
     """Read, validate, train, export and register; return the new version and what was fitted.
 
@@ -218,7 +250,9 @@ def train_and_register(
     data_sha256 = sha256_of(data_path)
     with tempfile.TemporaryDirectory(prefix="paxcast-") as tmp:
         fitted = fit(series, config, Path(tmp), show_progress=show_progress, designs=designs)
-        describe_version = lambda version, onnx_sha256: fitted.card(name, version, onnx_sha256, Path(data_path).name, data_sha256)  # noqa: E731
+        describe_version = lambda version, onnx_sha256: fitted.card(
+            name, version, onnx_sha256, Path(data_path).name, data_sha256
+        )  # noqa: E731
         version = register(out, name, fitted.onnx_path, describe_version, make_current=make_current)
     return version, fitted
 

@@ -73,7 +73,12 @@ def lstm_layer_weights(state: dict, prefix: str, k: int, peephole: bool):
 def gru_layer_weights(state: dict, prefix: str, k: int):
     wx, wh = np.split(state[f"{prefix}weight_ih_l{k}"], 3), np.split(state[f"{prefix}weight_hh_l{k}"], 3)
     bx, bh = np.split(state[f"{prefix}bias_ih_l{k}"], 3), np.split(state[f"{prefix}bias_hh_l{k}"], 3)
-    W = {"r": np.concatenate([wh[0], wx[0]], axis=1), "z": np.concatenate([wh[1], wx[1]], axis=1), "nx": wx[2], "nh": wh[2]}
+    W = {
+        "r": np.concatenate([wh[0], wx[0]], axis=1),
+        "z": np.concatenate([wh[1], wx[1]], axis=1),
+        "nx": wx[2],
+        "nh": wh[2],
+    }
     b = {"r": bx[0] + bh[0], "z": bx[1] + bh[1], "nx": bx[2], "nh": bh[2]}
     return W, b
 

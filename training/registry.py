@@ -66,7 +66,9 @@ def check_servable(version_dir: Path, version: str | None = None) -> None:
     Predictor.load(version_dir, version=version)
 
 
-def register(root: str | Path, name: str, onnx_file: Path, card_for: Callable[[str, str], ModelCard], make_current: bool = True) -> str:
+def register(
+    root: str | Path, name: str, onnx_file: Path, card_for: Callable[[str, str], ModelCard], make_current: bool = True
+) -> str:
     """Add `onnx_file` as a new version of `name`; return the version id.
 
     `card_for(version, onnx_sha256)` makes the version's card once its id and the staged
@@ -128,7 +130,9 @@ def locked(root: str | Path, name: str):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            raise RegistryBusy(f"{path} is held by another retrain or rollback (pid {holder}); this run changed nothing") from None
+            raise RegistryBusy(
+                f"{path} is held by another retrain or rollback (pid {holder}); this run changed nothing"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield path
@@ -192,12 +196,15 @@ def reconcile_history(root: str | Path, name: str) -> list[dict]:
     for k, record in enumerate(records):
         if record.get("decision") != "promoting" or "run" not in record:
             continue
-        switched = record.get("current") == current or any(r.get("previous") == record.get("current") for r in records[k + 1 :])
+        switched = record.get("current") == current or any(
+            r.get("previous") == record.get("current") for r in records[k + 1 :]
+        )
         fixed = {
             **record,
             "decision": "promoted" if switched else "abandoned",
             "reconciled": utc_now(),
-            "reason": record.get("reason", "") + ("" if switched else "; the run was stopped before it switched CURRENT"),
+            "reason": record.get("reason", "")
+            + ("" if switched else "; the run was stopped before it switched CURRENT"),
         }
         if not switched:
             fixed["current"] = current
@@ -298,6 +305,21 @@ def rollback(root: str | Path, name: str, version: str) -> dict | None:
 
 
 __all__ = [
-    "register", "set_current", "check_servable", "write_atomic", "clean_staging", "current_version", "list_versions",
-    "RegistryBusy", "locked", "append_history", "complete_history", "reconcile_history", "read_history", "version_order", "prune", "publishing", "rollback",
+    "register",
+    "set_current",
+    "check_servable",
+    "write_atomic",
+    "clean_staging",
+    "current_version",
+    "list_versions",
+    "RegistryBusy",
+    "locked",
+    "append_history",
+    "complete_history",
+    "reconcile_history",
+    "read_history",
+    "version_order",
+    "prune",
+    "publishing",
+    "rollback",
 ]

@@ -37,7 +37,16 @@ from paxcast.training.evaluate import onnx_forecast
 from paxcast.training.metrics import mape, smape
 from paxcast.training.pipeline import check_series, fit, train_and_register
 from paxcast.training.registry import (
-    append_history, clean_staging, complete_history, locked, prune, publishing, read_history, reconcile_history, set_current, utc_now,
+    append_history,
+    clean_staging,
+    complete_history,
+    locked,
+    prune,
+    publishing,
+    read_history,
+    reconcile_history,
+    set_current,
+    utc_now,
 )
 from paxcast.training.splits import Split, split_series
 
@@ -80,7 +89,9 @@ def champion_config(champion: Champion, **overrides) -> TrainConfig:
     for key in changes:
         if key not in allowed:
             kept = getattr(champion.card.hyperparameters, key, None)
-            raise UsageError(f"retrain keeps the champion's {key} ({kept}); to change it, train a new model with `paxcast train`")
+            raise UsageError(
+                f"retrain keeps the champion's {key} ({kept}); to change it, train a new model with `paxcast train`"
+            )
     return make_config(TrainConfig, **{**champion.card.hyperparameters.model_dump(), **changes})
 
 
@@ -88,7 +99,10 @@ def check_data(path: str | Path, series: list[Series], config: TrainConfig, cham
     """Refuse data that does not fit the champion's contract or is too short for a hold-out, before training."""
     freq, want = series[0].freq, champion.card.freq
     if freq != want:
-        raise DataError(f"{path}: the data is {FREQ_NAMES.get(freq, freq)}; " f"champion {champion.version} forecasts {FREQ_NAMES.get(want, want)} series")
+        raise DataError(
+            f"{path}: the data is {FREQ_NAMES.get(freq, freq)}; "
+            f"champion {champion.version} forecasts {FREQ_NAMES.get(want, want)} series"
+        )
     w, h = config.window, config.horizon
     require_length(path, series, w + 2 * h + 1, f"window {w} + horizon {h} + 1 validation window + a hold-out of {h}")
     check_series(path, series, config)
@@ -112,19 +126,31 @@ def score(onnx_path: Path, before: list[Series], actual: np.ndarray, window: int
 
 def served_is_clean(root: str | Path, name: str, champion: Champion, series: list[Series], horizon: int) -> bool:
     """True when history.jsonl shows the champion was trained on data that ended before every series' hold-out."""
-    promotions = [r for r in read_history(root, name) if r.get("decision") == "promoted" and r.get("current") == champion.version]
+    promotions = [
+        r for r in read_history(root, name) if r.get("decision") == "promoted" and r.get("current") == champion.version
+    ]
     through = promotions[-1].get("data", {}).get("through") if promotions else None
     if not isinstance(through, dict):
         return False
     try:
-        return all(s.id not in through or parse_timestamp(through[s.id]) < timestamp_at(s, len(s.y) - horizon) for s in series)
+        return all(
+            s.id not in through or parse_timestamp(through[s.id]) < timestamp_at(s, len(s.y) - horizon) for s in series
+        )
     except (TypeError, ValueError):
         return False
 
 
 def score_champion(
-    root: str | Path, name: str, champion: Champion, config: TrainConfig, challenger_onnx: Path,
-    series: list[Series], before: list[Series], actual: np.ndarray, workdir: Path, show_progress: bool | None,
+    root: str | Path,
+    name: str,
+    champion: Champion,
+    config: TrainConfig,
+    challenger_onnx: Path,
+    series: list[Series],
+    before: list[Series],
+    actual: np.ndarray,
+    workdir: Path,
+    show_progress: bool | None,
 ) -> tuple[str, dict]:
     """(basis, scores) of the champion on the challenger's hold-out.
 
@@ -136,18 +162,24 @@ def score_champion(
     if served_is_clean(root, name, champion, series, config.horizon):
         try:
             read_card(champion.path)
-            return "served model (trained on data that ends before the hold-out)", score(champion.path / "model.onnx", before, actual, window)
+            return "served model (trained on data that ends before the hold-out)", score(
+                champion.path / "model.onnx", before, actual, window
+            )
         except ModelError:
             pass  # a damaged artefact: judge the champion by its settings instead
     settings = champion_config(champion)
     if settings == config:
-        return "champion's settings refitted before the hold-out (the same fit as the challenger's)", score(challenger_onnx, before, actual, window)
+        return "champion's settings refitted before the hold-out (the same fit as the challenger's)", score(
+            challenger_onnx, before, actual, window
+        )
     (workdir / "champion").mkdir()
     refit = fit(before, settings, workdir / "champion", show_progress=show_progress)
     return "champion's settings refitted before the hold-out", score(refit.onnx_path, before, actual, window)
 
 
-def judge(challenger: float | None, champion: float | None, metric: str, max_regression: float, force: bool) -> tuple[bool, str]:
+def judge(
+    challenger: float | None, champion: float | None, metric: str, max_regression: float, force: bool
+) -> tuple[bool, str]:
     """(promote, reason): the challenger may be worse than the champion by at most `max_regression` % (relative)."""
     if challenger is None:
         return False, "the challenger's hold-out forecasts are not finite; not promoted even with --force"
@@ -187,8 +219,14 @@ def describe_data(data: str | Path, data_copy: Path, series: list[Series]) -> di
 
 
 def retrain(
-    data: str | Path, root: str | Path, name: str, max_regression: float = 0.0, force: bool = False,
-    keep: int = 10, show_progress: bool | None = False, **overrides,
+    data: str | Path,
+    root: str | Path,
+    name: str,
+    max_regression: float = 0.0,
+    force: bool = False,
+    keep: int = 10,
+    show_progress: bool | None = False,
+    **overrides,
 ) -> Outcome:
     """Train a challenger on `data`, judge it against the champion, promote or keep; one history line.
 
@@ -240,7 +278,11 @@ def retrain(
                     "current": new_version or champion.version,
                     "data": describe_data(data, data_copy, series),
                     "holdout": {"points": int(actual.size), "horizon": config.horizon, "metric": metric},
-                    "challenger": {"version": new_version, **challenger_scores, "settings": {k: getattr(config, k) for k in flag_fields(retrainable=True)}},
+                    "challenger": {
+                        "version": new_version,
+                        **challenger_scores,
+                        "settings": {k: getattr(config, k) for k in flag_fields(retrainable=True)},
+                    },
                     "champion": {"version": champion.version, **champion_scores, "basis": basis},
                     "max_regression_pct": max_regression,
                     "pruned": [],

@@ -94,8 +94,12 @@ def inner_validate(series: list[Series], config: TrainConfig, backs: list[int] |
                 base_rel[step] += (np.abs(b - a) / np.maximum(np.abs(b), 1e-9)).tolist()
     shortest = min(len(s.y) for s in series)
     return InnerResult(
-        config=config, mape=_pooled_mape(ape), baseline_mape=_pooled_mape(base_ape),
-        relative_errors=rel, baseline_relative_errors=base_rel, origins=[shortest - b for b in backs],
+        config=config,
+        mape=_pooled_mape(ape),
+        baseline_mape=_pooled_mape(base_ape),
+        relative_errors=rel,
+        baseline_relative_errors=base_rel,
+        origins=[shortest - b for b in backs],
     )
 
 
@@ -125,13 +129,19 @@ def pooled_scores(errors: list[list[float]], minimum: int = MIN_SCORES) -> list[
 
 def choose(results: list[InnerResult]) -> InnerResult:
     """The design with the lowest inner MAPE (the first listed wins a tie)."""
-    return min(results, key=lambda r: (np.nan_to_num(r.mape, nan=np.inf)))
+    return min(results, key=lambda r: np.nan_to_num(r.mape, nan=np.inf))
 
 
 def describe(result: InnerResult) -> Candidate:
     """What the card records about one candidate design."""
     c = result.config
     return Candidate(
-        window=c.window, hidden=c.hidden, dropout=c.dropout, transform=c.transform, augment=c.augment,
-        weight_decay=c.weight_decay, mape=round(result.mape, 4), baseline_mape=round(result.baseline_mape, 4),
+        window=c.window,
+        hidden=c.hidden,
+        dropout=c.dropout,
+        transform=c.transform,
+        augment=c.augment,
+        weight_decay=c.weight_decay,
+        mape=round(result.mape, 4),
+        baseline_mape=round(result.baseline_mape, 4),
     )

@@ -31,4 +31,6 @@ def cut_at(s: Series, split: Split) -> tuple[np.ndarray, np.ndarray]:
 def split_series(series: list[Series], split: Split) -> tuple[list[Series], np.ndarray]:
     """Every series cut at the split: (the pasts, the actuals (n_series, horizon))."""
     cuts = [cut_at(s, split) for s in series]
-    return [replace(s, y=past) for s, (past, _) in zip(series, cuts, strict=True)], np.stack([actual for _, actual in cuts])
+    return [replace(s, y=past) for s, (past, _) in zip(series, cuts, strict=True)], np.stack(
+        [actual for _, actual in cuts]
+    )

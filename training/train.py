@@ -72,7 +72,9 @@ def split_windows(series: list[Series], window: int, horizon: int, val_fraction:
         if n_val:
             x, y = masked_windows(s.y, window, horizon, range(max(window, cut - horizon + 1), n), cut, n)
             parts["val_x"].append(x), parts["val_y"].append(y)
-    cat = lambda key, width: torch.tensor(np.concatenate(parts[key]) if parts[key] else np.empty((0, width)), dtype=torch.float32)
+    cat = lambda key, width: torch.tensor(
+        np.concatenate(parts[key]) if parts[key] else np.empty((0, width)), dtype=torch.float32
+    )
     return cat("train_x", window), cat("train_y", horizon), cat("val_x", window), cat("val_y", horizon)
 
 
@@ -148,7 +150,8 @@ def train(series: list[Series], config: TrainConfig, show_progress: bool | None 
     train_x, _, val_x, val_y = data
     if len(train_x) == 0:
         raise ValueError(
-            f"no training windows: each series needs more than window + horizon " f"= {config.window + config.horizon} values"
+            f"no training windows: each series needs more than window + horizon "
+            f"= {config.window + config.horizon} values"
         )
     show_progress = sys.stdout.isatty() if show_progress is None else show_progress
     members, epochs = [], []
@@ -176,7 +179,13 @@ def train(series: list[Series], config: TrainConfig, show_progress: bool | None 
         baseline = Forecaster(config).eval()  # zero head: the no-network baseline
         base_mape = metrics.mape(val_y.numpy(), baseline(val_x).numpy()) if has_val else float("nan")
     return TrainResult(
-        model=ensemble, config=config, n_train=len(train_x), n_val=len(val_x), val_loss=val_loss,
-        val_mape=val_mape, baseline_val_mape=base_mape, member_epochs=epochs,
+        model=ensemble,
+        config=config,
+        n_train=len(train_x),
+        n_val=len(val_x),
+        val_loss=val_loss,
+        val_mape=val_mape,
+        baseline_val_mape=base_mape,
+        member_epochs=epochs,
         seconds=time.perf_counter() - started,
     )

@@ -11,9 +11,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.serving import serve
 
+
 @contextlib.contextmanager
 def serving(registry: Path, tmp_path: Path, **settings):
-    """`paxcast serve` on a free loopback port (bench.serving, the one starter); yields (process, base url, log file)."""
+    """`paxcast serve` on a free loopback port (bench.serving starts it); yields (process, base url, log file)."""
     log = tmp_path / f"serve-{len(list(tmp_path.glob('serve-*.log')))}.log"
     with serve(registry, log, **settings) as server:
         yield server.process, server.base, server.log
@@ -23,7 +24,11 @@ def scrape(base: str) -> dict[tuple[str, tuple], float]:
     """`/metrics` as {(sample name, sorted labels): value}."""
     with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
         text = response.read().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(text) for s in f.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+    }
 
 
 def access_lines(out: Path) -> list[dict]:

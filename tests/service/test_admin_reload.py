@@ -94,7 +94,11 @@ def test_reload_endpoint_switches_to_a_new_version_and_responses_name_it(make_cl
     add_version(registry, "29990101T000000Z")
     response = client.post("/v1/admin/reload", headers=AUTH)
     assert response.status_code == 200
-    assert response.json() == {"reloaded": True, "detail": "now serving version 29990101T000000Z", "model": {"name": "air_passengers", "version": "29990101T000000Z"}}
+    assert response.json() == {
+        "reloaded": True,
+        "detail": "now serving version 29990101T000000Z",
+        "model": {"name": "air_passengers", "version": "29990101T000000Z"},
+    }
     after = forecast(client, air_history)
     assert after.headers["X-Model-Version"] == after.json()["model"]["version"] == "29990101T000000Z"
 
@@ -114,7 +118,9 @@ def test_reload_endpoint_switches_to_a_new_version_and_responses_name_it(make_cl
     ],
     ids=["truncated-onnx", "corrupt-onnx", "hash-mismatch", "incomplete-contract", "failing-probe"],
 )
-def test_a_version_failing_a_check_is_refused_and_the_old_one_keeps_answering(make_client, registry, air_history, damage, rule, caplog):
+def test_a_version_failing_a_check_is_refused_and_the_old_one_keeps_answering(
+    make_client, registry, air_history, damage, rule, caplog
+):
     client = make_client(admin_token=TOKEN)
     old = current_version(registry, "air_passengers")
     target = add_version(registry, "29990101T000000Z", damage)
@@ -167,7 +173,9 @@ def test_a_reload_under_way_answers_409(make_client, registry, monkeypatch):
         assert entered.wait(10)
         response = client.post("/v1/admin/reload", headers=AUTH)
         assert response.status_code == 409
-        assert response.json() == {"detail": "a reload of model 'air_passengers' is already under way; retry when it has finished"}
+        assert response.json() == {
+            "detail": "a reload of model 'air_passengers' is already under way; retry when it has finished"
+        }
     finally:
         release.set()
         background.join(10)
@@ -199,7 +207,9 @@ def test_the_poller_notices_a_new_current_on_its_own(registry, air_history):
             time.sleep(0.05)
 
 
-def test_a_card_naming_another_version_is_refused_once_and_never_named(make_client, registry, air_history, monkeypatch, caplog):
+def test_a_card_naming_another_version_is_refused_once_and_never_named(
+    make_client, registry, air_history, monkeypatch, caplog
+):
     """A copied folder whose model.json still names its source is refused with the reason, not reloaded every poll."""
     client = make_client(admin_token=TOKEN)
     old = current_version(registry, "air_passengers")
@@ -238,4 +248,6 @@ def test_a_current_that_is_not_utf8_is_a_422_and_one_warning(make_client, regist
     assert value(after, failures, model="air_passengers") - value(before, failures, model="air_passengers") == 1
     response = client.post("/v1/admin/reload", headers=AUTH)
     assert response.status_code == 422
-    assert response.json() == {"detail": f"{pointer}: is not UTF-8 text; it must hold one version id; still serving {old}"}
+    assert response.json() == {
+        "detail": f"{pointer}: is not UTF-8 text; it must hold one version id; still serving {old}"
+    }

@@ -6,6 +6,7 @@ stops what it starts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -38,7 +39,9 @@ def read_answer(sock: socket.socket) -> tuple[int, dict, bytes]:
 
 
 def head_of(length: int) -> bytes:
-    return f"POST /v1/forecast HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n".encode()
+    return (
+        f"POST /v1/forecast HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
 
 
 def test_a_head_sent_one_line_at_a_time_gets_408_at_the_read_timeout(registry, tmp_path):
@@ -61,11 +64,10 @@ def test_a_head_sent_one_line_at_a_time_gets_408_at_the_read_timeout(registry, t
 
 
 def test_a_connection_that_sends_nothing_is_closed_at_the_read_timeout(registry, tmp_path):
-    with serving(registry, tmp_path, read_timeout=1) as (_, base, _):
-        with connect(base, timeout=6) as sock:
-            started = time.monotonic()
-            status, _, _ = read_answer(sock)
-            assert time.monotonic() - started < 3.0
+    with serving(registry, tmp_path, read_timeout=1) as (_, base, _), connect(base, timeout=6) as sock:
+        started = time.monotonic()
+        status, _, _ = read_answer(sock)
+        assert time.monotonic() - started < 3.0
     assert status == 408
 
 
@@ -88,13 +90,14 @@ def test_a_body_trickled_one_byte_at_a_time_gets_408_at_the_read_timeout(registr
 
 
 def test_a_head_over_64_kb_gets_431(registry, tmp_path):
-    with serving(registry, tmp_path) as (_, base, _):
-        with connect(base, timeout=6) as sock:
-            try:
-                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-Big-%d: %s\r\n" % (k, b"a" * 1000) for k in range(70)) + b"\r\n")
-            except OSError:
-                pass
-            status, headers, body = read_answer(sock)
+    with serving(registry, tmp_path) as (_, base, _), connect(base, timeout=6) as sock:
+        with contextlib.suppress(OSError):  # the server may answer and close before the head is all sent
+            sock.sendall(
+                b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                + b"".join(b"X-Big-%d: %s\r\n" % (k, b"a" * 1000) for k in range(70))
+                + b"\r\n"
+            )
+        status, headers, body = read_answer(sock)
     assert status == 431 and headers["connection"] == "close"
     assert json.loads(body) == {"detail": "request head exceeds 65536 bytes"}
 
@@ -111,7 +114,9 @@ def test_connections_beyond_the_cap_get_a_json_503_with_a_request_id(registry, t
             for s in idle:
                 s.close()
         assert status == 503 and "x-request-id" in headers and headers["retry-after"] == "1"
-        assert json.loads(body) == {"detail": "the service is at its limit of 3 connections (PAXCAST_MAX_CONNECTIONS); retry later"}
+        assert json.loads(body) == {
+            "detail": "the service is at its limit of 3 connections (PAXCAST_MAX_CONNECTIONS); retry later"
+        }
         deadline = time.monotonic() + 5
         while True:  # once the idle ones are gone, requests are served again
             try:
@@ -135,10 +140,8 @@ def test_stalled_uploads_are_capped_across_requests_and_memory_returns(registry,
 
         def upload(k: int) -> None:
             with connect(base, timeout=15) as sock:
-                try:
+                with contextlib.suppress(OSError):  # refused (503) before we were done sending
                     sock.sendall(head_of(BODY) + b" " * (BODY - 1))
-                except OSError:
-                    pass  # refused (503) before we were done sending
                 answers[k] = read_answer(sock)
 
         threads = [threading.Thread(target=upload, args=(k,)) for k in range(STALLED)]
@@ -151,7 +154,10 @@ def test_stalled_uploads_are_capped_across_requests_and_memory_returns(registry,
         statuses = sorted(a[0] for a in answers if a is not None)
         assert statuses == [408] * 2 + [503] * (STALLED - 2), statuses
         refused = next(json.loads(a[2]) for a in answers if a is not None and a[0] == 503)
-        assert refused == {"detail": f"request bodies in progress would hold more than {2 * BODY + 1} bytes (PAXCAST_MAX_BUFFERED_BYTES); retry later"}
+        assert refused == {
+            "detail": f"request bodies in progress would hold more than {2 * BODY + 1} bytes "
+            "(PAXCAST_MAX_BUFFERED_BYTES); retry later"
+        }
         time.sleep(0.5)
         after = rss_mb(process.pid)
         print(f"stalled uploads: rss {before:.0f} MB before, {during:.0f} MB during, {after:.0f} MB after")
@@ -167,7 +173,10 @@ def test_a_client_gone_mid_upload_is_a_499_without_a_traceback(registry, tmp_pat
                 time.sleep(0.2)
         time.sleep(0.5)
         samples = scrape(base)
-        labels = lambda status: ("paxcast_http_requests_total", (("method", "POST"), ("route", "/v1/forecast"), ("status", status)))  # noqa: E731
+        labels = lambda status: (
+            "paxcast_http_requests_total",
+            (("method", "POST"), ("route", "/v1/forecast"), ("status", status)),
+        )  # noqa: E731
         assert samples.get(labels("499")) == 3 and labels("500") not in samples
         log = out.read_text()
         assert "Traceback" not in log and "Exception in ASGI application" not in log
@@ -218,6 +227,9 @@ def test_a_huge_body_of_wrong_items_leaves_healthz_fast_and_memory_where_it_was(
                 break
         time.sleep(0.5)
         after = rss_mb(process.pid)
-    print(f"wrong items: 422 in {result['seconds']:.3f} s; healthz worst per try {[round(w * 1000, 1) for w in worst]} ms; rss {before:.0f} -> {after:.0f} MB")
+    print(
+        f"wrong items: 422 in {result['seconds']:.3f} s; "
+        f"healthz worst per try {[round(w * 1000, 1) for w in worst]} ms; rss {before:.0f} -> {after:.0f} MB"
+    )
     assert min(worst) < 0.1, worst
     assert after <= before * 1.10, (before, after)

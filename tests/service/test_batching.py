@@ -56,7 +56,10 @@ def test_concurrent_jobs_share_runs_and_get_their_rows_back_in_order():
     runs, inputs, outputs = asyncio.run(scenario())
     for x, out in zip(inputs, outputs, strict=True):
         np.testing.assert_array_equal(out, x * 2)
-    assert runs == [len(inputs[0]), sum(len(x) for x in inputs[1:])]  # the first job alone, then all that queued behind it
+    assert runs == [
+        len(inputs[0]),
+        sum(len(x) for x in inputs[1:]),
+    ]  # the first job alone, then all that queued behind it
 
 
 def test_a_large_request_runs_in_slices_and_small_ones_overtake_it():
@@ -141,7 +144,11 @@ def test_a_failing_run_fails_its_jobs_and_the_runner_goes_on():
 
 
 WINDOW = 24
-histories = st.lists(st.floats(min_value=1.0, max_value=1e5, allow_nan=False, allow_infinity=False), min_size=WINDOW, max_size=WINDOW + 12)
+histories = st.lists(
+    st.floats(min_value=1.0, max_value=1e5, allow_nan=False, allow_infinity=False),
+    min_size=WINDOW,
+    max_size=WINDOW + 12,
+)
 requests = st.lists(st.lists(histories, min_size=1, max_size=4), min_size=2, max_size=24)
 
 
@@ -164,7 +171,9 @@ def batching_registry(tiny_registry, tmp_path_factory, air_csv):
 
     root = tmp_path_factory.mktemp("batching")
     shutil.copytree(tiny_registry, root, dirs_exist_ok=True)
-    train_and_register(air_csv, root, "air_passengers", show_progress=False, make_current=False, **{**TINY, "seed": 7, "ensemble": 1})
+    train_and_register(
+        air_csv, root, "air_passengers", show_progress=False, make_current=False, **{**TINY, "seed": 7, "ensemble": 1}
+    )
     return root
 
 
@@ -174,7 +183,9 @@ def test_concurrent_clients_get_exactly_the_unbatched_answer(batching_registry, 
     """N clients at once through the real app: each answer equals an unbatched call of the version it names."""
     app = create_app(Settings(model_dir=batching_registry, reload_interval=0, batch_max_rows=16))
     responses, _ = asyncio.run(post_all(app, [body_of(series) for series in clients]))
-    predictor = Predictor.load(batching_registry / "air_passengers" / current_version(batching_registry, "air_passengers"))
+    predictor = Predictor.load(
+        batching_registry / "air_passengers" / current_version(batching_registry, "air_passengers")
+    )
     for series, response in zip(clients, responses, strict=True):
         assert response.status_code == 200, response.text
         expected = predictor.forecast(ForecastRequest.model_validate(body_of(series))).mean
@@ -200,7 +211,9 @@ def test_hot_reload_under_batching_names_the_version_that_computed_each_answer(b
                 for round_ in range(6):
                     write_atomic(base / "CURRENT", f"{versions[round_ % 2]}\n".encode())
                     reload = asyncio.to_thread(holder.reload)
-                    batch = asyncio.gather(*(client.post("/v1/forecast", json=b) for b in bodies[round_ * 10 : round_ * 10 + 10]))
+                    batch = asyncio.gather(
+                        *(client.post("/v1/forecast", json=b) for b in bodies[round_ * 10 : round_ * 10 + 10])
+                    )
                     _, responses = await asyncio.gather(reload, batch)
                     answers += responses
                 return answers

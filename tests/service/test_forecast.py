@@ -7,7 +7,13 @@ def post(client, body, **kwargs):
 
 
 def test_forecast_returns_horizon_values_for_each_series(client, air_history):
-    body = {"series": [{"id": "air", "history": air_history[-36:]}, {"id": "half", "history": [v / 2 for v in air_history[-30:]]}], "horizon": 5}
+    body = {
+        "series": [
+            {"id": "air", "history": air_history[-36:]},
+            {"id": "half", "history": [v / 2 for v in air_history[-30:]]},
+        ],
+        "horizon": 5,
+    }
     response = post(client, body)
     assert response.status_code == 200
     data = response.json()
@@ -43,27 +49,96 @@ GOOD = list(range(100, 124))
 @pytest.mark.parametrize(
     "body, status, detail",
     [
-        ({"series": [{"id": "air", "history": GOOD[:10]}], "horizon": 3}, 422, "series 'air': history has 10 values, the model needs at least 24"),
+        (
+            {"series": [{"id": "air", "history": GOOD[:10]}], "horizon": 3},
+            422,
+            "series 'air': history has 10 values, the model needs at least 24",
+        ),
         ({"series": [], "horizon": 3}, 422, "series: List should have at least 1 item after validation, not 0"),
         ({"horizon": 3}, 422, "series: Field required"),
         ({"series": [{"id": "air", "history": GOOD}]}, 422, "horizon: Field required"),
-        ({"series": [{"id": "air", "history": GOOD}], "horizon": 0}, 422, "horizon: Input should be greater than or equal to 1"),
+        (
+            {"series": [{"id": "air", "history": GOOD}], "horizon": 0},
+            422,
+            "horizon: Input should be greater than or equal to 1",
+        ),
         ({"series": [{"id": "air", "history": GOOD}], "horizon": 13}, 422, "horizon 13 exceeds the model's horizon 12"),
-        ({"series": [{"id": "air", "history": GOOD}, {"id": "air", "history": GOOD}], "horizon": 3}, 422, "series 'air': duplicate id; ids must be unique within a request"),
-        ({"series": [{"id": "air", "history": GOOD[:-1] + ["x"]}], "horizon": 3}, 422, "series 'air': history[23]: Input should be a valid number, unable to parse string as a number"),
-        ({"series": [{"id": "air", "history": GOOD[:-1] + [1e39]}], "horizon": 3}, 422, "series 'air': history value inf (position 23 of the last 24) is not a finite float32"),
+        (
+            {"series": [{"id": "air", "history": GOOD}, {"id": "air", "history": GOOD}], "horizon": 3},
+            422,
+            "series 'air': duplicate id; ids must be unique within a request",
+        ),
+        (
+            {"series": [{"id": "air", "history": GOOD[:-1] + ["x"]}], "horizon": 3},
+            422,
+            "series 'air': history[23]: Input should be a valid number, unable to parse string as a number",
+        ),
+        (
+            {"series": [{"id": "air", "history": GOOD[:-1] + [1e39]}], "horizon": 3},
+            422,
+            "series 'air': history value inf (position 23 of the last 24) is not a finite float32",
+        ),
         ({"series": [{"id": "air"}], "horizon": 3}, 422, "series 'air': history: Field required"),
-        ({"series": [{"id": "", "history": GOOD}], "horizon": 3}, 422, "series '': id: String should have at least 1 character"),
-        ({"series": [{"id": "air", "history": GOOD, "colour": 1}], "horizon": 3}, 422, "series 'air': colour: Extra inputs are not permitted"),
+        (
+            {"series": [{"id": "", "history": GOOD}], "horizon": 3},
+            422,
+            "series '': id: String should have at least 1 character",
+        ),
+        (
+            {"series": [{"id": "air", "history": GOOD, "colour": 1}], "horizon": 3},
+            422,
+            "series 'air': colour: Extra inputs are not permitted",
+        ),
         ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [0]}, 422, "level 0 is outside (0, 100)"),
-        ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [80, 100]}, 422, "level 100 is outside (0, 100)"),
-        ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [-5]}, 422, "level -5 is outside (0, 100)"),
-        ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [150]}, 422, "level 150 is outside (0, 100)"),
-        ({"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": ["high"]}, 422, "level[0]: Input should be a valid number, unable to parse string as a number"),
-        ({"series": [{"id": "air", "history": GOOD, "start": "1949-13-01"}], "horizon": 3}, 422, "series 'air': start: Input should be a valid date in the format YYYY-MM-DD, month value is outside expected range of 1-12"),
+        (
+            {"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [80, 100]},
+            422,
+            "level 100 is outside (0, 100)",
+        ),
+        (
+            {"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [-5]},
+            422,
+            "level -5 is outside (0, 100)",
+        ),
+        (
+            {"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [150]},
+            422,
+            "level 150 is outside (0, 100)",
+        ),
+        (
+            {"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": ["high"]},
+            422,
+            "level[0]: Input should be a valid number, unable to parse string as a number",
+        ),
+        (
+            {"series": [{"id": "air", "history": GOOD, "start": "1949-13-01"}], "horizon": 3},
+            422,
+            "series 'air': start: Input should be a valid date in the format YYYY-MM-DD, "
+            "month value is outside expected range of 1-12",
+        ),
         ([1, 2, 3], 422, "body: Input should be an object"),
     ],
-    ids=["short", "empty", "no-series", "no-horizon", "horizon-0", "horizon-too-big", "duplicate", "string-value", "float32-overflow", "no-history", "empty-id", "extra-field", "level-0", "level-100", "level-negative", "level-150", "level-string", "bad-start", "not-object"],
+    ids=[
+        "short",
+        "empty",
+        "no-series",
+        "no-horizon",
+        "horizon-0",
+        "horizon-too-big",
+        "duplicate",
+        "string-value",
+        "float32-overflow",
+        "no-history",
+        "empty-id",
+        "extra-field",
+        "level-0",
+        "level-100",
+        "level-negative",
+        "level-150",
+        "level-string",
+        "bad-start",
+        "not-object",
+    ],
 )
 def test_bad_requests_get_a_4xx_naming_the_series_and_rule(client, body, status, detail):
     response = post(client, body)

@@ -24,15 +24,29 @@ FUZZ_EXAMPLES = 100  # per operation and generation mode; bounded so the suite s
 
 
 OPERATIONS = [
-    ("POST", "/v1/forecast"), ("GET", "/v1/model"), ("GET", "/readyz"), ("GET", "/healthz"), ("POST", "/v1/admin/reload"),
-    ("GET", "/v1/models"), ("GET", "/v1/models/{name}"), ("POST", "/v1/models/{name}/forecast"),
+    ("POST", "/v1/forecast"),
+    ("GET", "/v1/model"),
+    ("GET", "/readyz"),
+    ("GET", "/healthz"),
+    ("POST", "/v1/admin/reload"),
+    ("GET", "/v1/models"),
+    ("GET", "/v1/models/{name}"),
+    ("POST", "/v1/models/{name}/forecast"),
 ]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
 def api_schema(tiny_registry):
-    app = create_app(Settings(model_dir=tiny_registry, reload_interval=0, max_series=50, max_body_bytes=64 * 1024, admin_token="fuzz-admin-token"))
+    app = create_app(
+        Settings(
+            model_dir=tiny_registry,
+            reload_interval=0,
+            max_series=50,
+            max_body_bytes=64 * 1024,
+            admin_token="fuzz-admin-token",
+        )
+    )
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
@@ -52,13 +66,22 @@ FUZZED = [(method, path, GenerationMode.POSITIVE) for method, path in OPERATIONS
 
 @pytest.mark.parametrize(
     "method, path, mode",
-    [pytest.param(m, p, mode, id=f"{m} {p} {mode.value}", marks=[pytest.mark.slow] if m == "POST" else []) for m, p, mode in FUZZED],
+    [
+        pytest.param(m, p, mode, id=f"{m} {p} {mode.value}", marks=[pytest.mark.slow] if m == "POST" else [])
+        for m, p, mode in FUZZED
+    ],
 )
 def test_no_generated_request_gets_a_5xx_or_an_undocumented_response(api_schema, method, path, mode):
     operation = api_schema[path][method]
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=FUZZ_EXAMPLES, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=FUZZ_EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
     def check(case):
         case.call_and_validate(checks=CHECKS)
 
@@ -70,13 +93,17 @@ WINDOW, HORIZON = 24, 12  # the tiny model of tests/conftest.py
 finite_values = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False, allow_infinity=False)
 valid_series = st.lists(
     st.tuples(st.text(min_size=1, max_size=20), st.lists(finite_values, min_size=WINDOW, max_size=WINDOW + 30)),
-    min_size=1, max_size=8, unique_by=lambda pair: pair[0],
+    min_size=1,
+    max_size=8,
+    unique_by=lambda pair: pair[0],
 )
 
 
 @pytest.fixture(scope="module")
 def property_client(tiny_registry):
-    with TestClient(create_app(Settings(model_dir=tiny_registry, reload_interval=0)), raise_server_exceptions=True) as client:
+    with TestClient(
+        create_app(Settings(model_dir=tiny_registry, reload_interval=0)), raise_server_exceptions=True
+    ) as client:
         yield client
 
 
@@ -100,10 +127,17 @@ MB8 = 8 * 1024 * 1024 - 1024
 AMPLIFIERS = {
     "wrong-type-series-items": b'{"series":[' + b",".join([b"1"] * (MB8 // 2)) + b'],"horizon":1}',
     "empty-list-series-items": b'{"series":[' + b",".join([b"[]"] * (MB8 // 3)) + b'],"horizon":1}',
-    "string-history-values": b'{"series":[{"id":"a","history":[' + b",".join([b'"a"'] * (MB8 // 4)) + b']}],"horizon":1}',
-    "late-wrong-history-value": b'{"series":[{"id":"a","history":[' + b",".join([b"1"] * (MB8 // 2 - 8)) + b',"x"]}],"horizon":1}',
-    "unknown-fields-after-series": b'{"series":[{"id":"a","history":[' + b",".join([b"1"] * 20_000) + b']}],"horizon":1,'
-    + b",".join(b'"k%d":1' % i for i in range(MB8 // 12)) + b"}",
+    "string-history-values": b'{"series":[{"id":"a","history":['
+    + b",".join([b'"a"'] * (MB8 // 4))
+    + b']}],"horizon":1}',
+    "late-wrong-history-value": b'{"series":[{"id":"a","history":['
+    + b",".join([b"1"] * (MB8 // 2 - 8))
+    + b',"x"]}],"horizon":1}',
+    "unknown-fields-after-series": b'{"series":[{"id":"a","history":['
+    + b",".join([b"1"] * 20_000)
+    + b']}],"horizon":1,'
+    + b",".join(b'"k%d":1' % i for i in range(MB8 // 12))
+    + b"}",
     "unknown-fields-first": b"{" + b",".join(b'"k%d":1' % i for i in range(MB8 // 12)) + b',"series":[],"horizon":1}',
     "deep-nesting": b"[" * (MB8 // 2) + b"]" * (MB8 // 2),
 }
@@ -136,7 +170,7 @@ def test_slow_clients_are_cut_off_while_others_are_served(registry, tmp_path):
     from live import serving
 
     rng = random.Random(15)
-    request = b'POST /v1/forecast HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n' + b" " * 200
+    request = b"POST /v1/forecast HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n" + b" " * 200
     plans = [(rng.randrange(0, len(request) - 1), rng.uniform(0.05, 0.4)) for _ in range(8)]
     results: list = [None] * len(plans)
     with serving(registry, tmp_path, read_timeout=1) as (_, base, _):
@@ -167,6 +201,6 @@ def test_slow_clients_are_cut_off_while_others_are_served(registry, tmp_path):
             assert response.status == 200
         for t in threads:
             t.join(10)
-    for (split, pause), (head, seconds) in zip(plans, results):
+    for (split, pause), (head, seconds) in zip(plans, results, strict=True):
         assert head == b"HTTP/1.1 408", (split, pause, head)
         assert seconds < 3.0, (split, pause, seconds)

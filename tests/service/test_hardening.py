@@ -33,12 +33,14 @@ def test_a_wrong_value_deep_in_a_long_history_names_its_series(client):
     body = {"series": [{"id": "ok", "history": GOOD}, {"id": "long", "history": history}], "horizon": 3}
     response = post(client, body)
     assert response.status_code == 422
-    assert response.json() == {"detail": "series 'long': history[150000]: Input should be a valid number, unable to parse string as a number"}
+    assert response.json() == {
+        "detail": "series 'long': history[150000]: Input should be a valid number, unable to parse string as a number"
+    }
 
 
 def test_many_unknown_fields_are_refused_fast(client):
     fields = ",".join(f'"k{i}":1' for i in range(300_000))
-    raw = '{"series":[{"id":"air","history":%s}],"horizon":3,%s}' % (json.dumps(GOOD * 1000), fields)  # past the prefix
+    raw = f'{{"series":[{{"id":"air","history":{json.dumps(GOOD * 1000)}}}],"horizon":3,{fields}}}'  # past the prefix
     started = time.perf_counter()
     response = client.post("/v1/forecast", content=raw)
     seconds = time.perf_counter() - started
@@ -49,7 +51,7 @@ def test_many_unknown_fields_are_refused_fast(client):
 
 def test_unknown_fields_beside_a_bad_field_report_the_field(client):
     fields = ",".join(f'"k{i}":1' for i in range(2_000))
-    raw = '{"series":[{"id":"air","history":%s}],"horizon":0,%s}' % (json.dumps(GOOD * 1000), fields)
+    raw = f'{{"series":[{{"id":"air","history":{json.dumps(GOOD * 1000)}}}],"horizon":0,{fields}}}'
     response = client.post("/v1/forecast", content=raw)
     assert response.status_code == 422
     assert response.json() == {"detail": "horizon: Input should be greater than or equal to 1 (and 2000 more problems)"}
@@ -63,7 +65,7 @@ def test_deeply_nested_json_is_400_without_a_traceback(client, caplog, depth):
     assert response.status_code in (400, 422)
     assert response.status_code == 400 or response.json() == {"detail": "body: Input should be an object"}
     assert "Traceback" not in caplog.text and "RecursionError" not in caplog.text
-    nested_in_series = b'{"series":[{"id":"a","history":' + b"[" * depth + b"]" * depth + b"}],\"horizon\":1}"
+    nested_in_series = b'{"series":[{"id":"a","history":' + b"[" * depth + b"]" * depth + b'}],"horizon":1}'
     response = client.post("/v1/forecast", content=nested_in_series)
     assert response.status_code in (400, 422), response.text
 
@@ -72,7 +74,10 @@ def test_timestamps_past_year_9999_are_422_naming_the_rule(client, air_history):
     body = {"series": [{"id": "air", "history": air_history[-24:], "start": "9998-01-01"}], "horizon": 12}
     response = post(client, body)
     assert response.status_code == 422
-    assert response.json() == {"detail": "series 'air': start 9998-01-01 plus 35 monthly steps passes 9999-12-31, the last date timestamps can name"}
+    assert response.json() == {
+        "detail": "series 'air': start 9998-01-01 plus 35 monthly steps passes 9999-12-31, "
+        "the last date timestamps can name"
+    }
 
 
 def test_timestamps_up_to_the_last_month_are_served(client, air_history):
@@ -110,7 +115,11 @@ def test_iso_date_strings_are_still_accepted_for_start(client):
 
 
 def test_close_levels_get_distinct_exact_labels(client):
-    body = {"series": [{"id": "air", "history": GOOD}], "horizon": 2, "level": [50, 50.0000001, 99.99999999999999, 80.0]}
+    body = {
+        "series": [{"id": "air", "history": GOOD}],
+        "horizon": 2,
+        "level": [50, 50.0000001, 99.99999999999999, 80.0],
+    }
     response = post(client, body)
     assert response.status_code == 200
     intervals = response.json()["forecasts"][0]["intervals"]
@@ -131,7 +140,10 @@ def test_intervals_beyond_float32_are_422_not_null(make_client, registry):
     client = make_client()
     response = post(client, {"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [80]})
     assert response.status_code == 422, response.text
-    assert response.json() == {"detail": "series 'air': the 80% interval is not finite in float32; the history is outside the range this model can forecast"}
+    assert response.json() == {
+        "detail": "series 'air': the 80% interval is not finite in float32; "
+        "the history is outside the range this model can forecast"
+    }
     assert post(client, {"series": [{"id": "air", "history": GOOD}], "horizon": 3}).status_code == 200
 
 
@@ -140,7 +152,9 @@ def test_a_500_carries_the_request_id_and_a_json_detail(client, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(type(client.app.state.models.holders["air_passengers"].predictor), "run_rows", broken)
-    response = post(client, {"series": [{"id": "air", "history": GOOD}], "horizon": 3}, headers={"X-Request-ID": "err-1"})
+    response = post(
+        client, {"series": [{"id": "air", "history": GOOD}], "horizon": 3}, headers={"X-Request-ID": "err-1"}
+    )
     assert response.status_code == 500
     assert response.headers["x-request-id"] == "err-1"
     assert response.json() == {"detail": "internal server error; request id err-1"}
@@ -150,9 +164,14 @@ def test_a_500_carries_the_request_id_and_a_json_detail(client, monkeypatch):
     "raw, detail",
     [
         (b'{"series":[' + b",".join([b"1"] * 100_000) + b'],"horizon":1}', "series[0]: Input should be an object"),
-        (b'{"series":[{"id":"air","history":[1,2,"x",' + b",".join([b"1"] * 100_000) + b']}],"horizon":1}',
-         "series 'air': history[2]: Input should be a valid number, unable to parse string as a number"),
-        (b'{"colour":1,"series":[{"id":"air","history":[' + b",".join([b"1"] * 100_000) + b']}],"horizon":1}', "colour: Extra inputs are not permitted"),
+        (
+            b'{"series":[{"id":"air","history":[1,2,"x",' + b",".join([b"1"] * 100_000) + b']}],"horizon":1}',
+            "series 'air': history[2]: Input should be a valid number, unable to parse string as a number",
+        ),
+        (
+            b'{"colour":1,"series":[{"id":"air","history":[' + b",".join([b"1"] * 100_000) + b']}],"horizon":1}',
+            "colour: Extra inputs are not permitted",
+        ),
         (b"[" + b",".join([b"1"] * 100_000) + b"]", "body: Input should be an object"),
     ],
     ids=["series-items", "history-item", "unknown-field-first", "not-an-object"],
@@ -172,7 +191,9 @@ def test_a_problem_in_the_first_bytes_of_a_big_body_is_found_from_them(raw, deta
     "raw",
     [
         b'{"series":[{"id":"air","history":[' + b",".join([b"12345"] * 20_000) + b']}],"horizon":3}',
-        b'{"series":[' + b",".join([b'{"id":"s%d","history":[1,2,3],"start":"1958-01-01"}' % k for k in range(2_000)]) + b'],"horizon":3}',
+        b'{"series":['
+        + b",".join([b'{"id":"s%d","history":[1,2,3],"start":"1958-01-01"}' % k for k in range(2_000)])
+        + b'],"horizon":3}',
     ],
     ids=["long-history", "many-series"],
 )

@@ -44,7 +44,9 @@ class Traffic(threading.Thread):
 @pytest.mark.e2e
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_retrain_promotes_a_new_version_while_the_service_answers_every_request(registry, air_csv, air_history, tmp_path):
+def test_retrain_promotes_a_new_version_while_the_service_answers_every_request(
+    registry, air_csv, air_history, tmp_path
+):
     with serve(registry, tmp_path / "serve.log", reload_interval=0.2, log_level="warning") as server:
         old = current_version(registry, NAME)
         traffic = Traffic(server.base, air_history[-24:])
@@ -52,22 +54,43 @@ def test_retrain_promotes_a_new_version_while_the_service_answers_every_request(
         try:
             wait_until(lambda: len(traffic.versions) >= 20 or traffic.failures, 30, "20 forecasts answered")
             retrain = subprocess.run(
-                [sys.executable, "-m", "paxcast.training.cli", "retrain", "--force", "--data", str(air_csv),
-                 "--registry", str(registry), "--name", NAME],
-                capture_output=True, text=True, timeout=180,
+                [
+                    sys.executable,
+                    "-m",
+                    "paxcast.training.cli",
+                    "retrain",
+                    "--force",
+                    "--data",
+                    str(air_csv),
+                    "--registry",
+                    str(registry),
+                    "--name",
+                    NAME,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=180,
             )
             assert retrain.returncode == 0, retrain.stderr
             new = current_version(registry, NAME)
             assert new != old and retrain.stdout.startswith(f"promoted {NAME}/{new}: forced: ")
-            wait_until(lambda: traffic.versions[-1][0] == new or traffic.failures, 15, "the service switched to the promoted version")
+            wait_until(
+                lambda: traffic.versions[-1][0] == new or traffic.failures,
+                15,
+                "the service switched to the promoted version",
+            )
             switched = len(traffic.versions)
-            wait_until(lambda: len(traffic.versions) >= switched + 20 or traffic.failures, 30, "20 more forecasts answered")
+            wait_until(
+                lambda: len(traffic.versions) >= switched + 20 or traffic.failures, 30, "20 more forecasts answered"
+            )
         finally:
             traffic.stop.set()
             traffic.join(15)
 
     seen = [body for body, _ in traffic.versions]
-    print(f"{len(seen)} answered, {len(traffic.failures)} failed; {seen.count(old)} by {old}, {seen.count(new)} by {new}")
+    print(
+        f"{len(seen)} answered, {len(traffic.failures)} failed; {seen.count(old)} by {old}, {seen.count(new)} by {new}"
+    )
     assert traffic.failures == []
     assert all(body == header for body, header in traffic.versions)  # the header names the version that answered
     switch = seen.index(new)

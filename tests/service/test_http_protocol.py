@@ -31,7 +31,9 @@ def test_new_connections_get_tcp_nodelay():
 
     loop = asyncio.new_event_loop()
     try:
-        protocol = HttpToolsNoDelay(config=Config(app=app, http="httptools"), server_state=ServerState(), app_state={}, _loop=loop)
+        protocol = HttpToolsNoDelay(
+            config=Config(app=app, http="httptools"), server_state=ServerState(), app_state={}, _loop=loop
+        )
         assert served.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
         protocol.connection_made(Transport())
         assert served.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0

@@ -2,7 +2,14 @@ import numpy as np
 
 
 def test_intervals_hold_the_mean_and_widen_with_the_level(client, air_history):
-    body = {"series": [{"id": "air", "history": air_history[-24:]}, {"id": "small", "history": [v / 10 for v in air_history[-24:]]}], "horizon": 12, "level": [95, 80]}
+    body = {
+        "series": [
+            {"id": "air", "history": air_history[-24:]},
+            {"id": "small", "history": [v / 10 for v in air_history[-24:]]},
+        ],
+        "horizon": 12,
+        "level": [95, 80],
+    }
     response = client.post("/v1/forecast", json=body)
     assert response.status_code == 200
     for forecast in response.json()["forecasts"]:
@@ -19,9 +26,18 @@ def test_intervals_hold_the_mean_and_widen_with_the_level(client, air_history):
 
 
 def test_intervals_scale_with_the_series(client, air_history):
-    body = {"series": [{"id": "air", "history": air_history[-24:]}, {"id": "tenth", "history": [v / 10 for v in air_history[-24:]]}], "horizon": 6, "level": [80]}
+    body = {
+        "series": [
+            {"id": "air", "history": air_history[-24:]},
+            {"id": "tenth", "history": [v / 10 for v in air_history[-24:]]},
+        ],
+        "horizon": 6,
+        "level": [80],
+    }
     air, tenth = client.post("/v1/forecast", json=body).json()["forecasts"]
-    np.testing.assert_allclose(np.array(tenth["intervals"]["80"]["upper"]) * 10, air["intervals"]["80"]["upper"], rtol=1e-3)
+    np.testing.assert_allclose(
+        np.array(tenth["intervals"]["80"]["upper"]) * 10, air["intervals"]["80"]["upper"], rtol=1e-3
+    )
 
 
 def test_model_without_calibration_refuses_levels(make_client, registry, air_history):
@@ -32,10 +48,17 @@ def test_model_without_calibration_refuses_levels(make_client, registry, air_his
     meta_path = registry / "air_passengers" / current_version(registry, "air_passengers") / "model.json"
     meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "intervals": None}))
     client = make_client()
-    response = client.post("/v1/forecast", json={"series": [{"id": "air", "history": air_history}], "horizon": 3, "level": [80]})
+    response = client.post(
+        "/v1/forecast", json={"series": [{"id": "air", "history": air_history}], "horizon": 3, "level": [80]}
+    )
     assert response.status_code == 422
-    assert response.json() == {"detail": "level: prediction intervals are not available for this model (it carries no calibration)"}
-    assert client.post("/v1/forecast", json={"series": [{"id": "air", "history": air_history}], "horizon": 3}).status_code == 200
+    assert response.json() == {
+        "detail": "level: prediction intervals are not available for this model (it carries no calibration)"
+    }
+    assert (
+        client.post("/v1/forecast", json={"series": [{"id": "air", "history": air_history}], "horizon": 3}).status_code
+        == 200
+    )
 
 
 def test_the_shipped_model_serves_calibrated_intervals(air_history):
@@ -51,7 +74,9 @@ def test_the_shipped_model_serves_calibrated_intervals(air_history):
     mean = predictor.predict(x, 36)
     from paxcast.service.schemas import ForecastRequest
 
-    result = predictor.forecast(ForecastRequest(series=[{"id": "air", "history": air_history}], horizon=36, level=[95, 80]))
+    result = predictor.forecast(
+        ForecastRequest(series=[{"id": "air", "history": air_history}], horizon=36, level=[95, 80])
+    )
     np.testing.assert_array_equal(result.mean, mean)
     bounds = result.intervals
     assert list(bounds) == ["80", "95"]

@@ -15,13 +15,18 @@ def small_client(make_client):
 
 
 def body_of(n_series: int, n_values: int, horizon: int = 3) -> dict:
-    return {"series": [{"id": f"s{i}", "history": [100.0 + k for k in range(n_values)]} for i in range(n_series)], "horizon": horizon}
+    return {
+        "series": [{"id": f"s{i}", "history": [100.0 + k for k in range(n_values)]} for i in range(n_series)],
+        "horizon": horizon,
+    }
 
 
 def test_body_declared_larger_than_the_limit_is_413(small_client):
     response = small_client.post("/v1/forecast", content=b" " * (LIMIT + 1))
     assert response.status_code == 413
-    assert response.json() == {"detail": f"request body of {LIMIT + 1} bytes exceeds the limit of {LIMIT} bytes (PAXCAST_MAX_BODY_BYTES)"}
+    assert response.json() == {
+        "detail": f"request body of {LIMIT + 1} bytes exceeds the limit of {LIMIT} bytes (PAXCAST_MAX_BODY_BYTES)"
+    }
     assert response.headers["connection"] == "close"
 
 

@@ -42,7 +42,9 @@ def models_root(two_model_registry, tmp_path):
 
 
 def client_for(root, **settings) -> TestClient:
-    return TestClient(create_app(Settings(model_dir=root, reload_interval=0, **settings)), raise_server_exceptions=False)
+    return TestClient(
+        create_app(Settings(model_dir=root, reload_interval=0, **settings)), raise_server_exceptions=False
+    )
 
 
 def body(history, n=1):
@@ -53,7 +55,13 @@ def add_version(root, name, version):
     """A copy of the current version under a new id, made current (as a retrain would)."""
     base = root / name
     card = read_card(base / current_version(root, name))
-    registered = register(root, name, base / card.version / "model.onnx", lambda v, sha: card.model_copy(update={"version": v, "onnx_sha256": sha}), make_current=False)
+    registered = register(
+        root,
+        name,
+        base / card.version / "model.onnx",
+        lambda v, sha: card.model_copy(update={"version": v, "onnx_sha256": sha}),
+        make_current=False,
+    )
     (base / registered).rename(base / version)
     text = json.loads((base / version / "model.json").read_text())
     (base / version / "model.json").write_text(json.dumps({**text, "version": version}))
@@ -65,8 +73,19 @@ def test_every_registered_model_is_listed_with_its_shape(models_root):
         listed = {m["name"]: m for m in client.get("/v1/models").json()}
     assert set(listed) == {"air_passengers", GRU}
     gru = listed[GRU]
-    assert (gru["cell"], gru["freq"], gru["window"], gru["horizon"], gru["status"], gru["default"]) == ("gru", "MS", 24, 12, "ready", False)
-    assert gru["version"] == current_version(models_root, GRU) and gru["requires"] == ["history"] and gru["intervals"] is True
+    assert (gru["cell"], gru["freq"], gru["window"], gru["horizon"], gru["status"], gru["default"]) == (
+        "gru",
+        "MS",
+        24,
+        12,
+        "ready",
+        False,
+    )
+    assert (
+        gru["version"] == current_version(models_root, GRU)
+        and gru["requires"] == ["history"]
+        and gru["intervals"] is True
+    )
     assert listed["air_passengers"]["default"] is True and listed["air_passengers"]["cell"] == "lstm"
 
 
@@ -86,7 +105,10 @@ def test_each_model_forecasts_on_its_own_route_and_the_default_stays(models_root
 
 def test_an_unknown_model_is_a_404_naming_it(models_root, air_history):
     with client_for(models_root) as client:
-        for response in (client.post("/v1/models/nope/forecast", json=body(air_history)), client.get("/v1/models/nope")):
+        for response in (
+            client.post("/v1/models/nope/forecast", json=body(air_history)),
+            client.get("/v1/models/nope"),
+        ):
             assert response.status_code == 404
             assert response.json() == {"detail": f"model 'nope' is not served here (served: {GRU}, air_passengers)"}
 
@@ -94,9 +116,15 @@ def test_an_unknown_model_is_a_404_naming_it(models_root, air_history):
 def test_limits_and_rules_hold_on_every_model_route(models_root, air_history):
     with client_for(models_root, max_series=2) as client:
         too_many = client.post(f"/v1/models/{GRU}/forecast", json=body(air_history, n=3))
-        short = client.post(f"/v1/models/{GRU}/forecast", json={"series": [{"id": "a", "history": [1.0] * 5}], "horizon": 3})
-    assert too_many.status_code == 413 and too_many.json() == {"detail": "request has 3 series; the limit is 2 (PAXCAST_MAX_SERIES)"}
-    assert short.status_code == 422 and short.json() == {"detail": "series 'a': history has 5 values, the model needs at least 24"}
+        short = client.post(
+            f"/v1/models/{GRU}/forecast", json={"series": [{"id": "a", "history": [1.0] * 5}], "horizon": 3}
+        )
+    assert too_many.status_code == 413 and too_many.json() == {
+        "detail": "request has 3 series; the limit is 2 (PAXCAST_MAX_SERIES)"
+    }
+    assert short.status_code == 422 and short.json() == {
+        "detail": "series 'a': history has 5 values, the model needs at least 24"
+    }
 
 
 def test_reloading_one_model_leaves_the_other_untouched(models_root, air_history):
@@ -107,7 +135,11 @@ def test_reloading_one_model_leaves_the_other_untouched(models_root, air_history
         add_version(models_root, "air_passengers", "29990101T000000Z")  # waiting: nobody reloads it here
         response = client.post(f"/v1/admin/reload?model={GRU}", headers=AUTH)
         assert response.status_code == 200
-        assert response.json() == {"reloaded": True, "detail": "now serving version 29990101T000000Z", "model": {"name": GRU, "version": "29990101T000000Z"}}
+        assert response.json() == {
+            "reloaded": True,
+            "detail": "now serving version 29990101T000000Z",
+            "model": {"name": GRU, "version": "29990101T000000Z"},
+        }
         assert models.get("air_passengers").predictor is lstm_before  # the very same loaded object
         answer = client.post(f"/v1/models/{GRU}/forecast", json=body(air_history))
         assert answer.headers["X-Model-Version"] == "29990101T000000Z"
@@ -120,7 +152,10 @@ def test_a_model_that_fails_to_load_is_named_by_readyz_and_the_others_serve(mode
     with caplog.at_level(logging.ERROR, logger="paxcast"), client_for(models_root) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 503
-        assert ready.json()["detail"].startswith(f"model '{GRU}' is not loaded: version 19990101T000000Z refused: " f"{models_root / GRU / '19990101T000000Z' / 'model.json'}: cannot read")
+        assert ready.json()["detail"].startswith(
+            f"model '{GRU}' is not loaded: version 19990101T000000Z refused: "
+            f"{models_root / GRU / '19990101T000000Z' / 'model.json'}: cannot read"
+        )
         assert client.post("/v1/forecast", json=body(air_history)).status_code == 200
         refused = client.post(f"/v1/models/{GRU}/forecast", json=body(air_history))
         assert refused.status_code == 503 and refused.json()["detail"].startswith(f"model '{GRU}' is not loaded: ")
@@ -133,7 +168,9 @@ def test_paxcast_models_chooses_what_is_served(models_root, monkeypatch):
     monkeypatch.setenv("PAXCAST_MODELS", "air_passengers")
     with TestClient(create_app(Settings(model_dir=models_root, reload_interval=0))) as client:
         assert [m["name"] for m in client.get("/v1/models").json()] == ["air_passengers"]
-    with pytest.raises(ModelError, match=r"^PAXCAST_MODEL_NAME 'air_passengers' is not among the served models \(air_gru\)$"):
+    with pytest.raises(
+        ModelError, match=r"^PAXCAST_MODEL_NAME 'air_passengers' is not among the served models \(air_gru\)$"
+    ):
         ServedModels(Settings(model_dir=models_root, models=[GRU]))
 
 
@@ -152,7 +189,15 @@ def test_forecast_metrics_and_the_request_log_name_the_model(models_root, air_hi
         client.post(f"/v1/models/{GRU}/forecast", json=body(air_history, n=2))
         after = scrape(client)
     for name, added in ((GRU, 2), ("air_passengers", 0)):
-        assert value(after, "paxcast_forecast_series_total", model=name) - value(before, "paxcast_forecast_series_total", model=name) == added
+        assert (
+            value(after, "paxcast_forecast_series_total", model=name)
+            - value(before, "paxcast_forecast_series_total", model=name)
+            == added
+        )
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "paxcast.access"]
     (line,) = [entry for entry in lines if entry["path"] == f"/v1/models/{GRU}/forecast"]
-    assert line["model"] == GRU and line["model_version"] == current_version(models_root, GRU) and line["route"] == "/v1/models/{name}/forecast"
+    assert (
+        line["model"] == GRU
+        and line["model_version"] == current_version(models_root, GRU)
+        and line["route"] == "/v1/models/{name}/forecast"
+    )

@@ -35,7 +35,7 @@ def test_incoming_request_id_is_returned(client):
 
 def test_missing_or_unsafe_request_id_is_replaced_by_a_fresh_one(client):
     fresh = client.get("/healthz").headers["x-request-id"]
-    unsafe = client.get("/healthz", headers={"X-Request-ID": "a b\"<script>"}).headers["x-request-id"]
+    unsafe = client.get("/healthz", headers={"X-Request-ID": 'a b"<script>'}).headers["x-request-id"]
     assert len(fresh) == 32 and len(unsafe) == 32 and fresh != unsafe and "<" not in unsafe
 
 
@@ -60,10 +60,22 @@ def test_requests_are_counted_by_route_template_and_status(client, air_history):
     after = scrape(client)
     for status, added in (("200", 1), ("422", 1)):
         labels = dict(method="POST", route="/v1/forecast", status=status)
-        assert value(after, "paxcast_http_requests_total", **labels) - value(before, "paxcast_http_requests_total", **labels) == added
-        assert value(after, "paxcast_http_request_duration_seconds_count", **labels) - value(before, "paxcast_http_request_duration_seconds_count", **labels) == added
+        assert (
+            value(after, "paxcast_http_requests_total", **labels)
+            - value(before, "paxcast_http_requests_total", **labels)
+            == added
+        )
+        assert (
+            value(after, "paxcast_http_request_duration_seconds_count", **labels)
+            - value(before, "paxcast_http_request_duration_seconds_count", **labels)
+            == added
+        )
     unmatched = dict(method="GET", route="unmatched", status="404")
-    assert value(after, "paxcast_http_requests_total", **unmatched) - value(before, "paxcast_http_requests_total", **unmatched) == 1
+    assert (
+        value(after, "paxcast_http_requests_total", **unmatched)
+        - value(before, "paxcast_http_requests_total", **unmatched)
+        == 1
+    )
     assert not any("/definitely" in str(labels) for _, labels in after)  # raw paths never become labels
 
 
@@ -73,9 +85,19 @@ def test_series_points_and_inference_are_counted(client, air_history):
     client.post("/v1/forecast", json=forecast_body(air_history[:5], n=2))  # refused: counts nothing
     after = scrape(client)
     model = dict(model="air_passengers")
-    assert value(after, "paxcast_forecast_series_total", **model) - value(before, "paxcast_forecast_series_total", **model) == 5
-    assert value(after, "paxcast_forecast_points_total", **model) - value(before, "paxcast_forecast_points_total", **model) == 20
-    assert value(after, "paxcast_inference_duration_seconds_count", **model) - value(before, "paxcast_inference_duration_seconds_count", **model) == 1
+    assert (
+        value(after, "paxcast_forecast_series_total", **model) - value(before, "paxcast_forecast_series_total", **model)
+        == 5
+    )
+    assert (
+        value(after, "paxcast_forecast_points_total", **model) - value(before, "paxcast_forecast_points_total", **model)
+        == 20
+    )
+    assert (
+        value(after, "paxcast_inference_duration_seconds_count", **model)
+        - value(before, "paxcast_inference_duration_seconds_count", **model)
+        == 1
+    )
 
 
 def test_model_info_names_the_served_version(client):
@@ -100,8 +122,15 @@ def test_reloads_and_failed_reloads_are_counted(client, registry):
     after = scrape(client)
 
     model = dict(model="air_passengers")
-    assert value(after, "paxcast_model_reloads_total", **model) - value(before, "paxcast_model_reloads_total", **model) == 1
-    assert value(after, "paxcast_model_reload_failures_total", **model) - value(before, "paxcast_model_reload_failures_total", **model) == 1
+    assert (
+        value(after, "paxcast_model_reloads_total", **model) - value(before, "paxcast_model_reloads_total", **model)
+        == 1
+    )
+    assert (
+        value(after, "paxcast_model_reload_failures_total", **model)
+        - value(before, "paxcast_model_reload_failures_total", **model)
+        == 1
+    )
     assert value(after, "paxcast_model_info", name="air_passengers", version=new) == 1
     assert value(after, "paxcast_model_info", name="air_passengers", version=old) == 0
 
@@ -111,9 +140,18 @@ def test_a_client_gone_mid_upload_is_counted_as_499_without_a_traceback(client, 
 
     app = client.app
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": "/v1/forecast", "raw_path": b"/v1/forecast", "root_path": "", "query_string": b"",
-        "headers": [(b"host", b"test"), (b"content-length", b"100000")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/forecast",
+        "raw_path": b"/v1/forecast",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"test"), (b"content-length", b"100000")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
     }
     incoming = [{"type": "http.request", "body": b'{"series": [', "more_body": True}, {"type": "http.disconnect"}]
     sent = []
@@ -129,8 +167,13 @@ def test_a_client_gone_mid_upload_is_counted_as_499_without_a_traceback(client, 
         asyncio.run(app(scope, receive, send))  # raises nothing
     after = scrape(client)
     labels = dict(method="POST", route="/v1/forecast", status="499")
-    assert value(after, "paxcast_http_requests_total", **labels) - value(before, "paxcast_http_requests_total", **labels) == 1
-    assert value(after, "paxcast_http_requests_total", method="POST", route="/v1/forecast", status="500") == value(before, "paxcast_http_requests_total", method="POST", route="/v1/forecast", status="500")
+    assert (
+        value(after, "paxcast_http_requests_total", **labels) - value(before, "paxcast_http_requests_total", **labels)
+        == 1
+    )
+    assert value(after, "paxcast_http_requests_total", method="POST", route="/v1/forecast", status="500") == value(
+        before, "paxcast_http_requests_total", method="POST", route="/v1/forecast", status="500"
+    )
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "paxcast.access"]
     assert [line["status"] for line in lines] == [499]
     assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)

@@ -32,8 +32,12 @@ def test_truncated_model_is_refused_by_onnxruntime(registry):
     onnx_file = version_dir / "model.onnx"
     onnx_file.write_bytes(onnx_file.read_bytes()[:200])
     card = json.loads((version_dir / "model.json").read_text())
-    (version_dir / "model.json").write_text(json.dumps({**card, "onnx_sha256": sha256_of(onnx_file)}))  # the hash passes: onnxruntime must refuse
-    refused = rf"^{re.escape(str(onnx_file))}: onnxruntime cannot load it \(.*INVALID_PROTOBUF.*Protobuf parsing failed.*\)$"
+    (version_dir / "model.json").write_text(
+        json.dumps({**card, "onnx_sha256": sha256_of(onnx_file)})
+    )  # the hash passes: onnxruntime must refuse
+    refused = (
+        rf"^{re.escape(str(onnx_file))}: onnxruntime cannot load it \(.*INVALID_PROTOBUF.*Protobuf parsing failed.*\)$"
+    )
     with pytest.raises(ModelError, match=refused):
         Predictor.load(version_dir)
 
@@ -47,7 +51,10 @@ def test_conformal_quantile_uses_the_finite_sample_rank():
 
 def test_exponential_tail_widens_only_where_the_scores_are_too_few():
     mean = np.array([[100.0, 200.0]], dtype=np.float32)
-    errors = [[0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.5], [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]]
+    errors = [
+        [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.5],
+        [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5],
+    ]
     lower, upper = interval_bounds(mean, errors, 80)  # conformal: the ceil(11 * .8) = 9th score
     np.testing.assert_allclose(upper, [[110.0, 290.0]])
     lower, upper = interval_bounds(mean, errors, 95, tail="exponential")
@@ -59,8 +66,13 @@ def test_exponential_tail_widens_only_where_the_scores_are_too_few():
 
 
 def test_levels_need_a_calibrated_model(predictor):
-    uncalibrated = Predictor(card=predictor.card.model_copy(update={"intervals": None}), session=predictor.session, path=predictor.path)
-    with pytest.raises(InvalidInput, match=r"^level: prediction intervals are not available for this model \(it carries no calibration\)$"):
+    uncalibrated = Predictor(
+        card=predictor.card.model_copy(update={"intervals": None}), session=predictor.session, path=predictor.path
+    )
+    with pytest.raises(
+        InvalidInput,
+        match=r"^level: prediction intervals are not available for this model \(it carries no calibration\)$",
+    ):
         uncalibrated.check_levels([80])
 
 
@@ -81,5 +93,7 @@ def test_broken_calibration_is_refused_at_load(registry):
     meta = json.loads((version_dir / "model.json").read_text())
     meta["intervals"]["relative_errors"] = meta["intervals"]["relative_errors"][:3]
     (version_dir / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(ModelError, match=r"/model.json: intervals.relative_errors must hold 12 non-empty lists of scores >= 0$"):
+    with pytest.raises(
+        ModelError, match=r"/model.json: intervals.relative_errors must hold 12 non-empty lists of scores >= 0$"
+    ):
         Predictor.load(version_dir)

@@ -63,7 +63,9 @@ async def hammer(base: str, body: dict, concurrency: int, seconds: float) -> tup
 
 def test_three_seconds_at_concurrency_32_give_no_errors(registry, tmp_path, air_history):
     with serve(registry, tmp_path / "serve.log") as server:
-        answered, problems = asyncio.run(hammer(server.base, forecast_body(air_history[-24:], n=2), concurrency=32, seconds=3.0))
+        answered, problems = asyncio.run(
+            hammer(server.base, forecast_body(air_history[-24:], n=2), concurrency=32, seconds=3.0)
+        )
         assert server.process.poll() is None
     assert problems == []
     assert answered > 100  # it really was under load
@@ -72,7 +74,11 @@ def test_three_seconds_at_concurrency_32_give_no_errors(registry, tmp_path, air_
 def scrape(base: str) -> dict[tuple[str, tuple], float]:
     with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
         text = response.read().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(text) for s in f.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+    }
 
 
 def access_lines(out: Path) -> list[dict]:
@@ -88,7 +94,9 @@ def test_metrics_add_up_across_two_workers_and_sigterm_exits_0(registry, tmp_pat
         deadline = time.monotonic() + 60
         # A fresh connection per request lets the kernel hand them to either worker; go on until both served.
         while (len(pids) < 2 or sent < 40) and time.monotonic() < deadline:
-            request = urllib.request.Request(base + "/v1/forecast", data=body, headers={"Content-Type": "application/json", "Connection": "close"})
+            request = urllib.request.Request(
+                base + "/v1/forecast", data=body, headers={"Content-Type": "application/json", "Connection": "close"}
+            )
             with urllib.request.urlopen(request, timeout=10) as response:
                 assert response.status == 200
             sent += 1
@@ -114,7 +122,9 @@ def test_sigterm_stops_accepting_and_finishes_the_request_in_flight(registry, tm
             ).encode()
             sock.sendall(head + body[: len(body) // 2])  # the request is in flight: half its body has arrived
             client_port = sock.getsockname()[1]
-            wait_until(lambda: read_everything_sent(port, client_port), 10, "the server read the first half of the request")
+            wait_until(
+                lambda: read_everything_sent(port, client_port), 10, "the server read the first half of the request"
+            )
             process.send_signal(signal.SIGTERM)
 
             def refused() -> bool:  # new connections are refused while the old one is still open

@@ -12,14 +12,23 @@ import pytest
 def serve(registry, **env) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("PAXCAST_", "PROMETHEUS_"))}
     environ.update(PAXCAST_MODEL_DIR=str(registry), PAXCAST_RELOAD_INTERVAL="0", **env)
-    return subprocess.run([sys.executable, "-m", "paxcast.training.cli", "serve"], env=environ, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "paxcast.training.cli", "serve"], env=environ, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.mark.parametrize(
     "env, line",
     [
-        ({"PAXCAST_PORT": "abc"}, "paxcast serve: PAXCAST_PORT='abc': Input should be a valid integer, unable to parse string as an integer\n"),
-        ({"PAXCAST_PORT": "70000"}, "paxcast serve: PAXCAST_PORT='70000': Input should be less than or equal to 65535\n"),
+        (
+            {"PAXCAST_PORT": "abc"},
+            "paxcast serve: PAXCAST_PORT='abc': Input should be a valid integer, "
+            "unable to parse string as an integer\n",
+        ),
+        (
+            {"PAXCAST_PORT": "70000"},
+            "paxcast serve: PAXCAST_PORT='70000': Input should be less than or equal to 65535\n",
+        ),
         ({"PAXCAST_WORKERS": "0"}, "paxcast serve: PAXCAST_WORKERS='0': Input should be greater than or equal to 1\n"),
     ],
     ids=["port-not-a-number", "port-too-big", "no-workers"],

@@ -59,7 +59,9 @@ def test_a_killed_worker_leaves_no_stale_model_info(registry, tmp_path):
             seen = info(base)
             if seen.get(new) == 1 and seen.get(old, 0) == 0:
                 break
-            assert time.monotonic() < deadline, f"paxcast_model_info stayed {seen} (killed {victim}, restarted {restarted})"
+            assert time.monotonic() < deadline, (
+                f"paxcast_model_info stayed {seen} (killed {victim}, restarted {restarted})"
+            )
             time.sleep(0.3)
         for _ in range(4):  # whichever worker answers the scrape
             assert info(base).get(old, 0) == 0

@@ -13,13 +13,31 @@ METHODS = ["LSTM (paxcast)", "LSTM's baseline (no network)", "SeasonalNaive", "A
 @pytest.mark.slow
 def test_rolling_backtest_prints_the_table_and_writes_json_and_plot(tmp_path, air_csv, capsys):
     report, picture = tmp_path / "bt.json", tmp_path / "bt.png"
-    code = main(["backtest", "--data", str(air_csv), "--origins", "120,132", "--horizon", "6", *TINY, "--json", str(report), "--plot", str(picture)])
+    code = main(
+        [
+            "backtest",
+            "--data",
+            str(air_csv),
+            "--origins",
+            "120,132",
+            "--horizon",
+            "6",
+            *TINY,
+            "--json",
+            str(report),
+            "--plot",
+            str(picture),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("origin 1/2 (train on 120 values, forecast 6): window 24, inner MAPE")
     assert out[1].startswith("origin 2/2 (train on 132 values, forecast 6)")
     assert out[2].startswith(f"backtest on {air_csv}: rolling origins 120,132, horizon 6 (2 splits); machine:")
-    assert out[3].split()[:4] == ["method", "MAPE%", "sMAPE%", "MASE"] and out[3].split()[-2:] == ["MAPE@120", "MAPE@132"]
+    assert out[3].split()[:4] == ["method", "MAPE%", "sMAPE%", "MASE"] and out[3].split()[-2:] == [
+        "MAPE@120",
+        "MAPE@132",
+    ]
     rows = {line[:30].strip(): line for line in out[4:10]}
     assert list(rows) == METHODS
     assert sum(line.count("*") for line in out[4:10]) == 6  # one best per column: 4 errors, 2 coverages
@@ -37,8 +55,15 @@ def test_rolling_backtest_prints_the_table_and_writes_json_and_plot(tmp_path, ai
     for run in document["runs"]:
         lstm = run["forecasts"]["LSTM (paxcast)"]
         mean = np.array(lstm["mean"])
-        lower80, upper80, lower95, upper95 = (np.array(lstm["intervals"][lv][k]) for lv in ("80", "95") for k in ("lower", "upper"))
-        assert (lower95 < lower80).all() and (lower80 < mean).all() and (mean < upper80).all() and (upper80 < upper95).all()
+        lower80, upper80, lower95, upper95 = (
+            np.array(lstm["intervals"][lv][k]) for lv in ("80", "95") for k in ("lower", "upper")
+        )
+        assert (
+            (lower95 < lower80).all()
+            and (lower80 < mean).all()
+            and (mean < upper80).all()
+            and (upper80 < upper95).all()
+        )
         inside += ((lower80 <= run["actual"]) & (np.array(run["actual"]) <= upper80)).ravel().tolist()
     assert len(inside) == 12
     assert document["summary"]["LSTM (paxcast)"]["coverage80"] == pytest.approx(100 * sum(inside) / len(inside))
@@ -49,19 +74,57 @@ def test_rolling_backtest_prints_the_table_and_writes_json_and_plot(tmp_path, ai
     "flags, code, message",
     [
         (["--holdout", "0"], 2, "paxcast backtest: --holdout must be at least 1, got 0"),
-        (["--holdout", "144"], 3, "paxcast backtest: --holdout 144 leaves nothing to train on: series 'air_passengers' has 144 values"),
-        (["--holdout", "120"], 3, "before origin 24: series 'air_passengers' has 24 rows; " "window 36 + horizon 120 + 1 validation window needs at least 157"),
+        (
+            ["--holdout", "144"],
+            3,
+            "paxcast backtest: --holdout 144 leaves nothing to train on: series 'air_passengers' has 144 values",
+        ),
+        (
+            ["--holdout", "120"],
+            3,
+            "before origin 24: series 'air_passengers' has 24 rows; "
+            "window 36 + horizon 120 + 1 validation window needs at least 157",
+        ),
         (["--holdout", "36", "--origins", "96"], 2, "paxcast backtest: give either --holdout or --origins, not both"),
         (["--origins", "96,x"], 2, "paxcast backtest: --origins '96,x': 'x' is not an integer"),
         (["--origins", "96,96"], 2, "paxcast backtest: --origins '96,96': an origin is repeated"),
-        (["--origins", "140", "--horizon", "12"], 3, "paxcast backtest: --origins: origin 140 + horizon 12 " "runs past the end of series 'air_passengers' (144 values)"),
+        (
+            ["--origins", "140", "--horizon", "12"],
+            3,
+            "paxcast backtest: --origins: origin 140 + horizon 12 "
+            "runs past the end of series 'air_passengers' (144 values)",
+        ),
         (["--origins", "96", "--level", "0,95"], 2, "paxcast backtest: --level '0,95': 0 is outside (0, 100)"),
         (["--origins", "96", "--level", "150"], 2, "paxcast backtest: --level '150': 150 is outside (0, 100)"),
     ],
-    ids=["holdout-0", "holdout-everything", "holdout-too-long", "both", "origin-not-int", "origin-repeated", "past-the-end", "level-0", "level-150"],
+    ids=[
+        "holdout-0",
+        "holdout-everything",
+        "holdout-too-long",
+        "both",
+        "origin-not-int",
+        "origin-repeated",
+        "past-the-end",
+        "level-0",
+        "level-150",
+    ],
 )
 def test_bad_backtest_flags_are_one_line(air_csv, capsys, tmp_path, flags, code, message):
-    assert main(["backtest", "--data", str(air_csv), *flags, "--json", str(tmp_path / "x.json"), "--plot", str(tmp_path / "x.png")]) == code
+    assert (
+        main(
+            [
+                "backtest",
+                "--data",
+                str(air_csv),
+                *flags,
+                "--json",
+                str(tmp_path / "x.json"),
+                "--plot",
+                str(tmp_path / "x.png"),
+            ]
+        )
+        == code
+    )
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and message in captured.err

@@ -23,10 +23,27 @@ def test_cells_backtest_prints_one_row_per_cell_with_size_cost_and_latency(tmp_p
         return fitted
 
     monkeypatch.setattr(pipeline, "fit", timed_fit)
-    monkeypatch.setattr(backtest, "single_series_latency", lambda *a, **k: latencies.append(real_latency(*a, **k)) or latencies[-1])
+    monkeypatch.setattr(
+        backtest, "single_series_latency", lambda *a, **k: latencies.append(real_latency(*a, **k)) or latencies[-1]
+    )
     report = tmp_path / "bt.json"
     started = time.perf_counter()
-    code = main(["backtest", "--data", str(air_csv), "--holdout", "6", "--cells", "lstm,gru,peephole", *TINY, "--json", str(report), "--plot", str(tmp_path / "bt.png")])
+    code = main(
+        [
+            "backtest",
+            "--data",
+            str(air_csv),
+            "--holdout",
+            "6",
+            "--cells",
+            "lstm,gru,peephole",
+            *TINY,
+            "--json",
+            str(report),
+            "--plot",
+            str(tmp_path / "bt.png"),
+        ]
+    )
     elapsed = time.perf_counter() - started
     assert code == 0
     out = capsys.readouterr().out.splitlines()

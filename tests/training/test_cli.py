@@ -9,12 +9,32 @@ from paxcast.training.cli import main
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "paxcast.training.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "paxcast.training.cli", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_train_registers_a_version_the_service_loads(tmp_path, air_csv, capsys):
     out = tmp_path / "m"
-    code = main(["train", "--data", str(air_csv), "--horizon", "12", "--out", str(out), "--window", "24", "--hidden", "8", "--epochs", "5", "--ensemble", "1"])
+    code = main(
+        [
+            "train",
+            "--data",
+            str(air_csv),
+            "--horizon",
+            "12",
+            "--out",
+            str(out),
+            "--window",
+            "24",
+            "--hidden",
+            "8",
+            "--epochs",
+            "5",
+            "--ensemble",
+            "1",
+        ]
+    )
     assert code == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith("registered air_passengers/") and "inner MAPE" in line and "intervals calibrated" in line

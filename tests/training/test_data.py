@@ -49,12 +49,30 @@ def test_reads_several_series_in_order(tmp_path):
         (HEADER + "s,2020-01-01,1\ns,2020-02-01,nan\n", "line 3: y 'nan' is not finite"),
         (HEADER + "s,2020-01-01,1\ns,2020-01-01,2\n", "line 3: duplicate ds 2020-01-01 in series 's'"),
         (HEADER + "s,2020-02-01,1\ns,2020-01-01,2\n", "line 3: ds 2020-01-01 is before the previous row's"),
-        (HEADER + "s,2020-01-01,1\ns,2020-02-01,2\ns,2020-04-01,3\n", "line 4: ds 2020-04-01T00:00:00 does not follow 2020-02-01T00:00:00 at the series' monthly frequency"),
+        (
+            HEADER + "s,2020-01-01,1\ns,2020-02-01,2\ns,2020-04-01,3\n",
+            "line 4: ds 2020-04-01T00:00:00 does not follow 2020-02-01T00:00:00 at the series' monthly frequency",
+        ),
         (HEADER + "s,2020-01-01,1\ns,2020-01-05,2\n", "line 3: the spacing"),
         (HEADER + "s,2020-01-01,1\ns,2020-02-01\n", "line 3: expected 3 fields, got 2"),
         (HEADER + ",2020-01-01,1\n", "line 2: unique_id is empty"),
     ],
-    ids=["no-ds", "no-y", "empty", "header-only", "bad-date", "non-numeric", "inf", "nan", "duplicate", "unsorted", "gap", "irregular", "short-row", "empty-id"],
+    ids=[
+        "no-ds",
+        "no-y",
+        "empty",
+        "header-only",
+        "bad-date",
+        "non-numeric",
+        "inf",
+        "nan",
+        "duplicate",
+        "unsorted",
+        "gap",
+        "irregular",
+        "short-row",
+        "empty-id",
+    ],
 )
 def test_bad_files_stop_with_one_line_naming_file_line_and_rule(tmp_path, text, expected):
     path = write(tmp_path, text)
@@ -70,7 +88,9 @@ def test_too_few_rows_for_window_and_horizon(tmp_path):
     path = write(tmp_path, HEADER + monthly(40))
     series = read_series(path)
     config = resolve_config(series, horizon=12)
-    with pytest.raises(DataError, match=r"series 's' has 40 rows; window 36 \+ horizon 12 \+ 1 validation window needs at least 49"):
+    with pytest.raises(
+        DataError, match=r"series 's' has 40 rows; window 36 \+ horizon 12 \+ 1 validation window needs at least 49"
+    ):
         check_series(path, series, config)
 
 

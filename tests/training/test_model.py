@@ -1,4 +1,3 @@
-
 import numpy as np
 import pytest
 import torch
@@ -75,7 +74,9 @@ def test_training_is_deterministic(air_csv):
 
 def test_training_beats_its_zero_correction_baseline_on_the_validation_tail(air_csv):
     series = read_series(air_csv)
-    result = train(series, TrainConfig(window=36, horizon=12, season=12, hidden=16, epochs=60, ensemble=1), show_progress=False)
+    result = train(
+        series, TrainConfig(window=36, horizon=12, season=12, hidden=16, epochs=60, ensemble=1), show_progress=False
+    )
     assert result.member_epochs[0] >= 1
     assert np.isfinite(result.val_mape)
     assert result.val_mape < result.baseline_val_mape

@@ -23,15 +23,31 @@ def air(air_csv):
 
 
 @pytest.mark.parametrize("layers", [1, 2])
-@pytest.mark.parametrize("cell", ["lstm", "gru", pytest.param("peephole", marks=pytest.mark.slow)])  # its export is the slow one
+@pytest.mark.parametrize(
+    "cell", ["lstm", "gru", pytest.param("peephole", marks=pytest.mark.slow)]
+)  # its export is the slow one
 def test_onnx_graph_equals_the_numpy_reference(air, cell, layers, tmp_path):
-    config = TrainConfig(window=24, horizon=6, season=12, cell=cell, layers=layers, hidden=6, dropout=0.1 if layers > 1 else 0.0, epochs=6, patience=6, ensemble=2, seed=1)
+    config = TrainConfig(
+        window=24,
+        horizon=6,
+        season=12,
+        cell=cell,
+        layers=layers,
+        hidden=6,
+        dropout=0.1 if layers > 1 else 0.0,
+        epochs=6,
+        patience=6,
+        ensemble=2,
+        seed=1,
+    )
     result = train(air, config, show_progress=False)
     states = numpy_states(result.model)
     assert any(np.abs(s["head.weight"]).max() > 0 for s in states), "training moved the head off zero"
     path = export_onnx(result.model, tmp_path / "model.onnx", config.window)
     histories = sample_histories(air[0].y, config.window, 64, seed=7)
-    (served,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(["forecast"], {"history": histories})
+    (served,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        ["forecast"], {"history": histories}
+    )
     expected = reference.ensemble_forecast(histories, states, config.model_dump())
     relative = np.abs(served - expected) / np.abs(expected).max(axis=1, keepdims=True)
     assert relative.max() < 1e-4

@@ -17,7 +17,20 @@ def test_training_registers_a_complete_version(tiny_registry, air_csv):
     assert card.data_sha256 == sha256_of(air_csv)
     assert card.validation.mape > 0
     written = json.loads((tiny_registry / "air_passengers" / version / "model.json").read_text())
-    for key in ("name", "version", "created_at", "window", "horizon", "season", "freq", "cell", "hyperparameters", "data_sha256", "onnx_sha256", "validation"):
+    for key in (
+        "name",
+        "version",
+        "created_at",
+        "window",
+        "horizon",
+        "season",
+        "freq",
+        "cell",
+        "hyperparameters",
+        "data_sha256",
+        "onnx_sha256",
+        "validation",
+    ):
         assert key in written, key
 
 
@@ -43,7 +56,9 @@ def test_interrupted_registration_leaves_nothing_visible(registry, tmp_path, mon
     monkeypatch.setattr(writer, "check_servable", crash)
     card = read_card(base / old)
     with pytest.raises(KeyboardInterrupt):
-        writer.register(registry, "air_passengers", onnx_file, lambda version, sha: card.model_copy(update={"version": version}))
+        writer.register(
+            registry, "air_passengers", onnx_file, lambda version, sha: card.model_copy(update={"version": version})
+        )
     assert list_versions(registry, "air_passengers") == [old]
     assert current_version(registry, "air_passengers") == old
     assert not list(base.glob(".staging-*"))

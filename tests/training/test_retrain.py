@@ -18,7 +18,12 @@ from paxcast.training.registry import locked, read_history
 from paxcast.training.retrain import judge
 
 NAME = "air_passengers"
-CRIPPLED = ["--lr", "10", "--epochs", "1"]  # one huge step: worse than the champion on the hold-out (deterministic seeds)
+CRIPPLED = [
+    "--lr",
+    "10",
+    "--epochs",
+    "1",
+]  # one huge step: worse than the champion on the hold-out (deterministic seeds)
 
 
 def retrain(registry, data, *flags):
@@ -32,7 +37,9 @@ def snapshot(root):
 
 @pytest.mark.slow
 def test_a_challenger_that_beats_the_champion_is_promoted(registry, air_csv, capsys):
-    weak, _ = train_and_register(air_csv, registry, NAME, show_progress=False, window=24, horizon=12, hidden=8, ensemble=1, lr=10, epochs=1)
+    weak, _ = train_and_register(
+        air_csv, registry, NAME, show_progress=False, window=24, horizon=12, hidden=8, ensemble=1, lr=10, epochs=1
+    )
     assert retrain(registry, air_csv, "--lr", "0.003", "--epochs", "15") == 0
 
     new = current_version(registry, NAME)
@@ -42,7 +49,13 @@ def test_a_challenger_that_beats_the_champion_is_promoted(registry, air_csv, cap
     assert record["challenger"]["version"] == new and record["champion"]["version"] == weak
     assert record["challenger"]["mape"] < record["champion"]["mape"]
     assert record["champion"]["basis"] == "champion's settings refitted before the hold-out"
-    assert record["data"] == {"file": str(air_csv), "sha256": read_card(registry / NAME / new).data_sha256, "rows": 144, "series": 1, "through": {"air_passengers": "1960-12-01T00:00:00"}}
+    assert record["data"] == {
+        "file": str(air_csv),
+        "sha256": read_card(registry / NAME / new).data_sha256,
+        "rows": 144,
+        "series": 1,
+        "through": {"air_passengers": "1960-12-01T00:00:00"},
+    }
     assert record["holdout"] == {"points": 12, "horizon": 12, "metric": "mape"}
     assert record["duration_s"] > 0
     out = capsys.readouterr().out
@@ -84,11 +97,39 @@ def test_the_served_champion_is_judged_when_it_never_saw_the_holdout(registry, a
 @pytest.mark.parametrize(
     "challenger, champion, tolerance, force, promote, reason",
     [
-        (5.0, 5.0, 0.0, False, True, "challenger hold-out mape 5.000% vs champion 5.000% (+0.00%), within the allowed regression of 0%"),
-        (5.2, 5.0, 5.0, False, True, "challenger hold-out mape 5.200% vs champion 5.000% (+4.00%), within the allowed regression of 5%"),
-        (5.3, 5.0, 5.0, False, False, "challenger hold-out mape 5.300% vs champion 5.000% (+6.00%), worse than the allowed regression of 5%"),
+        (
+            5.0,
+            5.0,
+            0.0,
+            False,
+            True,
+            "challenger hold-out mape 5.000% vs champion 5.000% (+0.00%), within the allowed regression of 0%",
+        ),
+        (
+            5.2,
+            5.0,
+            5.0,
+            False,
+            True,
+            "challenger hold-out mape 5.200% vs champion 5.000% (+4.00%), within the allowed regression of 5%",
+        ),
+        (
+            5.3,
+            5.0,
+            5.0,
+            False,
+            False,
+            "challenger hold-out mape 5.300% vs champion 5.000% (+6.00%), worse than the allowed regression of 5%",
+        ),
         (9.0, 5.0, 0.0, True, True, "forced: challenger hold-out mape 9.000% vs champion 5.000% (+80.00%)"),
-        (None, 5.0, 0.0, True, False, "the challenger's hold-out forecasts are not finite; not promoted even with --force"),
+        (
+            None,
+            5.0,
+            0.0,
+            True,
+            False,
+            "the challenger's hold-out forecasts are not finite; not promoted even with --force",
+        ),
         (5.0, None, 0.0, False, True, "the champion's hold-out forecasts are not finite; challenger mape 5.000%"),
     ],
     ids=["tie", "within-tolerance", "beyond-tolerance", "forced", "non-finite-challenger", "non-finite-champion"],
@@ -101,9 +142,15 @@ def test_promotion_rule(challenger, champion, tolerance, force, promote, reason)
     "content, message",
     [
         ("ds,y\n2020-01-01,1\n2020-02-01,x\n", "{data}: line 3: y 'x' is not a number"),
-        ("ds,y\n" + "".join(f"{2000 + m // 12}-{m % 12 + 1:02d}-01,{100 + m}\n" for m in range(48)),
-         "{data}: series 'series' has 48 rows; " "window 24 + horizon 12 + 1 validation window + a hold-out of 12 needs at least 49"),
-        ("ds,y\n" + "".join(f"2020-01-{d:02d},{100 + d}\n" for d in range(1, 29)), "{data}: the data is daily; champion {champion} forecasts monthly series"),
+        (
+            "ds,y\n" + "".join(f"{2000 + m // 12}-{m % 12 + 1:02d}-01,{100 + m}\n" for m in range(48)),
+            "{data}: series 'series' has 48 rows; "
+            "window 24 + horizon 12 + 1 validation window + a hold-out of 12 needs at least 49",
+        ),
+        (
+            "ds,y\n" + "".join(f"2020-01-{d:02d},{100 + d}\n" for d in range(1, 29)),
+            "{data}: the data is daily; champion {champion} forecasts monthly series",
+        ),
         (None, "{data}: cannot read the file (No such file or directory)"),
     ],
     ids=["bad-value", "too-short-for-the-holdout", "other-frequency", "missing-file"],
@@ -133,7 +180,10 @@ def test_the_library_refuses_a_shape_change_naming_the_kept_value(registry):
     from paxcast.service.exceptions import UsageError
     from paxcast.training.retrain import champion_config, read_champion
 
-    with pytest.raises(UsageError, match=r"^retrain keeps the champion's horizon \(12\); to change it, train a new model with `paxcast train`$"):
+    with pytest.raises(
+        UsageError,
+        match=r"^retrain keeps the champion's horizon \(12\); to change it, train a new model with `paxcast train`$",
+    ):
         champion_config(read_champion(registry, NAME), horizon=24)
 
 
@@ -145,9 +195,28 @@ def retrain_flags() -> dict[str, str]:
 
     parser = build_parser()
     retrain_parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["retrain"]
-    offered = {a.dest for a in retrain_parser._actions if a.option_strings} - {"help", "data", "registry", "name", "max_regression", "force", "keep"}
-    values = {"cell": "gru", "hidden": "6", "layers": "2", "dropout": "0.1", "transform": "none", "epochs": "2", "patience": "2",
-              "lr": "0.01", "augment": "0.1", "ensemble": "1", "seed": "7"}
+    offered = {a.dest for a in retrain_parser._actions if a.option_strings} - {
+        "help",
+        "data",
+        "registry",
+        "name",
+        "max_regression",
+        "force",
+        "keep",
+    }
+    values = {
+        "cell": "gru",
+        "hidden": "6",
+        "layers": "2",
+        "dropout": "0.1",
+        "transform": "none",
+        "epochs": "2",
+        "patience": "2",
+        "lr": "0.01",
+        "augment": "0.1",
+        "ensemble": "1",
+        "seed": "7",
+    }
     assert offered == set(values), "a new retrain flag needs a value here"
     return values
 
@@ -186,7 +255,8 @@ with locked(sys.argv[1], "air_passengers"):
 def test_a_concurrent_run_is_refused_and_a_killed_holder_releases_the_lock(registry, air_csv, capsys):
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_THE_LOCK, str(registry)],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline() == "held\n"
@@ -210,7 +280,12 @@ def add_version(registry):
     base = registry / NAME
     old = current_version(registry, NAME)
     card = read_card(base / old)
-    return register(registry, NAME, base / old / "model.onnx", lambda version, sha: card.model_copy(update={"version": version, "onnx_sha256": sha}))
+    return register(
+        registry,
+        NAME,
+        base / old / "model.onnx",
+        lambda version, sha: card.model_copy(update={"version": version, "onnx_sha256": sha}),
+    )
 
 
 def test_rollback_switches_current_and_is_logged(registry, capsys):
@@ -222,7 +297,12 @@ def test_rollback_switches_current_and_is_logged(registry, capsys):
     assert capsys.readouterr().out == f"rolled back {NAME}: CURRENT {second} -> {first}\n"
     assert current_version(registry, NAME) == first
     (record,) = read_history(registry, NAME)
-    assert {k: record[k] for k in ("event", "decision", "current", "previous")} == {"event": "rollback", "decision": "rolled back", "current": first, "previous": second}
+    assert {k: record[k] for k in ("event", "decision", "current", "previous")} == {
+        "event": "rollback",
+        "decision": "rolled back",
+        "current": first,
+        "previous": second,
+    }
 
     assert main(["models", "rollback", first, "--registry", str(registry)]) == 0
     assert capsys.readouterr().out == f"{NAME}/{first} is already current; nothing changed\n"
@@ -233,7 +313,10 @@ def test_rollback_refuses_unknown_and_damaged_versions(registry, capsys):
     first = current_version(registry, NAME)
     second = add_version(registry)
     assert main(["models", "rollback", "nope", "--registry", str(registry)]) == 1
-    assert capsys.readouterr().err == f"paxcast models: {registry / NAME / 'nope'}: no such version (versions: {first}, {second})\n"
+    assert (
+        capsys.readouterr().err
+        == f"paxcast models: {registry / NAME / 'nope'}: no such version (versions: {first}, {second})\n"
+    )
     with open(registry / NAME / first / "model.onnx", "ab") as handle:
         handle.write(b"tampered")
     assert main(["models", "rollback", first, "--registry", str(registry)]) == 1
@@ -247,7 +330,11 @@ def test_models_list_and_show(registry, capsys):
     assert main(["models", "list", "--registry", str(registry)]) == 0
     header, newest, oldest = capsys.readouterr().out.splitlines()
     assert header.split() == ["version", "created_at", "val", "MAPE", "data"]
-    assert newest.startswith(f"* {second}") and oldest.startswith(f"  {first}") and "air_passengers.csv (144 rows)" in oldest
+    assert (
+        newest.startswith(f"* {second}")
+        and oldest.startswith(f"  {first}")
+        and "air_passengers.csv (144 rows)" in oldest
+    )
     assert main(["models", "show", "--registry", str(registry)]) == 0
     assert json.loads(capsys.readouterr().out)["version"] == second
     assert main(["models", "show", first, "--registry", str(registry)]) == 0
@@ -299,7 +386,11 @@ def test_a_promoting_line_whose_switch_never_happened_is_completed_as_abandoned(
     from paxcast.training.registry import append_history, reconcile_history
 
     champion = current_version(registry, NAME)
-    append_history(registry, NAME, {"event": "retrain", "run": "r1", "decision": "promoting", "reason": "forced", "current": "29990101T000000Z"})
+    append_history(
+        registry,
+        NAME,
+        {"event": "retrain", "run": "r1", "decision": "promoting", "reason": "forced", "current": "29990101T000000Z"},
+    )
     (fixed,) = reconcile_history(registry, NAME)
     (record,) = read_history(registry, NAME)
     assert record == fixed
@@ -312,8 +403,16 @@ def test_a_promoting_line_followed_by_a_rollback_away_from_it_is_completed_as_pr
     from paxcast.training.registry import append_history, reconcile_history
 
     champion = current_version(registry, NAME)
-    append_history(registry, NAME, {"event": "retrain", "run": "r2", "decision": "promoting", "reason": "forced", "current": "29990101T000000Z"})
-    append_history(registry, NAME, {"event": "rollback", "decision": "rolled back", "current": champion, "previous": "29990101T000000Z"})
+    append_history(
+        registry,
+        NAME,
+        {"event": "retrain", "run": "r2", "decision": "promoting", "reason": "forced", "current": "29990101T000000Z"},
+    )
+    append_history(
+        registry,
+        NAME,
+        {"event": "rollback", "decision": "rolled back", "current": champion, "previous": "29990101T000000Z"},
+    )
     (fixed,) = reconcile_history(registry, NAME)
     assert fixed["decision"] == "promoted" and fixed["current"] == "29990101T000000Z" and fixed["reason"] == "forced"
     assert [r["event"] for r in read_history(registry, NAME)] == ["retrain", "rollback"]

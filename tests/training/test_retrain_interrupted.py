@@ -51,10 +51,27 @@ def start_retrain(registry, air_csv, tmp_path, moment):
     marker = tmp_path / f"paused-at-{moment}"
     workdir = tmp_path / "tmp"
     workdir.mkdir(exist_ok=True)
-    command = [sys.executable, "-c", PAUSING_RETRAIN, module, attribute, str(marker),
-               "retrain", "--data", str(air_csv), "--registry", str(registry), "--force", "--epochs", "2", "--patience", "2"]
-    process = subprocess.Popen(command, env={**os.environ, "TMPDIR": str(workdir)}, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-c",
+        PAUSING_RETRAIN,
+        module,
+        attribute,
+        str(marker),
+        "retrain",
+        "--data",
+        str(air_csv),
+        "--registry",
+        str(registry),
+        "--force",
+        "--epochs",
+        "2",
+        "--patience",
+        "2",
+    ]
+    process = subprocess.Popen(
+        command, env={**os.environ, "TMPDIR": str(workdir)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     return process, marker
 
 
@@ -71,7 +88,9 @@ def history_bytes(registry):
 
 
 def registry_files(root):
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".lock"}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".lock"
+    }
 
 
 def assert_registry_valid(registry):
@@ -112,7 +131,9 @@ def test_sigkill_at_any_moment_leaves_the_registry_valid(registry, air_csv, tmp_
         assert staging == [] and now == versions | {new}
         assert current_version(registry, NAME) == (champion if moment == "registered" else new)
     assert history_bytes(registry) == history  # the history line is the last write
-    assert main(["retrain", "--data", str(air_csv), "--registry", str(registry), "--lr", "10", "--epochs", "1"]) == 0  # the next run works
+    assert (
+        main(["retrain", "--data", str(air_csv), "--registry", str(registry), "--lr", "10", "--epochs", "1"]) == 0
+    )  # the next run works
 
 
 @pytest.mark.slow
@@ -149,16 +170,41 @@ sys.exit(main(sys.argv[1:]))
 @pytest.mark.timeout(180)
 def test_sigkill_right_after_the_switch_leaves_the_promotion_in_the_history(registry, air_csv, tmp_path):
     champion = current_version(registry, NAME)
-    command = [sys.executable, "-c", SWITCH_THEN_DIE, "retrain", "--data", str(air_csv), "--registry", str(registry), "--force", "--epochs", "2"]
-    process = subprocess.run(command, env={**os.environ, "TMPDIR": str(tmp_path)}, capture_output=True, text=True, timeout=150)
+    command = [
+        sys.executable,
+        "-c",
+        SWITCH_THEN_DIE,
+        "retrain",
+        "--data",
+        str(air_csv),
+        "--registry",
+        str(registry),
+        "--force",
+        "--epochs",
+        "2",
+    ]
+    process = subprocess.run(
+        command, env={**os.environ, "TMPDIR": str(tmp_path)}, capture_output=True, text=True, timeout=150
+    )
     assert process.returncode == -signal.SIGKILL, process.stderr
     promoted = current_version(registry, NAME)
     assert promoted != champion
     (line,) = [r for r in read_history(registry, NAME) if r.get("current") == promoted]
-    assert line["decision"] == "promoting" and line["challenger"]["version"] == promoted and line["champion"]["version"] == champion
+    assert (
+        line["decision"] == "promoting"
+        and line["challenger"]["version"] == promoted
+        and line["champion"]["version"] == champion
+    )
     assert_registry_valid(registry)
 
-    assert main(["retrain", "--data", str(air_csv), "--registry", str(registry), "--lr", "10", "--epochs", "1"]) == 0  # reconciles first
+    assert (
+        main(["retrain", "--data", str(air_csv), "--registry", str(registry), "--lr", "10", "--epochs", "1"]) == 0
+    )  # reconciles first
     first, second = read_history(registry, NAME)
-    assert first["decision"] == "promoted" and first["current"] == promoted and first["run"] == line["run"] and "reconciled" in first
+    assert (
+        first["decision"] == "promoted"
+        and first["current"] == promoted
+        and first["run"] == line["run"]
+        and "reconciled" in first
+    )
     assert second["event"] == "retrain" and second["decision"] in ("kept", "promoted")  # the weak champion may lose

@@ -19,7 +19,9 @@ def test_masked_windows_keep_only_targets_inside_the_range():
     assert x[0].tolist() == [0, 1, 2] and target[0].tolist() == [3, 4, 5, 6]
     assert np.isnan(target[-1, 1:]).all() and target[-1, 0] == 7
     x, target = masked_windows(y, window=3, horizon=4, origins=range(3, 10), first=8, end=10)
-    assert x[0].tolist() == [2, 3, 4] and np.isnan(target[0, :3]).all() and target[0, 3] == 8  # origin 5 first reaches 8
+    assert (
+        x[0].tolist() == [2, 3, 4] and np.isnan(target[0, :3]).all() and target[0, 3] == 8
+    )  # origin 5 first reaches 8
 
 
 def test_pooled_scores_borrow_from_neighbouring_steps():
@@ -64,7 +66,9 @@ def test_calibration_and_selection_are_stored_in_model_json(tiny_registry):
 
 
 @pytest.mark.parametrize("margin, network", [(+1.0, OFF), (-1.0, "on")], ids=["loses", "wins"])
-def test_the_guard_switches_the_network_off_exactly_when_it_loses_to_its_baseline(air_csv, tmp_path, monkeypatch, margin, network):
+def test_the_guard_switches_the_network_off_exactly_when_it_loses_to_its_baseline(
+    air_csv, tmp_path, monkeypatch, margin, network
+):
     from paxcast.training import pipeline
     from paxcast.training.evaluate import onnx_forecast
     from paxcast.training.model import Forecaster
@@ -109,7 +113,11 @@ def test_candidate_designs_follow_the_flags_and_the_data(air_csv):
     series = read_series(air_csv)
     designs = candidate_designs(series, resolve_config(series, horizon=12), explicit={"horizon"})
     assert [(d.window, d.transform, d.augment) for d in designs] == [(36, "log", 0.03), (36, "log", 0.05)]
-    fixed = candidate_designs(series, resolve_config(series, horizon=12, transform="none", window=24), explicit={"horizon", "transform", "window"})
+    fixed = candidate_designs(
+        series,
+        resolve_config(series, horizon=12, transform="none", window=24),
+        explicit={"horizon", "transform", "window"},
+    )
     assert [(d.window, d.transform, d.augment) for d in fixed] == [(24, "none", 0.03), (24, "none", 0.05)]
     with_zero = [s.__class__(s.id, s.start, s.freq, np.concatenate([[0.0], s.y[1:]])) for s in series]
     fallback = candidate_designs(with_zero, resolve_config(with_zero, horizon=12), explicit={"horizon"})

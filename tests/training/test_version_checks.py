@@ -25,19 +25,30 @@ NAME = "air_passengers"
 BAD = "29990101T000000Z"
 
 
-def graph(input_name: str = "history", fill: float | None = None, window: int = 24, horizon: int = 12) -> onnx.ModelProto:
+def graph(
+    input_name: str = "history", fill: float | None = None, window: int = 24, horizon: int = 12
+) -> onnx.ModelProto:
     """history (batch, window) -> forecast (batch, horizon): the first `horizon` values, times `fill` if given."""
     starts = helper.make_tensor("starts", TensorProto.INT64, [1], [0])
     ends = helper.make_tensor("ends", TensorProto.INT64, [1], [horizon])
     axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
-    nodes = [helper.make_node("Slice", [input_name, "starts", "ends", "axes"], ["sliced" if fill is not None else "forecast"])]
+    nodes = [
+        helper.make_node(
+            "Slice", [input_name, "starts", "ends", "axes"], ["sliced" if fill is not None else "forecast"]
+        )
+    ]
     inits = [starts, ends, axes]
     if fill is not None:
         inits.append(helper.make_tensor("fill", TensorProto.FLOAT, [], [fill]))
         nodes.append(helper.make_node("Mul", ["sliced", "fill"], ["forecast"]))
     model = helper.make_model(
-        helper.make_graph(nodes, "damaged", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", window])],
-                          [helper.make_tensor_value_info("forecast", TensorProto.FLOAT, ["batch", horizon])], inits),
+        helper.make_graph(
+            nodes,
+            "damaged",
+            [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", window])],
+            [helper.make_tensor_value_info("forecast", TensorProto.FLOAT, ["batch", horizon])],
+            inits,
+        ),
         opset_imports=[helper.make_opsetid("", 17)],
     )
     model.ir_version = 8
@@ -80,7 +91,10 @@ def add_damaged_version(registry, damage):
 DAMAGES = [
     (nan_output, "probe forecast gave shape (2, 12), finite=False"),
     (wrong_input_name, "graph has inputs ['x'] and outputs ['forecast']; expected ['history'] -> ['forecast']"),
-    (window_not_a_number, "model.json: hyperparameters.window: Input should be a valid integer, unable to parse string as an integer"),
+    (
+        window_not_a_number,
+        "model.json: hyperparameters.window: Input should be a valid integer, unable to parse string as an integer",
+    ),
     (huge_window, "model.json: hyperparameters.window: Input should be less than or equal to 10000"),
     (other_version, f"model.json: names version '20000101T000000Z' but lives in '{BAD}'"),
 ]
@@ -105,14 +119,19 @@ def test_rollback_refuses_a_version_folder_that_links_out_of_the_registry(regist
     (outside / "model.json").write_text(json.dumps({**card, "version": BAD}))
     os.symlink(outside, registry / NAME / BAD)
     assert main(["models", "rollback", BAD, "--registry", str(registry)]) == 1
-    assert capsys.readouterr().err == f"paxcast models: {registry / NAME / BAD}: is a symbolic link; " "a version must be a directory inside the registry\n"
+    assert (
+        capsys.readouterr().err == f"paxcast models: {registry / NAME / BAD}: is a symbolic link; "
+        "a version must be a directory inside the registry\n"
+    )
     assert current_version(registry, NAME) == before
 
 
 def serve_once(registry) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAXCAST_")}
     env.update(PAXCAST_MODEL_DIR=str(registry), PAXCAST_PORT="1")  # never reached: start-up fails before binding
-    return subprocess.run([sys.executable, "-m", "paxcast.training.cli", "serve"], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "paxcast.training.cli", "serve"], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.e2e  # a real `paxcast serve` process (that refuses to start)
@@ -122,7 +141,10 @@ def test_start_up_with_a_broken_card_is_one_line(registry, damage, rule):
     (registry / NAME / "CURRENT").write_text(f"{BAD}\n")
     result = serve_once(registry)
     assert result.returncode == 1
-    assert result.stderr == f"paxcast serve: version {BAD} refused: {target / 'model.json'}: " "hyperparameters.window: Input should be less than or equal to 10000\n"
+    assert (
+        result.stderr == f"paxcast serve: version {BAD} refused: {target / 'model.json'}: "
+        "hyperparameters.window: Input should be less than or equal to 10000\n"
+    )
 
 
 @pytest.mark.e2e
@@ -130,14 +152,23 @@ def test_start_up_with_a_current_that_is_not_utf8_names_the_file(registry):
     (registry / NAME / "CURRENT").write_bytes(b"\xff\xfe\x00bad\n")
     result = serve_once(registry)
     assert result.returncode == 1
-    assert result.stderr == f"paxcast serve: {registry / NAME / 'CURRENT'}: is not UTF-8 text; it must hold one version id\n"
+    assert (
+        result.stderr
+        == f"paxcast serve: {registry / NAME / 'CURRENT'}: is not UTF-8 text; it must hold one version id\n"
+    )
 
 
 def test_the_graph_builder_makes_a_servable_graph(registry):
     """The damaged graphs above differ from a good one only in the damage."""
     from paxcast.service.predictor import Predictor
 
-    target = add_damaged_version(registry, lambda target, card: (onnx.save(graph(), target / "model.onnx"), card.update(onnx_sha256=sha256_of(target / "model.onnx"))))
+    target = add_damaged_version(
+        registry,
+        lambda target, card: (
+            onnx.save(graph(), target / "model.onnx"),
+            card.update(onnx_sha256=sha256_of(target / "model.onnx")),
+        ),
+    )
     predictor = Predictor.load(target)
     x = np.arange(48, dtype=np.float32).reshape(2, 24)
     np.testing.assert_array_equal(predictor.predict(x, 12), x[:, :12])
