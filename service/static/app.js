@@ -1,0 +1,593 @@
+// paxcast page: pick a model and data, forecast through the public API, chart it, explain the model.
+// Plain JavaScript and uPlot (vendored); every request goes to this origin.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const state = { models: [], card: null, catalog: null, upload: null, result: null, chart: null };
+  const FREQ_WORDS = { MS: ["monthly", "month"], QS: ["quarterly", "quarter"], YS: ["yearly", "year"], W: ["weekly", "week"], D: ["daily", "day"], h: ["hourly", "hour"] };
+  const MONTHS = { MS: 1, QS: 3, YS: 12 };
+  const FIXED_MS = { h: 3600e3, D: 86400e3, W: 7 * 86400e3 };
+  const SHOW_SEASONS = 3;
+
+  // ---------- the API: every 4xx detail becomes a sentence for the person ----------
+  class ApiError extends Error {}
+
+  async function api(path, options) {
+    let response;
+    try {
+      response = await fetch(path, options);
+    } catch (exc) {
+      throw new ApiError(`Could not reach the paxcast service (${exc.message}). Is it still running?`);
+    }
+    let body = null;
+    try { body = await response.json(); } catch (exc) { body = null; }
+    if (!response.ok) {
+      const detail = body && typeof body.detail === "string" ? body.detail : null;
+      throw new ApiError(detail ? capitalise(detail) + (detail.endsWith(".") ? "" : ".")
+        : `The service answered ${response.status} ${response.statusText || ""}`.trim() + ".");
+    }
+    return body;
+  }
+
+  const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+  const enc = encodeURIComponent;
+
+  // ---------- calendar: the service's frequencies, in UTC ----------
+  function parseTimestamp(text) {
+    const t = String(text).trim();
+    if (/^\d{4}-\d{2}-\d{2}$/.test(t)) {
+      const [y, m, d] = t.split("-").map(Number);
+      const date = new Date(Date.UTC(y, m - 1, d));
+      return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d ? date : null;
+    }
+    if (!/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(t)) return null;
+    const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(t);
+    const date = new Date(t.replace(" ", "T") + (hasZone ? "" : "Z"));
+    return Number.isNaN(date.getTime()) ? null : date;
+  }
+
+  function step(date, freq, n = 1) {
+    if (freq in MONTHS) {
+      const months = date.getUTCMonth() + MONTHS[freq] * n;
+      const y = date.getUTCFullYear() + Math.floor(months / 12), m = ((months % 12) + 12) % 12;
+      const last = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+      return new Date(Date.UTC(y, m, Math.min(date.getUTCDate(), last), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()));
+    }
+    return new Date(date.getTime() + FIXED_MS[freq] * n);
+  }
+
+  function formatTimestamp(date) {
+    const iso = date.toISOString();
+    return iso.endsWith("T00:00:00.000Z") ? iso.slice(0, 10) : iso.slice(0, 19);
+  }
+
+  function inferFreq(first, second) {
+    for (const freq of ["MS", "QS", "YS", "h", "D", "W"]) if (step(first, freq).getTime() === second.getTime()) return freq;
+    return null;
+  }
+
+  const number = (v, digits) => v == null || Number.isNaN(v) ? "–"
+    : v.toLocaleString("en-US", { maximumFractionDigits: digits ?? (Math.abs(v) >= 100 ? 0 : 2) });
+
+  // ---------- input parsing, with the CLI's wording: "line 3: y 'abc' is not a number" ----------
+  function splitCsvLine(line) {
+    const out = []; let field = "", quoted = false;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      if (quoted) {
+        if (c === '"' && line[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false; else field += c;
+      } else if (c === '"' && field === "") quoted = true;
+      else if (c === ",") { out.push(field); field = ""; } else field += c;
+    }
+    out.push(field);
+    return out;
+  }
+
+  function parseNumber(text) {
+    const t = text.trim();
+    if (t === "" || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$/i.test(t)) return null;
+    return Number(t.replace(/^([+-]?)inf(inity)?$/i, "$1Infinity"));
+  }
+
+  function parseLongCsv(text) {
+    const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
+    while (lines.length && lines[lines.length - 1].trim() === "") lines.pop();
+    if (!lines.length) throw new Error("line 1: the file is empty; expected a header with columns ds,y");
+    const header = splitCsvLine(lines[0]).map((h) => h.trim());
+    for (const required of ["ds", "y"]) {
+      if (!header.includes(required)) throw new Error(`line 1: missing column '${required}' (header is ${header.join(",")})`);
+    }
+    if (lines.length < 2) throw new Error("line 2: the file has a header but no rows");
+    const iId = header.indexOf("unique_id"), iDs = header.indexOf("ds"), iY = header.indexOf("y");
+    const series = new Map();
+    for (let n = 1; n < lines.length; n++) {
+      const line = n + 1;
+      if (lines[n].trim() === "") continue;
+      const record = splitCsvLine(lines[n]);
+      if (record.length !== header.length) throw new Error(`line ${line}: expected ${header.length} fields, got ${record.length}`);
+      const id = iId >= 0 ? record[iId].trim() : "series";
+      if (id === "") throw new Error(`line ${line}: unique_id is empty`);
+      const when = parseTimestamp(record[iDs]);
+      if (!when) throw new Error(`line ${line}: ds '${record[iDs]}' is not an ISO date`);
+      const y = parseNumber(record[iY]);
+      if (y === null) throw new Error(`line ${line}: y '${record[iY]}' is not a number`);
+      if (!Number.isFinite(y)) throw new Error(`line ${line}: y '${record[iY]}' is not finite`);
+      if (!series.has(id)) series.set(id, { id, rows: [] });
+      series.get(id).rows.push({ line, when, y });
+    }
+    let first = null;
+    for (const s of series.values()) {
+      const rows = s.rows;
+      if (rows.length < 2) throw new Error(`line ${rows[0].line}: series '${s.id}' has a single row; need a regular series`);
+      for (let i = 1; i < rows.length; i++) {
+        const prev = rows[i - 1].when.getTime(), now = rows[i].when.getTime();
+        if (now === prev) throw new Error(`line ${rows[i].line}: duplicate ds ${formatTimestamp(rows[i].when)} in series '${s.id}'`);
+        if (now < prev) throw new Error(`line ${rows[i].line}: ds ${formatTimestamp(rows[i].when)} is before the previous row's; sort by ds`);
+      }
+      s.freq = inferFreq(rows[0].when, rows[1].when);
+      if (!s.freq) throw new Error(`line ${rows[1].line}: the spacing ${formatTimestamp(rows[0].when)} -> ${formatTimestamp(rows[1].when)} in series '${s.id}' is not hourly, daily, weekly, monthly, quarterly or yearly`);
+      for (let i = 2; i < rows.length; i++) {
+        if (step(rows[i - 1].when, s.freq).getTime() !== rows[i].when.getTime()) {
+          throw new Error(`line ${rows[i].line}: ds ${formatTimestamp(rows[i].when)} does not follow ${formatTimestamp(rows[i - 1].when)} at the ${FREQ_WORDS[s.freq][0]} frequency of series '${s.id}'`);
+        }
+      }
+      if (first && s.freq !== first.freq) throw new Error(`line ${rows[0].line}: series '${s.id}' is ${FREQ_WORDS[s.freq][0]} but series '${first.id}' is ${FREQ_WORDS[first.freq][0]}; one frequency per file`);
+      first = first || s;
+      s.start = rows[0].when;
+      s.values = rows.map((r) => r.y);
+    }
+    return [...series.values()];
+  }
+
+  function parsePasted(text, startText) {
+    const tokens = text.split(/[\s,;]+/).filter((t) => t !== "");
+    if (!tokens.length) throw new Error("paste at least one value");
+    const values = tokens.map((t, i) => {
+      const v = parseNumber(t);
+      if (v === null) throw new Error(`value ${i + 1}: '${t}' is not a number`);
+      if (!Number.isFinite(v)) throw new Error(`value ${i + 1}: '${t}' is not finite`);
+      return v;
+    });
+    let start = null;
+    if (startText.trim() !== "") {
+      start = /^\d{4}-\d{2}-\d{2}$/.test(startText.trim()) ? parseTimestamp(startText) : null;
+      if (!start) throw new Error(`date '${startText.trim()}' is not an ISO date (YYYY-MM-DD)`);
+    }
+    return { id: "pasted", name: "pasted values", start, values };
+  }
+
+  function parseLevels(text) {
+    const tokens = text.split(/[\s,;]+/).filter((t) => t !== "");
+    return tokens.map((t) => {
+      const v = parseNumber(t.replace(/%$/, ""));
+      if (v === null || !Number.isFinite(v)) throw new Error(`level '${t}' is not a number`);
+      if (v <= 0 || v >= 100) throw new Error(`level ${t} is outside (0, 100)`);
+      return v;
+    });
+  }
+
+  function showFieldError(inputIds, errorId, message) {
+    $(errorId).textContent = message || "";
+    for (const id of inputIds) $(id).setAttribute("aria-invalid", message ? "true" : "false");
+  }
+
+  // ---------- models ----------
+  async function loadModels() {
+    state.models = await api("v1/models");
+    const select = $("model");
+    select.replaceChildren(...state.models.map((m) => {
+      const option = new Option(m.status === "ready" ? `${m.name} (${FREQ_WORDS[m.freq]?.[0] ?? m.freq})` : `${m.name} (not loaded)`, m.name);
+      option.disabled = m.status !== "ready";
+      return option;
+    }));
+    const wanted = new URLSearchParams(location.search).get("model");
+    const choice = state.models.find((m) => m.name === wanted && m.status === "ready")
+      || state.models.find((m) => m.default && m.status === "ready") || state.models.find((m) => m.status === "ready");
+    if (!choice) throw new ApiError("No model is loaded: " + state.models.map((m) => `${m.name}: ${m.status}`).join("; "));
+    select.value = choice.name;
+    await selectModel();
+  }
+
+  const currentModel = () => state.models.find((m) => m.name === $("model").value);
+
+  async function selectModel() {
+    const model = currentModel();
+    clearResult();
+    $("model-summary").textContent = `Version ${model.version}; reads ${model.window} values, forecasts up to ${model.horizon} ${FREQ_WORDS[model.freq][1]}s ahead.`;
+    $("horizon").max = model.horizon;
+    $("horizon").value = model.horizon;
+    $("levels").disabled = !model.intervals;
+    $("levels-hint").textContent = model.intervals ? "" : "This model carries no calibration, so it gives no intervals.";
+    state.upload = null;
+    await Promise.all([loadCard(model.name), loadCatalog(model.name, "")]);
+  }
+
+  // ---------- shipped series ----------
+  let searchTimer = null;
+  async function loadCatalog(name, query) {
+    try {
+      const catalog = await api(`v1/models/${enc(name)}/series?limit=200&q=${enc(query)}`);
+      if (name !== $("model").value) return;
+      state.catalog = catalog;
+      const list = $("series-list");
+      list.replaceChildren(...catalog.series.map((s) => new Option(s.name === s.id ? s.id : `${s.name} · ${s.id}`, s.id)));
+      if (catalog.series.length) list.selectedIndex = 0;
+      let note;
+      if (!catalog.available) {
+        note = catalog.problem ? `The data set cannot be read (${catalog.problem}).`
+          : `The data set ${catalog.data_file} is not installed with this service.`;
+        note += " Paste values or upload a CSV instead.";
+        if (!query) chooseSource("paste");
+      } else {
+        note = `${catalog.total} series match` + (catalog.total > catalog.series.length ? `; the first ${catalog.series.length} are listed` : "") + ".";
+        if (catalog.trained_on_this_file === false) note += ` ${catalog.data_file} differs from the file this version was trained on.`;
+        if (!query) chooseSource("shipped");
+      }
+      $("series-note").textContent = note;
+    } catch (exc) {
+      $("series-note").textContent = exc.message;
+    }
+  }
+
+  function chooseSource(source) {
+    for (const radio of document.querySelectorAll('input[name="source"]')) radio.checked = radio.value === source;
+    for (const name of ["shipped", "paste", "upload"]) $(`source-${name}`).hidden = name !== source;
+  }
+
+  const selectedSource = () => document.querySelector('input[name="source"]:checked').value;
+
+  // The history the page shows and posts: the model's window or the last few seasons, whichever is longer.
+  const shownLength = (card) => Math.max(card.window, SHOW_SEASONS * card.season);
+
+  async function gatherInput(card) {
+    const source = selectedSource();
+    if (source === "shipped") {
+      const id = $("series-list").value;
+      if (!id) throw new ApiError(state.catalog && state.catalog.available ? "Choose a series from the list first." : "This model's data set is not here: paste values or upload a CSV.");
+      const s = await api(`v1/models/${enc(card.name)}/series/${enc(id)}?last=${shownLength(card)}`);
+      return { id: s.id, name: s.name, start: parseTimestamp(s.start), freq: s.freq, values: s.values };
+    }
+    if (source === "paste") {
+      try {
+        const pasted = parsePasted($("paste-values").value, $("paste-start").value);
+        showFieldError(["paste-values", "paste-start"], "paste-error", "");
+        return { ...pasted, freq: card.freq };
+      } catch (exc) {
+        showFieldError(["paste-values", "paste-start"], "paste-error", exc.message);
+        $("paste-values").focus();
+        return null;
+      }
+    }
+    if (!state.upload) {
+      showFieldError(["upload-file"], "upload-error", $("upload-error").textContent || "choose a CSV file first");
+      return null;
+    }
+    const s = state.upload.find((u) => u.id === $("upload-series").value);
+    if (s.freq !== card.freq) {
+      showFieldError(["upload-file"], "upload-error", `series '${s.id}' is ${FREQ_WORDS[s.freq][0]}; model ${card.name} forecasts ${FREQ_WORDS[card.freq][0]} series`);
+      return null;
+    }
+    return { id: s.id, name: s.id, start: s.start, freq: s.freq, values: s.values };
+  }
+
+  // Linear interpolation over the gaps of a shipped series (the API takes finite numbers only).
+  function fillGaps(values) {
+    const out = values.slice();
+    const known = out.map((v, i) => (v == null ? -1 : i)).filter((i) => i >= 0);
+    if (!known.length) return null;
+    for (let i = 0; i < out.length; i++) {
+      if (out[i] != null) continue;
+      const before = known.filter((k) => k < i).pop(), after = known.find((k) => k > i);
+      out[i] = before === undefined ? out[after] : after === undefined ? out[before]
+        : out[before] + (out[after] - out[before]) * (i - before) / (after - before);
+    }
+    return out;
+  }
+
+  // ---------- forecast ----------
+  async function forecast(event) {
+    event.preventDefault();
+    const card = state.card;
+    if (!card) return;
+    hideError();
+    const horizon = Number($("horizon").value);
+    const horizonOk = Number.isInteger(horizon) && horizon >= 1 && horizon <= card.horizon;
+    showFieldError(["horizon"], "horizon-error", horizonOk ? "" : `horizon must be a whole number from 1 to ${card.horizon}`);
+    let levels = [];
+    try {
+      levels = $("levels").disabled ? [] : parseLevels($("levels").value);
+      showFieldError(["levels"], "levels-error", "");
+    } catch (exc) {
+      showFieldError(["levels"], "levels-error", exc.message);
+      return;
+    }
+    if (!horizonOk) return;
+    const button = $("forecast-button");
+    button.disabled = true;
+    try {
+      const input = await gatherInput(card);
+      if (!input) return;
+      const shown = input.values.slice(-shownLength(card));
+      const offset = input.values.length - shown.length;
+      const start = input.start ? step(input.start, input.freq, offset) : null;
+      const history = fillGaps(shown);
+      if (!history) throw new ApiError(`Series '${input.id}' has no values in its last ${shown.length} steps.`);
+      const filled = shown.filter((v) => v == null).length;
+      const body = { series: [{ id: input.id, history }], horizon };
+      if (levels.length) body.level = levels;
+      const response = await api(`v1/models/${enc(card.name)}/forecast`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+      state.result = { card, input: { ...input, start, shown }, levels, forecast: response.forecasts[0], version: response.model.version };
+      $("notice").textContent = filled ? `${filled} missing value${filled > 1 ? "s were" : " was"} filled by linear interpolation before forecasting.` : "";
+      render();
+    } catch (exc) {
+      if (!(exc instanceof ApiError)) console.error(exc);
+      showError(exc instanceof ApiError ? exc.message : "The page could not draw this forecast; try again or reload the page.");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function showError(message) {
+    $("error").textContent = message;
+    $("error").hidden = false;
+    if (!state.result) $("chart-placeholder").textContent = "No forecast to show: " + message;
+  }
+
+  function hideError() { $("error").hidden = true; $("error").textContent = ""; }
+
+  function clearResult() {
+    state.result = null;
+    if (state.chart) { state.chart.destroy(); state.chart = null; window.paxcastChart = null; }
+    $("chart-placeholder").hidden = false;
+    $("chart-placeholder").textContent = "Choose a series and press Forecast.";
+    $("chart-caption").textContent = "";
+    $("table-block").hidden = true;
+    $("notice").textContent = "";
+    hideError();
+  }
+
+  // Timestamps of history and forecast: dates when the data has them, step numbers otherwise.
+  function axis(result) {
+    const { input, forecast } = result;
+    const n = input.shown.length, h = forecast.mean.length;
+    if (!input.start) return { time: false, xs: [...Array(n + h).keys()].map((i) => i + 1), labels: [...Array(h).keys()].map((i) => `step ${n + i + 1}`) };
+    const dates = [...Array(n + h).keys()].map((i) => step(input.start, input.freq, i));
+    return { time: true, xs: dates.map((d) => d.getTime() / 1000), labels: dates.slice(n).map(formatTimestamp) };
+  }
+
+  function render() {
+    const result = state.result;
+    const { input, forecast, levels } = result;
+    const { time, xs, labels } = axis(result);
+    result.labels = labels;
+    const n = input.shown.length, h = forecast.mean.length;
+    const pad = (values, before, after) => [...Array(before).fill(null), ...values, ...Array(after).fill(null)];
+    const data = [xs, pad(input.shown, 0, h), pad(forecast.mean, n, 0)];
+    const series = [
+      {},
+      { label: "history", stroke: "#1b1f24", width: 2, value: (u, v) => number(v) },
+      { label: "forecast", stroke: "#b3261e", width: 2, value: (u, v) => number(v), points: { show: h <= 60 } },
+    ];
+    const bands = [];
+    const sorted = levels.slice().sort((a, b) => b - a); // widest band first, so narrower ones paint over it
+    sorted.forEach((level, k) => {
+      const interval = forecast.intervals && forecast.intervals[String(level)];
+      if (!interval) return;
+      const alpha = 0.14 + 0.16 * k;
+      data.push(pad(interval.lower, n, 0), pad(interval.upper, n, 0));
+      const lo = data.length - 2, hi = data.length - 1;
+      const edge = { stroke: `rgba(179,38,30,${alpha + 0.25})`, width: 1, value: (u, v) => number(v), points: { show: false } };
+      series.push({ ...edge, label: `${level}% lower` }, { ...edge, label: `${level}% upper` });
+      bands.push({ series: [hi, lo], fill: `rgba(179,38,30,${alpha})` });
+    });
+    const container = $("chart");
+    const options = {
+      width: Math.max(container.clientWidth, 280), height: window.innerWidth < 760 ? 260 : 340,
+      scales: { x: { time } },
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
+      series, bands,
+      axes: [{}, { size: 64, values: (u, splits) => splits.map((v) => number(v, 0)) }],
+      legend: { live: true },
+      cursor: { points: { size: 7 } },
+    };
+    if (state.chart) state.chart.destroy();
+    $("chart-placeholder").hidden = true;
+    state.chart = new uPlot(options, data, container);
+    window.paxcastChart = state.chart; // the browser tests read the drawn data from here
+    container.dataset.forecastPoints = String(h);
+    container.dataset.bands = bands.length ? sorted.join(",") : "";
+    const from = time ? formatTimestamp(step(input.start, input.freq, 0)) : "step 1";
+    $("chart-caption").textContent = `${input.name}: ${n} values from ${from} (black) and the ${h}-step forecast of ${result.card.name} version ${result.version} (red)` +
+      (bands.length ? ` with ${sorted.join("% and ")}% prediction intervals (shaded).` : ".");
+    container.setAttribute("aria-label", $("chart-caption").textContent);
+    renderTable(result);
+  }
+
+  function renderTable(result) {
+    const { forecast, labels } = result;
+    const levels = result.levels.filter((l) => forecast.intervals && forecast.intervals[String(l)]);
+    const head = ["Timestamp", "Forecast", ...levels.flatMap((l) => [`${l}% lower`, `${l}% upper`])];
+    const rows = forecast.mean.map((mean, i) => [labels[i], mean, ...levels.flatMap((l) => [forecast.intervals[String(l)].lower[i], forecast.intervals[String(l)].upper[i]])]);
+    const table = $("forecast-table");
+    const thead = document.createElement("thead"), tbody = document.createElement("tbody");
+    const tr = document.createElement("tr");
+    for (const text of head) { const th = document.createElement("th"); th.scope = "col"; th.textContent = text; tr.append(th); }
+    thead.append(tr);
+    for (const row of rows) {
+      const r = document.createElement("tr");
+      row.forEach((cell, k) => {
+        const td = document.createElement(k === 0 ? "th" : "td");
+        if (k === 0) td.scope = "row";
+        td.textContent = k === 0 ? cell : cell.toLocaleString("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+        r.append(td);
+      });
+      tbody.append(r);
+    }
+    table.replaceChildren(thead, tbody);
+    $("table-block").hidden = false;
+    result.csv = [["unique_id", "ds", "mean", ...levels.flatMap((l) => [`lo-${l}`, `hi-${l}`])].join(","),
+      ...rows.map((row) => [csvField(result.input.id), ...row.map((v, k) => (k === 0 ? v : String(v)))].join(","))].join("\n") + "\n";
+  }
+
+  const csvField = (text) => (/[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
+
+  function download() {
+    const result = state.result;
+    if (!result || !result.csv) return;
+    const url = URL.createObjectURL(new Blob([result.csv], { type: "text/csv" }));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = `paxcast-${result.card.name}-${result.input.id}.csv`.replace(/[^\w.-]+/g, "_");
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
+  // ---------- the model card in plain words ----------
+  async function loadCard(name) {
+    $("card-error").hidden = true;
+    state.card = null;
+    try {
+      const card = await api(`v1/models/${enc(name)}`);
+      if (name !== $("model").value) return;
+      state.card = card;
+      renderCard(card);
+    } catch (exc) {
+      $("card-error").textContent = exc.message;
+      $("card-error").hidden = false;
+    }
+    await Promise.all([loadBacktest(name), loadHistory(name)]);
+  }
+
+  function when(iso) {
+    const date = new Date(iso);
+    return Number.isNaN(date.getTime()) ? iso : date.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  }
+
+  function renderCard(card) {
+    const [adj, unit] = FREQ_WORDS[card.freq] || [card.freq, "step"];
+    const hp = card.hyperparameters, t = card.training, v = card.validation;
+    const cell = { lstm: "LSTM", gru: "GRU", peephole: "peephole LSTM" }[card.cell] || card.cell;
+    const facts = [
+      `${card.name}, version ${card.version}: ${/^[aeiou]/i.test(cell) || cell === "LSTM" ? "an" : "a"} ${cell} network, ${card.layers} layer${card.layers > 1 ? "s" : ""} of ${hp.hidden} units, the average of ${card.ensemble} trained member${card.ensemble > 1 ? "s" : ""}.`,
+      `Reads the last ${card.window} ${adj} values (a season is ${card.season} ${unit}s) and forecasts up to ${card.horizon} ${unit}s ahead.`,
+      card.transform === "log" ? "Works on the log scale, so it takes positive values only." : "Works on values scaled by their recent level.",
+      `Trained ${when(card.created_at)} on ${card.data_file}: ${t.series} series, ${t.rows.toLocaleString("en-US")} rows, ${t.windows.toLocaleString("en-US")} training windows, in ${number(t.seconds, 1)} s.`,
+      `Inner validation: MAPE ${number(v.mape, 2)}% against ${number(v.baseline_mape, 2)}% for the baseline (${v.baseline}).`,
+      card.selection.network === "on" ? "The network beat its baseline, so it is switched on." : `The network is switched off: ${card.selection.network.replace(/^off:\s*/, "")}; forecasts are the baseline's.`,
+      card.intervals ? `Prediction intervals come from its out-of-sample errors: ${card.intervals.method}.` : "No interval calibration: forecasts come without intervals.",
+    ];
+    $("card-facts").replaceChildren(...facts.map((text) => Object.assign(document.createElement("li"), { textContent: text })));
+  }
+
+  async function loadBacktest(name) {
+    const target = $("backtest");
+    try {
+      const backtest = await api(`v1/models/${enc(name)}/backtest`);
+      const metrics = ["mape", "smape", "mase", "rmse"];
+      const table = document.createElement("table");
+      const levels = backtest.levels.map(String);
+      table.innerHTML = "<caption class='hint'></caption><thead><tr><th scope='col'>Method</th>" + metrics.map((m) => `<th scope='col'>${m.toUpperCase()}</th>`).join("") +
+        levels.map((l) => `<th scope='col'>${l}% coverage</th>`).join("") + "</tr></thead><tbody></tbody>";
+      table.caption.textContent = `Splits: ${backtest.splits}. Errors are means over the splits; lower is better.`;
+      for (const method of backtest.methods) {
+        const row = table.tBodies[0].insertRow();
+        const th = document.createElement("th"); th.scope = "row"; th.textContent = method.name; row.append(th);
+        for (const m of metrics) row.insertCell().textContent = number(method[m], 2);
+        for (const l of levels) row.insertCell().textContent = method.coverage[l] == null ? "–" : `${number(method.coverage[l] * 100, 1)}%`;
+      }
+      const wrap = Object.assign(document.createElement("div"), { className: "table-wrap", tabIndex: 0 });
+      wrap.append(table);
+      target.replaceChildren(wrap);
+    } catch (exc) {
+      target.replaceChildren(Object.assign(document.createElement("p"), { className: "hint", textContent: `${exc.message} The inner validation above compares the network with its baseline.` }));
+    }
+  }
+
+  async function loadHistory(name) {
+    const list = $("history-list");
+    try {
+      const history = await api(`v1/models/${enc(name)}/history`);
+      if (name !== $("model").value) return;
+      $("history-summary").textContent = `Registry history: ${history.records.length} event${history.records.length === 1 ? "" : "s"}, newest first`;
+      if (!history.records.length) {
+        list.replaceChildren(Object.assign(document.createElement("li"), { textContent: "No retrain or rollback is recorded yet: this version was registered by paxcast train." }));
+        return;
+      }
+      list.replaceChildren(...history.records.map(historyItem));
+    } catch (exc) {
+      $("history-summary").textContent = "Registry history";
+      list.replaceChildren(Object.assign(document.createElement("li"), { className: "field-error", textContent: exc.message }));
+    }
+  }
+
+  function historyItem(record) {
+    const li = document.createElement("li");
+    li.className = record.decision.replace(/\s+/g, "-");
+    const badge = Object.assign(document.createElement("span"), { className: "badge", textContent: record.decision });
+    const head = document.createElement("div");
+    head.append(badge, Object.assign(document.createElement("strong"), { textContent: when(record.time) }), document.createTextNode(` · serving ${record.current ?? "?"}`));
+    li.append(head);
+    const lines = [];
+    if (record.event === "retrain" && record.challenger && record.champion) {
+      const metric = record.holdout?.metric || "mape";
+      const score = (c) => (c[metric] == null ? "–" : `${number(c[metric], 2)}%`);
+      lines.push(`Challenger ${record.challenger.version ?? "(not registered)"} scored ${metric.toUpperCase()} ${score(record.challenger)}; champion ${record.champion.version ?? "?"} ${score(record.champion)}` +
+        (record.holdout ? ` on a hold-out of ${record.holdout.points} points.` : "."));
+    }
+    if (record.reason) lines.push(capitalise(record.reason) + (record.forced ? " (forced)" : "") + ".");
+    if (record.data && record.data.file) lines.push(`Data: ${record.data.file}, ${record.data.rows ?? "?"} rows, ${record.data.series ?? "?"} series.`);
+    for (const text of lines) li.append(Object.assign(document.createElement("p"), { className: "hint", textContent: text }));
+    return li;
+  }
+
+  // ---------- wiring ----------
+  function onUpload() {
+    const file = $("upload-file").files[0];
+    state.upload = null;
+    const select = $("upload-series");
+    select.replaceChildren();
+    select.disabled = true;
+    if (!file) return;
+    const reader = new FileReader();
+    reader.onload = () => {
+      try {
+        const series = parseLongCsv(String(reader.result));
+        state.upload = series;
+        select.replaceChildren(...series.map((s) => new Option(`${s.id} (${s.values.length} ${FREQ_WORDS[s.freq][0]} values)`, s.id)));
+        select.disabled = false;
+        showFieldError(["upload-file"], "upload-error", "");
+      } catch (exc) {
+        showFieldError(["upload-file"], "upload-error", `${file.name}: ${exc.message}`);
+      }
+    };
+    reader.onerror = () => showFieldError(["upload-file"], "upload-error", `${file.name}: cannot be read`);
+    reader.readAsText(file);
+  }
+
+  function start() {
+    $("controls").addEventListener("submit", forecast);
+    $("model").addEventListener("change", () => selectModel().catch((exc) => showError(exc.message)));
+    for (const radio of document.querySelectorAll('input[name="source"]')) radio.addEventListener("change", () => chooseSource(radio.value));
+    $("series-search").addEventListener("input", () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(() => loadCatalog($("model").value, $("series-search").value), 200);
+    });
+    $("series-search").addEventListener("keydown", (e) => { if (e.key === "ArrowDown") { e.preventDefault(); $("series-list").focus(); } });
+    $("upload-file").addEventListener("change", onUpload);
+    $("download").addEventListener("click", download);
+    new ResizeObserver(() => {
+      if (state.chart) state.chart.setSize({ width: Math.max($("chart").clientWidth, 280), height: window.innerWidth < 760 ? 260 : 340 });
+    }).observe($("chart-figure"));
+    loadModels().catch((exc) => showError(exc.message));
+  }
+
+  if (typeof uPlot === "undefined") {
+    document.addEventListener("DOMContentLoaded", () => { $("error").hidden = false; $("error").textContent = "The chart library did not load; reload the page."; });
+  } else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
