@@ -67,6 +67,7 @@
     return null;
   }
 
+  const fixed = (v, digits) => (v == null || Number.isNaN(v) ? "–" : v.toFixed(digits));
   const number = (v, digits) => v == null || Number.isNaN(v) ? "–"
     : v.toLocaleString("en-US", { maximumFractionDigits: digits ?? (Math.abs(v) >= 100 ? 0 : 2) });
 
@@ -193,14 +194,20 @@
 
   async function selectModel() {
     const model = currentModel();
+    document.body.dataset.ready = "false";
+    $("forecast-button").disabled = true;
     clearResult();
     $("model-summary").textContent = `Version ${model.version}; reads ${model.window} values, forecasts up to ${model.horizon} ${FREQ_WORDS[model.freq][1]}s ahead.`;
     $("horizon").max = model.horizon;
     $("horizon").value = model.horizon;
     $("levels").disabled = !model.intervals;
     $("levels-hint").textContent = model.intervals ? "" : "This model carries no calibration, so it gives no intervals.";
-    state.upload = null;
-    await Promise.all([loadCard(model.name), loadCatalog(model.name, "")]);
+    try {
+      await Promise.all([loadCard(model.name), loadCatalog(model.name, "")]);
+    } finally {
+      $("forecast-button").disabled = false;
+      document.body.dataset.ready = "true";
+    }
   }
 
   // ---------- shipped series ----------
@@ -218,11 +225,11 @@
         note = catalog.problem ? `The data set cannot be read (${catalog.problem}).`
           : `The data set ${catalog.data_file} is not installed with this service.`;
         note += " Paste values or upload a CSV instead.";
-        if (!query) chooseSource("paste");
+        if (selectedSource() === "shipped") { chooseSource("paste"); state.sourceForced = true; }
       } else {
         note = `${catalog.total} series match` + (catalog.total > catalog.series.length ? `; the first ${catalog.series.length} are listed` : "") + ".";
         if (catalog.trained_on_this_file === false) note += ` ${catalog.data_file} differs from the file this version was trained on.`;
-        if (!query) chooseSource("shipped");
+        if (state.sourceForced) { chooseSource("shipped"); state.sourceForced = false; }
       }
       $("series-note").textContent = note;
     } catch (exc) {
@@ -289,8 +296,11 @@
   async function forecast(event) {
     event.preventDefault();
     const card = state.card;
-    if (!card) return;
     hideError();
+    if (!card) {
+      showError($("card-error").textContent || "The model is still loading; try again in a moment.");
+      return;
+    }
     const horizon = Number($("horizon").value);
     const horizonOk = Number.isInteger(horizon) && horizon >= 1 && horizon <= card.horizon;
     showFieldError(["horizon"], "horizon-error", horizonOk ? "" : `horizon must be a whole number from 1 to ${card.horizon}`);
@@ -450,6 +460,7 @@
   // ---------- the model card in plain words ----------
   async function loadCard(name) {
     $("card-error").hidden = true;
+    $("card-facts").replaceChildren();
     state.card = null;
     try {
       const card = await api(`v1/models/${enc(name)}`);
@@ -477,7 +488,7 @@
       `Reads the last ${card.window} ${adj} values (a season is ${card.season} ${unit}s) and forecasts up to ${card.horizon} ${unit}s ahead.`,
       card.transform === "log" ? "Works on the log scale, so it takes positive values only." : "Works on values scaled by their recent level.",
       `Trained ${when(card.created_at)} on ${card.data_file}: ${t.series} series, ${t.rows.toLocaleString("en-US")} rows, ${t.windows.toLocaleString("en-US")} training windows, in ${number(t.seconds, 1)} s.`,
-      `Inner validation: MAPE ${number(v.mape, 2)}% against ${number(v.baseline_mape, 2)}% for the baseline (${v.baseline}).`,
+      `Inner validation: MAPE ${fixed(v.mape, 2)}% against ${fixed(v.baseline_mape, 2)}% for its baseline, ${v.baseline}.`,
       card.selection.network === "on" ? "The network beat its baseline, so it is switched on." : `The network is switched off: ${card.selection.network.replace(/^off:\s*/, "")}; forecasts are the baseline's.`,
       card.intervals ? `Prediction intervals come from its out-of-sample errors: ${card.intervals.method}.` : "No interval calibration: forecasts come without intervals.",
     ];
@@ -497,8 +508,8 @@
       for (const method of backtest.methods) {
         const row = table.tBodies[0].insertRow();
         const th = document.createElement("th"); th.scope = "row"; th.textContent = method.name; row.append(th);
-        for (const m of metrics) row.insertCell().textContent = number(method[m], 2);
-        for (const l of levels) row.insertCell().textContent = method.coverage[l] == null ? "–" : `${number(method.coverage[l] * 100, 1)}%`;
+        for (const m of metrics) row.insertCell().textContent = fixed(method[m], 2);
+        for (const l of levels) row.insertCell().textContent = method.coverage[l] == null ? "–" : `${fixed(method.coverage[l] * 100, 1)}%`;
       }
       const wrap = Object.assign(document.createElement("div"), { className: "table-wrap", tabIndex: 0 });
       wrap.append(table);
@@ -513,7 +524,8 @@
     try {
       const history = await api(`v1/models/${enc(name)}/history`);
       if (name !== $("model").value) return;
-      $("history-summary").textContent = `Registry history: ${history.records.length} event${history.records.length === 1 ? "" : "s"}, newest first`;
+      const count = history.records.length;
+      $("history-summary").textContent = count ? `Registry history: ${count} event${count === 1 ? "" : "s"}, newest first` : "Registry history: none yet";
       if (!history.records.length) {
         list.replaceChildren(Object.assign(document.createElement("li"), { textContent: "No retrain or rollback is recorded yet: this version was registered by paxcast train." }));
         return;
@@ -535,7 +547,7 @@
     const lines = [];
     if (record.event === "retrain" && record.challenger && record.champion) {
       const metric = record.holdout?.metric || "mape";
-      const score = (c) => (c[metric] == null ? "–" : `${number(c[metric], 2)}%`);
+      const score = (c) => (c[metric] == null ? "–" : `${fixed(c[metric], 2)}%`);
       lines.push(`Challenger ${record.challenger.version ?? "(not registered)"} scored ${metric.toUpperCase()} ${score(record.challenger)}; champion ${record.champion.version ?? "?"} ${score(record.champion)}` +
         (record.holdout ? ` on a hold-out of ${record.holdout.points} points.` : "."));
     }
@@ -572,7 +584,7 @@
   function start() {
     $("controls").addEventListener("submit", forecast);
     $("model").addEventListener("change", () => selectModel().catch((exc) => showError(exc.message)));
-    for (const radio of document.querySelectorAll('input[name="source"]')) radio.addEventListener("change", () => chooseSource(radio.value));
+    for (const radio of document.querySelectorAll('input[name="source"]')) radio.addEventListener("change", () => { state.sourceForced = false; chooseSource(radio.value); });
     $("series-search").addEventListener("input", () => {
       clearTimeout(searchTimer);
       searchTimer = setTimeout(() => loadCatalog($("model").value, $("series-search").value), 200);
@@ -583,7 +595,7 @@
     new ResizeObserver(() => {
       if (state.chart) state.chart.setSize({ width: Math.max($("chart").clientWidth, 280), height: window.innerWidth < 760 ? 260 : 340 });
     }).observe($("chart-figure"));
-    loadModels().catch((exc) => showError(exc.message));
+    loadModels().catch((exc) => { showError(exc.message); document.body.dataset.ready = "true"; });
   }
 
   if (typeof uPlot === "undefined") {

@@ -7,6 +7,9 @@ import gzip
 import json
 import math
 import re
+import subprocess
+import sys
+import zipfile
 
 import pytest
 from web_data import ROOT, STATIONS, add_model_copy, write_history, write_stations
@@ -178,3 +181,14 @@ def test_the_page_is_not_in_the_api_schema(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert "/" not in paths and "/static/{asset}" not in paths
     assert {"/v1/models/{name}/series", "/v1/models/{name}/series/{series_id}", "/v1/models/{name}/history", "/v1/models/{name}/backtest"} <= set(paths)
+
+
+def test_the_wheel_carries_the_page(tmp_path):
+    """The serving install is the wheel: every file the page route serves must be inside it."""
+    from paxcast.service.pages import ASSETS
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir", str(tmp_path), str(ROOT)],
+                   check=True, timeout=300, capture_output=True)
+    (wheel,) = tmp_path.glob("paxcast-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"paxcast/service/static/{name}" for name in [*ASSETS, "index.html"]} <= names
