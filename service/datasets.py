@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paxcast.service.calendar import MONTH_STEPS, FIXED_STEPS, step
+from paxcast.service.calendar import FIXED_STEPS, MONTH_STEPS, step
 from paxcast.service.contract import sha256_of
 
 SIDECARS = ("stations.csv", "sensors.csv", "series.csv")
@@ -76,7 +76,7 @@ def find_data_file(data_dir: str | Path, data_file: str) -> Path | None:
 
 
 def load_data_set(data_dir: str | Path, data_file: str, freq: str) -> DataSet:
-    """The shipped series for a card's `data_file` and `freq`; an empty DataSet when the file is absent or unreadable."""
+    """The shipped series for a card's `data_file` and `freq`; an empty DataSet if the file is absent or unreadable."""
     path = find_data_file(data_dir, data_file)
     if path is None:
         return DataSet(path=None, series={})
@@ -161,7 +161,7 @@ def on_grid(path: Path, key: str, name: str, ds: list[str], y: list[str], line: 
 
 
 def read_names(folder: Path) -> dict[str, str]:
-    """unique_id -> display name from the first sidecar found: `name`, or `station` (with its `line`), or `sensor_name`."""
+    """unique_id -> display name from the first sidecar: `name`, or `station` (with its `line`), or `sensor_name`."""
     for sidecar in SIDECARS:
         path = folder / sidecar
         if not path.is_file():

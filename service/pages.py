@@ -20,7 +20,14 @@ from paxcast.service.datasets import load_data_set, plain_name, search
 from paxcast.service.holder import ModelHolder
 from paxcast.service.registry import read_history
 from paxcast.service.schemas import (
-    BacktestMethod, HistoryRecord, ModelBacktest, ModelHistory, Problem, SeriesCatalog, SeriesEntry, SeriesValues,
+    BacktestMethod,
+    HistoryRecord,
+    ModelBacktest,
+    ModelHistory,
+    Problem,
+    SeriesCatalog,
+    SeriesEntry,
+    SeriesValues,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -34,7 +41,9 @@ ASSETS = {
 }
 # Everything the page loads comes from this origin; a stray CDN link would be refused by the browser.
 PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
 }
@@ -77,8 +86,11 @@ def card_of(name: str, request: Request):
 
 @router.get("/v1/models/{name}/series", response_model=SeriesCatalog, responses=ERRORS)
 def list_series(
-    name: str, request: Request,
-    q: Annotated[str, Query(max_length=200, description="words that the id or the name must all contain, any case")] = "",
+    name: str,
+    request: Request,
+    q: Annotated[
+        str, Query(max_length=200, description="words that the id or the name must all contain, any case")
+    ] = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> SeriesCatalog:
     """The series shipped with the model's data set (PAXCAST_DATA_DIR), searchable by id and name."""
@@ -86,32 +98,53 @@ def list_series(
     data = load_data_set(request.app.state.settings.data_dir, card.data_file, card.freq)
     total, found = search(data, q, limit)
     entries = [
-        SeriesEntry(id=s.id, name=s.name, length=len(s.values), start=s.timestamp(0, card.freq), end=s.timestamp(len(s.values) - 1, card.freq))
+        SeriesEntry(
+            id=s.id,
+            name=s.name,
+            length=len(s.values),
+            start=s.timestamp(0, card.freq),
+            end=s.timestamp(len(s.values) - 1, card.freq),
+        )
         for s in found
     ]
     return SeriesCatalog(
-        model=name, data_file=plain_name(card.data_file), available=bool(data.series), problem=data.problem,
-        trained_on_this_file=None if data.sha256 is None else data.sha256 == card.data_sha256, total=total, series=entries,
+        model=name,
+        data_file=plain_name(card.data_file),
+        available=bool(data.series),
+        problem=data.problem,
+        trained_on_this_file=None if data.sha256 is None else data.sha256 == card.data_sha256,
+        total=total,
+        series=entries,
     )
 
 
 @router.get("/v1/models/{name}/series/{series_id:path}", response_model=SeriesValues, responses=ERRORS)
 def series_values(
-    name: str, series_id: str, request: Request,
-    last: Annotated[int | None, Query(ge=1, description="how many of the newest values (default: the model's window)")] = None,
+    name: str,
+    series_id: str,
+    request: Request,
+    last: Annotated[
+        int | None, Query(ge=1, description="how many of the newest values (default: the model's window)")
+    ] = None,
 ) -> SeriesValues:
     """The newest `last` values of one shipped series with the timestamp of the first."""
     card = card_of(name, request)
     data = load_data_set(request.app.state.settings.data_dir, card.data_file, card.freq)
     shipped = data.series.get(series_id)
     if shipped is None:
-        raise HTTPException(404, f"model '{name}': its data set ({plain_name(card.data_file)}) has no series '{series_id}'")
+        raise HTTPException(
+            404, f"model '{name}': its data set ({plain_name(card.data_file)}) has no series '{series_id}'"
+        )
     count = min(last or card.window, len(shipped.values), request.app.state.settings.max_history)
     first = len(shipped.values) - count
     values = [None if math.isnan(v) else v for v in shipped.values[first:].tolist()]
     return SeriesValues(
-        id=shipped.id, name=shipped.name, freq=card.freq, start=shipped.timestamp(first, card.freq),
-        values=values, missing=sum(v is None for v in values),
+        id=shipped.id,
+        name=shipped.name,
+        freq=card.freq,
+        start=shipped.timestamp(first, card.freq),
+        values=values,
+        missing=sum(v is None for v in values),
     )
 
 
@@ -138,7 +171,11 @@ def model_backtest(name: str, request: Request) -> ModelBacktest:
         levels = [int(level) for level in document.get("levels", [])]
         methods = [
             BacktestMethod(
-                name=method, mape=row.get("mape"), smape=row.get("smape"), mase=row.get("mase"), rmse=row.get("rmse"),
+                name=method,
+                mape=row.get("mape"),
+                smape=row.get("smape"),
+                mase=row.get("mase"),
+                rmse=row.get("rmse"),
                 coverage={str(level): row[f"coverage{level}"] for level in levels if f"coverage{level}" in row},
             )
             for method, row in document["summary"].items()
@@ -147,4 +184,6 @@ def model_backtest(name: str, request: Request) -> ModelBacktest:
     except FileNotFoundError:
         raise HTTPException(404, f"model '{name}' has no backtest in the registry ({BACKTEST_FILE})") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise HTTPException(404, f"model '{name}': {BACKTEST_FILE} in the registry cannot be read ({type(exc).__name__})") from None
+        raise HTTPException(
+            404, f"model '{name}': {BACKTEST_FILE} in the registry cannot be read ({type(exc).__name__})"
+        ) from None

@@ -180,7 +180,7 @@ class BacktestMethod(BaseModel):
     smape: float | None = None
     mase: float | None = None
     rmse: float | None = None
-    coverage: dict[str, float] = Field(default_factory=dict, description="level -> share of actuals inside the interval")
+    coverage: dict[str, float] = Field(default_factory=dict, description="level -> percent of actual values inside the interval")
 
 
 class ModelBacktest(BaseModel):

@@ -500,16 +500,18 @@
     try {
       const backtest = await api(`v1/models/${enc(name)}/backtest`);
       const metrics = ["mape", "smape", "mase", "rmse"];
+      const titles = { mape: "MAPE %", smape: "sMAPE %", mase: "MASE", rmse: "RMSE" };
       const table = document.createElement("table");
       const levels = backtest.levels.map(String);
-      table.innerHTML = "<caption class='hint'></caption><thead><tr><th scope='col'>Method</th>" + metrics.map((m) => `<th scope='col'>${m.toUpperCase()}</th>`).join("") +
+      table.innerHTML = "<caption class='hint'></caption><thead><tr><th scope='col'>Method</th>" + metrics.map((m) => `<th scope='col'>${titles[m]}</th>`).join("") +
         levels.map((l) => `<th scope='col'>${l}% coverage</th>`).join("") + "</tr></thead><tbody></tbody>";
-      table.caption.textContent = `Splits: ${backtest.splits}. Errors are means over the splits; lower is better.`;
+      table.caption.textContent = `paxcast backtest of this model's design, each method trained on the values before the split only (${backtest.splits}). ` +
+        "Errors are means over the splits; lower is better. Coverage: the share of actual values inside the interval, ideally its level.";
       for (const method of backtest.methods) {
         const row = table.tBodies[0].insertRow();
         const th = document.createElement("th"); th.scope = "row"; th.textContent = method.name; row.append(th);
         for (const m of metrics) row.insertCell().textContent = fixed(method[m], 2);
-        for (const l of levels) row.insertCell().textContent = method.coverage[l] == null ? "–" : `${fixed(method.coverage[l] * 100, 1)}%`;
+        for (const l of levels) row.insertCell().textContent = method.coverage[l] == null ? "–" : `${fixed(method.coverage[l], 1)}%`;
       }
       const wrap = Object.assign(document.createElement("div"), { className: "table-wrap", tabIndex: 0 });
       wrap.append(table);

@@ -24,8 +24,16 @@ from web_data import ROOT, add_model_copy, write_history, write_stations
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 CHROMIUM = os.environ.get("PAXCAST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOT = ROOT / "docs" / "img" / "page.png"
 
 
@@ -56,11 +64,21 @@ def serving(registry: Path, data_dir: Path, log: Path):
     """`paxcast serve` on a free loopback port until /readyz answers 200 (60 s deadline); always stopped."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAXCAST_", "PROMETHEUS_"))}
-    env.update(PAXCAST_HOST="127.0.0.1", PAXCAST_PORT=str(port), PAXCAST_MODEL_DIR=str(registry),
-               PAXCAST_DATA_DIR=str(data_dir), PAXCAST_RELOAD_INTERVAL="0")
+    env.update(
+        PAXCAST_HOST="127.0.0.1",
+        PAXCAST_PORT=str(port),
+        PAXCAST_MODEL_DIR=str(registry),
+        PAXCAST_DATA_DIR=str(data_dir),
+        PAXCAST_RELOAD_INTERVAL="0",
+    )
     with log.open("wb") as handle:
-        process = subprocess.Popen([sys.executable, "-m", "paxcast.training.cli", "serve"], env=env, cwd=log.parent,
-                                   stdout=handle, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "paxcast.training.cli", "serve"],
+            env=env,
+            cwd=log.parent,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -117,7 +135,10 @@ def page(browser, base):
     page.set_default_timeout(20_000)
     errors, elsewhere = [], []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("request", lambda request: None if request.url.startswith((base, "data:", "blob:")) else elsewhere.append(request.url))
+    page.on(
+        "request",
+        lambda request: None if request.url.startswith((base, "data:", "blob:")) else elsewhere.append(request.url),
+    )
     page.goto(base + "/")
     page.wait_for_selector('body[data-ready="true"]', state="attached")
     yield page
@@ -132,7 +153,7 @@ def choose_model(page, name: str) -> None:
 
 
 def drawn(page) -> dict:
-    """What the uPlot instance holds, and the band's semi-transparent red pixels left and right of the first forecast x."""
+    """What the uPlot instance holds; the band's semi-transparent red pixels left and right of the first forecast x."""
     return page.evaluate("""() => {
         const u = window.paxcastChart, count = (a) => a.filter((v) => v != null).length;
         const n = count(u.data[1]), x0 = Math.round(u.valToPos(u.data[0][n], 'x', true));
@@ -141,10 +162,14 @@ def drawn(page) -> dict:
         let before = 0, after = 0;
         for (let i = 0; i < pixels.length; i += 4) {
             const [r, g, b, a] = [pixels[i], pixels[i + 1], pixels[i + 2], pixels[i + 3]];
-            if (r > 120 && g < 90 && b < 90 && a > 10 && a < 160) ((i / 4) % canvas.width < x0 - 2 ? before++ : after++);
+            if (r > 120 && g < 90 && b < 90 && a > 10 && a < 160) {
+                if ((i / 4) % canvas.width < x0 - 2) before++; else after++;
+            }
         }
         return {series: u.data.map(count), labels: u.series.map((s) => s.label), before, after,
-                sorted: u.data[2].every((m, i) => m == null || (u.data[3][i] <= u.data[5][i] && u.data[5][i] <= m && m <= u.data[6][i] && u.data[6][i] <= u.data[4][i]))};
+                // 95% lower <= 80% lower <= mean <= 80% upper <= 95% upper at every forecast step
+                sorted: u.data[2].every((m, i) => m == null || [3, 5, 2, 6, 4].every(
+                    (k, j, order) => j === 0 || u.data[order[j - 1]][i] <= u.data[k][i]))};
     }""")
 
 
@@ -166,7 +191,10 @@ def test_a_station_forecast_draws_history_forecast_and_both_bands(page, tmp_path
     assert page.get_attribute("#chart", "data-forecast-points") == "36"
     rows = page.locator("#forecast-table tbody tr")
     assert rows.count() == 36
-    assert rows.first.locator("th").text_content() == "2020-01-01" and rows.last.locator("th").text_content() == "2022-12-01"
+    assert (
+        rows.first.locator("th").text_content() == "2020-01-01"
+        and rows.last.locator("th").text_content() == "2022-12-01"
+    )
     assert "Jamsil (Line 2): 36 values from 2017-01-01" in page.text_content("#chart-caption")
     with page.expect_download() as download:
         page.click("#download")
@@ -178,15 +206,25 @@ def test_a_station_forecast_draws_history_forecast_and_both_bands(page, tmp_path
 
 def test_an_uploaded_csv_with_an_error_names_the_line_and_the_rule(page, tmp_path):
     page.check("input[name=source][value=upload]")
-    page.set_input_files("#upload-file", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"unique_id,ds,y\nx,1960-01-01,1\nx,1960-02-01,abc\n"}])
+    page.set_input_files(
+        "#upload-file",
+        files=[
+            {"name": "bad.csv", "mimeType": "text/csv", "buffer": b"unique_id,ds,y\nx,1960-01-01,1\nx,1960-02-01,abc\n"}
+        ],
+    )
     page.wait_for_function("() => document.querySelector('#upload-error').textContent !== ''")
     assert page.text_content("#upload-error") == "bad.csv: line 3: y 'abc' is not a number"
     assert page.get_attribute("#upload-file", "aria-invalid") == "true"
     # a well-formed but short file reaches the API, whose 422 detail is shown in words instead of a chart
     short = "unique_id,ds,y\n" + "".join(f"x,1960-{m:02d}-01,{400 + m}\n" for m in range(1, 13))
-    page.set_input_files("#upload-file", files=[{"name": "short.csv", "mimeType": "text/csv", "buffer": short.encode()}])
+    page.set_input_files(
+        "#upload-file", files=[{"name": "short.csv", "mimeType": "text/csv", "buffer": short.encode()}]
+    )
     page.wait_for_function("() => !document.querySelector('#upload-series').disabled")
-    assert page.text_content("#upload-error") == "" and page.text_content("#upload-series option") == "x (12 monthly values)"
+    assert (
+        page.text_content("#upload-error") == ""
+        and page.text_content("#upload-series option") == "x (12 monthly values)"
+    )
     page.click("#forecast-button")
     page.wait_for_selector("#error:not([hidden])")
     assert page.text_content("#error") == "Series 'x': history has 12 values, the model needs at least 36."
@@ -232,7 +270,10 @@ def test_the_history_timeline_lists_each_retrain_newest_first(page):
     newest, oldest = items.nth(0).text_content(), items.nth(1).text_content()
     assert newest.startswith("promoted2026-11-02 03:00 UTC · serving V2")
     assert "Challenger V2 scored MAPE 6.00%; champion V1 7.20% on a hold-out of 108 points." in newest
-    assert oldest.startswith("kept2026-10-02 03:00 UTC · serving V1") and "Challenger (not registered) scored MAPE 9.10%" in oldest
+    assert (
+        oldest.startswith("kept2026-10-02 03:00 UTC · serving V1")
+        and "Challenger (not registered) scored MAPE 9.10%" in oldest
+    )
     assert "Data: incoming/metro.csv, 180 rows, 3 series." in oldest
 
 
@@ -255,6 +296,9 @@ def test_screenshot_of_a_real_forecast_for_the_readme(page):
     page.click("#forecast-button")
     page.wait_for_selector("#forecast-table tbody tr")
     assert drawn(page)["series"][2] == 36
+    # the committed registry holds a `paxcast backtest --holdout 36` document: the LSTM, its baseline and four others
+    assert page.locator("#backtest tbody tr").count() == 6
+    assert page.locator("#backtest tbody th").first.text_content() == "LSTM (paxcast)"
     page.click("#history summary")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)

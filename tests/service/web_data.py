@@ -12,13 +12,30 @@ ROOT = Path(__file__).resolve().parents[2]
 STATIONS = [("ST01", "Line 2", "Gangnam"), ("ST02", "Line 2", "Jamsil"), ("ST03", "Line 9", "Yeouido")]
 MONTHS = 60  # 2015-01 .. 2019-12
 HISTORY_LINES = [
-    {"time": "2026-10-02T03:00:05+00:00", "event": "retrain", "decision": "kept", "reason": "challenger hold-out mape 9.1% vs champion 7.2%, worse than the allowed regression of 0%",
-     "forced": False, "current": "V1", "data": {"file": "incoming/metro.csv", "rows": 180, "series": 3, "through": {"ST01": "2019-12-01T00:00:00"}},
-     "holdout": {"points": 108, "horizon": 36, "metric": "mape"}, "challenger": {"version": None, "mape": 9.1, "smape": 8.8},
-     "champion": {"version": "V1", "mape": 7.2, "smape": 7.0, "basis": "the served ONNX"}, "duration_s": 12.5},
-    {"time": "2026-11-02T03:00:04+00:00", "event": "retrain", "decision": "promoted", "reason": "challenger hold-out mape 6.0% vs champion 7.2%",
-     "forced": False, "current": "V2", "holdout": {"points": 108, "horizon": 36, "metric": "mape"},
-     "challenger": {"version": "V2", "mape": 6.0, "smape": 5.9}, "champion": {"version": "V1", "mape": 7.2, "smape": 7.0}},
+    {
+        "time": "2026-10-02T03:00:05+00:00",
+        "event": "retrain",
+        "decision": "kept",
+        "reason": "challenger hold-out mape 9.1% vs champion 7.2%, worse than the allowed regression of 0%",
+        "forced": False,
+        "current": "V1",
+        "data": {"file": "incoming/metro.csv", "rows": 180, "series": 3, "through": {"ST01": "2019-12-01T00:00:00"}},
+        "holdout": {"points": 108, "horizon": 36, "metric": "mape"},
+        "challenger": {"version": None, "mape": 9.1, "smape": 8.8},
+        "champion": {"version": "V1", "mape": 7.2, "smape": 7.0, "basis": "the served ONNX"},
+        "duration_s": 12.5,
+    },
+    {
+        "time": "2026-11-02T03:00:04+00:00",
+        "event": "retrain",
+        "decision": "promoted",
+        "reason": "challenger hold-out mape 6.0% vs champion 7.2%",
+        "forced": False,
+        "current": "V2",
+        "holdout": {"points": 108, "horizon": 36, "metric": "mape"},
+        "challenger": {"version": "V2", "mape": 6.0, "smape": 5.9},
+        "champion": {"version": "V1", "mape": 7.2, "smape": 7.0},
+    },
 ]
 
 
@@ -36,18 +53,22 @@ def station_rows(skip: tuple[str, int] | None = None) -> list[str]:
     return rows
 
 
-def write_stations(data_dir: Path, name: str = "metro_monthly", folder: bool = True, skip: tuple[str, int] | None = None) -> Path:
+def write_stations(
+    data_dir: Path, name: str = "metro_monthly", folder: bool = True, skip: tuple[str, int] | None = None
+) -> Path:
     """`<data_dir>/<name>/<name>.csv.gz` + `stations.csv` (or both flat in data_dir); returns the data file."""
     where = data_dir / name if folder else data_dir
     where.mkdir(parents=True, exist_ok=True)
     path = where / f"{name}.csv.gz"
     path.write_bytes(gzip.compress(("\n".join(station_rows(skip)) + "\n").encode()))
-    (where / "stations.csv").write_text("unique_id,line,station\n" + "".join(f"{s},{line},{st}\n" for s, line, st in STATIONS), encoding="utf-8")
+    (where / "stations.csv").write_text(
+        "unique_id,line,station\n" + "".join(f"{s},{line},{st}\n" for s, line, st in STATIONS), encoding="utf-8"
+    )
     return path
 
 
 def add_model_copy(registry: Path, source: str, name: str, data_file: str) -> None:
-    """Serve `source`'s versions again as model `name` whose card names `data_file`: a station model without training one."""
+    """Serve `source`'s versions again as model `name`, its card naming `data_file`: a station model, no training."""
     shutil.copytree(registry / source, registry / name)
     for card_path in (registry / name).glob("*/model.json"):
         card = json.loads(card_path.read_text())
