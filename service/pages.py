@@ -50,7 +50,7 @@ PAGE_HEADERS = {
 BACKTEST_FILE = "backtest.json"
 
 router = APIRouter()
-ERRORS = {code: {"model": Problem} for code in (404, 503)}
+ERRORS = {code: {"model": Problem} for code in (404, 422, 503)}
 
 
 @router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
