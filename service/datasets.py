@@ -26,7 +26,6 @@ from paxcast.service.calendar import FIXED_STEPS, MONTH_STEPS, step
 from paxcast.service.contract import sha256_of
 
 SIDECARS = ("stations.csv", "sensors.csv", "series.csv")
-ONE_SERIES = "series"  # the id of a file without a unique_id column
 
 
 class DataSetError(ValueError):
@@ -108,8 +107,19 @@ def open_text(path: Path) -> io.TextIOBase:
 
 
 def read_long_format(path: Path, freq: str) -> dict[str, ShippedSeries]:
-    """Series of a `unique_id,ds,y` file placed on the `freq` grid; DataSetError names the file and line."""
-    rows: dict[str, tuple[list[str], list[str], int]] = {}
+    """Series of a `unique_id,ds,y` file placed on the `freq` grid; DataSetError names the file and line.
+
+    Each run of rows of one id becomes NumPy arrays as soon as it ends, so only one
+    series is ever held as Python strings (the Seoul file has 1M rows).
+    """
+    runs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    first_line: dict[str, int] = {}
+    key, ds, y = None, [], []
+
+    def end_run() -> None:
+        if key is not None:
+            runs.setdefault(key, []).append(parse_run(path, key, first_line[key], ds, y))
+
     try:
         with open_text(path) as handle:
             reader = csv.reader(handle)
@@ -118,30 +128,39 @@ def read_long_format(path: Path, freq: str) -> dict[str, ShippedSeries]:
                 raise DataSetError(f"{path}: line 1: expected columns unique_id,ds,y (header is {','.join(header)})")
             i_ds, i_y = header.index("ds"), header.index("y")
             i_id = header.index("unique_id") if "unique_id" in header else None
+            only = path.name.removesuffix(".gz").removesuffix(".csv")  # the id of a file without unique_id
             for record in reader:
                 if not record:
                     continue
-                key = record[i_id] if i_id is not None else ONE_SERIES
-                if key not in rows:
-                    rows[key] = ([], [], reader.line_num)
-                rows[key][0].append(record[i_ds])
-                rows[key][1].append(record[i_y])
+                now = record[i_id] if i_id is not None else only
+                if now != key:
+                    end_run()
+                    key, ds, y = now, [], []
+                    first_line.setdefault(key, reader.line_num)
+                ds.append(record[i_ds])
+                y.append(record[i_y])
+            end_run()
     except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error, IndexError) as exc:
         raise DataSetError(f"{path}: cannot be read as unique_id,ds,y ({exc})") from None
-    if i_id is None and len(header) and ONE_SERIES in rows:  # one series: name it after the file
-        rows = {path.name.removesuffix(".gz").removesuffix(".csv"): rows[ONE_SERIES]}
     names = read_names(path.parent)
-    return {key: on_grid(path, key, names.get(key, key), ds, y, line, freq) for key, (ds, y, line) in rows.items()}
+    return {key: on_grid(path, key, names.get(key, key), first_line[key], parts, freq) for key, parts in runs.items()}
 
 
-def on_grid(path: Path, key: str, name: str, ds: list[str], y: list[str], line: int, freq: str) -> ShippedSeries:
+def parse_run(path: Path, key: str, line: int, ds: list[str], y: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps (datetime64[s]) and values (float64) of one run of rows."""
+    try:
+        return np.array([text.strip() for text in ds], dtype="datetime64[s]"), np.array(y, dtype=np.float64)
+    except ValueError as exc:
+        raise DataSetError(f"{path}: series '{key}' (from line {line}): {exc}") from None
+
+
+def on_grid(
+    path: Path, key: str, name: str, line: int, parts: list[tuple[np.ndarray, np.ndarray]], freq: str
+) -> ShippedSeries:
     """Values (length,) placed at their step from the first timestamp; NaN where the file skips one."""
     where = f"{path}: series '{key}' (from line {line})"
-    try:
-        stamps = np.array([text.strip() for text in ds], dtype="datetime64[s]")
-        values = np.array(y, dtype=np.float64)
-    except ValueError as exc:
-        raise DataSetError(f"{where}: {exc}") from None
+    stamps = np.concatenate([part[0] for part in parts])
+    values = np.concatenate([part[1] for part in parts])
     if freq in MONTH_STEPS:
         months = stamps.astype("datetime64[M]")
         offset_ok = (stamps - months.astype("datetime64[s]")) == (stamps[0] - months[0].astype("datetime64[s]"))
@@ -156,8 +175,7 @@ def on_grid(path: Path, key: str, name: str, ds: list[str], y: list[str], line: 
         raise DataSetError(f"{where}: timestamps are not strictly increasing")
     grid = np.full(int(index[-1]) + 1, np.nan)
     grid[index] = values
-    start = stamps[0].astype(dt.datetime)
-    return ShippedSeries(id=key, name=name, start=start, values=grid)
+    return ShippedSeries(id=key, name=name, start=stamps[0].astype(dt.datetime), values=grid)
 
 
 def read_names(folder: Path) -> dict[str, str]:

@@ -137,7 +137,7 @@ def series_values(
         )
     count = min(last or card.window, len(shipped.values), request.app.state.settings.max_history)
     first = len(shipped.values) - count
-    values = [None if math.isnan(v) else v for v in shipped.values[first:].tolist()]
+    values = [v if math.isfinite(v) else None for v in shipped.values[first:].tolist()]  # JSON has no NaN
     return SeriesValues(
         id=shipped.id,
         name=shipped.name,

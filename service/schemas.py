@@ -139,8 +139,8 @@ class HoldOut(BaseModel):
 
 class Contender(BaseModel):
     version: str | None = None
-    mape: float | None = None
-    smape: float | None = None
+    mape: FiniteFloat | None = None
+    smape: FiniteFloat | None = None
     basis: str | None = None
 
 
@@ -165,7 +165,7 @@ class HistoryRecord(BaseModel):
     challenger: Contender | None = None
     champion: Contender | None = None
     data: HistoryData | None = None
-    duration_s: float | None = None
+    duration_s: FiniteFloat | None = None
 
 
 class ModelHistory(BaseModel):
@@ -176,11 +176,11 @@ class ModelHistory(BaseModel):
 
 class BacktestMethod(BaseModel):
     name: str
-    mape: float | None = None
-    smape: float | None = None
-    mase: float | None = None
-    rmse: float | None = None
-    coverage: dict[str, float] = Field(default_factory=dict, description="level -> percent of actual values inside the interval")
+    mape: FiniteFloat | None = None
+    smape: FiniteFloat | None = None
+    mase: FiniteFloat | None = None
+    rmse: FiniteFloat | None = None
+    coverage: dict[str, FiniteFloat] = Field(default_factory=dict, description="level -> percent of actual values inside the interval")
 
 
 class ModelBacktest(BaseModel):

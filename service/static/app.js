@@ -213,6 +213,7 @@
   // ---------- shipped series ----------
   let searchTimer = null;
   async function loadCatalog(name, query) {
+    if (!query) $("series-note").textContent = "Reading the data set…";
     try {
       const catalog = await api(`v1/models/${enc(name)}/series?limit=200&q=${enc(query)}`);
       if (name !== $("model").value) return;

@@ -150,6 +150,13 @@ def test_a_missing_timestamp_is_null_and_counted(registry, make_client, tmp_path
     assert (body["start"], body["values"][1], body["missing"]) == ("2019-10-01", None, 1)
 
 
+def test_a_value_that_is_not_finite_is_null(registry, make_client, tmp_path):
+    add_model_copy(registry, "air_passengers", "metro", "metro.csv")
+    (tmp_path / "metro.csv").write_text("unique_id,ds,y\nx,2020-01-01,1\nx,2020-02-01,inf\nx,2020-03-01,nan\n")
+    body = make_client(data_dir=tmp_path).get("/v1/models/metro/series/x").json()
+    assert (body["values"], body["missing"]) == ([1.0, None, None], 2)
+
+
 def test_daily_and_hourly_data_sets_land_on_their_grid(tmp_path):
     daily = tmp_path / "daily.csv"
     daily.write_text("unique_id,ds,y\na,2020-01-01,1\na,2020-01-02,2\na,2020-01-05,5\nb,2020-01-03,7\nb,2020-01-04,8\n")
@@ -204,7 +211,7 @@ def test_history_is_newest_first_and_skips_torn_and_foreign_lines(registry, make
     write_history(registry, "air_passengers")
     body = make_client().get("/v1/models/air_passengers/history").json()
     assert [r["decision"] for r in body["records"]] == ["promoted", "kept"]
-    assert body["skipped"] == 1  # the line that is JSON but no record; the torn line never reaches the route
+    assert body["skipped"] == 2  # JSON but no record (one has a NaN score); the torn line never reaches the route
     newest = body["records"][0]
     assert (
         newest["current"],
@@ -263,6 +270,11 @@ def test_backtest_is_404_without_one_and_abridged_with_one(registry, client):
         "coverage": {"80": 81.0, "95": 94.0},
     }
     assert body["methods"][1]["coverage"] == {}
+    document["summary"]["SeasonalNaive"]["mape"] = float("nan")  # JSON has no NaN: refused, never a 500
+    (registry / "air_passengers" / "backtest.json").write_text(json.dumps(document))
+    assert client.get("/v1/models/air_passengers/backtest").json() == {
+        "detail": "model 'air_passengers': backtest.json in the registry cannot be read (ValidationError)"
+    }
     (registry / "air_passengers" / "backtest.json").write_text("{not json")
     assert client.get("/v1/models/air_passengers/backtest").json() == {
         "detail": "model 'air_passengers': backtest.json in the registry cannot be read (JSONDecodeError)"

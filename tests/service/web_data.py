@@ -77,7 +77,11 @@ def add_model_copy(registry: Path, source: str, name: str, data_file: str) -> No
 
 
 def write_history(registry: Path, name: str, torn: bool = True) -> None:
-    """history.jsonl with two retrains (oldest first), a line that is not a record, and a torn last line."""
-    lines = [json.dumps(record) for record in HISTORY_LINES] + ['{"note": "not a history record"}']
+    """history.jsonl with two retrains (oldest first), two lines that are no record, and a torn last line."""
+    not_records = [
+        '{"note": "not a history record"}',
+        '{"time": "t", "event": "retrain", "decision": "kept", "challenger": {"mape": NaN}}',
+    ]
+    lines = [json.dumps(record) for record in HISTORY_LINES] + not_records
     text = "\n".join(lines) + "\n" + ('{"time": "2026-11-0' if torn else "")
     (registry / name / "history.jsonl").write_text(text, encoding="utf-8")
