@@ -57,9 +57,10 @@
     return new Date(date.getTime() + FIXED_MS[freq] * n);
   }
 
-  function formatTimestamp(date) {
+  // A date at midnight, a date-time otherwise; hourly data always shows its hours.
+  function formatTimestamp(date, freq) {
     const iso = date.toISOString();
-    return iso.endsWith("T00:00:00.000Z") ? iso.slice(0, 10) : iso.slice(0, 19);
+    return iso.endsWith("T00:00:00.000Z") && freq !== "h" ? iso.slice(0, 10) : iso.slice(0, 19);
   }
 
   function inferFreq(first, second) {
@@ -366,7 +367,7 @@
     const n = input.shown.length, h = forecast.mean.length;
     if (!input.start) return { time: false, xs: [...Array(n + h).keys()].map((i) => i + 1), labels: [...Array(h).keys()].map((i) => `step ${n + i + 1}`) };
     const dates = [...Array(n + h).keys()].map((i) => step(input.start, input.freq, i));
-    return { time: true, xs: dates.map((d) => d.getTime() / 1000), labels: dates.slice(n).map(formatTimestamp) };
+    return { time: true, xs: dates.map((d) => d.getTime() / 1000), labels: dates.slice(n).map((d) => formatTimestamp(d, input.freq)) };
   }
 
   function render() {
@@ -410,7 +411,7 @@
     window.paxcastChart = state.chart; // the browser tests read the drawn data from here
     container.dataset.forecastPoints = String(h);
     container.dataset.bands = bands.length ? sorted.join(",") : "";
-    const from = time ? formatTimestamp(step(input.start, input.freq, 0)) : "step 1";
+    const from = time ? formatTimestamp(input.start, input.freq) : "step 1";
     $("chart-caption").textContent = `${input.name}: ${n} values from ${from} (black) and the ${h}-step forecast of ${result.card.name} version ${result.version} (red)` +
       (bands.length ? ` with ${sorted.join("% and ")}% prediction intervals (shaded).` : ".");
     container.setAttribute("aria-label", $("chart-caption").textContent);

@@ -112,7 +112,7 @@ def base(tmp_path_factory):
     write_history(registry, "metro")
     data_dir.mkdir()
     shutil.copy(ROOT / "data" / "air_passengers.csv", data_dir)
-    write_stations(data_dir)
+    write_stations(data_dir, skip=("ST02", 50))  # Jamsil misses 2019-03
     with serving(registry, data_dir, tmp / "serve.log") as url:
         yield url
 
@@ -182,8 +182,10 @@ def test_a_station_forecast_draws_history_forecast_and_both_bands(page, tmp_path
     page.click("#forecast-button")
     page.wait_for_selector("#forecast-table tbody tr")
     chart = drawn(page)
-    # x, history (3 seasons of 12 = the window), forecast, then 95 % and 80 % lower/upper: the model's 36 steps each
-    assert chart["series"] == [72, 36, 36, 36, 36, 36, 36]
+    # x, history (3 seasons of 12 = the window, less the missing month: a gap in the line), forecast,
+    # then 95 % and 80 % lower/upper: the model's 36 steps each
+    assert chart["series"] == [72, 35, 36, 36, 36, 36, 36]
+    assert page.text_content("#notice") == "1 missing value was filled by linear interpolation before forecasting."
     assert chart["labels"][1:] == ["history", "forecast", "95% lower", "95% upper", "80% lower", "80% upper"]
     assert chart["sorted"], "95% lower <= 80% lower <= mean <= 80% upper <= 95% upper"
     # the bands are painted, over the forecast only (a few anti-aliased pixels at the edge aside)
