@@ -34,6 +34,7 @@ STATIC = Path(__file__).parent / "static"
 # The only files served under /static/: a fixed list, so no path from a URL ever reaches the disk.
 ASSETS = {
     "app.js": "text/javascript; charset=utf-8",
+    "input.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
     "uPlot.iife.min.js": "text/javascript; charset=utf-8",
     "uPlot.min.css": "text/css; charset=utf-8",

@@ -287,6 +287,10 @@ def test_at_phone_width_nothing_scrolls_sideways(browser, base):
     page.click("#forecast-button")
     page.wait_for_selector("#forecast-table tbody tr")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    unlabelled = page.evaluate(
+        "[...document.querySelectorAll('input, select, textarea')].filter(e => !e.labels.length).map(e => e.id)"
+    )
+    assert unlabelled == []
     assert page.evaluate("document.querySelector('#chart canvas').getBoundingClientRect().right") <= 360
     context.close()
 
@@ -305,3 +309,37 @@ def test_screenshot_of_a_real_forecast_for_the_readme(page):
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 50_000
+
+
+# The rules the page checks before anything is sent, on files that break one each: the same line
+# and the same words as the CLI's reader (paxcast.training.data), less its file-name prefix.
+BROKEN_FILES = {
+    "empty": "",
+    "no-y-column": "unique_id,ds,value\na,2020-01-01,1\n",
+    "header-only": "unique_id,ds,y\n",
+    "short-row": "unique_id,ds,y\na,2020-01-01,1\na,2020-02-01\n",
+    "empty-id": "unique_id,ds,y\na,2020-01-01,1\n,2020-02-01,2\n",
+    "bad-date": "unique_id,ds,y\na,2020-01-01,1\na,2020-13-01,2\n",
+    "bad-number": "unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,abc\n",
+    "infinite": "unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,inf\n",
+    "single-row": "unique_id,ds,y\na,2020-01-01,1\nb,2020-01-01,1\nb,2020-02-01,2\n",
+    "duplicate": "unique_id,ds,y\na,2020-01-01,1\na,2020-01-01,2\n",
+    "unsorted": "unique_id,ds,y\na,2020-02-01,1\na,2020-01-01,2\n",
+}
+
+
+def test_the_page_refuses_a_broken_csv_with_the_cli_s_line_and_words(page, tmp_path):
+    from paxcast.training.data import DataError, read_series
+
+    differ = {}
+    for case, text in BROKEN_FILES.items():
+        path = tmp_path / f"{case}.csv"
+        path.write_text(text)
+        with pytest.raises(DataError) as cli:
+            read_series(path)
+        in_page = page.evaluate(
+            "t => { try { paxcastInput.parseLongCsv(t); return 'accepted'; } catch (e) { return e.message; } }", text
+        )
+        if in_page != str(cli.value).removeprefix(f"{path}: "):
+            differ[case] = (in_page, str(cli.value))
+    assert differ == {}
