@@ -47,7 +47,9 @@ def require_browser() -> None:
     if not Path(CHROMIUM).is_file():
         missing.append(f"chromium at {CHROMIUM} (apt-get install chromium)")
     if missing:
-        reason = f"browser tests need {' and '.join(missing)}; `make test` installs both"
+        reason = (
+            f"browser tests need {' and '.join(missing)}; `make test` installs them (chromium only when run as root)"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason} (CI=true: they must run)")
         pytest.skip(reason)
@@ -110,6 +112,7 @@ def base(tmp_path_factory):
     shutil.copytree(ROOT / "models" / "air_passengers", registry / "air_passengers")
     add_model_copy(registry, "air_passengers", "metro", "metro_monthly.csv.gz")
     write_history(registry, "metro")
+    add_model_copy(registry, "air_passengers", "elsewhere", "not_installed.csv")  # its data set is not here
     data_dir.mkdir()
     shutil.copy(ROOT / "data" / "air_passengers.csv", data_dir)
     write_stations(data_dir, skip=("ST02", 50))  # Jamsil misses 2019-03
@@ -277,6 +280,16 @@ def test_the_history_timeline_lists_each_retrain_newest_first(page):
         and "Challenger (not registered) scored MAPE 9.10%" in oldest
     )
     assert "Data: incoming/metro.csv, 180 rows, 3 series." in oldest
+
+
+def test_a_model_without_its_data_set_offers_paste_and_upload(page):
+    choose_model(page, "elsewhere")
+    assert page.is_checked("input[name=source][value=paste]") and page.is_visible("#paste-values")
+    assert page.text_content("#series-note") == (
+        "The data set not_installed.csv is not installed with this service. Paste values or upload a CSV instead."
+    )
+    choose_model(page, "metro")  # back to a model with data: the list again
+    assert page.is_checked("input[name=source][value=shipped]") and page.locator("#series-list option").count() == 3
 
 
 def test_at_phone_width_nothing_scrolls_sideways(browser, base):
