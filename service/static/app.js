@@ -202,6 +202,7 @@
       render();
     } catch (exc) {
       if (!(exc instanceof ApiError)) console.error(exc);
+      clearResult(); // a chart of an earlier request would not match what is asked now
       showError(exc instanceof ApiError ? exc.message : "The page could not draw this forecast; try again or reload the page.");
     } finally {
       button.disabled = false;
