@@ -1,6 +1,8 @@
-"""HTTP load, side by side: (a) the real service, (b) the same app on PyTorch eager, (c) the HTTP floor.
+"""HTTP load, side by side: (a) the real service, (b) the same app on PyTorch eager, (c) the HTTP floor,
+(d) a FastAPI endpoint that parses the request with pydantic and returns a fixed forecast, and
+(p) the previous release of the service (`--previous REV`, run from a clean checkout of that commit).
 
-    python -m bench.http [--seconds 10] [--rounds 2] [--workers 1] [--threads 1] [--servers a,b,c]
+    python -m bench.http [--seconds 10] [--rounds 2] [--workers 1] [--threads 1] [--servers a,b,c,d,p]
 
 Each server is started alone on a free 127.0.0.1 port, driven by wrk (one thread, a Lua
 script that POSTs the body) with single-series requests at concurrency 1, 16 and 64 and
@@ -34,6 +36,7 @@ from bench.common import ROOT, histories, machine, package_versions, same_model,
 from paxcast.service.main import HTTP, LOOP
 
 LUA = Path(__file__).with_name("post.lua")
+PREVIOUS = "ea0f385"  # the last commit before the typed contract and batching (stop 7's landing)
 HORIZON = 12  # a year of monthly values: a typical request
 
 
@@ -44,6 +47,7 @@ class Server:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     ready_path: str = "/readyz"
+    cwd: Path = ROOT  # the tree whose code runs (the previous release runs from its own checkout)
 
 
 @dataclass
@@ -80,9 +84,9 @@ def stop(process: subprocess.Popen) -> None:
 @contextlib.contextmanager
 def running(server: Server, port: int, log: Path):
     """Start `server` in its own session, wait until it answers `ready_path`, stop it on exit."""
-    env = {**os.environ, **server.env, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **server.env, "PYTHONPATH": str(server.cwd)}
     with log.open("wb") as out:
-        process = subprocess.Popen(server.argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(server.argv, env=env, cwd=server.cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -138,7 +142,7 @@ def write_bodies(card, folder: Path) -> tuple[Path, Path]:
     return single, batch
 
 
-def servers(model, module_file: Path, port: int, workers: int, threads: int, metrics_dir: Path) -> dict[str, Server]:
+def servers(model, module_file: Path, port: int, workers: int, threads: int, metrics_dir: Path, previous: Path | None = None) -> dict[str, Server]:
     common = {"PAXCAST_MODEL_DIR": str(model.registry), "PAXCAST_WORKERS": str(workers), "PAXCAST_THREADS": str(threads),
               "PAXCAST_RELOAD_INTERVAL": "0", "PAXCAST_PORT": str(port), "PAXCAST_HOST": "127.0.0.1"}
     # The real service makes its own metrics directory when workers > 1; give (b) the same costs.
@@ -150,7 +154,22 @@ def servers(model, module_file: Path, port: int, workers: int, threads: int, met
         "b": Server("b", "(b) same app, PyTorch eager", uvicorn_argv("bench.servers:torch_app", port, workers), torch_env),
         "c": Server("c", "(c) bare FastAPI, fixed answer", uvicorn_argv("bench.servers:floor_app", port, workers),
                     {**common, "PAXCAST_BENCH_HORIZON": str(HORIZON)}, ready_path="/readyz"),
+        "d": Server("d", "(d) FastAPI, pydantic parse, fixed answer", uvicorn_argv("bench.servers:parse_app", port, workers), common),
+        # The previous release had top-level `service`/`training` packages: it runs from its own checkout.
+        "p": Server("p", "(p) previous release", [sys.executable, "-m", "training.cli", "serve"], common, cwd=previous or ROOT),
     }
+
+
+@contextlib.contextmanager
+def checkout(revision: str):
+    """A clean checkout of `revision` of this repository in a temporary directory (git worktree), removed after."""
+    with tempfile.TemporaryDirectory(prefix="paxcast-previous-") as tmp:
+        path = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), revision], check=True, capture_output=True)
+        try:
+            yield path
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], capture_output=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -158,7 +177,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per server and load")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("PAXCAST_WORKERS", "1")), help="uvicorn workers for every server")
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads (onnxruntime and torch)")
-    parser.add_argument("--servers", default="a,b,c", help="which of a, b, c to run")
+    parser.add_argument("--servers", default="a,b,c,d,p", help="which of a, b, c, d, p to run")
+    parser.add_argument("--previous", default=PREVIOUS, help=f"the previous release's commit, served as (p) (default {PREVIOUS})")
     parser.add_argument("--rounds", type=int, default=2, help="rounds over all servers; the tables show medians")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "air_passengers.csv")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
@@ -166,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("bench/http.py: wrk not found; install it with `apt-get install -y wrk` (Debian)")
 
-    with tempfile.TemporaryDirectory(prefix="paxcast-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="paxcast-bench-") as tmp, checkout(args.previous) as previous:
         tmp = Path(tmp)
         print(f"training the served design with the pipeline into {tmp} ...", flush=True)
         model = same_model(tmp / "registry", args.data)
@@ -178,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
         for round_number in range(1, args.rounds + 1):  # rounds interleave the servers: background load hits all alike
             for key in args.servers.split(","):
                 port = free_port()
-                server = servers(model, module_file, port, args.workers, args.threads, tmp / f"metrics-{key}")[key]
+                server = servers(model, module_file, port, args.workers, args.threads, tmp / f"metrics-{key}", previous)[key]
                 (tmp / f"metrics-{key}").mkdir(exist_ok=True)
                 with running(server, port, tmp / f"server-{key}.log") as base:
                     for load in loads:
@@ -202,21 +222,15 @@ def main(argv: list[str] | None = None) -> None:
         for load_label, r in by_load.items():
             rows.append([label, load_label, f"{r['rps']:.1f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", r["errors"], f"{r['load_avg']:.2f}"])
     print(table(["server", "load", "req/s", "p50 ms", "p99 ms", "errors", "load avg"], rows))
-    labels = list(results)
-    a = next((l for l in labels if l.startswith("(a)")), None)
-    b = next((l for l in labels if l.startswith("(b)")), None)
-    c = next((l for l in labels if l.startswith("(c)")), None)
-    if a and (b or c):
+    labels = {label[:3]: label for label in results}
+    if "(a)" in labels and len(labels) > 1:
         print()
+        others = [key for key in ("(c)", "(d)", "(b)", "(p)") if key in labels]
         ratio_rows = []
-        for load_label in results[a]:
-            ra = results[a][load_label]["rps"]
-            ratio_rows.append([
-                load_label,
-                f"{ra / results[c][load_label]['rps']:.2f}" if c else "-",
-                f"{ra / results[b][load_label]['rps']:.2f}" if b else "-",
-            ])
-        print(table(["load", "(a)/(c) req/s", "(a)/(b) req/s"], ratio_rows))
+        for load_label in results[labels["(a)"]]:
+            ra = results[labels["(a)"]][load_label]["rps"]
+            ratio_rows.append([load_label] + [f"{ra / results[labels[key]][load_label]['rps']:.2f}" for key in others])
+        print(table(["load"] + [f"(a)/{key} req/s" for key in others], ratio_rows))
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "workers": args.workers, "threads": args.threads, "results": results}, indent=2))
 

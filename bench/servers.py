@@ -5,6 +5,9 @@
   torch.no_grad() instead of onnxruntime. Only the inference engine differs.
 - `floor_app`: a bare FastAPI endpoint at the same path that reads the body and returns
   a fixed, pre-rendered forecast: no parsing, no model. It is the HTTP floor.
+- `parse_app`: a FastAPI endpoint that parses the body into the service's ForecastRequest
+  with pydantic and returns a fixed forecast of the asked shape: what any FastAPI service
+  of this API pays before it touches a model. The reference of issue 12's target.
 
 Configured through the environment: PAXCAST_* as for the service, plus
 PAXCAST_BENCH_TORCH_MODULE (a file from bench.common.save_module) and
@@ -70,6 +73,26 @@ def floor_app():
         """`n` (query) series in the fixed answer, so a batch request gets a batch-sized response."""
         await request.body()
         return Response(fixed(min(max(n, 1), 10_000)), media_type="application/json")
+
+    @app.get("/readyz")
+    async def readyz() -> dict:
+        return {"status": "ready"}
+
+    return app
+
+
+def parse_app():
+    from paxcast.service.schemas import ForecastRequest
+
+    app = FastAPI()
+
+    @app.post("/v1/forecast")
+    async def forecast(request: Request) -> Response:
+        body = ForecastRequest.model_validate_json(await request.body())
+        mean = np.full(body.horizon, 100.0, dtype=np.float32)
+        forecasts = [{"id": s.id, "mean": mean} for s in body.series]
+        return Response(orjson.dumps({"model": {"name": "parse", "version": "0"}, "forecasts": forecasts}, option=orjson.OPT_SERIALIZE_NUMPY),
+                        media_type="application/json")
 
     @app.get("/readyz")
     async def readyz() -> dict:

@@ -66,19 +66,13 @@ def renderers(n_series: int, horizon: int) -> list[list[str]]:
 
 def large_batch(onnx_path: Path, card, n: int = 10_000) -> list[list[str]]:
     """One `n`-series batch in process: one run vs slices, and what a second ORT thread does."""
-    import onnxruntime as ort
-
     from bench.common import histories
-    from paxcast.service.predictor import RUN_ROWS, run_session
+    from paxcast.service.predictor import RUN_ROWS, make_session, run_session
 
     x = histories(card, n, seed=4)
 
-    def session(threads: int, spinning: bool) -> ort.InferenceSession:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-        options.enable_cpu_mem_arena = False
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-        return ort.InferenceSession(str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
+    def session(threads: int, spinning: bool):
+        return make_session(onnx_path, threads, spinning=spinning)
 
     def one_run(s):
         return lambda: run_session(s, x)

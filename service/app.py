@@ -43,12 +43,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+        await models.stop()
 
     app = FastAPIOffline(
         title="paxcast",
         version="0.1.0",
         description="Passenger-flow forecasts from an LSTM served through onnxruntime.",
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry looked up three global providers on every request (26-120 us
+        # measured by bench/path.py); this service exports Prometheus metrics instead.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     errors.install(app)

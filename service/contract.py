@@ -104,6 +104,11 @@ def flag_fields(cls: type[BaseModel] = TrainConfig, retrainable: bool = False) -
     }
 
 
+def shape_field(name: str, kind: type) -> Any:
+    """A computed, read-only top-level field that reads `hyperparameters.<name>`."""
+    return computed_field(property(lambda card: getattr(card.hyperparameters, name)), return_type=kind)
+
+
 class TrainingFacts(Frozen):
     series: int
     rows: int
@@ -177,40 +182,14 @@ class ModelCard(Frozen):
     data_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     onnx_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
-    @computed_field
-    @property
-    def window(self) -> int:
-        return self.hyperparameters.window
-
-    @computed_field
-    @property
-    def horizon(self) -> int:
-        return self.hyperparameters.horizon
-
-    @computed_field
-    @property
-    def season(self) -> int:
-        return self.hyperparameters.season
-
-    @computed_field
-    @property
-    def cell(self) -> str:
-        return self.hyperparameters.cell
-
-    @computed_field
-    @property
-    def layers(self) -> int:
-        return self.hyperparameters.layers
-
-    @computed_field
-    @property
-    def transform(self) -> str:
-        return self.hyperparameters.transform
-
-    @computed_field
-    @property
-    def ensemble(self) -> int:
-        return self.hyperparameters.ensemble
+    # The served shape, repeated at the top level of model.json for readers; computed, never stored twice.
+    window = shape_field("window", int)
+    horizon = shape_field("horizon", int)
+    season = shape_field("season", int)
+    cell = shape_field("cell", str)
+    layers = shape_field("layers", int)
+    transform = shape_field("transform", str)
+    ensemble = shape_field("ensemble", int)
 
     @computed_field
     @property

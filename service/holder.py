@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from paxcast.service import metrics
+from paxcast.service.batching import Batcher
 from paxcast.service.exceptions import ModelError, VersionRefused
 from paxcast.service.predictor import Predictor
 from paxcast.service.registry import current_version, list_models
@@ -34,6 +35,9 @@ class ModelHolder:
         self.predictor: Predictor | None = None
         self.problem: str | None = None  # why the model is not serving what CURRENT names, if it is not
         self.refused: dict[str, str] = {}  # version -> why it was refused
+        # PAXCAST_THREADS batches (slices of a large request among them) run at once, each on one
+        # onnxruntime thread (Predictor.load(threads=1)): parallel slices rather than intra-op threads.
+        self.batcher = Batcher(name, settings.batch_max_rows, settings.batch_wait_us, runners=settings.threads)
         self._lock = threading.Lock()
 
     @property
@@ -83,7 +87,7 @@ class ModelHolder:
         if version in self.refused and not recheck:
             raise VersionRefused(self.refused[version])
         try:
-            new = Predictor.load(self.base / version, threads=self.settings.threads, version=version)
+            new = Predictor.load(self.base / version, threads=1, version=version)
         except ModelError as exc:  # any failed check: card, hash, onnxruntime, probe
             self.refuse(version, f"version {version} refused: {exc}", old, recheck, report)
         self.refused.pop(version, None)
@@ -132,6 +136,11 @@ class ServedModels:
 
     def get(self, name: str) -> ModelHolder | None:
         return self.holders.get(name)
+
+    async def stop(self) -> None:
+        """Stop every model's batch runners (the app's shutdown)."""
+        for holder in self.holders.values():
+            await holder.batcher.stop()
 
     def reload_all(self) -> None:
         """One poll: each model follows its CURRENT; a busy or failing model never stops the others."""

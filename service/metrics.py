@@ -10,6 +10,7 @@ uvicorn's workers are fresh (spawned) interpreters that inherit it.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import tempfile
@@ -38,17 +39,46 @@ RELOADS = Counter("paxcast_model_reloads_total", "Reloads that switched to a new
 RELOAD_FAILURES = Counter("paxcast_model_reload_failures_total", "Reloads refused because CURRENT or the new version failed a check, by model.", ["model"])
 
 
-def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+@functools.lru_cache(maxsize=1024)  # label sets are bounded: methods x route templates x statuses
+def request_children(method: str, route: str, status: int) -> tuple:
+    """The labelled children of one (method, route, status): `.labels()` costs a lock and a dict lookup per call."""
     labels = (method, route, str(status))
-    REQUESTS.labels(*labels).inc()
-    REQUEST_SECONDS.labels(*labels).observe(seconds)
+    return REQUESTS.labels(*labels), REQUEST_SECONDS.labels(*labels)
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    count, duration = request_children(method, route, status)
+    count.inc()
+    duration.observe(seconds)
+
+
+# Rows per session.run: 1 .. PAXCAST_BATCH_MAX_ROWS; queue waits: microseconds when idle, a run's time under load.
+BATCH_ROWS = Histogram("paxcast_batch_rows", "Rows per batched session.run, by model.", ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024))
+BATCH_WAIT_SECONDS = Histogram(
+    "paxcast_batch_wait_seconds", "Time a batch's oldest job waited in the queue, by model (0 for a job run at once).", ["model"],
+    buckets=(0.0, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+
+
+@functools.lru_cache(maxsize=256)
+def model_children(model: str) -> tuple:
+    """The per-model children of the forecast and batch metrics, bound once per model."""
+    return (INFERENCE_SECONDS.labels(model), SERIES.labels(model), POINTS.labels(model),
+            BATCH_ROWS.labels(model), BATCH_WAIT_SECONDS.labels(model))
+
+
+def observe_batch(model: str, rows: int, waited: float) -> None:
+    children = model_children(model)
+    children[3].observe(rows)
+    children[4].observe(waited)
 
 
 def observe_forecast(model: str, seconds: float, series: int, horizon: int) -> None:
     """One request's batch through onnxruntime: its time, and what it returned."""
-    INFERENCE_SECONDS.labels(model).observe(seconds)
-    SERIES.labels(model).inc(series)
-    POINTS.labels(model).inc(series * horizon)
+    inference, series_total, points_total = model_children(model)[:3]
+    inference.observe(seconds)
+    series_total.inc(series)
+    points_total.inc(series * horizon)
 
 
 def model_served(name: str, version: str, previous: str | None = None) -> None:

@@ -28,8 +28,11 @@ RUN_ROWS = 64
 CACHED_LEVELS = 64
 
 
-def make_session(onnx_path: str | Path, threads: int = 1) -> ort.InferenceSession:
-    """An onnxruntime session with the service's options; training's parity check and backtests use it too."""
+def make_session(onnx_path: str | Path, threads: int = 1, spinning: bool = False) -> ort.InferenceSession:
+    """An onnxruntime session with the service's options; training's parity check, backtests and benches use it too.
+
+    `spinning=True` only for bench/tuning.py, which measures what the service's choice saves.
+    """
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads  # ORT's default counts host cores, not the container's CPU limit
     options.inter_op_num_threads = 1
@@ -39,7 +42,7 @@ def make_session(onnx_path: str | Path, threads: int = 1) -> ort.InferenceSessio
     options.enable_cpu_mem_arena = False
     # With threads > 1, idle pool threads would spin for work; on a busy host that doubled the
     # time of a 10,000-series batch (docs/performance.md). They sleep instead.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.log_severity_level = 3
     return ort.InferenceSession(str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
 
@@ -48,6 +51,16 @@ def run_session(session: ort.InferenceSession, x: np.ndarray) -> np.ndarray:
     """One session.run: histories (batch, window) float32 -> forecasts (batch, model horizon) float32."""
     (forecast,) = session.run([FORECAST], {HISTORY: x})
     return forecast
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request checked against the card: its rows (batch, window) float32 and what finishing needs."""
+
+    request: ForecastRequest
+    ids: list[str]
+    x: np.ndarray
+    levels: list[float]
 
 
 @dataclass(frozen=True)
@@ -119,10 +132,20 @@ class Predictor:
 
     def forecast(self, request: ForecastRequest) -> ForecastResult:
         """Check `request` against the card, forecast every series in one batch, add intervals and timestamps."""
+        prepared = self.prepare(request)
+        return self.finish(prepared, self.run_rows(prepared.x))
+
+    def prepare(self, request: ForecastRequest) -> Prepared:
+        """Every check a request must pass before its rows may join a batch (one bad request fails alone)."""
         ids = [s.id for s in request.series]
         x = self.batch(ids, [s.history for s in request.series], request.horizon)
         levels = self.check_levels(request.level) if request.level is not None else []
-        mean = self.predict(x, request.horizon)
+        return Prepared(request=request, ids=ids, x=x, levels=levels)
+
+    def finish(self, prepared: Prepared, forecast: np.ndarray) -> ForecastResult:
+        """The result from the graph's rows (batch, model horizon): horizon cut, finiteness, intervals, timestamps."""
+        request, ids, levels = prepared.request, prepared.ids, prepared.levels
+        mean = np.ascontiguousarray(forecast[:, : request.horizon])
         bad = np.flatnonzero(~np.isfinite(mean).all(axis=1))
         if len(bad):
             raise InvalidInput(f"series '{ids[bad[0]]}': the forecast is not finite; the history is outside the range this model can forecast")
@@ -165,17 +188,18 @@ class Predictor:
                 raise InvalidInput(f"series '{ids[bad_rows[0]]}': history must be positive for this log-transformed model")
 
     def predict(self, x: np.ndarray, horizon: int) -> np.ndarray:
-        """Forecast a checked batch: (batch, window) float32 -> (batch, horizon) float32, C-contiguous.
+        """Forecast a checked batch: (batch, window) float32 -> (batch, horizon) float32, C-contiguous."""
+        return np.ascontiguousarray(self.run_rows(x)[:, :horizon])
+
+    def run_rows(self, x: np.ndarray) -> np.ndarray:
+        """The graph on checked rows: (batch, window) float32 -> (batch, model horizon) float32.
 
         Large batches run in slices of RUN_ROWS: the LSTM kernel's per-step state then stays
         in cache, which halves the time of a 10,000-series batch (docs/performance.md).
         """
         if len(x) <= RUN_ROWS:
-            return np.ascontiguousarray(run_session(self.session, x)[:, :horizon])
-        out = np.empty((len(x), horizon), dtype=np.float32)
-        for start in range(0, len(x), RUN_ROWS):
-            out[start : start + RUN_ROWS] = run_session(self.session, x[start : start + RUN_ROWS])[:, :horizon]
-        return out
+            return run_session(self.session, x)
+        return np.concatenate([run_session(self.session, x[start : start + RUN_ROWS]) for start in range(0, len(x), RUN_ROWS)])
 
     def check_levels(self, levels: list[float]) -> list[float]:
         """Interval levels in percent, each in (0, 100), for a model that carries a calibration."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from paxcast.service import metrics
+from paxcast.service.batching import Batcher
 from paxcast.service.contract import ModelCard
 from paxcast.service.holder import ServedModels
 from paxcast.service.limits import check_request_limits
@@ -19,8 +20,8 @@ from paxcast.service.predictor import Predictor
 from paxcast.service.responses import JSONBytes, forecast_response
 from paxcast.service.schemas import ForecastRequest, ForecastResponse, ModelRef, ModelSummary, Problem, Readiness
 
-# Batches above this run in a worker thread so one big request cannot stall the event loop.
-INLINE_BATCH = 64
+# Requests with more series are checked and finished in a worker thread so one big request cannot stall the event loop.
+INLINE_SERIES = 64
 
 router = APIRouter()
 ERRORS = {code: {"model": Problem} for code in (400, 404, 413, 422, 503)}
@@ -30,8 +31,15 @@ def served_models(request: Request) -> ServedModels:
     return request.app.state.models
 
 
-def predictor_named(name: str, request: Request) -> Predictor:
-    """The predictor serving model `name` now; 404 for a model not served, 503 for one that is not loaded."""
+class Serving(NamedTuple):
+    """What one request uses: the predictor model `name` serves now (read once) and the model's batcher."""
+
+    predictor: Predictor
+    batcher: Batcher
+
+
+def serving(name: str, request: Request) -> Serving:
+    """Model `name` as it serves now; 404 for a model not served, 503 for one that is not loaded."""
     holder = served_models(request).get(name)
     if holder is None:
         served = ", ".join(served_models(request).holders)
@@ -40,19 +48,19 @@ def predictor_named(name: str, request: Request) -> Predictor:
     if predictor is None:
         raise HTTPException(503, f"model '{name}' is not loaded: {holder.problem}")
     request.state.model = predictor  # the request log names the model and version that answered
-    return predictor
+    return Serving(predictor, holder.batcher)
 
 
-async def path_model(name: str, request: Request) -> Predictor:
-    return predictor_named(name, request)
+async def path_model(name: str, request: Request) -> Serving:
+    return serving(name, request)
 
 
-async def default_model(request: Request) -> Predictor:
-    return predictor_named(served_models(request).default, request)
+async def default_model(request: Request) -> Serving:
+    return serving(served_models(request).default, request)
 
 
-NamedPredictor = Annotated[Predictor, Depends(path_model)]
-DefaultPredictor = Annotated[Predictor, Depends(default_model)]
+NamedModel = Annotated[Serving, Depends(path_model)]
+DefaultModel = Annotated[Serving, Depends(default_model)]
 
 
 def parse_forecast_request(raw: bytes) -> ForecastRequest:
@@ -76,29 +84,31 @@ REQUEST_BODY = {
 FORECAST = dict(response_model=ForecastResponse, responses=ERRORS, openapi_extra=REQUEST_BODY)
 
 
-async def answer(request: Request, predictor: Predictor) -> JSONBytes:
-    """Parse, check the limits, forecast (in a worker thread when the batch is big), render."""
+async def answer(request: Request, model: Serving) -> JSONBytes:
+    """Parse, check (before queuing: a bad request fails alone), forecast in a shared batch, finish, render."""
     body = parse_forecast_request(await request.body())
     check_request_limits(body, request.app.state.settings)
+    predictor, offload = model.predictor, len(body.series) > INLINE_SERIES
+    prepared = await run_in_threadpool(predictor.prepare, body) if offload else predictor.prepare(body)
     started = time.perf_counter()
-    if len(body.series) <= INLINE_BATCH:
-        result = predictor.forecast(body)
-    else:
-        result = await run_in_threadpool(predictor.forecast, body)
+    rows = await model.batcher.run(predictor, prepared.x)
     metrics.observe_forecast(predictor.name, time.perf_counter() - started, len(body.series), body.horizon)
+    result = await run_in_threadpool(predictor.finish, prepared, rows) if offload else predictor.finish(prepared, rows)
     return forecast_response(result)
 
 
+# The forecast routes look their model up themselves rather than through Depends: FastAPI's
+# dependency solving cost more per request than the lookup (docs/performance.md, section 4).
 @router.post("/v1/models/{name}/forecast", **FORECAST)
-async def forecast_with(request: Request, predictor: NamedPredictor) -> JSONBytes:
+async def forecast_with(name: str, request: Request) -> JSONBytes:
     """Forecast `horizon` steps for every posted series with model `name`, in one batch."""
-    return await answer(request, predictor)
+    return await answer(request, serving(name, request))
 
 
 @router.post("/v1/forecast", **FORECAST)
-async def forecast(request: Request, predictor: DefaultPredictor) -> JSONBytes:
+async def forecast(request: Request) -> JSONBytes:
     """Forecast with the default model (PAXCAST_MODEL_NAME)."""
-    return await answer(request, predictor)
+    return await answer(request, serving(served_models(request).default, request))
 
 
 @router.get("/v1/models", response_model=list[ModelSummary])
@@ -109,15 +119,15 @@ async def list_models(request: Request) -> list[ModelSummary]:
 
 
 @router.get("/v1/models/{name}", response_model=ModelCard, responses=ERRORS)
-async def model_card(predictor: NamedPredictor) -> ModelCard:
+async def model_card(model: NamedModel) -> ModelCard:
     """The card (model.json) of the version model `name` serves now."""
-    return predictor.card
+    return model.predictor.card
 
 
 @router.get("/v1/model", response_model=ModelCard, responses=ERRORS)
-async def default_model_card(predictor: DefaultPredictor) -> ModelCard:
+async def default_model_card(model: DefaultModel) -> ModelCard:
     """The card of the default model's served version."""
-    return predictor.card
+    return model.predictor.card
 
 
 @router.get("/healthz")

@@ -1,0 +1,97 @@
+"""CPU time of the request path in process: the ASGI app called directly, no sockets, no HTTP parser.
+
+    python -m bench.path [--requests 4000] [--concurrency 16] [--rounds 5]
+
+On a shared host, wall-clock rates swing with the neighbours; the CPU time this process
+spends per request swings much less, so this is the bench that decides whether a change
+to the request path (middleware, dependency injection, metrics, logging, batching) pays.
+Every request is a single-series forecast of the served model (the registry's CURRENT),
+sent `--concurrency` at a time through the app's full middleware stack and lifespan.
+Reports the median over `--rounds` of CPU microseconds per request, and the spread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import statistics
+import time
+from pathlib import Path
+
+from bench.common import ROOT, histories, machine, served_card, table
+
+
+def scope_for(path: str, body: bytes) -> dict:
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"bench"), (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000), "state": {},
+    }
+
+
+async def call(app, path: str, body: bytes) -> int:
+    sent = False
+    status = 0
+
+    async def receive():
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope_for(path, body), receive, send)
+    return status
+
+
+async def measure(app, body: bytes, requests: int, concurrency: int) -> float:
+    """CPU microseconds per request over `requests` sent `concurrency` at a time."""
+    statuses = []
+    started = time.process_time()
+    for _ in range(requests // concurrency):
+        statuses += await asyncio.gather(*(call(app, "/v1/forecast", body) for _ in range(concurrency)))
+    cpu = time.process_time() - started
+    assert set(statuses) == {200}, set(statuses)
+    return cpu / len(statuses) * 1e6
+
+
+async def run(args) -> list[float]:
+    from paxcast.service.app import create_app
+    from paxcast.service.settings import Settings
+
+    logging.getLogger("paxcast.access").addHandler(logging.NullHandler())  # the line is formatted, as in service
+    logging.getLogger("paxcast.access").setLevel(logging.INFO)
+    logging.getLogger("paxcast.access").propagate = False
+    card = served_card(args.model_dir, args.name)
+    body = json.dumps({"series": [{"id": "air", "history": histories(card, 1, seed=1)[0].tolist()}], "horizon": 12}).encode()
+    app = create_app(Settings(model_dir=args.model_dir, model_name=args.name, reload_interval=0))
+    async with app.router.lifespan_context(app):
+        await measure(app, body, 200, args.concurrency)  # warm-up
+        return [await measure(app, body, args.requests, args.concurrency) for _ in range(args.rounds)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--model-dir", type=Path, default=ROOT / "models")
+    parser.add_argument("--name", default="air_passengers")
+    args = parser.parse_args(argv)
+    per_request = asyncio.run(run(args))
+    print(f"machine: {machine()}")
+    print(table(["concurrency", "requests x rounds", "CPU us/request (median)", "min", "max"],
+                [[args.concurrency, f"{args.requests} x {args.rounds}", f"{statistics.median(per_request):.0f}",
+                  f"{min(per_request):.0f}", f"{max(per_request):.0f}"]]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Dynamic batching: concurrent requests for one model share one `session.run`.
+
+The anchors are Triton's dynamic batcher and Ray Serve's `@serve.batch`. Each served
+model has one `Batcher` with one queue. A request's rows, already checked against the
+model's card, are queued as jobs of at most `max_rows` rows; a runner takes the oldest
+job, adds every job that queued behind it for the same loaded version (up to `max_rows`
+rows; waiting up to `wait_us` for more when that is set, never when it is 0), runs them as
+one batch and hands each job its rows back, in order.
+
+- Idle means inline: a batch of one small job with nothing queued behind it runs on the
+  event loop, as an unbatched call would (no thread hop), so latency at concurrency 1
+  does not grow. Every other batch runs in a worker thread, which frees the event loop to
+  parse the next requests meanwhile: they queue up and form the next batch.
+- A large request is queued one slice at a time: its next slice joins the queue behind
+  whatever small requests arrived meanwhile, so it cannot starve them.
+- A batch holds jobs of one predictor object only, so a hot reload swaps the model
+  between batches and every response names the version that computed it.
+- A client that goes away leaves its job in the batch; its rows are computed and dropped.
+- `runners` batches run at once in worker threads (PAXCAST_THREADS): one session serves
+  concurrent runs, so a 10,000-series request uses both cores of a 2-core host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from paxcast.service import metrics
+from paxcast.service.predictor import Predictor
+
+
+@dataclass
+class Job:
+    predictor: Predictor
+    x: np.ndarray  # (rows, window) float32, checked
+    future: asyncio.Future
+    queued_at: float = field(default_factory=time.perf_counter)
+
+
+class Batcher:
+    """One model's queue and its runners."""
+
+    def __init__(self, model: str, max_rows: int, wait_us: int = 0, runners: int = 1, inline_rows: int = 64):
+        self.model = model
+        self.max_rows = max_rows
+        self.wait_s = wait_us / 1e6
+        self.runners = runners
+        self.inline_rows = inline_rows
+        self.queue: asyncio.Queue[Job] | None = None
+        self.tasks: list[asyncio.Task] = []
+        self.busy = 0  # batches under way
+
+    async def run(self, predictor: Predictor, x: np.ndarray) -> np.ndarray:
+        """Forecast checked rows (n, window) float32 -> (n, model horizon) float32, batched with concurrent requests."""
+        if self.queue is None:
+            self.start()
+        parts, outstanding = [], collections.deque()
+        for start in range(0, len(x), self.max_rows):
+            job = Job(predictor, x[start : start + self.max_rows], asyncio.get_running_loop().create_future())
+            await self.queue.put(job)
+            outstanding.append(job)
+            if len(outstanding) >= self.runners:  # at most one slice per runner in flight: the others queue behind small requests
+                parts.append(await self.result(outstanding.popleft()))
+        while outstanding:
+            parts.append(await self.result(outstanding.popleft()))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    @staticmethod
+    async def result(job: Job) -> np.ndarray:
+        # shield: a client that goes away must not cancel a future the batch will still fill
+        return await asyncio.shield(job.future)
+
+    def start(self) -> None:
+        self.queue = asyncio.Queue()
+        self.tasks = [asyncio.get_running_loop().create_task(self.work(), name=f"batcher-{self.model}-{k}") for k in range(self.runners)]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks, self.queue = [], None
+
+    def compute(self, predictor: Predictor, x: np.ndarray, waited: float) -> np.ndarray:
+        metrics.observe_batch(self.model, len(x), waited)
+        return predictor.run_rows(x)
+
+    async def work(self) -> None:
+        held: Job | None = None  # a job that did not fit the previous batch: it leads the next one
+        while True:
+            first = held or await self.queue.get()
+            held = None
+            jobs, rows = [first], len(first.x)
+            deadline = time.perf_counter() + self.wait_s
+            while rows < self.max_rows:
+                job = self.queue.get_nowait() if not self.queue.empty() else None
+                if job is None and self.wait_s > 0 and (left := deadline - time.perf_counter()) > 0:
+                    try:
+                        job = await asyncio.wait_for(self.queue.get(), left)
+                    except TimeoutError:
+                        job = None
+                if job is None:
+                    break
+                if job.predictor is not first.predictor or rows + len(job.x) > self.max_rows:
+                    held = job
+                    break
+                jobs.append(job)
+                rows += len(job.x)
+            await self.run_batch(jobs)
+
+    async def run_batch(self, jobs: list[Job]) -> None:
+        started = time.perf_counter()
+        x = jobs[0].x if len(jobs) == 1 else np.concatenate([job.x for job in jobs])
+        waited = started - jobs[0].queued_at
+        self.busy += 1
+        try:
+            if len(jobs) == 1 and len(x) <= self.inline_rows and self.queue.empty():
+                out = self.compute(jobs[0].predictor, x, waited)
+            else:
+                out = await asyncio.to_thread(self.compute, jobs[0].predictor, x, waited)
+        except Exception as exc:  # a failing run fails its jobs, never the runner
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            return
+        finally:
+            self.busy -= 1
+        start = 0
+        for job in jobs:
+            if not job.future.done():
+                job.future.set_result(out[start : start + len(job.x)])
+            start += len(job.x)
