@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
 
+from paxcast.service.contract import ModelCard
 from paxcast.service.datasets import load_data_set, plain_name, search
 from paxcast.service.holder import ModelHolder
 from paxcast.service.registry import read_history
@@ -77,7 +78,8 @@ def holder_named(name: str, request: Request) -> ModelHolder:
     return holder
 
 
-def card_of(name: str, request: Request):
+def card_of(name: str, request: Request) -> ModelCard:
+    """The card of the version model `name` serves now; 503 with the reason when it is not loaded."""
     holder = holder_named(name, request)
     predictor = holder.predictor
     if predictor is None:
