@@ -27,7 +27,7 @@ serve: $(VENV)/.serve-installed
 	PAXCAST_HOST=$(HOST) PAXCAST_PORT=$(PORT) $(BIN)/paxcast serve
 
 # Everything, lint first: what CI runs (.ci/run). pyproject's addopts add --durations=15.
-test: lint $(VENV)/.all-installed
+test: lint $(VENV)/.all-installed chromium
 	$(BIN)/python -m pytest -q
 
 # The edit-test loop: skips the tests marked slow, e2e (real server processes) or network.
@@ -76,3 +76,10 @@ bench-tuning: $(VENV)/.all-installed wrk
 .PHONY: bench-profile
 bench-profile: $(VENV)/.all-installed wrk
 	$(BIN)/python -m bench.profile
+
+# The web page's browser tests (tests/service/test_page_e2e.py) drive Debian's chromium through
+# Playwright (the dev extra; no browser is downloaded). Installed here when root; without it the
+# tests skip with the reason, except under CI=true where they fail.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; } || echo "make: chromium not found; install it with: apt-get install -y chromium chromium-driver" >&2

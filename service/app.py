@@ -9,7 +9,7 @@ import logging
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline  # serves the docs page's assets itself: no CDN needed
 
-from paxcast.service import admin, errors, observability
+from paxcast.service import admin, errors, observability, pages
 from paxcast.service.holder import ServedModels
 from paxcast.service.routes import router
 from paxcast.service.schemas import ForecastRequest
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     observability.install(app, settings)
     app.include_router(router)
     app.include_router(admin.router)
+    app.include_router(pages.router)
     install_request_schemas(app)
     return app
 

@@ -6,6 +6,8 @@ through these functions and `contract.read_card`.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from paxcast.service.contract import CARD_FILE
 from paxcast.service.exceptions import ModelError
 
 POINTER = "CURRENT"
+HISTORY_FILE = "history.jsonl"
 
 
 def current_version(root: str | Path, name: str) -> str:
@@ -54,3 +57,16 @@ def list_models(root: str | Path) -> list[str]:
     return sorted(
         p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / POINTER).exists()
     )
+
+
+def read_history(root: str | Path, name: str) -> list[dict]:
+    """The records of `<root>/<name>/history.jsonl`, oldest first; a torn line left by a killed writer is skipped."""
+    path = Path(root) / name / HISTORY_FILE
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        with contextlib.suppress(json.JSONDecodeError, RecursionError):
+            if isinstance(record := json.loads(line), dict):
+                records.append(record)
+    return records

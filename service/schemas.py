@@ -144,3 +144,101 @@ class Readiness(BaseModel):
     status: str
     model: ModelRef = Field(description="the default model")
     models: list[ModelRef]
+
+
+class SeriesEntry(BaseModel):
+    """One series shipped with a model's data set."""
+
+    id: str
+    name: str = Field(
+        description="display name from the data set's sidecar (stations.csv, sensors.csv); the id without one"
+    )
+    length: int = Field(description="grid points from the first to the last timestamp, missing ones included")
+    start: str
+    end: str
+
+
+class SeriesCatalog(BaseModel):
+    """`GET /v1/models/{name}/series`: the shipped series matching `q`; empty when the data set is not here."""
+
+    model: str
+    data_file: str = Field(description="the file the model was trained on (its card's data_file)")
+    available: bool = Field(description="the file was found under PAXCAST_DATA_DIR and could be read")
+    trained_on_this_file: bool | None = Field(None, description="the file found has the card's data_sha256")
+    problem: str | None = Field(None, description="why a file that is present cannot be offered")
+    total: int = Field(description="series matching the query; `series` holds the first `limit`")
+    series: list[SeriesEntry]
+
+
+class SeriesValues(BaseModel):
+    """`GET /v1/models/{name}/series/{id}`: the last values of one shipped series, ready to post as `history`."""
+
+    id: str
+    name: str
+    freq: str
+    start: str = Field(description="timestamp of the first value (ISO date, or date-time for hourly data)")
+    values: list[float | None] = Field(description="oldest first; null where the data set misses a timestamp")
+    missing: int = Field(description="null values among `values`")
+
+
+class HoldOut(BaseModel):
+    points: int | None = None
+    horizon: int | None = None
+    metric: str | None = None
+
+
+class Contender(BaseModel):
+    version: str | None = None
+    mape: FiniteFloat | None = None
+    smape: FiniteFloat | None = None
+    basis: str | None = None
+
+
+class HistoryData(BaseModel):
+    file: str | None = None
+    rows: int | None = None
+    series: int | None = None
+    through: dict[str, str] | None = None
+
+
+class HistoryRecord(BaseModel):
+    """One line of the registry's history.jsonl: a retrain's decision or a rollback."""
+
+    time: str
+    event: str
+    decision: str = Field(description="promoted, kept or rolled back")
+    reason: str | None = None
+    forced: bool | None = None
+    current: str | None = Field(None, description="the version CURRENT named after this event")
+    previous: str | None = None
+    holdout: HoldOut | None = None
+    challenger: Contender | None = None
+    champion: Contender | None = None
+    data: HistoryData | None = None
+    duration_s: FiniteFloat | None = None
+
+
+class ModelHistory(BaseModel):
+    model: str
+    records: list[HistoryRecord] = Field(description="newest first")
+    skipped: int = Field(0, description="lines that are torn or not a history record")
+
+
+class BacktestMethod(BaseModel):
+    name: str
+    mape: FiniteFloat | None = None
+    smape: FiniteFloat | None = None
+    mase: FiniteFloat | None = None
+    rmse: FiniteFloat | None = None
+    coverage: dict[str, FiniteFloat] = Field(
+        default_factory=dict, description="level -> percent of actual values inside the interval"
+    )
+
+
+class ModelBacktest(BaseModel):
+    """A `paxcast backtest --json` document kept in the registry as `<name>/backtest.json`, abridged."""
+
+    model: str
+    splits: str
+    levels: list[int]
+    methods: list[BacktestMethod]

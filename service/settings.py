@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAXCAST_", protected_namespaces=())
 
     model_dir: Path = Field(Path("models"), description="model registry directory")
+    data_dir: Path = Field(
+        Path("data"), description="where the models' data sets are looked up for the web page's series list"
+    )
     models: Annotated[list[str] | None, NoDecode] = Field(
         None, description="models to serve, comma-separated (default: every model in the registry with a CURRENT)"
     )

@@ -25,7 +25,7 @@ from pathlib import Path
 from paxcast.service.contract import CARD_FILE, ONNX_FILE, ModelCard, sha256_of
 from paxcast.service.exceptions import ModelError, RegistryBusy, UsageError
 from paxcast.service.predictor import Predictor
-from paxcast.service.registry import POINTER, current_version, list_versions, version_order
+from paxcast.service.registry import POINTER, current_version, list_versions, read_history, version_order
 
 
 def _fsync_dir(path: Path) -> None:
@@ -217,19 +217,6 @@ def _last_byte(path: Path, size: int) -> bytes:
     with path.open("rb") as handle:
         handle.seek(size - 1)
         return handle.read(1)
-
-
-def read_history(root: str | Path, name: str) -> list[dict]:
-    """The records of history.jsonl, oldest first; a torn line left by a killed writer is skipped."""
-    path = Path(root) / name / "history.jsonl"
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        with contextlib.suppress(json.JSONDecodeError):
-            if isinstance(record := json.loads(line), dict):
-                records.append(record)
-    return records
 
 
 def prune(root: str | Path, name: str, keep: int) -> list[str]:

@@ -1,0 +1,358 @@
+"""The web page in a real headless Chromium against a real `paxcast serve`: pick, forecast, chart, upload, history.
+
+Playwright for Python drives Debian's chromium (`executable_path`; nothing is downloaded).
+The server serves the committed air_passengers model and the same model again as 'metro',
+whose card names a small gzipped station data set; no model is trained here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from web_data import ROOT, add_model_copy, write_history, write_stations
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+CHROMIUM = os.environ.get("PAXCAST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT = ROOT / "docs" / "img" / "page.png"
+
+
+def require_browser() -> None:
+    """Skip, saying what is missing, unless CI=true: there the browser tests must run."""
+    missing = []
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("the playwright package (dev extra)")
+    if not Path(CHROMIUM).is_file():
+        missing.append(f"chromium at {CHROMIUM} (apt-get install chromium)")
+    if missing:
+        reason = (
+            f"browser tests need {' and '.join(missing)}; `make test` installs them (chromium only when run as root)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: they must run)")
+        pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(registry: Path, data_dir: Path, log: Path):
+    """`paxcast serve` on a free loopback port until /readyz answers 200 (60 s deadline); always stopped."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAXCAST_", "PROMETHEUS_"))}
+    env.update(
+        PAXCAST_HOST="127.0.0.1",
+        PAXCAST_PORT=str(port),
+        PAXCAST_MODEL_DIR=str(registry),
+        PAXCAST_DATA_DIR=str(data_dir),
+        PAXCAST_RELOAD_INTERVAL="0",
+    )
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "paxcast.training.cli", "serve"],
+            env=env,
+            cwd=log.parent,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"not ready in 60 s:\n{log.read_text()}"
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    require_browser()
+    tmp = tmp_path_factory.mktemp("page")
+    registry, data_dir = tmp / "models", tmp / "data"
+    shutil.copytree(ROOT / "models" / "air_passengers", registry / "air_passengers")
+    add_model_copy(registry, "air_passengers", "metro", "metro_monthly.csv.gz")
+    write_history(registry, "metro")
+    add_model_copy(registry, "air_passengers", "elsewhere", "not_installed.csv")  # its data set is not here
+    data_dir.mkdir()
+    shutil.copy(ROOT / "data" / "air_passengers.csv", data_dir)
+    write_stations(data_dir, skip=("ST02", 50))  # Jamsil misses 2019-03
+    with serving(registry, data_dir, tmp / "serve.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(base):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, base):
+    """A fresh page on the site; afterwards: no script error, and no request left 127.0.0.1."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    errors, elsewhere = [], []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "request",
+        lambda request: None if request.url.startswith((base, "data:", "blob:")) else elsewhere.append(request.url),
+    )
+    page.goto(base + "/")
+    page.wait_for_selector('body[data-ready="true"]', state="attached")
+    yield page
+    context.close()
+    assert errors == [] and elsewhere == []
+
+
+def choose_model(page, name: str) -> None:
+    page.select_option("#model", name)
+    page.wait_for_selector('body[data-ready="true"]', state="attached")
+    assert page.text_content("#card-facts li").startswith(name + ",")
+
+
+def drawn(page) -> dict:
+    """What the uPlot instance holds; the band's semi-transparent red pixels left and right of the first forecast x."""
+    return page.evaluate("""() => {
+        const u = window.paxcastChart, count = (a) => a.filter((v) => v != null).length;
+        const n = count(u.data[1]), x0 = Math.round(u.valToPos(u.data[0][n], 'x', true));
+        const canvas = document.querySelector('#chart canvas'), ctx = canvas.getContext('2d');
+        const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+        let before = 0, after = 0;
+        for (let i = 0; i < pixels.length; i += 4) {
+            const [r, g, b, a] = [pixels[i], pixels[i + 1], pixels[i + 2], pixels[i + 3]];
+            if (r > 120 && g < 90 && b < 90 && a > 10 && a < 160) {
+                if ((i / 4) % canvas.width < x0 - 2) before++; else after++;
+            }
+        }
+        return {series: u.data.map(count), labels: u.series.map((s) => s.label), before, after,
+                // 95% lower <= 80% lower <= mean <= 80% upper <= 95% upper at every forecast step
+                sorted: u.data[2].every((m, i) => m == null || [3, 5, 2, 6, 4].every(
+                    (k, j, order) => j === 0 || u.data[order[j - 1]][i] <= u.data[k][i]))};
+    }""")
+
+
+def test_a_station_forecast_draws_history_forecast_and_both_bands(page, tmp_path):
+    choose_model(page, "metro")
+    page.fill("#series-search", "jams")
+    page.wait_for_function("() => document.querySelectorAll('#series-list option').length === 1")
+    assert page.input_value("#series-list") == "ST02"
+    assert page.text_content("#series-list option") == "Jamsil (Line 2) · ST02"
+    page.click("#forecast-button")
+    page.wait_for_selector("#forecast-table tbody tr")
+    chart = drawn(page)
+    # x, history (3 seasons of 12 = the window, less the missing month: a gap in the line), forecast,
+    # then 95 % and 80 % lower/upper: the model's 36 steps each
+    assert chart["series"] == [72, 35, 36, 36, 36, 36, 36]
+    assert page.text_content("#notice") == "1 missing value was filled by linear interpolation before forecasting."
+    assert chart["labels"][1:] == ["history", "forecast", "95% lower", "95% upper", "80% lower", "80% upper"]
+    assert chart["sorted"], "95% lower <= 80% lower <= mean <= 80% upper <= 95% upper"
+    # the bands are painted, over the forecast only (a few anti-aliased pixels at the edge aside)
+    assert chart["after"] > 2000 and chart["before"] < chart["after"] / 1000, chart
+    assert page.get_attribute("#chart", "data-forecast-points") == "36"
+    rows = page.locator("#forecast-table tbody tr")
+    assert rows.count() == 36
+    assert (
+        rows.first.locator("th").text_content() == "2020-01-01"
+        and rows.last.locator("th").text_content() == "2022-12-01"
+    )
+    assert "Jamsil (Line 2): 36 values from 2017-01-01" in page.text_content("#chart-caption")
+    with page.expect_download() as download:
+        page.click("#download")
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert download.value.suggested_filename == "paxcast-metro-ST02.csv"
+    assert lines[0] == "unique_id,ds,mean,lo-80,hi-80,lo-95,hi-95" and len(lines) == 37
+    assert lines[1].startswith("ST02,2020-01-01,")
+
+
+def test_an_uploaded_csv_with_an_error_names_the_line_and_the_rule(page, tmp_path):
+    page.check("input[name=source][value=upload]")
+    page.set_input_files(
+        "#upload-file",
+        files=[
+            {"name": "bad.csv", "mimeType": "text/csv", "buffer": b"unique_id,ds,y\nx,1960-01-01,1\nx,1960-02-01,abc\n"}
+        ],
+    )
+    page.wait_for_function("() => document.querySelector('#upload-error').textContent !== ''")
+    assert page.text_content("#upload-error") == "bad.csv: line 3: y 'abc' is not a number"
+    assert page.get_attribute("#upload-file", "aria-invalid") == "true"
+    # a well-formed but short file reaches the API, whose 422 detail is shown in words instead of a chart
+    short = "unique_id,ds,y\n" + "".join(f"x,1960-{m:02d}-01,{400 + m}\n" for m in range(1, 13))
+    page.set_input_files(
+        "#upload-file", files=[{"name": "short.csv", "mimeType": "text/csv", "buffer": short.encode()}]
+    )
+    page.wait_for_function("() => !document.querySelector('#upload-series').disabled")
+    assert (
+        page.text_content("#upload-error") == ""
+        and page.text_content("#upload-series option") == "x (12 monthly values)"
+    )
+    page.click("#forecast-button")
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.text_content("#error") == "Series 'x': history has 12 values, the model needs at least 36."
+    assert page.is_visible("#chart-placeholder") and "No forecast to show" in page.text_content("#chart-placeholder")
+    assert "Traceback" not in page.content()
+
+
+def test_pasted_values_are_checked_in_the_page_and_the_keyboard_reaches_everything(page):
+    page.check("input[name=source][value=paste]")
+    page.fill("#paste-values", "112, 118\n132 abc")
+    page.focus("#horizon")
+    page.keyboard.press("Enter")  # submits the form
+    page.wait_for_function("() => document.querySelector('#paste-error').textContent !== ''")
+    assert page.text_content("#paste-error") == "value 4: 'abc' is not a number"
+    history = [112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118] * 3
+    page.fill("#paste-values", " ".join(map(str, history)))
+    page.fill("#paste-start", "1958-01-01")
+    page.fill("#horizon", "6")
+    page.focus("#levels")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#forecast-table tbody tr")
+    assert page.locator("#forecast-table tbody tr").count() == 6
+    assert page.locator("#forecast-table tbody th").first.text_content() == "1961-01-01"
+    page.fill("#levels", "80, 150")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#levels-error').textContent !== ''")
+    assert page.text_content("#levels-error") == "level 150 is outside (0, 100)"
+    # the search box hands over to the list with the arrow key
+    page.check("input[name=source][value=shipped]")
+    page.focus("#series-search")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.id") == "series-list"
+
+
+def test_the_history_timeline_lists_each_retrain_newest_first(page):
+    choose_model(page, "metro")
+    page.wait_for_function("() => document.querySelectorAll('#history-list li').length === 2")
+    assert page.text_content("#history-summary") == "Registry history: 2 events, newest first"
+    assert not page.is_visible("#history-list")
+    page.click("#history summary")
+    assert page.is_visible("#history-list")
+    items = page.locator("#history-list li")
+    newest, oldest = items.nth(0).text_content(), items.nth(1).text_content()
+    assert newest.startswith("promoted2026-11-02 03:00 UTC · serving V2")
+    assert "Challenger V2 scored MAPE 6.00%; champion V1 7.20% on a hold-out of 108 points." in newest
+    assert (
+        oldest.startswith("kept2026-10-02 03:00 UTC · serving V1")
+        and "Challenger (not registered) scored MAPE 9.10%" in oldest
+    )
+    assert "Data: incoming/metro.csv, 180 rows, 3 series." in oldest
+
+
+def test_a_model_without_its_data_set_offers_paste_and_upload(page):
+    choose_model(page, "elsewhere")
+    assert page.is_checked("input[name=source][value=paste]") and page.is_visible("#paste-values")
+    assert page.text_content("#series-note") == (
+        "The data set not_installed.csv is not installed with this service. Paste values or upload a CSV instead."
+    )
+    choose_model(page, "metro")  # back to a model with data: the list again
+    assert page.is_checked("input[name=source][value=shipped]") and page.locator("#series-list option").count() == 3
+
+
+def test_at_phone_width_nothing_scrolls_sideways(browser, base):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(base + "/")
+    page.wait_for_selector('body[data-ready="true"]', state="attached")
+    page.click("#forecast-button")
+    page.wait_for_selector("#forecast-table tbody tr")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    unlabelled = page.evaluate(
+        "[...document.querySelectorAll('input, select, textarea')].filter(e => !e.labels.length).map(e => e.id)"
+    )
+    assert unlabelled == []
+    assert page.evaluate("document.querySelector('#chart canvas').getBoundingClientRect().right") <= 360
+    context.close()
+
+
+def test_screenshot_of_a_real_forecast_for_the_readme(page):
+    """The committed air_passengers model forecasting its own series: the picture in the README."""
+    choose_model(page, "air_passengers")
+    page.wait_for_selector("#series-list option", state="attached")
+    page.click("#forecast-button")
+    page.wait_for_selector("#forecast-table tbody tr")
+    assert drawn(page)["series"][2] == 36
+    # the committed registry holds a `paxcast backtest --holdout 36` document: the LSTM, its baseline and four others
+    assert page.locator("#backtest tbody tr").count() == 6
+    assert page.locator("#backtest tbody th").first.text_content() == "LSTM (paxcast)"
+    page.click("#history summary")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 50_000
+
+
+# The rules the page checks before anything is sent, on files that break one each: the same line
+# and the same words as the CLI's reader (paxcast.training.data), less its file-name prefix.
+BROKEN_FILES = {
+    "empty": "",
+    "no-y-column": "unique_id,ds,value\na,2020-01-01,1\n",
+    "header-only": "unique_id,ds,y\n",
+    "short-row": "unique_id,ds,y\na,2020-01-01,1\na,2020-02-01\n",
+    "empty-id": "unique_id,ds,y\na,2020-01-01,1\n,2020-02-01,2\n",
+    "bad-date": "unique_id,ds,y\na,2020-01-01,1\na,2020-13-01,2\n",
+    "bad-number": "unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,abc\n",
+    "infinite": "unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,inf\n",
+    "single-row": "unique_id,ds,y\na,2020-01-01,1\nb,2020-01-01,1\nb,2020-02-01,2\n",
+    "duplicate": "unique_id,ds,y\na,2020-01-01,1\na,2020-01-01,2\n",
+    "unsorted": "unique_id,ds,y\na,2020-02-01,1\na,2020-01-01,2\n",
+}
+
+
+def test_the_page_refuses_a_broken_csv_with_the_cli_s_line_and_words(page, tmp_path):
+    from paxcast.training.data import DataError, read_series
+
+    differ = {}
+    for case, text in BROKEN_FILES.items():
+        path = tmp_path / f"{case}.csv"
+        path.write_text(text)
+        with pytest.raises(DataError) as cli:
+            read_series(path)
+        in_page = page.evaluate(
+            "t => { try { paxcastInput.parseLongCsv(t); return 'accepted'; } catch (e) { return e.message; } }", text
+        )
+        if in_page != str(cli.value).removeprefix(f"{path}: "):
+            differ[case] = (in_page, str(cli.value))
+    assert differ == {}
