@@ -10,16 +10,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from web_data import ROOT, add_model_copy, write_history, write_stations
+
+from bench.serving import serve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -55,53 +51,11 @@ def require_browser() -> None:
         pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serving(registry: Path, data_dir: Path, log: Path):
-    """`paxcast serve` on a free loopback port until /readyz answers 200 (60 s deadline); always stopped."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAXCAST_", "PROMETHEUS_"))}
-    env.update(
-        PAXCAST_HOST="127.0.0.1",
-        PAXCAST_PORT=str(port),
-        PAXCAST_MODEL_DIR=str(registry),
-        PAXCAST_DATA_DIR=str(data_dir),
-        PAXCAST_RELOAD_INTERVAL="0",
-    )
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "paxcast.training.cli", "serve"],
-            env=env,
-            cwd=log.parent,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, f"not ready in 60 s:\n{log.read_text()}"
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """`paxcast serve` (bench.serving, the one starter) with the page's data directory; yields its base URL."""
+    with serve(registry, log, cwd=log.parent, data_dir=data_dir) as server:
+        yield server.base
 
 
 @pytest.fixture(scope="module")
