@@ -33,3 +33,27 @@ def registry(tiny_registry, tmp_path) -> Path:
     root = tmp_path / "models"
     shutil.copytree(tiny_registry, root)
     return root
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory) -> Path:
+    """The project's wheel, built once per session (no build isolation: the dev extra has setuptools)."""
+    import subprocess
+    import sys
+
+    dist = tmp_path_factory.mktemp("dist")
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--no-deps",
+        "--no-build-isolation",
+        "--wheel-dir",
+        str(dist),
+        str(ROOT),
+    ]
+    subprocess.run(command, check=True, timeout=300, capture_output=True)
+    (wheel,) = dist.glob("paxcast-*.whl")
+    return wheel

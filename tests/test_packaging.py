@@ -91,27 +91,10 @@ def test_the_serving_stage_installs_the_lock_with_hashes_then_paxcast_alone():
 @pytest.mark.slow
 @pytest.mark.e2e
 @pytest.mark.timeout(600)
-def test_serving_lock_installs_with_hashes_and_runs_the_image_command(tmp_path):
+def test_serving_lock_installs_with_hashes_and_runs_the_image_command(tmp_path, built_wheel):
     """As the image's serving stage: the lock with --require-hashes into a fresh venv, the wheel with --no-deps,
     no torch, the image's CMD, a forecast."""
-    dist = tmp_path / "dist"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--wheel-dir",
-            str(dist),
-            str(ROOT),
-        ],
-        check=True,
-        timeout=300,
-    )
-    (wheel,) = dist.glob("paxcast-*.whl")
+    wheel = built_wheel
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"

@@ -7,8 +7,6 @@ import gzip
 import json
 import math
 import re
-import subprocess
-import sys
 import zipfile
 
 import pytest
@@ -318,27 +316,10 @@ def test_the_page_is_not_in_the_api_schema(client):
     } <= set(paths)
 
 
-def test_the_wheel_carries_the_page(tmp_path):
+def test_the_wheel_carries_the_page(built_wheel):
     """The serving install is the wheel: every file the page route serves must be inside it."""
     from paxcast.service.pages import ASSETS
 
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--wheel-dir",
-            str(tmp_path),
-            str(ROOT),
-        ],
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
-    (wheel,) = tmp_path.glob("paxcast-*.whl")
+    wheel = built_wheel
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"paxcast/service/static/{name}" for name in [*ASSETS, "index.html"]} <= names

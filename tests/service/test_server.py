@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
+from live import access_lines, scrape
 
 from bench.serving import serve, wait_until
 
@@ -69,21 +69,6 @@ def test_three_seconds_at_concurrency_32_give_no_errors(registry, tmp_path, air_
         assert server.process.poll() is None
     assert problems == []
     assert answered > 100  # it really was under load
-
-
-def scrape(base: str) -> dict[tuple[str, tuple], float]:
-    with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
-        text = response.read().decode()
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for f in text_string_to_metric_families(text)
-        for s in f.samples
-    }
-
-
-def access_lines(out: Path) -> list[dict]:
-    """The JSON request lines among the server's output."""
-    return [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
 
 
 def test_metrics_add_up_across_two_workers_and_sigterm_exits_0(registry, tmp_path, air_history):
