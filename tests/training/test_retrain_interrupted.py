@@ -130,10 +130,20 @@ def test_sigkill_at_any_moment_leaves_the_registry_valid(registry, air_csv, tmp_
         (new,) = now - versions
         assert staging == [] and now == versions | {new}
         assert current_version(registry, NAME) == (champion if moment == "registered" else new)
-    assert history_bytes(registry) == history  # the history line is the last write
+    if moment in ("training", "staged"):
+        assert history_bytes(registry) == history  # nothing to record before a version exists
+    else:  # a promotion writes its line as "promoting" before it switches CURRENT (issue 15, item 14)
+        (line,) = [r for r in read_history(registry, NAME) if r.get("decision") == "promoting"]
+        assert line["current"] == new
     assert (
         main(["retrain", "--data", str(air_csv), "--registry", str(registry), "--lr", "10", "--epochs", "1"]) == 0
-    )  # the next run works
+    )  # the next run works, and completes a killed run's line by what CURRENT says happened
+    decisions = [r["decision"] for r in read_history(registry, NAME)]
+    assert "promoting" not in decisions
+    if moment == "registered":
+        assert "abandoned" in decisions
+    if moment == "switched":
+        assert decisions.count("promoted") >= 1
 
 
 @pytest.mark.slow
