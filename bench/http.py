@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class Load:
     body: Path
     connections: int
     series: int
+    background: Path | None = None  # a body a second wrk posts at c=1 all the while (large requests beside small)
 
 
 def uvicorn_argv(app: str, port: int, workers: int, loop: str = LOOP, http: str = HTTP) -> list[str]:
@@ -120,19 +122,16 @@ def combine(rounds: list[dict]) -> dict:
     }
 
 
-def write_bodies(card, folder: Path) -> tuple[Path, Path]:
-    """A one-series and a 1,000-series request body, with real histories of the model's window."""
-    one = histories(card, 1, seed=1)
-    many = histories(card, 1000, seed=2)
-    single = folder / "single.json"
-    batch = folder / "batch.json"
-    single.write_text(json.dumps({"series": [{"id": "air", "history": one[0].tolist()}], "horizon": HORIZON}))
-    batch.write_text(
-        json.dumps(
-            {"series": [{"id": f"s{i}", "history": row.tolist()} for i, row in enumerate(many)], "horizon": HORIZON}
-        )
-    )
-    return single, batch
+def write_bodies(card, folder: Path) -> tuple[Path, Path, Path]:
+    """One-series, 1,000-series and 10,000-series request bodies, with real histories of the model's window."""
+    bodies = []
+    for n, seed in ((1, 1), (1000, 2), (10_000, 5)):
+        rows = histories(card, n, seed=seed)
+        path = folder / f"body-{n}.json"
+        series = [{"id": f"s{i}", "history": row.tolist()} for i, row in enumerate(rows)]
+        path.write_text(json.dumps({"series": series, "horizon": HORIZON}))
+        bodies.append(path)
+    return tuple(bodies)
 
 
 def servers(
@@ -219,12 +218,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"training the served design with the pipeline into {tmp} ...", flush=True)
         model = same_model(tmp / "registry", args.data)
         module_file = save_module(model, tmp / "module.pt")
-        single, batch = write_bodies(model.card, tmp)
+        single, batch, huge = write_bodies(model.card, tmp)
         loads = [
             Load("1 series, c=1", single, 1, 1),
             Load("1 series, c=16", single, 16, 1),
             Load("1 series, c=64", single, 64, 1),
             Load("1,000 series, c=1", batch, 1, 1000),
+            Load("10,000 series, c=1", huge, 1, 10_000),
+            Load("1 series, c=16, beside 10,000-series requests", single, 16, 1, background=huge),
         ]
         runs: dict[str, dict[str, list[dict]]] = {}
         for round_number in range(1, args.rounds + 1):  # rounds interleave the servers: background load hits all alike
@@ -239,7 +240,16 @@ def main(argv: list[str] | None = None) -> None:
                         url = f"{base}/v1/forecast" + (f"?n={load.series}" if key == "c" else "")
                         run_wrk(url, load.body, load.connections, 1)  # warm-up: connections, caches, shapes
                         load_avg = os.getloadavg()[0]
+                        beside = None
+                        if load.background is not None:  # the large requests run throughout the measurement
+                            big_url = f"{base}/v1/forecast" + ("?n=10000" if key == "c" else "")
+                            beside = threading.Thread(
+                                target=run_wrk, args=(big_url, load.background, 1, args.seconds + 1)
+                            )
+                            beside.start()
                         result = run_wrk(url, load.body, load.connections, args.seconds)
+                        if beside is not None:
+                            beside.join()
                         result["load_avg"] = load_avg
                         runs.setdefault(server.label, {}).setdefault(load.label, []).append(result)
                         print(

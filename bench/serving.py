@@ -131,7 +131,13 @@ def running(
 
 @contextlib.contextmanager
 def serve(
-    model_dir: Path, log: Path, argv: list[str] = SERVE, cwd: Path = ROOT, timeout: float = 60, **settings: object
+    model_dir: Path,
+    log: Path,
+    argv: list[str] = SERVE,
+    cwd: Path = ROOT,
+    timeout: float = 60,
+    ready_path: str = "/readyz",
+    **settings: object,
 ) -> Iterator[Server]:
     """`paxcast serve` on a free port for the registry `model_dir`; `settings` become PAXCAST_* variables.
 
@@ -145,5 +151,5 @@ def serve(
         "PAXCAST_RELOAD_INTERVAL": "0",
     }
     env.update({f"PAXCAST_{key.upper()}": str(value) for key, value in settings.items()})
-    with running(argv, port, log, env=env, timeout=timeout, cwd=cwd) as server:
+    with running(argv, port, log, env=env, ready_path=ready_path, timeout=timeout, cwd=cwd) as server:
         yield server

@@ -201,3 +201,52 @@ def test_forecast_metrics_and_the_request_log_name_the_model(models_root, air_hi
         and line["model_version"] == current_version(models_root, GRU)
         and line["route"] == "/v1/models/{name}/forecast"
     )
+
+
+@pytest.mark.e2e
+def test_one_real_paxcast_serve_serves_two_models_and_reloads_one(models_root, air_history, tmp_path):
+    """The issue's proof on a real process: two models at once, one reloaded alone, a failing one named."""
+    import urllib.error
+    import urllib.request
+
+    from bench.serving import serve
+
+    def call(base, path, body=None, headers=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            base + path, data=data, headers={"Content-Type": "application/json", **(headers or {})}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read()), response.headers
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read()), exc.headers
+
+    with serve(models_root, tmp_path / "serve.log", admin_token=TOKEN) as server:
+        status, listed, _ = call(server.base, "/v1/models")
+        assert status == 200 and {m["name"] for m in listed} == {"air_passengers", GRU}
+        lstm_version = current_version(models_root, "air_passengers")
+        for name in ("air_passengers", GRU):
+            status, answer, headers = call(server.base, f"/v1/models/{name}/forecast", body(air_history))
+            assert (
+                status == 200
+                and answer["model"]["name"] == name
+                and headers["X-Model-Version"] == current_version(models_root, name)
+            )
+
+        add_version(models_root, GRU, "29990101T000000Z")
+        status, reloaded, _ = call(server.base, f"/v1/admin/reload?model={GRU}", body={}, headers=AUTH)
+        assert status == 200 and reloaded["model"] == {"name": GRU, "version": "29990101T000000Z"}
+        assert (
+            call(server.base, f"/v1/models/{GRU}/forecast", body(air_history))[2]["X-Model-Version"]
+            == "29990101T000000Z"
+        )
+        assert call(server.base, "/v1/forecast", body(air_history))[2]["X-Model-Version"] == lstm_version
+
+    write_atomic(models_root / GRU / "CURRENT", b"19990101T000000Z\n")
+    with serve(models_root, tmp_path / "serve-broken.log", ready_path="/healthz") as server:
+        status, problem, _ = call(server.base, "/readyz")
+        assert status == 503 and problem["detail"].startswith(
+            f"model '{GRU}' is not loaded: version 19990101T000000Z refused"
+        )
+        assert call(server.base, "/v1/forecast", body(air_history))[0] == 200
