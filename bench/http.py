@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from bench import serving
-from bench.common import ROOT, histories, machine, package_versions, same_model, save_module, table
+from bench.common import ROOT, histories, package_versions, same_model, save_module, table
 from bench.serving import free_port
 from paxcast.service.main import HTTP, LOOP
+from paxcast.training.backtest_report import machine
 
 LUA = Path(__file__).with_name("post.lua")
 PREVIOUS = "ea0f385"  # the last commit before the typed contract and batching (stop 7's landing)

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import ROOT, histories, machine, served_card, table
+from bench.common import ROOT, histories, served_card, table
 from bench.http import Server, running
 from bench.serving import free_port
+from paxcast.training.backtest_report import machine
 
 
 def rss_mib(pid: int) -> float:

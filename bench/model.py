@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import ROOT, histories, machine, median, package_versions, percentile, same_model, table
+from bench.common import ROOT, histories, median, package_versions, percentile, same_model, table
+from paxcast.training.backtest_report import machine
 
 
 def time_calls(call, seconds: float, min_reps: int = 5, max_reps: int = 5000) -> list[float]:

@@ -20,7 +20,8 @@ import statistics
 import time
 from pathlib import Path
 
-from bench.common import ROOT, histories, machine, served_card, table
+from bench.common import ROOT, histories, served_card, table
+from paxcast.training.backtest_report import machine
 
 
 def scope_for(path: str, body: bytes) -> dict:

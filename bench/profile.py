@@ -19,10 +19,11 @@ import tempfile
 import threading
 from pathlib import Path
 
-from bench.common import ROOT, histories, machine, served_card, table
+from bench.common import ROOT, histories, served_card, table
 from bench.http import HORIZON, Server, run_wrk, running
 from bench.memory import server_pid
 from bench.serving import free_port
+from paxcast.training.backtest_report import machine
 
 # (part of the request, a piece of the frame text that identifies it); the innermost match wins.
 PARTS = [

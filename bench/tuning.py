@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import ROOT, machine, median, same_model, table
+from bench.common import ROOT, median, same_model, table
 from bench.http import Server, combine, run_wrk, running, uvicorn_argv, write_bodies
 from bench.serving import free_port
+from paxcast.training.backtest_report import machine
 
 
 def variants(registry: Path, port: int) -> list[tuple[str, Server]]:

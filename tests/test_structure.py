@@ -94,3 +94,12 @@ def test_tensor_names_are_written_only_in_the_contract():
                 if names_a_tensor and (isinstance(node, ast.List) or only_constants):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+def test_every_bench_module_imports():
+    """The benchmarks are not run by the suite; an import that a refactor broke must still fail it."""
+    import importlib
+
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        if path.stem != "__init__":
+            importlib.import_module(f"bench.{path.stem}")
