@@ -7,10 +7,10 @@ job, adds every job that queued behind it for the same loaded version (up to `ma
 rows; waiting up to `wait_us` for more when that is set, never when it is 0), runs them as
 one batch and hands each job its rows back, in order.
 
-- Idle means inline: a batch of one small job with nothing queued behind it runs on the
-  event loop, as an unbatched call would (no thread hop), so latency at concurrency 1
-  does not grow. Every other batch runs in a worker thread, which frees the event loop to
-  parse the next requests meanwhile: they queue up and form the next batch.
+- With one runner (PAXCAST_THREADS=1) every batch runs on the event loop: the requests
+  parsed while it ran queue up and form the next batch. With several runners batches run
+  in worker threads, except a lone small job with nothing queued behind it, which runs at
+  once on the event loop as an unbatched call would.
 - A large request is queued one slice at a time: its next slice joins the queue behind
   whatever small requests arrived meanwhile, so it cannot starve them.
 - A batch holds jobs of one predictor object only, so a hot reload swaps the model
@@ -44,8 +44,19 @@ class Job:
 class Batcher:
     """One model's queue and its runners."""
 
-    def __init__(self, model: str, max_rows: int, wait_us: int = 0, runners: int = 1, inline_rows: int = 64):
+    def __init__(
+        self,
+        model: str,
+        max_rows: int,
+        wait_us: int = 0,
+        runners: int = 1,
+        inline_rows: int = 64,
+        threaded: bool | None = None,
+    ):
         self.model = model
+        # One runner runs its batches on the event loop: measured on 2 shared cores, the hop to a worker
+        # thread cost more than it freed (docs/performance.md, section 5). Several runners need threads.
+        self.threaded = runners > 1 if threaded is None else threaded
         self.max_rows = max_rows
         self.wait_s = wait_us / 1e6
         self.runners = runners
@@ -122,7 +133,7 @@ class Batcher:
         waited = started - jobs[0].queued_at
         self.busy += 1
         try:
-            if len(jobs) == 1 and len(x) <= self.inline_rows and self.queue.empty():
+            if not self.threaded or (len(jobs) == 1 and len(x) <= self.inline_rows and self.queue.empty()):
                 out = self.compute(jobs[0].predictor, x, waited)
             else:
                 out = await asyncio.to_thread(self.compute, jobs[0].predictor, x, waited)

@@ -42,7 +42,7 @@ def rows(n: int, first: float) -> np.ndarray:
 def test_concurrent_jobs_share_runs_and_get_their_rows_back_in_order():
     async def scenario():
         gate = threading.Event()
-        model, batcher = Recorder(gate), Batcher("m", max_rows=64, runners=1, inline_rows=0)
+        model, batcher = Recorder(gate), Batcher("m", max_rows=64, runners=1, inline_rows=0, threaded=True)
         inputs = [rows(k % 5 + 1, 100 * k) for k in range(20)]
         tasks = [asyncio.create_task(batcher.run(model, inputs[0]))]
         await asyncio.sleep(0.05)  # the first run starts and is held at the gate
@@ -64,7 +64,7 @@ def test_concurrent_jobs_share_runs_and_get_their_rows_back_in_order():
 
 def test_a_large_request_runs_in_slices_and_small_ones_overtake_it():
     async def scenario():
-        model, batcher = Recorder(), Batcher("m", max_rows=10, runners=1, inline_rows=0)
+        model, batcher = Recorder(), Batcher("m", max_rows=10, runners=1, inline_rows=0, threaded=True)
         finished = []
 
         async def call(name, x):
@@ -89,7 +89,7 @@ def test_jobs_of_two_versions_never_share_a_run():
     async def scenario():
         gate = threading.Event()
         old, new = Recorder(gate), Recorder()
-        batcher = Batcher("m", max_rows=64, runners=1, inline_rows=0)
+        batcher = Batcher("m", max_rows=64, runners=1, inline_rows=0, threaded=True)
         tasks = [asyncio.create_task(batcher.run(old if k % 2 else new, rows(1, k))) for k in range(6)]
         await asyncio.sleep(0.05)
         gate.set()
@@ -104,7 +104,7 @@ def test_jobs_of_two_versions_never_share_a_run():
 def test_a_client_that_goes_away_leaves_the_batch_intact():
     async def scenario():
         gate = threading.Event()
-        model, batcher = Recorder(gate), Batcher("m", max_rows=64, runners=1, inline_rows=0)
+        model, batcher = Recorder(gate), Batcher("m", max_rows=64, runners=1, inline_rows=0, threaded=True)
         first = asyncio.create_task(batcher.run(model, rows(1, 0)))
         await asyncio.sleep(0.02)
         leaving = asyncio.create_task(batcher.run(model, rows(2, 10)))
@@ -133,7 +133,7 @@ def test_a_failing_run_fails_its_jobs_and_the_runner_goes_on():
             return super().run_rows(x)
 
     async def scenario():
-        model, batcher = Flaky(), Batcher("m", max_rows=64, runners=1, inline_rows=0)
+        model, batcher = Flaky(), Batcher("m", max_rows=64, runners=1, inline_rows=0, threaded=True)
         with pytest.raises(RuntimeError, match="fell over"):
             await batcher.run(model, rows(1, 0))
         out = await batcher.run(model, rows(1, 5))
@@ -266,7 +266,7 @@ def test_with_two_runners_a_large_request_runs_two_slices_at_once():
             return super().run_rows(x)
 
     async def scenario():
-        model, batcher = Overlap(), Batcher("m", max_rows=10, runners=2, inline_rows=0)
+        model, batcher = Overlap(), Batcher("m", max_rows=10, runners=2, inline_rows=0, threaded=True)
         out = await batcher.run(model, rows(100, 0))
         await batcher.stop()
         return model, out
