@@ -94,6 +94,43 @@ async def run(args) -> list[float]:
         return [await measure(app, body, args.requests, args.concurrency) for _ in range(args.rounds)]
 
 
+def big_batch(model_dir: Path, name: str, rows: int, rounds: int = 3) -> list[list[object]]:
+    """One `rows`-series batch through `Batcher.run` in process, per way of using two threads; ms per call."""
+    from paxcast.service.batching import Batcher
+    from paxcast.service.predictor import Predictor
+    from paxcast.service.registry import current_version
+
+    card = served_card(model_dir, name)
+    x = histories(card, rows, seed=4)
+    version_dir = Path(model_dir) / name / current_version(model_dir, name)
+    ways = {  # label: (runners, onnxruntime intra-op threads)
+        "PAXCAST_THREADS=1 (1 runner, 1 onnxruntime thread)": (1, 1),
+        "PAXCAST_THREADS=2 (2 runners, parallel slices, 1 thread each)": (2, 1),
+        "1 runner, 2 onnxruntime intra-op threads": (1, 2),
+    }
+    predictors = {label: Predictor.load(version_dir, threads=threads) for label, (_, threads) in ways.items()}
+
+    async def calls(label: str) -> list[float]:
+        batcher = Batcher("bench", 64, 0, runners=ways[label][0])
+        await batcher.run(predictors[label], x)  # warm-up
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            await batcher.run(predictors[label], x)
+            times.append(time.perf_counter() - started)
+        await batcher.stop()
+        return times
+
+    measured: dict[str, list[float]] = {label: [] for label in ways}
+    for _ in range(rounds):  # interleaved: background load hits every way alike
+        for label in ways:
+            measured[label] += asyncio.run(calls(label))
+    return [
+        [label, f"{statistics.median(t) * 1e3:.0f}", f"{min(t) * 1e3:.0f}", f"{max(t) * 1e3:.0f}"]
+        for label, t in measured.items()
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=4000)
@@ -101,7 +138,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--model-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--name", default="air_passengers")
+    parser.add_argument(
+        "--big", type=int, help="instead: one batch of this many series through the batcher, per thread setup"
+    )
     args = parser.parse_args(argv)
+    if args.big:
+        rows = big_batch(args.model_dir, args.name, args.big)
+        print(f"machine: {machine()}")
+        print(table(["configuration", "median ms", "min", "max"], rows))
+        return
     per_request = asyncio.run(run(args))
     print(f"machine: {machine()}")
     print(
