@@ -36,13 +36,19 @@ def window_table(entry: dict) -> str:
     return "\n".join(rows)
 
 
-def write_report(results: dict, path: Path, preamble: str = "") -> None:
-    parts = [preamble] if preamble else []
-    parts.append(f"Machine: {results['machine']}.\n")
+BEGIN, END = "<!-- tables: python -m bench.station_baselines --report -->", "<!-- end of tables -->"
+
+
+def write_report(results: dict, path: Path) -> None:
+    """Replace the text between BEGIN and END in `path` (the prose around it is hand-written)."""
+    parts = [BEGIN, f"Machine: {results['machine']}.\n"]
     for name, entry in results["runs"].items():
         parts.append(
             f"### {name}\n\norigin {entry['origin']} (last history point), horizon {entry['horizon']}, "
             f"{entry['series']} series scored ({entry['dropped']} dropped: no history or no actual in the horizon)\n"
         )
         parts.append(window_table(entry) + "\n")
-    path.write_text("\n".join(parts))
+    parts.append(END)
+    text = path.read_text() if path.exists() else f"{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    path.write_text(head + "\n".join(parts) + rest.split(END, 1)[1])

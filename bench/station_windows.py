@@ -7,7 +7,7 @@ is on observed actuals only; methods that need complete histories get `impute()`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -123,3 +123,16 @@ def seasonal_naive(window: Window) -> np.ndarray:
         last = impute(h, window.season)[-window.season :]
         out[i] = np.resize(last, window.horizon)
     return out
+
+
+def take_subset(window: Window, n: int, seed: int = 0) -> Window:
+    """`n` series drawn at random (fixed seed), for methods too slow for every series."""
+    keep = np.sort(np.random.default_rng(seed).choice(len(window.ids), size=min(n, len(window.ids)), replace=False))
+
+    def pick(xs):
+        return [xs[i] for i in keep]
+
+    return replace(
+        window, name=f"{window.name}_subset{n}", ids=pick(window.ids), starts=pick(window.starts),
+        histories=pick(window.histories), actuals=window.actuals[keep],
+    )
