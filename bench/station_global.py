@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from bench.station_baselines import machine
-from bench.station_windows import ROOT, impute, score, windows
+from bench.station_windows import ROOT, impute, score, subset_rows, take_subset, windows
 from paxcast.service.covariates import Calendar, timestamps
 from paxcast.training.global_model import GlobalConfig, GlobalForecaster, WindowSampler, export_onnx, parity
 
@@ -123,8 +123,10 @@ def main(argv: list[str] | None = None) -> None:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "onnx_parity": gap,
         "onnx_batch_ms": infer_ms, "imputed_inputs": int(sum(np.isnan(h[-W:]).any() for h in window.histories)),
         "scores": score(window, forecast.astype(np.float64)), "log": history_log,
+        # The same random series as the baselines' `_subset100` rows (bench.station_windows.take_subset).
+        "scores_subset100": score(take_subset(window, 100), forecast.astype(np.float64)[subset_rows(len(window.ids), 100)]),
     }
-    print(json.dumps({k: result[k] for k in ("best_val_wape_pct", "best_step", "train_s", "peak_rss_mb", "onnx_parity", "onnx_batch_ms", "imputed_inputs", "scores")}, indent=1))
+    print(json.dumps({k: result[k] for k in ("best_val_wape_pct", "best_step", "train_s", "peak_rss_mb", "onnx_parity", "onnx_batch_ms", "imputed_inputs", "scores", "scores_subset100")}, indent=1))
     out = ROOT / "bench" / "results" / f"station_global_{window.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))

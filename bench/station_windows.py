@@ -127,7 +127,7 @@ def seasonal_naive(window: Window) -> np.ndarray:
 
 def take_subset(window: Window, n: int, seed: int = 0) -> Window:
     """`n` series drawn at random (fixed seed), for methods too slow for every series."""
-    keep = np.sort(np.random.default_rng(seed).choice(len(window.ids), size=min(n, len(window.ids)), replace=False))
+    keep = subset_rows(len(window.ids), n, seed)
 
     def pick(xs):
         return [xs[i] for i in keep]
@@ -136,3 +136,8 @@ def take_subset(window: Window, n: int, seed: int = 0) -> Window:
         window, name=f"{window.name}_subset{n}", ids=pick(window.ids), starts=pick(window.starts),
         histories=pick(window.histories), actuals=window.actuals[keep],
     )
+
+
+def subset_rows(total: int, n: int, seed: int = 0) -> np.ndarray:
+    """The sorted row indices `take_subset` keeps."""
+    return np.sort(np.random.default_rng(seed).choice(total, size=min(n, total), replace=False))
