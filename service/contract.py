@@ -25,6 +25,7 @@ from paxcast.service.calendar import DEFAULT_SEASON
 from paxcast.service.exceptions import ModelError, UsageError
 
 HISTORY, FORECAST = "history", "forecast"  # the ONNX graph's input and output tensors
+CALENDAR = "calendar"  # a calendar-aware graph's second input: (batch, window + horizon, covariates)
 OPSET = 17
 CARD_FILE, ONNX_FILE = "model.json", "model.onnx"
 CARD_VERSION = 2

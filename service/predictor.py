@@ -17,7 +17,7 @@ import numpy as np
 import onnxruntime as ort
 
 from paxcast.service.calendar import CalendarOverflow, future_timestamps
-from paxcast.service.contract import FORECAST, HISTORY, ONNX_FILE, ModelCard, read_card
+from paxcast.service.contract import CALENDAR, FORECAST, HISTORY, ONNX_FILE, ModelCard, read_card
 from paxcast.service.exceptions import InvalidInput, ModelError
 from paxcast.service.intervals import bounds, interval_quantiles
 from paxcast.service.schemas import ForecastRequest
@@ -47,9 +47,11 @@ def make_session(onnx_path: str | Path, threads: int = 1, spinning: bool = False
     return ort.InferenceSession(str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def run_session(session: ort.InferenceSession, x: np.ndarray) -> np.ndarray:
-    """One session.run: histories (batch, window) float32 -> forecasts (batch, model horizon) float32."""
-    (forecast,) = session.run([FORECAST], {HISTORY: x})
+def run_session(session: ort.InferenceSession, x: np.ndarray, calendar: np.ndarray | None = None) -> np.ndarray:
+    """One session.run: histories (batch, window) float32 [and calendar covariates (batch, window + horizon,
+    covariates) for a calendar-aware graph] -> forecasts (batch, model horizon) float32."""
+    feeds = {HISTORY: x} if calendar is None else {HISTORY: x, CALENDAR: calendar}
+    (forecast,) = session.run([FORECAST], feeds)
     return forecast
 
 

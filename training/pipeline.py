@@ -31,7 +31,7 @@ from paxcast.service.contract import (
     sha256_of,
 )
 from paxcast.service.exceptions import DataError, ModelError
-from paxcast.training.data import Series, read_series, require_length
+from paxcast.training.data import Series, read_series, require_complete, require_length
 from paxcast.training.export import export_onnx, parity, sample_histories
 from paxcast.training.registry import register
 from paxcast.training.selection import InnerResult, choose, describe, inner_validate, pooled_scores
@@ -91,6 +91,9 @@ class Fitted:
 
 def check_series(path: str | Path, series: list[Series], config: TrainConfig) -> None:
     """Refuse data the model cannot train on, before any training starts."""
+    # The per-series forecaster has no mask for missing history values (the global model of the
+    # station data will); a gap is refused here rather than trained on as NaN.
+    require_complete(path, series, "the per-series model")
     require_length(
         path,
         series,

@@ -68,3 +68,16 @@ def test_impossible_settings_are_one_line(tmp_path, air_csv):
     result = run_cli("train", "--data", str(air_csv), "--window", "6", "--out", str(tmp_path / "m"))
     assert result.returncode == 2
     assert result.stderr.strip() == "paxcast train: window (6) must exceed the season (12)"
+
+
+def test_a_gap_is_refused_by_the_per_series_model(tmp_path, capsys):
+    from paxcast.training.cli import main
+
+    data = tmp_path / "gap.csv"
+    data.write_text("ds,y\n2020-01-01,1\n2020-02-01,2\n2020-04-01,3\n")
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "m")]) == 3
+    assert capsys.readouterr().err == (
+        f"paxcast train: {data}: series 'series' has 1 missing timestamps (first 2020-03-01); "
+        "the per-series model needs a complete series\n"
+    )
+    assert not (tmp_path / "m").exists()

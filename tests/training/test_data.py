@@ -1,7 +1,11 @@
+import gzip
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from paxcast.training.data import DataError, make_windows, read_series
+from paxcast.training.data import DataError, read_series, require_complete
 from paxcast.training.pipeline import check_series, resolve_config
 
 HEADER = "unique_id,ds,y\n"
@@ -50,9 +54,26 @@ def test_reads_several_series_in_order(tmp_path):
         (HEADER + "s,2020-01-01,1\ns,2020-01-01,2\n", "line 3: duplicate ds 2020-01-01 in series 's'"),
         (HEADER + "s,2020-02-01,1\ns,2020-01-01,2\n", "line 3: ds 2020-01-01 is before the previous row's"),
         (
-            HEADER + "s,2020-01-01,1\ns,2020-02-01,2\ns,2020-04-01,3\n",
-            "line 4: ds 2020-04-01T00:00:00 does not follow 2020-02-01T00:00:00 at the series' monthly frequency",
+            HEADER
+            + "s,2020-01-01T10:00:00,1\ns,2020-01-01T11:00:00,2\ns,2020-01-01T12:00:00,3\n"
+            + "s,2020-01-01T12:30:00,4\ns,2020-01-01T14:00:00,5\n",
+            "line 5: ds 2020-01-01T12:30:00 is off the hourly grid of series 's' (which starts "
+            "2020-01-01T10:00:00; timestamps must fall on whole hours)",
         ),
+        (
+            HEADER + "s,2020-01-01,1\ns,2020-01-02,2\ns,2020-01-04T12:00:00,3\n",
+            "line 4: ds 2020-01-04T12:00:00 is off the daily grid of series 's'",
+        ),
+        (
+            HEADER + "s,2020-01-01,1\ns,2020-01-08,2\ns,2020-01-18,3\n",
+            "line 4: ds 2020-01-18T00:00:00 is off the weekly grid of series 's' (which starts "
+            "2020-01-01T00:00:00; timestamps must fall on midnights 7 days apart from 2020-01-01)",
+        ),
+        (
+            HEADER + "a,2020-01-01,1\na,2020-01-02,2\nb,2020-01-01T00:00:00,1\nb,2020-01-01T01:00:00,2\n",
+            "line 4: series 'b' is hourly but series 'a' (line 2) is daily; one frequency per file",
+        ),
+        (HEADER + 's,2020-01-01,1\n"s",2020-01-02,"x"\n', "line 3: y 'x' is not a number"),
         (HEADER + "s,2020-01-01,1\ns,2020-01-05,2\n", "line 3: the spacing"),
         (HEADER + "s,2020-01-01,1\ns,2020-02-01\n", "line 3: expected 3 fields, got 2"),
         (HEADER + ",2020-01-01,1\n", "line 2: unique_id is empty"),
@@ -68,7 +89,11 @@ def test_reads_several_series_in_order(tmp_path):
         "nan",
         "duplicate",
         "unsorted",
-        "gap",
+        "off-grid-hour",
+        "off-grid-day",
+        "off-grid-week",
+        "mixed-freq",
+        "quoted",
         "irregular",
         "short-row",
         "empty-id",
@@ -101,9 +126,50 @@ def test_log_transform_refuses_non_positive_values(tmp_path):
         check_series(path, series, resolve_config(series, horizon=6, transform="log"))
 
 
-def test_make_windows_pairs_history_with_the_following_horizon():
-    y = np.arange(10.0)
-    x, target = make_windows(y, window=4, horizon=3)
-    assert x.shape == (4, 4) and target.shape == (4, 3)
-    assert x[1].tolist() == [1, 2, 3, 4] and target[1].tolist() == [5, 6, 7]
-    assert make_windows(y, window=8, horizon=3)[0].shape == (0, 8)
+def test_a_missing_timestamp_is_nan_on_the_grid_never_filled(tmp_path):
+    path = write(tmp_path, HEADER + "s,2020-01-01,1\ns,2020-02-01,2\ns,2020-04-01,3\nt,2020-01-01,5\nt,2020-02-01,6\n")
+    gapped, complete = read_series(path)
+    assert gapped.freq == "MS" and gapped.missing == 1 and complete.missing == 0
+    assert np.array_equal(gapped.y, [1, 2, np.nan, 3], equal_nan=True)
+    with pytest.raises(
+        DataError, match=r"series 's' has 1 missing timestamps \(first 2020-03-01\); the LSTM needs a complete series"
+    ):
+        require_complete(path, [gapped, complete], "the LSTM")
+
+
+def test_hourly_gaps_such_as_a_daylight_saving_hour_are_counted(tmp_path, caplog):
+    hours = [f"2013-10-06T{h:02d}:00:00" for h in (0, 1, 3, 4)]  # 02:00 does not exist in Melbourne that night
+    path = write(tmp_path, HEADER + "".join(f"m,{h},{i}\n" for i, h in enumerate(hours)))
+    with caplog.at_level("INFO", logger="paxcast.training.data"):
+        (series,) = read_series(path)
+    assert series.freq == "h" and series.start == "2013-10-06T00:00:00" and series.missing == 1
+    assert np.isnan(series.y[2]) and series.y[3] == 2
+    assert "1 missing grid points in 1 series" in caplog.text
+
+
+def test_reads_gzip_the_same_as_plain_text(tmp_path):
+    text = HEADER + monthly(30) + monthly(30).replace("s,", "t,")
+    plain = write(tmp_path, text, "plain.csv")
+    packed = tmp_path / "packed.csv.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+    for a, b in zip(read_series(plain), read_series(packed), strict=True):
+        assert (a.id, a.start, a.freq) == (b.id, b.start, b.freq) and np.array_equal(a.y, b.y)
+
+
+def test_a_bad_row_in_a_gzip_file_names_its_line(tmp_path):
+    packed = tmp_path / "bad.csv.gz"
+    packed.write_bytes(gzip.compress((HEADER + monthly(5) + "s,2001-01-01,oops\n").encode()))
+    with pytest.raises(DataError, match=r"bad.csv.gz: line 7: y 'oops' is not a number"):
+        read_series(packed)
+
+
+SEOUL = Path(__file__).parents[2] / "data" / "seoul_subway_daily" / "seoul_subway_daily.csv.gz"
+
+
+def test_reads_the_seoul_file_in_seconds():
+    started = time.perf_counter()
+    series = read_series(SEOUL)
+    elapsed = time.perf_counter() - started
+    assert len(series) == 584 and {s.freq for s in series} == {"D"}
+    assert sum(int(np.isfinite(s.y).sum()) for s in series) == 991823 and sum(s.missing for s in series) == 0
+    assert elapsed < 20, f"reading took {elapsed:.1f}s"
