@@ -15,7 +15,6 @@ import argparse
 import http.client
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,8 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, histories, served_card, table
-from bench.http import Server, running
-from bench.serving import free_port
+from bench.serving import serve
 from paxcast.training.backtest_report import machine
 
 
@@ -67,18 +65,12 @@ def http_run(args, card) -> list[list[object]]:
         ).encode()
         for k in np.unique(sizes)
     }
-    port = free_port()
-    env = {
-        "PAXCAST_MODEL_DIR": str(args.model_dir),
-        "PAXCAST_PORT": str(port),
-        "PAXCAST_HOST": "127.0.0.1",
-        "PAXCAST_WORKERS": "1",
-        "PAXCAST_RELOAD_INTERVAL": "0",
-        "PAXCAST_LOG_LEVEL": "warning",
-    }
-    server = Server("a", "paxcast serve", [sys.executable, "-m", "paxcast.training.cli", "serve"], env)
     out = []
-    with tempfile.TemporaryDirectory(prefix="paxcast-bench-") as tmp, running(server, port, Path(tmp) / "server.log"):
+    with (
+        tempfile.TemporaryDirectory(prefix="paxcast-bench-") as tmp,
+        serve(args.model_dir, Path(tmp) / "server.log", workers=1, log_level="warning") as server,
+    ):
+        port = server.port
         pid = server_pid(port)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         started = time.perf_counter()

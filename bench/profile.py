@@ -20,9 +20,9 @@ import threading
 from pathlib import Path
 
 from bench.common import ROOT, histories, served_card, table
-from bench.http import HORIZON, Server, run_wrk, running
+from bench.http import HORIZON, run_wrk
 from bench.memory import server_pid
-from bench.serving import free_port
+from bench.serving import serve
 from paxcast.training.backtest_report import machine
 
 # (part of the request, a piece of the frame text that identifies it); the innermost match wins.
@@ -76,17 +76,8 @@ def main(argv: list[str] | None = None) -> None:
                 {"series": [{"id": "air", "history": histories(card, 1, seed=1)[0].tolist()}], "horizon": HORIZON}
             )
         )
-        port = free_port()
-        env = {
-            "PAXCAST_MODEL_DIR": str(args.model_dir),
-            "PAXCAST_PORT": str(port),
-            "PAXCAST_HOST": "127.0.0.1",
-            "PAXCAST_WORKERS": "1",
-            "PAXCAST_RELOAD_INTERVAL": "0",
-        }
-        server = Server("a", "paxcast serve", [sys.executable, "-m", "paxcast.training.cli", "serve"], env)
-        with running(server, port, tmp / "server.log") as base:
-            pid = server_pid(port)
+        with serve(args.model_dir, tmp / "server.log", workers=1) as server:
+            base, pid = server.base, server_pid(server.port)
             url = f"{base}/v1/forecast"
             run_wrk(url, body, args.connections, 1)
             raw = tmp / "py-spy.txt"
