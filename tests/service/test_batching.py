@@ -274,3 +274,32 @@ def test_with_two_runners_a_large_request_runs_two_slices_at_once():
     model, out = asyncio.run(scenario())
     np.testing.assert_array_equal(out, rows(100, 0) * 2)
     assert model.most == 2 and sorted(model.runs) == [10] * 10
+
+
+def test_with_one_runner_a_large_request_runs_in_a_thread_beside_small_batches():
+    class HoldsBig(Recorder):
+        def __init__(self):
+            super().__init__()
+            self.release = threading.Event()
+
+        def run_rows(self, x):
+            if len(x) > 10:
+                self.release.wait(10)  # the large request is still running ...
+            return super().run_rows(x)
+
+    async def scenario():
+        model = HoldsBig()
+        batcher = Batcher("m", max_rows=10, runners=1)  # one runner: batches on the event loop
+        big = asyncio.create_task(batcher.run(model, rows(100, 0)))
+        await asyncio.sleep(0.05)
+        small = await asyncio.wait_for(batcher.run(model, rows(1, 7)), 5)  # ... and a small one is answered
+        assert not big.done()
+        model.release.set()
+        out = await big
+        await batcher.stop()
+        return small, out, model.runs
+
+    small, out, runs = asyncio.run(scenario())
+    np.testing.assert_array_equal(small, rows(1, 7) * 2)
+    np.testing.assert_array_equal(out, rows(100, 0) * 2)
+    assert runs == [1, 100]
