@@ -7,7 +7,7 @@ job, adds every job that queued behind it for the same loaded version (up to `ma
 rows; waiting up to `wait_us` for more when that is set, never when it is 0), runs them as
 one batch and hands each job its rows back, in order.
 
-- With one runner (PAXCAST_THREADS=1) every batch runs on the event loop: the requests
+- With one runner (what the service uses) every batch runs on the event loop: the requests
   parsed while it ran queue up and form the next batch. With several runners batches run
   in worker threads, except a lone small job with nothing queued behind it, which runs at
   once on the event loop as an unbatched call would.
@@ -18,8 +18,9 @@ one batch and hands each job its rows back, in order.
 - A batch holds jobs of one predictor object only, so a hot reload swaps the model
   between batches and every response names the version that computed it.
 - A client that goes away leaves its job in the batch; its rows are computed and dropped.
-- `runners` batches run at once in worker threads (PAXCAST_THREADS): one session serves
-  concurrent runs, so a 10,000-series request uses both cores of a 2-core host.
+- `runners` > 1 runs that many batches at once in worker threads (one session serves
+  concurrent runs): parallel slices. The service keeps one runner and gives a large request
+  onnxruntime's intra-op threads instead, which measured faster (`python -m bench.path --big`).
 """
 
 from __future__ import annotations

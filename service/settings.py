@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="bind port")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")
     threads: int = Field(
-        1, ge=1, le=64, description="session runs at once per model, one onnxruntime thread each (parallel slices)"
+        1, ge=1, le=64, description="onnxruntime intra-op threads per process (a large request uses them all)"
     )
     reload_interval: float = Field(5.0, ge=0, description="seconds between checks of CURRENT; 0 disables polling")
     admin_token: SecretStr | None = Field(None, description="bearer token for POST /v1/admin/reload; unset disables it")
