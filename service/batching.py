@@ -66,7 +66,6 @@ class Batcher:
         self.inline_rows = inline_rows
         self.queue: asyncio.Queue[Job] | None = None
         self.tasks: list[asyncio.Task] = []
-        self.busy = 0  # batches under way
 
     async def run(self, predictor: Predictor, x: np.ndarray) -> np.ndarray:
         """Forecast checked rows (n, window) float32 -> (n, model horizon) float32, batched with concurrent requests."""
@@ -141,7 +140,6 @@ class Batcher:
         started = time.perf_counter()
         x = jobs[0].x if len(jobs) == 1 else np.concatenate([job.x for job in jobs])
         waited = started - jobs[0].queued_at
-        self.busy += 1
         try:
             if not self.threaded or (len(jobs) == 1 and len(x) <= self.inline_rows and self.queue.empty()):
                 out = self.compute(jobs[0].predictor, x, waited)
@@ -152,8 +150,6 @@ class Batcher:
                 if not job.future.done():
                     job.future.set_exception(exc)
             return
-        finally:
-            self.busy -= 1
         start = 0
         for job in jobs:
             if not job.future.done():

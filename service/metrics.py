@@ -48,7 +48,7 @@ REQUEST_SECONDS = Histogram(
 )
 INFERENCE_SECONDS = Histogram(
     "paxcast_inference_duration_seconds",
-    "onnxruntime time per forecast batch, by model.",
+    "Time a forecast request spends in the model step (batch queue wait and onnxruntime), by model.",
     ["model"],
     buckets=LATENCY_BUCKETS,
 )

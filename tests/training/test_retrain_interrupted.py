@@ -45,6 +45,11 @@ MOMENTS = {
 }
 
 
+def forced_retrain(registry, air_csv) -> list[str]:
+    """`paxcast retrain` arguments for a quick forced promotion of the tiny model."""
+    return ["retrain", "--data", str(air_csv), "--registry", str(registry), "--force", "--epochs", "2"]
+
+
 def start_retrain(registry, air_csv, tmp_path, moment):
     """`paxcast retrain --force` in its own process, paused at `moment`; returns (process, pause marker)."""
     module, attribute = MOMENTS[moment].rsplit(".", 1)
@@ -58,14 +63,7 @@ def start_retrain(registry, air_csv, tmp_path, moment):
         module,
         attribute,
         str(marker),
-        "retrain",
-        "--data",
-        str(air_csv),
-        "--registry",
-        str(registry),
-        "--force",
-        "--epochs",
-        "2",
+        *forced_retrain(registry, air_csv),
         "--patience",
         "2",
     ]
@@ -184,14 +182,7 @@ def test_sigkill_right_after_the_switch_leaves_the_promotion_in_the_history(regi
         sys.executable,
         "-c",
         SWITCH_THEN_DIE,
-        "retrain",
-        "--data",
-        str(air_csv),
-        "--registry",
-        str(registry),
-        "--force",
-        "--epochs",
-        "2",
+        *forced_retrain(registry, air_csv),
     ]
     process = subprocess.run(
         command, env={**os.environ, "TMPDIR": str(tmp_path)}, capture_output=True, text=True, timeout=150
