@@ -22,7 +22,8 @@ import torch
 from bench.station_baselines import machine
 from bench.station_windows import ROOT, impute, score, subset_rows, take_subset, windows
 from paxcast.service.covariates import Calendar, timestamps
-from paxcast.training.global_model import GlobalConfig, GlobalForecaster, WindowSampler, export_onnx, parity
+from paxcast.service.contract import GlobalTrainConfig
+from paxcast.training.global_model import GlobalForecaster, WindowSampler, export_onnx, parity
 
 HOLIDAYS = {"D": {"country": "KR"}, "h": {"country": "AU", "subdiv": "VIC"}}
 WINDOW = {"D": 28, "h": 336}  # the input size the NeuralForecast peers get
@@ -55,8 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     offsets = [int((s - first) // step) for s in window.starts]
     total = max(o + len(h) for o, h in zip(offsets, window.histories, strict=True)) + H
     covariates = calendar.features(timestamps(first.astype(object), window.freq, total))
-    config = GlobalConfig(
-        window=W, horizon=H, season=season, features=len(calendar.names), hidden=args.hidden, head=args.hidden
+    config = GlobalTrainConfig(
+        window=W, horizon=H, season=season, features=len(calendar.names), hidden=args.hidden
     )
 
     # Validation: the last H values of every history, forecast from the W before them.

@@ -17,9 +17,19 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from paxcast.service.calendar import DEFAULT_SEASON
 from paxcast.service.exceptions import ModelError, UsageError
@@ -93,7 +103,61 @@ class TrainConfig(ForecasterConfig):
     seed: int = flag(0, "base seed; member k uses seed + k", ge=0)
 
 
-def make_config(cls: type[ForecasterConfig] = TrainConfig, **values) -> Any:
+class GlobalTrainConfig(Frozen):
+    """A global model's hyperparameters: one network trained across every series of a file.
+
+    `paxcast.training.global_model.GlobalForecaster` reads `history (batch, window)` and the calendar
+    covariates of the window and the horizon; it scales each window by its mean |value|, so zeros and
+    any scale are allowed, and forecasts a correction to seasonal naive (lag `season`).
+    """
+
+    model: Literal["global"] = "global"
+    window: int = flag(
+        description="history values the model reads (default: 4 weeks daily, 2 weeks hourly)", ge=2, le=MAX_WINDOW
+    )
+    horizon: int = flag(
+        description="steps forecast at once (default: 4 weeks daily, 1 week hourly)", ge=1, le=MAX_HORIZON
+    )
+    season: int = flag(description="the seasonal-naive lag inside the graph (default: 7 daily, 168 hourly)", ge=1)
+    hidden: int = flag(64, "hidden units of the LSTM encoder and the head", ge=1, le=4096)
+    layers: int = flag(1, "stacked LSTM layers", ge=1, le=8)
+    steps: int = flag(3000, "optimiser steps (each a batch of windows drawn evenly across series)", ge=1)
+    lr: float = flag(1e-3, "Adam learning rate", gt=0.0, le=1e3)
+    batch_size: int = Field(256, ge=1)
+    clip_norm: float = Field(1.0, gt=0.0)
+    eval_every: int = Field(100, ge=1)  # steps between validation checks (the checkpoint kept is the best one)
+    features: int = Field(ge=0, le=64)  # calendar columns, len(card.covariates.names)
+    eps: float = Field(1.0, gt=0.0)  # scale floor: an all-zero window stays zero instead of dividing by 0
+    seed: int = flag(0, "seed of the weights and the window sampler", ge=0)
+
+    # What the card's top level repeats for every model (`ModelCard.cell`, ...): one LSTM, no transform.
+    cell: ClassVar[str] = "lstm"
+    transform: ClassVar[str] = "none"
+    ensemble: ClassVar[int] = 1
+
+    @model_validator(mode="after")
+    def window_covers_a_season(self) -> Self:
+        if self.window < self.season:
+            raise ValueError(f"window ({self.window}) must be at least the season ({self.season})")
+        return self
+
+    def updated(self, **changes) -> Self:
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+
+def hyperparameters_kind(value: Any) -> str:
+    """Which config a card's hyperparameters are: cards before global models have no `model` field."""
+    kind = value.get("model") if isinstance(value, dict) else getattr(value, "model", None)
+    return "global" if kind == "global" else "recurrent"
+
+
+Hyperparameters = Annotated[
+    Annotated[TrainConfig, Tag("recurrent")] | Annotated[GlobalTrainConfig, Tag("global")],
+    Discriminator(hyperparameters_kind),
+]
+
+
+def make_config(cls: type[BaseModel] = TrainConfig, **values) -> Any:
     """`cls(**values)`, with a bad value as one UsageError line naming the flag."""
     try:
         return cls(**values)
@@ -123,13 +187,18 @@ class TrainingFacts(Frozen):
     member_best_epochs: list[int]
     seconds: float
     seconds_with_inner_validation: float | None = None
+    best_step: int | None = None  # global models: the optimiser step whose checkpoint was kept
+    peak_rss_mb: float | None = None
+    missing: int | None = None  # grid points without a value in the training file (masked, never filled)
 
 
 class Validation(Frozen):
     loss: float
-    mape: float
-    baseline_mape: float
+    mape: float | None  # None where actuals are zero (station nights): MAPE is undefined there
+    baseline_mape: float | None
     baseline: str
+    wape: float | None = None  # pooled |error| / pooled |actual|, percent (global models)
+    baseline_wape: float | None = None
 
 
 class Candidate(Frozen):
@@ -155,6 +224,7 @@ class Selection(Frozen):
 
 class OnnxFacts(Frozen):
     input: Literal["history"] = HISTORY
+    calendar: Literal["calendar"] | None = None  # the second input of a calendar-aware graph
     output: Literal["forecast"] = FORECAST
     opset: int = OPSET
     parity_max_rel_error: float = Field(ge=0.0)
@@ -165,9 +235,22 @@ class Calibration(Frozen):
 
     method: str
     tail: Literal["exponential"] | None = None
+    # What an error is relative to: the forecast (|a - f| / |f|), or the history window's mean |value|
+    # (|a - f| / level), which stays finite where forecasts are zero (a station at night).
+    scale: Literal["forecast", "level"] = "forecast"
     inner_origins: list[int]
     relative_errors: list[list[Score]]
     network_on: bool
+
+
+class CalendarSpec(Frozen):
+    """The future-known covariates a calendar-aware graph reads, rebuilt by `paxcast.service.covariates.Calendar`."""
+
+    names: list[str]  # the graph's calendar columns, in order; the service checks it rebuilds the same
+    country: str | None = None  # holidays from the `holidays` package
+    subdiv: str | None = None
+    holidays: list[dt.date] | None = None  # or the dates of the holiday file it was trained with, embedded
+    holiday_file: str | None = None  # that file's name, for readers
 
 
 class ModelCard(Frozen):
@@ -178,7 +261,8 @@ class ModelCard(Frozen):
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,99}$")
     created_at: str
     freq: Freq
-    hyperparameters: TrainConfig
+    hyperparameters: Hyperparameters
+    covariates: CalendarSpec | None = None
     training: TrainingFacts
     validation: Validation
     selection: Selection
@@ -206,7 +290,11 @@ class ModelCard(Frozen):
     @property
     def requires(self) -> list[str]:
         """What a request must give per series for this model."""
-        return [HISTORY]
+        return [HISTORY, "start"] if self.covariates is not None else [HISTORY]
+
+    @property
+    def is_global(self) -> bool:
+        return isinstance(self.hyperparameters, GlobalTrainConfig)
 
     @property
     def network_on(self) -> bool:
@@ -219,8 +307,12 @@ class ModelCard(Frozen):
         if not isinstance(data, dict) or not isinstance(data.get("hyperparameters"), dict):
             return data
         data = dict(data)
+        params = data["hyperparameters"]
         for key in ("window", "horizon", "season", "cell", "layers", "transform", "ensemble"):
-            if key in data and data.pop(key) != data["hyperparameters"].get(key, TrainConfig.model_fields[key].default):
+            if key not in data:
+                continue
+            value = data.pop(key)
+            if key in params and value != params[key]:
                 raise ValueError(f"{key} differs from hyperparameters.{key}")
         data.pop("positive_only", None)
         return data
@@ -237,6 +329,16 @@ class ModelCard(Frozen):
         if freq not in DEFAULT_SEASON:
             raise ValueError(f"unknown frequency {freq!r}")
         return freq
+
+    @model_validator(mode="after")
+    def covariates_match_the_graph(self) -> Self:
+        features = getattr(self.hyperparameters, "features", 0)
+        names = self.covariates.names if self.covariates else []
+        if len(names) != features:
+            raise ValueError(f"covariates.names lists {len(names)} columns; hyperparameters.features is {features}")
+        if not (self.onnx.calendar is not None) == (self.covariates is not None) == self.is_global:
+            raise ValueError("a global model has covariates and onnx.calendar; a per-series model has neither")
+        return self
 
     @model_validator(mode="after")
     def calibration_covers_the_horizon(self) -> Self:
@@ -277,7 +379,12 @@ def migrate(data: dict) -> dict:
 def one_line(exc: ValidationError, prefix: str = "") -> str:
     """The first validation error as `field.path: message (and N more problems)`."""
     first = exc.errors(include_url=False, include_input=False)[0]
-    where = f"{prefix}{'.'.join(str(part) for part in first['loc'])}: " if first["loc"] else ""
+    # A discriminated union puts its tag in the path (hyperparameters.recurrent.horizon); the file has no such key.
+    path = first["loc"]
+    loc = [
+        p for k, p in enumerate(path) if not (k and path[k - 1] == "hyperparameters" and p in ("recurrent", "global"))
+    ]
+    where = f"{prefix}{'.'.join(str(part) for part in loc)}: " if loc else ""
     more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
     return f"{where}{first['msg'].removeprefix('Value error, ')}{more}"
 

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from paxcast.service.contract import CalendarSpec
+
 DOW_NAMES = ("dow_mon", "dow_tue", "dow_wed", "dow_thu", "dow_fri", "dow_sat", "dow_sun")
 HOUR_NAMES = ("hour_sin1", "hour_cos1", "hour_sin2", "hour_cos2")
 YEAR_NAMES = ("year_sin", "year_cos")
@@ -45,10 +47,16 @@ class Calendar:
         country: ISO 3166 code for the `holidays` package, e.g. "KR" or "AU".
         subdiv: a subdivision of `country`, e.g. "VIC".
         holiday_csv: a file with a `ds` column of ISO dates (other columns ignored); instead of `country`.
+        holiday_dates: those dates themselves (a model card embeds them), instead of the file.
     """
 
     def __init__(
-        self, freq: str, country: str | None = None, subdiv: str | None = None, holiday_csv: str | Path | None = None
+        self,
+        freq: str,
+        country: str | None = None,
+        subdiv: str | None = None,
+        holiday_csv: str | Path | None = None,
+        holiday_dates: list[dt.date] | None = None,
     ):
         if freq not in ("h", "D", "W", "MS", "QS", "YS"):
             raise CalendarError(f"unknown frequency {freq!r}; expected one of h, D, W, MS, QS, YS")
@@ -58,6 +66,9 @@ class Calendar:
             raise CalendarError(f"subdivision {subdiv!r} needs a country")
         self.freq, self.country, self.subdiv = freq, country, subdiv
         self._fixed_holidays = _read_holiday_csv(Path(holiday_csv)) if holiday_csv else None
+        if holiday_dates is not None:
+            self._fixed_holidays = np.unique(np.array(holiday_dates, dtype="datetime64[D]"))
+        self._by_years: dict[tuple[int, int], np.ndarray] = {}  # the holidays package's answers, per span of years
         if country:
             _check_country(country, subdiv)
         names = []
@@ -67,7 +78,7 @@ class Calendar:
             names += HOUR_NAMES
         if freq != "YS":
             names += YEAR_NAMES
-        if freq in SUB_WEEKLY and (country or holiday_csv):
+        if freq in SUB_WEEKLY and (country or self._fixed_holidays is not None):
             names += HOLIDAY_NAMES
         self.names: tuple[str, ...] = tuple(names)
 
@@ -102,10 +113,16 @@ class Calendar:
         else:
             import holidays  # imported here: pure Python, but 0.1 s to import and only needed with a country
 
-            years = range(int(str(first)[:4]), int(str(last)[:4]) + 1)
-            found = np.array(
-                sorted(holidays.country_holidays(self.country, subdiv=self.subdiv, years=years)), dtype="datetime64[D]"
-            )
+            span = (int(str(first)[:4]), int(str(last)[:4]))
+            found = self._by_years.get(span)
+            if found is None:
+                years = range(span[0], span[1] + 1)
+                found = np.array(
+                    sorted(holidays.country_holidays(self.country, subdiv=self.subdiv, years=years)),
+                    dtype="datetime64[D]",
+                )
+                if len(self._by_years) < 64:  # requests choose their years; the cache stays bounded
+                    self._by_years[span] = found
         return found[(found >= first) & (found <= last)]
 
     def _check_coverage(self, days: np.ndarray) -> None:
@@ -119,6 +136,38 @@ class Calendar:
                 f"the holiday file covers {first}-{last}; timestamps run {lo}-{hi}; extend the file or use "
                 "a holiday country"
             )
+
+    def spec(self, holiday_file: str | None = None) -> CalendarSpec:
+        """What a model card records so the service rebuilds this calendar (holiday file dates embedded)."""
+        fixed = self._fixed_holidays
+        return CalendarSpec(
+            names=list(self.names),
+            country=self.country,
+            subdiv=self.subdiv,
+            holidays=[d.item() for d in fixed] if fixed is not None else None,
+            holiday_file=holiday_file,
+        )
+
+    @classmethod
+    def of(cls, freq: str, spec: CalendarSpec) -> Calendar:
+        """The calendar a card describes; CalendarError if this build would make other columns than the graph's."""
+        calendar = cls(freq, country=spec.country, subdiv=spec.subdiv, holiday_dates=spec.holidays)
+        if list(calendar.names) != spec.names:
+            raise CalendarError(f"the card's covariates are {spec.names}; this paxcast builds {list(calendar.names)}")
+        return calendar
+
+    def windows(self, firsts: np.ndarray, length: int) -> np.ndarray:
+        """Covariates of `length` grid steps from each of `firsts` (batch,) datetime64: (batch, length, features).
+
+        The one place a model's calendar input is built, for training, backtests and the service alike.
+        """
+        firsts = np.asarray(firsts, dtype="datetime64[s]")
+        if self.freq in ("h", "D", "W"):
+            step = np.timedelta64({"h": 3600, "D": 86400, "W": 7 * 86400}[self.freq], "s")
+            grid = firsts[:, None] + step * np.arange(length)
+        else:
+            grid = np.stack([timestamps(first.item(), self.freq, length) for first in firsts]).reshape(len(firsts), -1)
+        return self.features(grid.reshape(-1)).reshape(len(firsts), length, len(self.names))
 
 
 def timestamps(start: str | dt.datetime, freq: str, n: int) -> np.ndarray:

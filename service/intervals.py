@@ -16,10 +16,12 @@ def interval_bounds(
     return bounds(mean, interval_quantiles(relative_errors[: mean.shape[-1]], level, tail))
 
 
-def bounds(mean: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """mean -+ |mean| * q per step; `quantiles` may cover more steps than `mean` has."""
+def bounds(mean: np.ndarray, quantiles: np.ndarray, scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """mean -+ scale * q per step; `scale` is |mean| unless given (a global model's (batch, 1) window levels);
+    `quantiles` may cover more steps than `mean` has."""
     with np.errstate(over="ignore", invalid="ignore"):  # bounds beyond float32 are refused by predictor.check_finite
-        half = np.abs(mean) * quantiles[: mean.shape[-1]].astype(mean.dtype)
+        scale = np.abs(mean) if scale is None else scale.astype(mean.dtype)
+        half = scale * quantiles[: mean.shape[-1]].astype(mean.dtype)
         return mean - half, mean + half
 
 

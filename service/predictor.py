@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from paxcast.service.calendar import CalendarOverflow, future_timestamps
+from paxcast.service.calendar import FREQ_NAMES, CalendarOverflow, future_timestamps, step
 from paxcast.service.contract import CALENDAR, FORECAST, HISTORY, ONNX_FILE, ModelCard, read_card
+from paxcast.service.covariates import Calendar, CalendarError
 from paxcast.service.exceptions import InvalidInput, ModelError
 from paxcast.service.intervals import bounds, interval_quantiles
 from paxcast.service.schemas import ForecastRequest
@@ -26,6 +27,9 @@ from paxcast.service.schemas import ForecastRequest
 RUN_ROWS = 64
 # Interval quantiles cached per level; clients choose levels freely, so the cache is bounded.
 CACHED_LEVELS = 64
+# A calendar-aware model's timestamps must fall in these years: the holiday rules are defined there,
+# and a far-off year would cost the holidays package a computation per request.
+CALENDAR_YEARS = (1900, 2199)
 
 
 def make_session(onnx_path: str | Path, threads: int = 1, spinning: bool = False) -> ort.InferenceSession:
@@ -63,6 +67,7 @@ class Prepared:
     ids: list[str]
     x: np.ndarray
     levels: list[float]
+    calendar: np.ndarray | None = None  # (batch, window + horizon, covariates) for a calendar-aware model
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class Predictor:
     card: ModelCard
     session: ort.InferenceSession
     path: Path
+    calendar: Calendar | None = None  # the covariates a global model reads, rebuilt from its card
     # level -> per-step relative half-width (model horizon,): computing one costs more than a forecast.
     quantile_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -95,7 +101,13 @@ class Predictor:
             session = make_session(version_dir / ONNX_FILE, threads)
         except Exception as exc:  # onnxruntime raises its own types for corrupt graphs
             raise ModelError(f"{version_dir / ONNX_FILE}: onnxruntime cannot load it ({exc})") from None
-        predictor = cls(card=card, session=session, path=version_dir)
+        calendar = None
+        if card.covariates is not None:
+            try:
+                calendar = Calendar.of(card.freq, card.covariates)
+            except CalendarError as exc:
+                raise ModelError(f"{version_dir}: {exc}") from None
+        predictor = cls(card=card, session=session, path=version_dir, calendar=calendar)
         predictor.probe()
         return predictor
 
@@ -116,19 +128,24 @@ class Predictor:
         return self.card.horizon
 
     def probe(self) -> None:
-        """Refuse a graph that is not `history` (batch, window) -> finite `forecast` (batch, horizon)."""
+        """Refuse a graph that is not `history` (batch, window) [+ `calendar`] -> finite `forecast` (batch, horizon)."""
         inputs = [i.name for i in self.session.get_inputs()]
         outputs = [o.name for o in self.session.get_outputs()]
-        if inputs != [HISTORY] or outputs != [FORECAST]:
+        expected = [HISTORY, CALENDAR] if self.calendar is not None else [HISTORY]
+        if inputs != expected or outputs != [FORECAST]:
             raise ModelError(
-                f"{self.path}: graph has inputs {inputs} and outputs {outputs}; expected {[HISTORY]} -> {[FORECAST]}"
+                f"{self.path}: graph has inputs {inputs} and outputs {outputs}; expected {expected} -> {[FORECAST]}"
             )
         width = self.session.get_inputs()[0].shape[-1]
         if isinstance(width, int) and width != self.window:
             raise ModelError(f"{self.path}: graph reads {width} values per history; the card says window {self.window}")
         pattern = 100.0 + 10.0 * np.sin(2 * np.pi * np.arange(self.window) / self.card.season)
+        calendar = None
+        if self.calendar is not None:
+            firsts = np.array(["2020-01-01", "2020-07-01"], dtype="datetime64[s]")
+            calendar = self.calendar.windows(firsts, self.window + self.horizon)
         try:
-            out = run_session(self.session, np.tile(pattern, (2, 1)).astype(np.float32))
+            out = run_session(self.session, np.tile(pattern, (2, 1)).astype(np.float32), calendar)
         except Exception as exc:
             raise ModelError(f"{self.path}: probe forecast failed ({exc})") from None
         if out.shape != (2, self.horizon) or not np.isfinite(out).all():
@@ -146,13 +163,50 @@ class Predictor:
         ids = [s.id for s in request.series]
         x = self.batch(ids, [s.history for s in request.series], request.horizon)
         levels = self.check_levels(request.level) if request.level is not None else []
-        return Prepared(request=request, ids=ids, x=x, levels=levels)
+        calendar = self.calendar_rows(request) if self.calendar is not None else None
+        return Prepared(request=request, ids=ids, x=x, levels=levels, calendar=calendar)
+
+    def calendar_rows(self, request: ForecastRequest) -> np.ndarray:
+        """The covariates of each series' last `window` steps and the model's horizon, from its `start`."""
+        freq, needed = self.card.freq, self.window + self.horizon
+        firsts = np.empty(len(request.series), dtype="datetime64[s]")
+        for row, s in enumerate(request.series):
+            where = f"series '{s.id}': start"
+            if s.start is None:
+                what = "an ISO date-time" if freq == "h" else "an ISO date"
+                raise InvalidInput(
+                    f"{where} is required: model '{self.name}' reads the calendar (weekdays, holidays) of the "
+                    f"history and the horizon; give the timestamp of the first history value as {what}"
+                )
+            start = s.start if isinstance(s.start, dt.datetime) else dt.datetime.combine(s.start, dt.time())
+            if start.tzinfo is not None:
+                raise InvalidInput(f"{where} {s.start.isoformat()} has a UTC offset; give local wall-clock time")
+            if freq != "h" and start.time() != dt.time():
+                raise InvalidInput(f"{where} {start.isoformat()} is not on the {FREQ_NAMES[freq]} grid (midnight)")
+            try:
+                first = step(start, freq, len(s.history) - self.window)
+                last = step(first, freq, needed - 1)
+            except (ValueError, OverflowError):
+                last = dt.datetime.max
+            if not (CALENDAR_YEARS[0] <= start.year and last.year <= CALENDAR_YEARS[1]):
+                raise InvalidInput(
+                    f"{where}: the history and horizon must fall in {CALENDAR_YEARS[0]}-{CALENDAR_YEARS[1]}, "
+                    "the years this model's calendar covers"
+                )
+            firsts[row] = first
+        try:
+            return self.calendar.windows(firsts, needed)
+        except CalendarError as exc:  # a holiday list embedded from a file covers only its own years
+            raise InvalidInput(f"start: {exc}") from None
 
     def finish(self, prepared: Prepared, forecast: np.ndarray) -> ForecastResult:
         """The result from the graph's rows (batch, model horizon): horizon cut, finiteness, intervals, timestamps."""
         request, ids, levels = prepared.request, prepared.ids, prepared.levels
         mean = np.ascontiguousarray(forecast[:, : request.horizon])
-        intervals = {level_label(level): bounds(mean, self.quantiles(level)) for level in levels}
+        scale = None
+        if levels and self.card.intervals.scale == "level":  # errors relative to the window's mean |value|
+            scale = np.abs(prepared.x).mean(axis=1, keepdims=True).clip(min=self.card.hyperparameters.eps)
+        intervals = {level_label(level): bounds(mean, self.quantiles(level), scale) for level in levels}
         check_finite(ids, mean, intervals)  # every number the response carries
         timestamps = [self.timestamps(s.id, s.start, len(s.history), request.horizon) for s in request.series]
         return ForecastResult(card=self.card, ids=ids, mean=mean, intervals=intervals, timestamps=timestamps)
@@ -160,8 +214,10 @@ class Predictor:
     def timestamps(self, series_id: str, start: dt.date | None, n_history: int, horizon: int) -> list[str] | None:
         if start is None:
             return None
+        if not isinstance(start, dt.datetime):
+            start = dt.datetime.combine(start, dt.time())
         try:
-            return future_timestamps(dt.datetime.combine(start, dt.time()), n_history, horizon, self.card.freq)
+            return future_timestamps(start.replace(tzinfo=None), n_history, horizon, self.card.freq)
         except CalendarOverflow as exc:
             raise InvalidInput(f"series '{series_id}': {exc}") from None
 
@@ -206,16 +262,23 @@ class Predictor:
         """Forecast a checked batch: (batch, window) float32 -> (batch, horizon) float32, C-contiguous."""
         return np.ascontiguousarray(self.run_rows(x)[:, :horizon])
 
-    def run_rows(self, x: np.ndarray) -> np.ndarray:
-        """The graph on checked rows: (batch, window) float32 -> (batch, model horizon) float32.
+    def run_rows(self, x: np.ndarray, calendar: np.ndarray | None = None) -> np.ndarray:
+        """The graph on checked rows: (batch, window) float32 [and their calendar rows] -> (batch, model horizon).
 
         Large batches run in slices of RUN_ROWS: the LSTM kernel's per-step state then stays
         in cache, which halves the time of a 10,000-series batch (docs/performance.md).
         """
         if len(x) <= RUN_ROWS:
-            return run_session(self.session, x)
+            return run_session(self.session, x, calendar)
         return np.concatenate(
-            [run_session(self.session, x[start : start + RUN_ROWS]) for start in range(0, len(x), RUN_ROWS)]
+            [
+                run_session(
+                    self.session,
+                    x[start : start + RUN_ROWS],
+                    calendar[start : start + RUN_ROWS] if calendar is not None else None,
+                )
+                for start in range(0, len(x), RUN_ROWS)
+            ]
         )
 
     def check_levels(self, levels: list[float]) -> list[float]:

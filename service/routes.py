@@ -77,7 +77,7 @@ async def answer(request: Request, model: Serving) -> JSONBytes:
     predictor, offload = model.predictor, len(body.series) > INLINE_SERIES
     prepared = await run_in_threadpool(predictor.prepare, body) if offload else predictor.prepare(body)
     started = time.perf_counter()
-    rows = await model.batcher.run(predictor, prepared.x)
+    rows = await model.batcher.run(predictor, prepared.x, prepared.calendar)
     metrics.observe_forecast(predictor.name, time.perf_counter() - started, len(body.series), body.horizon)
     result = await run_in_threadpool(predictor.finish, prepared, rows) if offload else predictor.finish(prepared, rows)
     return forecast_response(result)

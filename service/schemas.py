@@ -5,11 +5,34 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationInfo, WithJsonSchema, field_validator
+from pydantic_core import PydanticCustomError
 
 from paxcast.service.contract import ModelCard
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def iso_timestamp(value: object) -> dt.date | dt.datetime:
+    """An ISO date ("2019-12-01") or date-time ("2015-01-31T08:00") string; nothing else (0 is not a date)."""
+    why = ""
+    try:
+        if isinstance(value, str):
+            return dt.date.fromisoformat(value) if len(value) == 10 else dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        why = f" ({exc})"
+    raise PydanticCustomError(
+        "timestamp",
+        "Input should be an ISO date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM) string{why}",
+        {"why": why},
+    )
+
+
+Timestamp = Annotated[
+    dt.date | dt.datetime,
+    PlainValidator(iso_timestamp),
+    WithJsonSchema({"type": "string", "examples": ["2019-12-01", "2015-01-31T08:00"]}),
+]
 
 
 class SeriesIn(BaseModel):
@@ -21,10 +44,10 @@ class SeriesIn(BaseModel):
     history: list[FiniteFloat] = Field(
         min_length=1, fail_fast=True, description="observed values, oldest first, in original units"
     )
-    start: dt.date | None = Field(
+    start: Timestamp | None = Field(
         None,
-        strict=True,
-        description="date of the first history value (an ISO date string); adds timestamps to the forecast",
+        description="timestamp of the first history value: an ISO date, or date-time for hourly models; adds "
+        "timestamps to the forecast, and calendar-aware models require it",
     )
 
     @field_validator("id", mode="before")

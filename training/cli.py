@@ -15,29 +15,62 @@ import signal
 import sys
 import typing
 
-from paxcast.service.contract import TrainConfig, flag_fields
+from paxcast.service.contract import GlobalTrainConfig, TrainConfig, flag_fields
 from paxcast.service.exceptions import MissingExtra, ModelError, PaxcastError
 
 EXIT_INTERRUPTED = 130
 
 
-def add_training_flags(parser: argparse.ArgumentParser, retrainable: bool = False) -> None:
-    """One `--<field>` per flag field of TrainConfig (retrain: those outside the served shape), typed by the card."""
-    for name, info in flag_fields(TrainConfig, retrainable=retrainable).items():
+def training_fields(retrainable: bool = False, include_global: bool = False) -> dict:
+    """name -> (FieldInfo, help text) of the flag fields of TrainConfig [and GlobalTrainConfig]."""
+
+    def text(info, retrainable: bool) -> str:
+        description = info.description or ""
+        if retrainable:
+            return description.split(" (default")[0] + " (default: the champion's)"
+        return description if "(default" in description else f"{description} (default: {info.default})"
+
+    fields = {name: (info, text(info, retrainable)) for name, info in flag_fields(TrainConfig, retrainable).items()}
+    if include_global:
+        for name, info in flag_fields(GlobalTrainConfig, retrainable).items():
+            if name not in fields:
+                fields[name] = (info, f"global models: {text(info, retrainable)}")
+            elif (shared := fields[name][1]) != text(info, retrainable):
+                fields[name] = (fields[name][0], f"{shared}; global models: {text(info, retrainable)}")
+    return fields
+
+
+def add_training_flags(
+    parser: argparse.ArgumentParser, retrainable: bool = False, include_global: bool = False
+) -> None:
+    """One `--<field>` per flag field of the training configs (retrain: those outside the served shape)."""
+    for name, (info, description) in training_fields(retrainable, include_global).items():
         kind, choices = info.annotation, None
         if typing.get_origin(kind) is typing.Literal:
             kind, choices = str, typing.get_args(kind)
-        description = info.description or ""
-        if retrainable:
-            description = description.split(" (default")[0] + " (default: the champion's)"
-        elif "(default" not in description:
-            description += f" (default: {info.default})"
         parser.add_argument(f"--{name}", type=kind, choices=choices, help=description)
+
+
+def add_global_flags(parser: argparse.ArgumentParser) -> None:
+    """How the model kind is chosen, and the holiday calendar of a global model's covariates."""
+    parser.add_argument(
+        "--kind",
+        choices=("auto", "per-series", "global"),
+        default="auto",
+        help="per-series ensemble or one global network across all series (default auto: global for a file "
+        "of more than one series)",
+    )
+    parser.add_argument("--country", help="global models: public holidays of this ISO country (holidays package)")
+    parser.add_argument("--subdiv", help="global models: holidays of this subdivision of --country, e.g. VIC")
+    parser.add_argument("--holidays", metavar="CSV", help="global models: holiday dates from a CSV with a ds column")
 
 
 def overrides_from(args: argparse.Namespace, retrainable: bool = False) -> dict:
     """The training flags given on the command line (None for those left to their defaults)."""
-    return {name: getattr(args, name) for name in flag_fields(TrainConfig, retrainable=retrainable)}
+    names = list(training_fields(retrainable, include_global=hasattr(args, "kind")))
+    if hasattr(args, "kind"):
+        names += ["country", "subdiv", "holidays"]
+    return {name: getattr(args, name) for name in names}
 
 
 def require(command: str, extra: str, *modules: str) -> None:
@@ -51,7 +84,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     require("train", "train", "torch", "onnx")
     from paxcast.training.pipeline import train_and_register
 
-    version, fitted = train_and_register(args.data, args.out, args.name, **overrides_from(args))
+    version, fitted = train_and_register(args.data, args.out, args.name, kind=args.kind, **overrides_from(args))
+    if hasattr(fitted, "summary"):
+        print(f"registered {args.name}/{version} in {args.out}: {fitted.summary()}")
+        return 0
     config, chosen = fitted.config, fitted.selection.chosen
     inner = (
         f"inner MAPE {chosen.mape:.2f}% vs its no-network baseline {chosen.baseline_mape:.2f}%"
@@ -180,7 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model and register it as the current version")
     train.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
-    add_training_flags(train)
+    add_training_flags(train, include_global=True)
+    add_global_flags(train)
     train.add_argument("--out", default="models", help="model registry directory (default: models)")
     train.add_argument("--name", default="air_passengers", help="model name in the registry")
     train.set_defaults(func=cmd_train)

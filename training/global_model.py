@@ -1,4 +1,4 @@
-"""A first cut of the global, calendar-aware forecaster of issue 10: one network for every station.
+"""The global, calendar-aware forecaster: one network for every station of a network.
 
 `GlobalForecaster` maps `history (B, W)` and `calendar (B, W+H, F)` (the future-known covariates
 of `paxcast.service.covariates` for the history and the horizon) to `forecast (B, H)`. It scales
@@ -12,42 +12,24 @@ uniformly per series (no station dominates) without materialising them all.
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from paxcast.service.contract import CALENDAR, FORECAST, HISTORY, OPSET
+from paxcast.service.contract import CALENDAR, FORECAST, HISTORY, OPSET, GlobalTrainConfig
 from paxcast.service.predictor import make_session, run_session
 
 INPUTS, OUTPUT = (HISTORY, CALENDAR), FORECAST
 
 
-@dataclass
-class GlobalConfig:
-    window: int = 28
-    horizon: int = 28
-    season: int = 7  # the seasonal-naive lag inside the graph
-    features: int = 12  # calendar columns, len(Calendar.names)
-    hidden: int = 64
-    layers: int = 1
-    head: int = 64
-    eps: float = 1.0  # scale floor: an all-zero window stays zero instead of dividing by 0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 class GlobalForecaster(nn.Module):
-    def __init__(self, config: GlobalConfig):
+    def __init__(self, config: GlobalTrainConfig):
         super().__init__()
         c = self.config = config
-        if c.window < c.season:
-            raise ValueError(f"window {c.window} is shorter than the season {c.season}")
         self.encoder = nn.LSTM(1 + c.features, c.hidden, num_layers=c.layers, batch_first=True)
-        self.head = nn.Sequential(nn.Linear(c.hidden + c.features + 1, c.head), nn.ReLU(), nn.Linear(c.head, 1))
+        self.head = nn.Sequential(nn.Linear(c.hidden + c.features + 1, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 1))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
         reps = -(-c.horizon // c.season)

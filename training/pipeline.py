@@ -21,6 +21,7 @@ from paxcast.service.calendar import DEFAULT_SEASON
 from paxcast.service.contract import (
     OPSET,
     Calibration,
+    GlobalTrainConfig,
     ModelCard,
     OnnxFacts,
     Selection,
@@ -30,9 +31,16 @@ from paxcast.service.contract import (
     make_config,
     sha256_of,
 )
-from paxcast.service.exceptions import DataError, ModelError
+from paxcast.service.exceptions import DataError, ModelError, UsageError
 from paxcast.training.data import Series, read_series, require_complete, require_length
 from paxcast.training.export import export_onnx, parity, sample_histories
+from paxcast.training.global_pipeline import (
+    FittedGlobal,
+    check_global_series,
+    fit_global,
+    make_calendar,
+    resolve_global_config,
+)
 from paxcast.training.registry import register
 from paxcast.training.selection import InnerResult, choose, describe, inner_validate, pooled_scores
 from paxcast.training.train import TrainResult, train
@@ -236,23 +244,66 @@ def prepare(data_path: str | Path, series: list[Series], **overrides) -> tuple[T
     return config, designs
 
 
+# Flags that only one kind of model takes; the rest (window, horizon, season, hidden, layers, lr, seed) both do.
+PER_SERIES_ONLY = set(TrainConfig.model_fields) - set(GlobalTrainConfig.model_fields)
+GLOBAL_ONLY = {"steps", "country", "subdiv", "holidays"}
+
+
+def choose_kind(path: str | Path, series: list[Series], kind: str) -> str:
+    """ "global" for a file of many series (one network across them), "per-series" for one series."""
+    if kind == "auto":
+        return "global" if len(series) > 1 else "per-series"
+    if kind == "per-series" and len(series) > 1:
+        raise UsageError(f"{path}: {len(series)} series; a per-series model trains on a file of one series")
+    return kind
+
+
+def check_flags(kind: str, given: dict) -> None:
+    """One line naming a flag the chosen kind of model does not take."""
+    wrong = sorted(
+        k for k, v in given.items() if v is not None and k in (PER_SERIES_ONLY if kind == "global" else GLOBAL_ONLY)
+    )
+    if wrong:
+        flag = "--" + wrong[0].replace("_", "-")
+        other = "per-series" if kind == "global" else "global"
+        raise UsageError(f"{flag} applies to {other} models; this trains a {kind} model (see --kind)")
+
+
 def train_and_register(
     data_path: str | Path,
     out: str | Path,
     name: str,
     show_progress: bool | None = None,
     make_current: bool = True,
+    kind: str = "auto",
     **overrides,
-) -> tuple[str, Fitted]:
+) -> tuple[str, Fitted | FittedGlobal]:
     """Read, validate, train, export and register; return the new version and what was fitted.
 
-    `make_current=False` registers without switching CURRENT (retrain switches it itself).
+    A file of many series trains one global network (`global_pipeline`), one series a per-series
+    ensemble. `make_current=False` registers without switching CURRENT (retrain switches it itself).
     """
     series = read_series(data_path)
-    config, designs = prepare(data_path, series, **overrides)
+    kind = choose_kind(data_path, series, kind)
+    check_flags(kind, overrides)
+    calendar_flags = {k: overrides.pop(k, None) for k in ("country", "subdiv", "holidays")}
+    if kind == "global":
+        overrides = {k: v for k, v in overrides.items() if k in GlobalTrainConfig.model_fields}
+    else:
+        overrides = {k: v for k, v in overrides.items() if k in TrainConfig.model_fields}
     data_sha256 = sha256_of(data_path)
     with tempfile.TemporaryDirectory(prefix="paxcast-") as tmp:
-        fitted = fit(series, config, Path(tmp), show_progress=show_progress, designs=designs)
+        if kind == "global":
+            calendar = make_calendar(
+                series[0].freq, calendar_flags["country"], calendar_flags["subdiv"], calendar_flags["holidays"]
+            )
+            config = resolve_global_config(series, len(calendar.names), **overrides)
+            check_global_series(data_path, series, config)
+            holiday_file = Path(calendar_flags["holidays"]).name if calendar_flags["holidays"] else None
+            fitted = fit_global(series, config, calendar, Path(tmp), holiday_file, show_progress=show_progress)
+        else:
+            config, designs = prepare(data_path, series, **overrides)
+            fitted = fit(series, config, Path(tmp), show_progress=show_progress, designs=designs)
         describe_version = lambda version, onnx_sha256: fitted.card(
             name, version, onnx_sha256, Path(data_path).name, data_sha256
         )  # noqa: E731

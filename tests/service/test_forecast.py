@@ -113,8 +113,8 @@ GOOD = list(range(100, 124))
         (
             {"series": [{"id": "air", "history": GOOD, "start": "1949-13-01"}], "horizon": 3},
             422,
-            "series 'air': start: Input should be a valid date in the format YYYY-MM-DD, "
-            "month value is outside expected range of 1-12",
+            "series 'air': start: Input should be an ISO date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM) "
+            "string (month must be in 1..12)",
         ),
         ([1, 2, 3], 422, "body: Input should be an object"),
     ],

@@ -93,8 +93,16 @@ def test_timestamps_up_to_the_last_month_are_served(client, air_history):
         ("horizon", True, "horizon: Input should be a valid integer"),
         ("horizon", "12", "horizon: Input should be a valid integer"),
         ("horizon", 3.0, "horizon: Input should be a valid integer"),
-        ("start", 0, "series 'air': start: Input should be a valid date"),
-        ("start", 1e9, "series 'air': start: Input should be a valid date"),
+        (
+            "start",
+            0,
+            "series 'air': start: Input should be an ISO date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM) string",
+        ),
+        (
+            "start",
+            1e9,
+            "series 'air': start: Input should be an ISO date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM) string",
+        ),
     ],
     ids=["horizon-true", "horizon-string", "horizon-float", "start-0", "start-number"],
 )

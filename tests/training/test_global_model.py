@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from paxcast.training.global_model import GlobalConfig, GlobalForecaster, WindowSampler, export_onnx, parity
+from paxcast.service.contract import GlobalTrainConfig
+from paxcast.training.global_model import GlobalForecaster, WindowSampler, export_onnx, parity
 
-CONFIG = GlobalConfig(window=14, horizon=10, season=7, features=3, hidden=8, head=8)
+CONFIG = GlobalTrainConfig(window=14, horizon=10, season=7, features=3, hidden=8)
 
 
 def inputs(batch, config=CONFIG, seed=0):
@@ -74,5 +75,5 @@ def test_onnx_graph_has_both_inputs_a_dynamic_batch_and_matches_torch(tmp_path):
 
 
 def test_window_shorter_than_the_season_is_refused():
-    with pytest.raises(ValueError, match="window 5 is shorter than the season 7"):
-        GlobalForecaster(GlobalConfig(window=5))
+    with pytest.raises(ValueError, match=r"window \(5\) must be at least the season \(7\)"):
+        GlobalTrainConfig(window=5, horizon=3, season=7, features=0)

@@ -1,0 +1,180 @@
+"""From a multi-series file to a registered global model: config, calendar, training, export, parity, card.
+
+`paxcast train` comes here when the file holds more than one series (or with `--kind global`);
+`paxcast backtest` on such a file calls `fit_global` once per origin, so what it scores is
+what training ships.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from paxcast.service.contract import (
+    CALENDAR,
+    OPSET,
+    Calibration,
+    GlobalTrainConfig,
+    ModelCard,
+    OnnxFacts,
+    Selection,
+    TrainingFacts,
+    Validation,
+    make_config,
+)
+from paxcast.service.covariates import Calendar, CalendarError
+from paxcast.service.exceptions import DataError, ModelError, UsageError
+from paxcast.training.data import Series
+from paxcast.training.global_model import export_onnx, parity
+from paxcast.training.global_train import GlobalResult, train_global, validation_origins
+
+PARITY_TOLERANCE = 1e-4
+# (window, horizon, seasonal-naive lag) by frequency when not given. Daily: four weeks of history for
+# four weeks ahead, the weekly lag; hourly: two weeks of history (both weekly cycles in view) for one
+# week ahead, lag one week (a 24 h lag would forecast Saturday from Friday).
+GLOBAL_DEFAULTS = {"h": (336, 168, 168), "D": (28, 28, 7), "W": (52, 13, 52), "MS": (24, 12, 12), "QS": (12, 8, 4)}
+
+
+@dataclass
+class FittedGlobal:
+    """A trained global network, its ONNX file and what its card will say."""
+
+    result: GlobalResult
+    onnx_path: Path
+    freq: str
+    calendar: Calendar
+    holiday_file: str | None
+    parity_error: float
+    series: list[Series]
+
+    @property
+    def config(self) -> GlobalTrainConfig:
+        return self.result.config
+
+    @property
+    def network_on(self) -> bool:
+        return self.result.best_step > 0
+
+    def card(self, name: str, version: str, onnx_sha256: str, data_file: str, data_sha256: str) -> ModelCard:
+        r, origins = self.result, self.result.validation.origins
+        return ModelCard(
+            name=name,
+            version=version,
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            freq=self.freq,
+            hyperparameters=self.config,
+            covariates=self.calendar.spec(self.holiday_file),
+            training=TrainingFacts(
+                series=len(self.series),
+                rows=int(sum(np.isfinite(s.y).sum() for s in self.series)),
+                windows=r.windows_drawn,
+                validation_windows=len(r.validation.history),
+                member_best_epochs=[],
+                seconds=round(r.seconds, 2),
+                best_step=r.best_step,
+                peak_rss_mb=round(r.peak_rss_mb, 1),
+                missing=int(sum(s.missing for s in self.series)),
+            ),
+            validation=Validation(
+                loss=r.val_loss,
+                mape=None,
+                baseline_mape=None,
+                wape=round(r.val_wape, 4),
+                baseline_wape=round(r.baseline_wape, 4),
+                baseline=f"seasonal naive, lag {self.config.season} (the untrained network)",
+            ),
+            selection=Selection(
+                method=(
+                    f"the checkpoint with the lowest pooled validation WAPE, checked every {self.config.eval_every} "
+                    "steps; step 0 (seasonal naive) is a candidate"
+                ),
+                inner_origins=origins,
+                candidates=[],
+                chosen=None,
+                network="on" if self.network_on else "off: no checkpoint beat seasonal naive on validation",
+            ),
+            onnx=OnnxFacts(opset=OPSET, calendar=CALENDAR, parity_max_rel_error=self.parity_error),
+            intervals=Calibration(
+                method=(
+                    "split conformal on |actual - forecast| / the history window's mean |value|, from the "
+                    "validation windows the training never saw"
+                ),
+                inner_origins=origins,
+                relative_errors=r.relative_errors,
+                network_on=self.network_on,
+                scale="level",
+            ),
+            data_file=data_file,
+            data_sha256=data_sha256,
+            onnx_sha256=onnx_sha256,
+        )
+
+    def summary(self) -> str:
+        r, c = self.result, self.config
+        holidays = "" if "holiday" in self.calendar.names else " (no holidays: see --country/--holidays)"
+        return (
+            f"global LSTM over {len(self.series)} series, window {c.window}, horizon {c.horizon}, "
+            f"{len(self.calendar.names)} calendar covariates{holidays}, "
+            f"validation WAPE {r.val_wape:.2f}% vs seasonal naive {r.baseline_wape:.2f}% (best step {r.best_step}), "
+            f"{r.seconds:.0f}s, peak memory {r.peak_rss_mb:.0f} MB"
+        )
+
+
+def make_calendar(freq: str, country: str | None, subdiv: str | None, holiday_csv: str | None) -> Calendar:
+    try:
+        return Calendar(freq, country=country, subdiv=subdiv, holiday_csv=holiday_csv)
+    except CalendarError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def resolve_global_config(series: list[Series], features: int, **overrides) -> GlobalTrainConfig:
+    """GlobalTrainConfig with window, horizon and season from GLOBAL_DEFAULTS where not given."""
+    freq = series[0].freq
+    if freq not in GLOBAL_DEFAULTS:
+        raise UsageError(f"global models take hourly, daily, weekly, monthly or quarterly data, not {freq!r}")
+    window, horizon, season = GLOBAL_DEFAULTS[freq]
+    values = {k: v for k, v in overrides.items() if v is not None}
+    values.setdefault("season", season)
+    values.setdefault("window", max(window, values["season"]))
+    values.setdefault("horizon", horizon)
+    return make_config(GlobalTrainConfig, features=features, **values)
+
+
+def check_global_series(path: str | Path, series: list[Series], config: GlobalTrainConfig) -> None:
+    """Refuse a file no global model can learn from, before any training starts."""
+    origins = validation_origins(len(series), config.horizon)
+    needed = config.window + config.horizon + origins[-1]
+    if max(len(s.y) for s in series) < needed:
+        raise DataError(
+            f"{path}: the longest series has {max(len(s.y) for s in series)} steps; window {config.window} + "
+            f"horizon {config.horizon} + {len(origins)} validation horizon(s) need {needed}"
+        )
+
+
+def fit_global(
+    series: list[Series],
+    config: GlobalTrainConfig,
+    calendar: Calendar,
+    workdir: Path,
+    holiday_file: str | None = None,
+    show_progress: bool | None = None,
+) -> FittedGlobal:
+    """Train, export to `workdir/model.onnx` and prove onnxruntime agrees with PyTorch."""
+    try:
+        result = train_global(series, config, calendar, show_progress=show_progress)
+    except CalendarError as exc:  # a holiday file that does not cover the data's years
+        raise DataError(str(exc)) from None
+    except ValueError as exc:  # the sampler: no series long enough for one training window
+        raise DataError(str(exc)) from None
+    onnx_path = export_onnx(result.model, workdir / "model.onnx")
+    val = result.validation
+    error = parity(result.model, onnx_path, val.history[:256], val.calendar[:256])
+    if not error <= PARITY_TOLERANCE:
+        raise ModelError(f"onnxruntime and PyTorch disagree by {error:.2e} (relative) after export; nothing registered")
+    if show_progress is not False:
+        print(f"exported; onnxruntime parity {error:.1e}", file=sys.stderr)
+    return FittedGlobal(result, onnx_path, series[0].freq, calendar, holiday_file, error, series)

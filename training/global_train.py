@@ -1,0 +1,222 @@
+"""Train one global forecaster over every series of a file: data, calendar, loop, checkpoint choice, calibration.
+
+Reads top to bottom like `train.py`. The last `origins x horizon` values of each series are
+validation: the model never trains on them, the checkpoint kept is the one with the lowest
+pooled WAPE on them (step 0, the untrained network, is seasonal naive and a candidate too),
+and their out-of-sample errors calibrate the intervals. Missing values (NaN) are never
+filled: a training window with a gap in its history is redrawn, a missing target is masked
+in the loss, a validation window with a gap in its history is skipped and counted.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from paxcast.service.contract import GlobalTrainConfig
+from paxcast.service.covariates import Calendar
+from paxcast.training.data import Series
+from paxcast.training.global_model import GlobalForecaster, WindowSampler
+
+# Validation windows wanted across all series: few series get more origins (up to MAX_ORIGINS).
+VALIDATION_WINDOWS, MAX_ORIGINS = 256, 4
+# Calibration scores kept per horizon step in the card: evenly spaced order statistics of all of them.
+CALIBRATION_SCORES = 256
+
+
+@dataclass
+class Timeline:
+    """Series placed on one shared grid: `offsets[i]` is series i's first step; `covariates` (steps, features)."""
+
+    first: np.datetime64
+    offsets: list[int]
+    covariates: np.ndarray
+
+
+@dataclass
+class Validation:
+    """Validation windows: history (n, W), calendar (n, W+H, F), target (n, H) with NaN where missing."""
+
+    history: np.ndarray
+    calendar: np.ndarray
+    target: np.ndarray
+    origins: list[int]  # steps back from each series' end where a validation window's horizon starts
+    skipped: int  # windows left out because their history has a gap
+
+
+@dataclass
+class GlobalResult:
+    model: GlobalForecaster
+    config: GlobalTrainConfig
+    validation: Validation
+    best_step: int
+    val_wape: float  # percent, of the kept checkpoint
+    baseline_wape: float  # percent, of the untrained network (seasonal naive)
+    val_loss: float
+    relative_errors: list[list[float]]  # |actual - forecast| / window level, per horizon step
+    windows_drawn: int
+    seconds: float
+    peak_rss_mb: float
+    log: list[dict] = field(default_factory=list)
+
+
+def grid_offset(first: np.datetime64, when: np.datetime64, freq: str) -> int:
+    """Whole `freq` steps from `first` to `when`."""
+    if freq in ("MS", "QS", "YS"):
+        months = int(when.astype("datetime64[M]").astype(int) - first.astype("datetime64[M]").astype(int))
+        return months // {"MS": 1, "QS": 3, "YS": 12}[freq]
+    unit = {"h": 3600, "D": 86400, "W": 7 * 86400}[freq]
+    return int((when - first) / np.timedelta64(unit, "s"))
+
+
+def timeline(series: list[Series], calendar: Calendar, horizon: int) -> Timeline:
+    """The shared grid of `series` and its covariates, `horizon` steps past the last value."""
+    starts = [np.datetime64(s.start, "s") for s in series]
+    first = min(starts)
+    offsets = [grid_offset(first, start, calendar.freq) for start in starts]
+    steps = max(o + len(s.y) for o, s in zip(offsets, series, strict=True)) + horizon
+    return Timeline(first, offsets, calendar.windows(np.array([first]), steps)[0])
+
+
+def validation_origins(n_series: int, horizon: int) -> list[int]:
+    """Steps back from the end where validation horizons start: enough windows to judge and calibrate."""
+    count = min(MAX_ORIGINS, max(1, math.ceil(VALIDATION_WINDOWS / n_series)))
+    return [horizon * k for k in range(1, count + 1)]
+
+
+def validation_windows(series: list[Series], line: Timeline, config: GlobalTrainConfig) -> Validation:
+    W, H = config.window, config.horizon
+    origins = validation_origins(len(series), H)
+    history, calendar, target, skipped = [], [], [], 0
+    for s, offset in zip(series, line.offsets, strict=True):
+        for back in origins:
+            end = len(s.y) - back  # the validation horizon is y[end : end + H]
+            if end < W:
+                continue
+            if np.isnan(s.y[end - W : end]).any():
+                skipped += 1
+                continue
+            history.append(s.y[end - W : end])
+            target.append(s.y[end : end + H])
+            calendar.append(line.covariates[offset + end - W : offset + end + H])
+    if not history:
+        raise ValueError(f"no series has {W + H * origins[-1]} values for a validation window")
+    f32 = lambda rows: np.stack(rows).astype(np.float32)  # noqa: E731
+    return Validation(f32(history), f32(calendar), f32(target), origins, skipped)
+
+
+def scaled_l1(forecast: torch.Tensor, target: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+    """Mean |error| / window level over observed targets: every station weighs the same, whatever its size."""
+    seen = torch.isfinite(target)
+    return ((forecast - torch.nan_to_num(target)).abs() / level)[seen].mean()
+
+
+def wape(forecast: np.ndarray, target: np.ndarray) -> float:
+    """Pooled |error| / pooled |actual| over observed targets, percent."""
+    seen = np.isfinite(target)
+    return float(np.abs(forecast - target)[seen].sum() / max(np.abs(target[seen]).sum(), 1e-9) * 100)
+
+
+def train_global(
+    series: list[Series], config: GlobalTrainConfig, calendar: Calendar, show_progress: bool | None = None
+) -> GlobalResult:
+    """Train, keep the best checkpoint on validation, and measure its out-of-sample errors."""
+    started = time.perf_counter()
+    show_progress = sys.stderr.isatty() if show_progress is None else show_progress
+    torch.manual_seed(config.seed)
+    W, H = config.window, config.horizon
+
+    # Data: everything before the first validation horizon trains; the validation windows judge.
+    line = timeline(series, calendar, H)
+    val = validation_windows(series, line, config)
+    held_out = val.origins[-1]
+    sampler = WindowSampler(
+        [s.y[: len(s.y) - held_out] for s in series], line.offsets, line.covariates, W, H, seed=config.seed
+    )
+    val_history, val_calendar = torch.from_numpy(val.history), torch.from_numpy(val.calendar)
+    val_level = torch.from_numpy(np.abs(val.history).mean(axis=1, keepdims=True).clip(min=config.eps))
+
+    model = GlobalForecaster(config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+
+    def evaluate() -> tuple[float, float, np.ndarray]:
+        model.eval()
+        with torch.no_grad():
+            forecast = model(val_history, val_calendar)
+        model.train()
+        loss = scaled_l1(forecast, torch.from_numpy(val.target), val_level).item()
+        return wape(forecast.numpy(), val.target), loss, forecast.numpy()
+
+    baseline_wape, best_loss, best_forecast = evaluate()
+    best_wape, best_step, best_state, log = baseline_wape, 0, snapshot(model), []
+    bar = None
+    if show_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.steps, desc="training", unit="step", file=sys.stderr)
+    for step in range(1, config.steps + 1):
+        history, covariates, target = (torch.from_numpy(a) for a in sampler.sample(config.batch_size))
+        level = history.abs().mean(dim=1, keepdim=True).clamp_min(config.eps)
+        loss = scaled_l1(model(history, covariates), target, level)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+        optimizer.step()
+        if bar is not None:
+            bar.update()
+        if step % config.eval_every == 0 or step == config.steps:
+            score, val_loss, forecast = evaluate()
+            log.append({"step": step, "loss": round(loss.item(), 5), "val_wape_pct": round(score, 3)})
+            if score < best_wape:
+                best_wape, best_step, best_loss, best_forecast, best_state = (
+                    score,
+                    step,
+                    val_loss,
+                    forecast,
+                    snapshot(model),
+                )
+            if bar is not None:
+                bar.set_postfix_str(f"val WAPE {score:.2f}% (best {best_wape:.2f}% at {best_step})")
+    if bar is not None:
+        bar.close()
+    model.load_state_dict(best_state)
+    model.eval()
+    errors = np.abs(val.target - best_forecast) / val_level.numpy()
+    return GlobalResult(
+        model=model,
+        config=config,
+        validation=val,
+        best_step=best_step,
+        val_wape=best_wape,
+        baseline_wape=baseline_wape,
+        val_loss=best_loss,
+        relative_errors=calibration_scores(errors),
+        windows_drawn=config.steps * config.batch_size,
+        seconds=time.perf_counter() - started,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        log=log,
+    )
+
+
+def snapshot(model: torch.nn.Module) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def calibration_scores(errors: np.ndarray) -> list[list[float]]:
+    """Per horizon step, the observed scores of `errors` (windows, H) as at most CALIBRATION_SCORES
+    evenly spaced order statistics: the card stays small and the conformal quantile moves by < 1/256."""
+    out = []
+    for column in errors.T:
+        seen = np.sort(column[np.isfinite(column)])
+        if not len(seen):  # no observed actual at this step in any window: the step before speaks for it
+            seen = np.asarray(out[-1] if out else [0.0])
+        if len(seen) > CALIBRATION_SCORES:
+            seen = np.quantile(seen, (np.arange(CALIBRATION_SCORES) + 0.5) / CALIBRATION_SCORES)
+        out.append([round(float(v), 6) for v in seen])
+    return out
