@@ -27,6 +27,51 @@ def tiny_registry(tmp_path_factory) -> Path:
     return root
 
 
+def write_stations(path: Path, days: int = 150, start: str = "2019-09-01", gap: bool = True) -> Path:
+    """A small daily multi-series file: a weekday/weekend profile, Korean holidays falling off, different
+    sizes (one series all zeros on Sundays), and a missing week in one series when `gap`."""
+    import numpy as np
+
+    from paxcast.service.covariates import Calendar, timestamps
+
+    ds = timestamps(start, "D", days)
+    calendar = Calendar("D", country="KR")
+    features = calendar.features(ds)
+    weekday = features[:, :5].sum(axis=1)
+    holiday = features[:, calendar.names.index("holiday")]
+    rng = np.random.default_rng(0)
+    lines = ["unique_id,ds,y"]
+    for k, size in enumerate([50.0, 400.0, 3000.0, 12000.0, 800.0, 90.0]):
+        y = size * (0.5 + 0.5 * weekday) * (1 - 0.6 * holiday) * rng.lognormal(0, 0.05, days)
+        if k == 5:
+            y[features[:, 6] == 1] = 0.0  # closed on Sundays: zeros are data, not gaps
+        for t, (when, value) in enumerate(zip(ds, y, strict=True)):
+            if gap and k == 4 and 60 <= t < 67:
+                continue  # a missing week: the loader keeps it as NaN
+            lines.append(f"S{k},{str(when)[:10]},{value:.1f}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# A tiny global model: enough steps to run every code path, not to be accurate.
+TINY_GLOBAL = dict(window=14, horizon=7, hidden=8, steps=40, seed=0, country="KR")
+
+
+@pytest.fixture(scope="session")
+def stations_csv(tmp_path_factory) -> Path:
+    return write_stations(tmp_path_factory.mktemp("stations") / "stations.csv")
+
+
+@pytest.fixture(scope="session")
+def global_registry(tmp_path_factory, stations_csv) -> Path:
+    """A registry holding one tiny global daily model, trained through the real pipeline."""
+    from paxcast.training.pipeline import train_and_register
+
+    root = tmp_path_factory.mktemp("global-registry")
+    train_and_register(stations_csv, root, "stations", show_progress=False, **TINY_GLOBAL)
+    return root
+
+
 @pytest.fixture
 def registry(tiny_registry, tmp_path) -> Path:
     """A private copy of the tiny registry that a test may change."""

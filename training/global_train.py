@@ -126,9 +126,14 @@ def wape(forecast: np.ndarray, target: np.ndarray) -> float:
 def train_global(
     series: list[Series], config: GlobalTrainConfig, calendar: Calendar, show_progress: bool | None = None
 ) -> GlobalResult:
-    """Train, keep the best checkpoint on validation, and measure its out-of-sample errors."""
+    """Train, keep the best checkpoint on validation, and measure its out-of-sample errors.
+
+    Progress goes to stderr: a tqdm bar on a terminal, a line per validation check otherwise
+    (a log file or CI), nothing with `show_progress=False`.
+    """
     started = time.perf_counter()
-    show_progress = sys.stderr.isatty() if show_progress is None else show_progress
+    bar_on_terminal = show_progress is None and sys.stderr.isatty()
+    show_progress = True if show_progress is None else show_progress
     torch.manual_seed(config.seed)
     W, H = config.window, config.horizon
 
@@ -159,7 +164,13 @@ def train_global(
     if show_progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=config.steps, desc="training", unit="step", file=sys.stderr)
+        print(
+            f"training a global model: {len(series)} series, {len(val.history)} validation windows "
+            f"({val.skipped} skipped for gaps), seasonal naive validation WAPE {baseline_wape:.2f}%",
+            file=sys.stderr,
+            flush=True,
+        )
+        bar = tqdm(total=config.steps, desc="training", unit="step", file=sys.stderr, disable=not bar_on_terminal)
     for step in range(1, config.steps + 1):
         history, covariates, target = (torch.from_numpy(a) for a in sampler.sample(config.batch_size))
         level = history.abs().mean(dim=1, keepdim=True).clamp_min(config.eps)
@@ -181,8 +192,12 @@ def train_global(
                     forecast,
                     snapshot(model),
                 )
-            if bar is not None:
-                bar.set_postfix_str(f"val WAPE {score:.2f}% (best {best_wape:.2f}% at {best_step})")
+            status = f"val WAPE {score:.2f}% (best {best_wape:.2f}% at step {best_step})"
+            if bar is not None and bar_on_terminal:
+                bar.set_postfix_str(status)
+            elif show_progress:
+                elapsed = time.perf_counter() - started
+                print(f"step {step}/{config.steps}  {status}  {elapsed:.0f}s", file=sys.stderr, flush=True)
     if bar is not None:
         bar.close()
     model.load_state_dict(best_state)
