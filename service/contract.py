@@ -127,7 +127,9 @@ class GlobalTrainConfig(Frozen):
     clip_norm: float = Field(1.0, gt=0.0)
     eval_every: int = Field(100, ge=1)  # steps between validation checks (the checkpoint kept is the best one)
     features: int = Field(ge=0, le=64)  # calendar columns, len(card.covariates.names)
-    eps: float = Field(1.0, gt=0.0)  # scale floor: an all-zero window stays zero instead of dividing by 0
+    # Scale floor: an all-zero window stays zero instead of dividing by 0. Tiny, so that a series in
+    # thousandths is scaled like one in millions (1.0 here made sub-unit series not scale-free).
+    eps: float = Field(1e-6, gt=0.0)
     seed: int = flag(0, "seed of the weights and the window sampler", ge=0)
 
     # What the card's top level repeats for every model (`ModelCard.cell`, ...): one LSTM, no transform.

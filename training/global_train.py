@@ -111,10 +111,14 @@ def validation_windows(series: list[Series], line: Timeline, config: GlobalTrain
     return Validation(f32(history), f32(calendar), f32(target), origins, skipped)
 
 
-def scaled_l1(forecast: torch.Tensor, target: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
-    """Mean |error| / window level over observed targets: every station weighs the same, whatever its size."""
-    seen = torch.isfinite(target)
-    return ((forecast - torch.nan_to_num(target)).abs() / level)[seen].mean()
+def scaled_l1(forecast: torch.Tensor, target: torch.Tensor, level: torch.Tensor, eps: float) -> torch.Tensor:
+    """Mean |error| / window level over observed targets: every station weighs the same, whatever its size.
+
+    A window whose history is all zeros (level at the floor) has no scale to judge its errors by;
+    it is left out rather than allowed to dominate the batch with errors divided by the floor.
+    """
+    seen = torch.isfinite(target) & (level > eps)
+    return ((forecast - torch.nan_to_num(target)).abs() / level)[seen].sum() / seen.sum().clamp_min(1)
 
 
 def wape(forecast: np.ndarray, target: np.ndarray) -> float:
@@ -155,7 +159,7 @@ def train_global(
         with torch.no_grad():
             forecast = model(val_history, val_calendar)
         model.train()
-        loss = scaled_l1(forecast, torch.from_numpy(val.target), val_level).item()
+        loss = scaled_l1(forecast, torch.from_numpy(val.target), val_level, config.eps).item()
         return wape(forecast.numpy(), val.target), loss, forecast.numpy()
 
     baseline_wape, best_loss, best_forecast = evaluate()
@@ -174,7 +178,7 @@ def train_global(
     for step in range(1, config.steps + 1):
         history, covariates, target = (torch.from_numpy(a) for a in sampler.sample(config.batch_size))
         level = history.abs().mean(dim=1, keepdim=True).clamp_min(config.eps)
-        loss = scaled_l1(model(history, covariates), target, level)
+        loss = scaled_l1(model(history, covariates), target, level, config.eps)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)

@@ -41,7 +41,9 @@ def test_the_service_builds_the_calendar_rows_the_model_trained_on(global_regist
     for s, offset in zip(series, line.offsets, strict=True):
         end = 100  # the history is the series' first 100 values
         history = np.nan_to_num(s.y[:end], nan=1.0).tolist()
-        request = ForecastRequest.model_validate({"series": [{"id": s.id, "history": history, "start": s.start}], "horizon": H})
+        request = ForecastRequest.model_validate(
+            {"series": [{"id": s.id, "history": history, "start": s.start}], "horizon": H}
+        )
         served = predictor.prepare(request).calendar[0]
         np.testing.assert_array_equal(served, line.covariates[offset + end - W : offset + end + H])
 
