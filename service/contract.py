@@ -121,6 +121,9 @@ class GlobalTrainConfig(Frozen):
     season: int = flag(description="the seasonal-naive lag inside the graph (default: 7 daily, 168 hourly)", ge=1)
     hidden: int = flag(64, "hidden units of the LSTM encoder and the head", ge=1, le=4096)
     layers: int = flag(1, "stacked LSTM layers", ge=1, le=8)
+    patch: int = flag(
+        1, "history values per recurrent step; the window must be a multiple (default: 24 hourly, else 1)", ge=1
+    )
     steps: int = flag(3000, "optimiser steps (each a batch of windows drawn evenly across series)", ge=1)
     lr: float = flag(1e-3, "Adam learning rate", gt=0.0, le=1e3)
     batch_size: int = Field(256, ge=1)
@@ -141,6 +144,8 @@ class GlobalTrainConfig(Frozen):
     def window_covers_a_season(self) -> Self:
         if self.window < self.season:
             raise ValueError(f"window ({self.window}) must be at least the season ({self.season})")
+        if self.window % self.patch:
+            raise ValueError(f"window ({self.window}) must be a multiple of patch ({self.patch})")
         return self
 
     def updated(self, **changes) -> Self:

@@ -28,7 +28,9 @@ class GlobalForecaster(nn.Module):
     def __init__(self, config: GlobalTrainConfig):
         super().__init__()
         c = self.config = config
-        self.encoder = nn.LSTM(1 + c.features, c.hidden, num_layers=c.layers, batch_first=True)
+        # The encoder steps through the history one segment of `patch` values at a time (SegRNN, Lin et al.
+        # 2023): two weeks of hours are 14 recurrent steps of 24 values instead of 336 steps of one.
+        self.encoder = nn.LSTM(c.patch + c.features, c.hidden, num_layers=c.layers, batch_first=True)
         self.head = nn.Sequential(nn.Linear(c.hidden + c.features + 1, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 1))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
@@ -44,7 +46,11 @@ class GlobalForecaster(nn.Module):
         x = history / level  # (B, W)
         base = x[:, self.lag_index]  # (B, H) seasonal naive on the scaled values
         past, future = calendar[:, : c.window], calendar[:, c.window :]  # (B, W, F), (B, H, F)
-        _, (h, _) = self.encoder(torch.cat([x.unsqueeze(-1), past], dim=-1))
+        segments = c.window // c.patch
+        values = x.reshape(-1, segments, c.patch)  # (B, S, patch)
+        # Each segment's covariates are those of its last step (a segment's weekday, hour and holiday flags).
+        marks = past[:, c.patch - 1 :: c.patch]  # (B, S, F)
+        _, (h, _) = self.encoder(torch.cat([values, marks], dim=-1))
         context = h[-1].unsqueeze(1).expand(-1, c.horizon, -1)  # (B, H, hidden)
         correction = self.head(torch.cat([context, future, base.unsqueeze(-1)], dim=-1)).squeeze(-1)  # (B, H)
         return (base + correction) * level

@@ -141,6 +141,7 @@ def resolve_global_config(series: list[Series], features: int, **overrides) -> G
     values.setdefault("season", season)
     values.setdefault("window", max(window, values["season"]))
     values.setdefault("horizon", horizon)
+    values.setdefault("patch", 24 if freq == "h" and values["window"] % 24 == 0 else 1)
     return make_config(GlobalTrainConfig, features=features, **values)
 
 
