@@ -67,10 +67,8 @@ def add_global_flags(parser: argparse.ArgumentParser) -> None:
 
 def overrides_from(args: argparse.Namespace, retrainable: bool = False) -> dict:
     """The training flags given on the command line (None for those left to their defaults)."""
-    names = list(training_fields(retrainable, include_global=hasattr(args, "kind")))
-    if hasattr(args, "kind"):
-        names += ["country", "subdiv", "holidays"]
-    return {name: getattr(args, name) for name in names}
+    names = list(training_fields(retrainable, include_global=True)) + ["country", "subdiv", "holidays"]
+    return {name: getattr(args, name, None) for name in names}
 
 
 def require(command: str, extra: str, *modules: str) -> None:
@@ -249,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the other training flags override its settings.",
     )
     retrain.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
-    add_training_flags(retrain, retrainable=True)
+    add_training_flags(retrain, retrainable=True, include_global=True)
     add_registry_arguments(retrain)
     retrain.add_argument(
         "--max-regression",

@@ -137,7 +137,7 @@ def resolve_global_config(series: list[Series], features: int, **overrides) -> G
     if freq not in GLOBAL_DEFAULTS:
         raise UsageError(f"global models take hourly, daily, weekly, monthly or quarterly data, not {freq!r}")
     window, horizon, season = GLOBAL_DEFAULTS[freq]
-    values = {k: v for k, v in overrides.items() if v is not None}
+    values = {k: v for k, v in overrides.items() if v is not None and k not in ("model", "features")}
     values.setdefault("season", season)
     values.setdefault("window", max(window, values["season"]))
     values.setdefault("horizon", horizon)

@@ -31,6 +31,7 @@ from paxcast.service.contract import (
     make_config,
     sha256_of,
 )
+from paxcast.service.covariates import Calendar
 from paxcast.service.exceptions import DataError, ModelError, UsageError
 from paxcast.training.data import Series, read_series, require_complete, require_length
 from paxcast.training.export import export_onnx, parity, sample_histories
@@ -276,12 +277,15 @@ def train_and_register(
     show_progress: bool | None = None,
     make_current: bool = True,
     kind: str = "auto",
+    calendar: Calendar | None = None,
+    holiday_file: str | None = None,
     **overrides,
 ) -> tuple[str, Fitted | FittedGlobal]:
     """Read, validate, train, export and register; return the new version and what was fitted.
 
     A file of many series trains one global network (`global_pipeline`), one series a per-series
     ensemble. `make_current=False` registers without switching CURRENT (retrain switches it itself).
+    `calendar` and `holiday_file` (retrain: the champion's) replace the --country/--subdiv/--holidays flags.
     """
     series = read_series(data_path)
     kind = choose_kind(data_path, series, kind)
@@ -294,12 +298,13 @@ def train_and_register(
     data_sha256 = sha256_of(data_path)
     with tempfile.TemporaryDirectory(prefix="paxcast-") as tmp:
         if kind == "global":
-            calendar = make_calendar(
+            calendar = calendar or make_calendar(
                 series[0].freq, calendar_flags["country"], calendar_flags["subdiv"], calendar_flags["holidays"]
             )
             config = resolve_global_config(series, len(calendar.names), **overrides)
             check_global_series(data_path, series, config)
-            holiday_file = Path(calendar_flags["holidays"]).name if calendar_flags["holidays"] else None
+            if calendar_flags["holidays"]:
+                holiday_file = Path(calendar_flags["holidays"]).name
             fitted = fit_global(series, config, calendar, Path(tmp), holiday_file, show_progress=show_progress)
         else:
             config, designs = prepare(data_path, series, **overrides)

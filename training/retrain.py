@@ -29,13 +29,24 @@ from pathlib import Path
 import numpy as np
 
 from paxcast.service.calendar import FREQ_NAMES, parse_timestamp, step
-from paxcast.service.contract import ModelCard, TrainConfig, flag_fields, make_config, read_card, sha256_of
+from paxcast.service.contract import (
+    GlobalTrainConfig,
+    ModelCard,
+    TrainConfig,
+    flag_fields,
+    make_config,
+    read_card,
+    sha256_of,
+)
+from paxcast.service.covariates import Calendar
 from paxcast.service.exceptions import DataError, ModelError, UsageError
 from paxcast.service.registry import current_version
 from paxcast.training.data import Series, read_series, require_length
 from paxcast.training.evaluate import onnx_forecast
+from paxcast.training.global_pipeline import FittedGlobal, check_global_series, fit_global
+from paxcast.training.global_train import wape
 from paxcast.training.metrics import mape, smape
-from paxcast.training.pipeline import check_series, fit, train_and_register
+from paxcast.training.pipeline import Fitted, check_series, fit, train_and_register
 from paxcast.training.registry import (
     append_history,
     clean_staging,
@@ -82,17 +93,27 @@ def read_champion(root: str | Path, name: str) -> Champion:
     return Champion(version=version, card=read_card(path, verify_hash=False), path=path)
 
 
-def champion_config(champion: Champion, **overrides) -> TrainConfig:
+def champion_config(champion: Champion, **overrides) -> TrainConfig | GlobalTrainConfig:
     """The champion's hyperparameters with `overrides` applied; the served shape (window, horizon, season) stays."""
-    allowed = flag_fields(retrainable=True)
+    kind = type(champion.card.hyperparameters)
+    allowed = flag_fields(kind, retrainable=True)
     changes = {key: value for key, value in overrides.items() if value is not None}
     for key in changes:
+        if key not in kind.model_fields:
+            other = "per-series" if kind is GlobalTrainConfig else "global"
+            raise UsageError(f"--{key} applies to {other} models; {champion.card.name} is not one")
         if key not in allowed:
             kept = getattr(champion.card.hyperparameters, key, None)
             raise UsageError(
                 f"retrain keeps the champion's {key} ({kept}); to change it, train a new model with `paxcast train`"
             )
-    return make_config(TrainConfig, **{**champion.card.hyperparameters.model_dump(), **changes})
+    return make_config(kind, **{**champion.card.hyperparameters.model_dump(), **changes})
+
+
+def champion_calendar(champion: Champion) -> Calendar | None:
+    """A global champion's calendar, rebuilt from its card (holiday dates embedded there, never re-read)."""
+    spec = champion.card.covariates
+    return Calendar.of(champion.card.freq, spec) if spec is not None else None
 
 
 def check_data(path: str | Path, series: list[Series], config: TrainConfig, champion: Champion) -> None:
@@ -104,6 +125,9 @@ def check_data(path: str | Path, series: list[Series], config: TrainConfig, cham
             f"champion {champion.version} forecasts {FREQ_NAMES.get(want, want)} series"
         )
     w, h = config.window, config.horizon
+    if isinstance(config, GlobalTrainConfig):  # one network across the series: the longest must hold the windows
+        check_global_series(path, split_series(series, Split.holdout(h))[0], config)
+        return
     require_length(path, series, w + 2 * h + 1, f"window {w} + horizon {h} + 1 validation window + a hold-out of {h}")
     check_series(path, series, config)
 
@@ -112,8 +136,21 @@ def timestamp_at(s: Series, index: int) -> dt.datetime:
     return step(parse_timestamp(s.start), s.freq, index)
 
 
-def score(onnx_path: Path, before: list[Series], actual: np.ndarray, window: int) -> dict:
-    """Hold-out errors of one ONNX model, in percent: MAPE and sMAPE over every point of every series."""
+def fit_challenger(
+    series: list[Series], config, champion: Champion, workdir: Path, show_progress: bool | None
+) -> Fitted | FittedGlobal:
+    """The champion's kind of model with `config`, fitted on `series` (the one fit of either kind)."""
+    if isinstance(config, GlobalTrainConfig):
+        holiday_file = champion.card.covariates.holiday_file
+        return fit_global(series, config, champion_calendar(champion), workdir, holiday_file, show_progress)
+    return fit(series, config, workdir, show_progress=show_progress)
+
+
+def score(onnx_path: Path, before: list[Series], actual: np.ndarray, window: int, calendar: Calendar | None) -> dict:
+    """Hold-out errors of one ONNX model, in percent: MAPE and sMAPE over every point of every series;
+    for a global model (`calendar` given) pooled WAPE instead (stations have zeros and gaps)."""
+    if calendar is not None:
+        return score_global(onnx_path, before, actual, window, calendar)
     forecast = onnx_forecast(onnx_path, np.stack([s.y[-window:] for s in before]))
     if not np.isfinite(forecast).all():
         return {"mape": None, "smape": None}
@@ -122,6 +159,23 @@ def score(onnx_path: Path, before: list[Series], actual: np.ndarray, window: int
     if nonzero.any():
         scores["smape"] = smape(actual[nonzero], forecast[nonzero]) * nonzero.mean()
     return scores
+
+
+def score_global(onnx_path: Path, before: list[Series], actual: np.ndarray, window: int, calendar: Calendar) -> dict:
+    """Pooled WAPE on the hold-out of every series whose last `window` values have no gap (the others
+    cannot be forecast as the service would: it refuses gaps), over observed actuals."""
+    from paxcast.service.predictor import make_session, run_session
+
+    rows = [k for k, s in enumerate(before) if len(s.y) >= window and np.isfinite(s.y[-window:]).all()]
+    if not rows:
+        return {"wape": None, "series_scored": 0}
+    horizon = actual.shape[1]
+    firsts = np.array([np.datetime64(timestamp_at(before[k], len(before[k].y) - window), "s") for k in rows])
+    x = np.stack([before[k].y[-window:] for k in rows]).astype(np.float32)
+    forecast = run_session(make_session(onnx_path), x, calendar.windows(firsts, window + horizon))[:, :horizon]
+    if not np.isfinite(forecast).all():
+        return {"wape": None, "series_scored": len(rows)}
+    return {"wape": wape(forecast.astype(np.float64), actual[rows]), "series_scored": len(rows)}
 
 
 def served_is_clean(root: str | Path, name: str, champion: Champion, series: list[Series], horizon: int) -> bool:
@@ -158,23 +212,23 @@ def score_champion(
     still matches; otherwise the champion's settings are refitted on the data before it
     (with no overrides that is exactly the challenger's fit, so that fit is reused).
     """
-    window = config.window
+    window, calendar = config.window, champion_calendar(champion)
     if served_is_clean(root, name, champion, series, config.horizon):
         try:
             read_card(champion.path)
             return "served model (trained on data that ends before the hold-out)", score(
-                champion.path / "model.onnx", before, actual, window
+                champion.path / "model.onnx", before, actual, window, calendar
             )
         except ModelError:
             pass  # a damaged artefact: judge the champion by its settings instead
     settings = champion_config(champion)
     if settings == config:
         return "champion's settings refitted before the hold-out (the same fit as the challenger's)", score(
-            challenger_onnx, before, actual, window
+            challenger_onnx, before, actual, window, calendar
         )
     (workdir / "champion").mkdir()
-    refit = fit(before, settings, workdir / "champion", show_progress=show_progress)
-    return "champion's settings refitted before the hold-out", score(refit.onnx_path, before, actual, window)
+    refit = fit_challenger(before, settings, champion, workdir / "champion", show_progress)
+    return "champion's settings refitted before the hold-out", score(refit.onnx_path, before, actual, window, calendar)
 
 
 def judge(
@@ -254,18 +308,28 @@ def retrain(
                 check_data(data, series, config, champion)
             before, actual = split_series(series, Split.holdout(config.horizon))
             (workdir / "challenger").mkdir()
-            challenger_fit = fit(before, config, workdir / "challenger", show_progress=show_progress)
-            challenger_scores = score(challenger_fit.onnx_path, before, actual, config.window)
+            challenger_fit = fit_challenger(before, config, champion, workdir / "challenger", show_progress)
+            calendar = champion_calendar(champion)
+            challenger_scores = score(challenger_fit.onnx_path, before, actual, config.window, calendar)
 
             basis, champion_scores = score_champion(
                 root, name, champion, config, challenger_fit.onnx_path, series, before, actual, workdir, show_progress
             )
-            metric = "smape" if np.any(actual == 0) else "mape"  # MAPE is undefined at zero passengers
+            # MAPE is undefined at zero passengers; a global model's stations are judged pooled.
+            metric = "wape" if calendar is not None else "smape" if np.any(actual == 0) else "mape"
             promote, reason = judge(challenger_scores[metric], champion_scores[metric], metric, max_regression, force)
             new_version = None
             if promote:
                 new_version, _ = train_and_register(
-                    data_copy, root, name, show_progress=show_progress, make_current=False, **config.model_dump()
+                    data_copy,
+                    root,
+                    name,
+                    show_progress=show_progress,
+                    make_current=False,
+                    kind="global" if calendar is not None else "per-series",
+                    calendar=calendar,
+                    holiday_file=champion.card.covariates.holiday_file if calendar is not None else None,
+                    **config.model_dump(exclude={"model", "features"}),
                 )
             with publishing():
                 record = {
@@ -277,11 +341,15 @@ def retrain(
                     "forced": force,
                     "current": new_version or champion.version,
                     "data": describe_data(data, data_copy, series),
-                    "holdout": {"points": int(actual.size), "horizon": config.horizon, "metric": metric},
+                    "holdout": {
+                        "points": int(np.isfinite(actual).sum()),
+                        "horizon": config.horizon,
+                        "metric": metric,
+                    },
                     "challenger": {
                         "version": new_version,
                         **challenger_scores,
-                        "settings": {k: getattr(config, k) for k in flag_fields(retrainable=True)},
+                        "settings": {k: getattr(config, k) for k in flag_fields(type(config), retrainable=True)},
                     },
                     "champion": {"version": champion.version, **champion_scores, "basis": basis},
                     "max_regression_pct": max_regression,

@@ -217,8 +217,33 @@ def retrain_flags() -> dict[str, str]:
         "ensemble": "1",
         "seed": "7",
     }
-    assert offered == set(values), "a new retrain flag needs a value here"
+    assert offered == set(values) | set(GLOBAL_ONLY_FLAGS), "a new retrain flag needs a value here"
     return values
+
+
+# Flags retrain offers for global champions only, with a valid value for the tiny global model of conftest.
+GLOBAL_ONLY_FLAGS = {"steps": "11", "patch": "7"}
+
+
+@pytest.mark.parametrize("flag, value", sorted({**GLOBAL_ONLY_FLAGS, "hidden": "6", "lr": "0.01", "seed": "7"}.items()))
+def test_global_champions_take_their_own_flags(global_registry, flag, value):
+    from paxcast.training.cli import build_parser, overrides_from
+    from paxcast.training.retrain import champion_config, read_champion
+
+    args = build_parser().parse_args(["retrain", f"--{flag}", value])
+    overrides = {k: v for k, v in overrides_from(args, retrainable=True).items() if v is not None}
+    config = champion_config(read_champion(global_registry, "stations"), **overrides)
+    assert str(getattr(config, flag)) == value
+
+
+def test_a_flag_of_the_other_kind_of_model_is_refused_in_one_line(registry, global_registry):
+    from paxcast.service.exceptions import UsageError
+    from paxcast.training.retrain import champion_config, read_champion
+
+    with pytest.raises(UsageError, match=r"^--steps applies to global models; air_passengers is not one$"):
+        champion_config(read_champion(registry, NAME), steps=5)
+    with pytest.raises(UsageError, match=r"^--augment applies to per-series models; stations is not one$"):
+        champion_config(read_champion(global_registry, "stations"), augment=0.1)
 
 
 @pytest.mark.parametrize("flag, value", sorted(retrain_flags().items()))

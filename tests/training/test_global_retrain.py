@@ -1,0 +1,46 @@
+"""`paxcast retrain` of a global champion: pooled hold-out WAPE, the champion's calendar, the same kind of model."""
+
+from __future__ import annotations
+
+import shutil
+
+from paxcast.service.contract import read_card
+from paxcast.service.predictor import Predictor
+from paxcast.service.registry import current_version, read_history
+from paxcast.training.cli import main
+from tests.conftest import write_stations
+
+
+def test_a_global_champion_is_retrained_as_a_global_model_on_a_pooled_hold_out(global_registry, tmp_path, capsys):
+    registry = tmp_path / "models"
+    shutil.copytree(global_registry, registry)
+    champion = current_version(registry, "stations")
+    newer = write_stations(tmp_path / "newer.csv", days=170)  # the same stations, 20 more days
+    code = main(
+        ["retrain", "--data", str(newer), "--registry", str(registry), "--name", "stations", "--steps", "20", "--force"]
+    )
+    assert code == 0, capsys.readouterr().err
+    record = read_history(registry, "stations")[-1]
+    assert record["holdout"]["metric"] == "wape" and record["holdout"]["horizon"] == 7
+    assert record["holdout"]["points"] == 6 * 7  # every station's last week, pooled
+    assert record["challenger"]["wape"] > 0 and record["champion"]["wape"] > 0
+    assert record["challenger"]["settings"]["steps"] == 20
+    current = current_version(registry, "stations")
+    assert record["decision"] == "promoted" and current != champion
+    card = read_card(registry / "stations" / current)
+    assert card.is_global and card.covariates == read_card(registry / "stations" / champion).covariates
+    assert card.hyperparameters.steps == 20 and card.training.rows == 6 * 170 - 7
+    Predictor.load(registry / "stations" / current)
+
+
+def test_data_of_another_frequency_is_refused_before_training(global_registry, tmp_path, capsys):
+    registry = tmp_path / "models"
+    shutil.copytree(global_registry, registry)
+    monthly = tmp_path / "monthly.csv"
+    monthly.write_text(
+        "unique_id,ds,y\n" + "".join(f"a,{2000 + m // 12}-{m % 12 + 1:02d}-01,{m + 1}\n" for m in range(60))
+    )
+    code = main(["retrain", "--data", str(monthly), "--registry", str(registry), "--name", "stations"])
+    assert code == 3
+    assert "the data is monthly; champion" in capsys.readouterr().err
+    assert read_history(registry, "stations") == []
