@@ -34,8 +34,13 @@ test: lint $(VENV)/.all-installed chromium
 test-fast: $(VENV)/.all-installed
 	$(BIN)/python -m pytest -q -m "not slow and not e2e and not network"
 
+# The shipped models, retrained from data/ with the defaults (what models/ holds; a few minutes each).
 train: $(VENV)/.all-installed
 	$(BIN)/paxcast train --data data/air_passengers.csv --horizon 36 --out models --name air_passengers
+	$(BIN)/paxcast train --data data/seoul_subway_daily/seoul_subway_daily.csv.gz --horizon 28 --country KR \
+		--out models --name seoul_subway_daily
+	$(BIN)/paxcast train --data data/melbourne_pedestrian_hourly/melbourne_pedestrian_hourly.csv.gz --horizon 168 \
+		--country AU --subdiv VIC --out models --name melbourne_pedestrian_hourly
 
 lint: $(VENV)/.all-installed
 	$(BIN)/hadolint Dockerfile

@@ -192,7 +192,9 @@
       const history = fillGaps(shown);
       if (!history) throw new ApiError(`Series '${input.id}' has no values in its last ${shown.length} steps.`);
       const filled = shown.filter((v) => v == null).length;
-      const body = { series: [{ id: input.id, history }], horizon };
+      // Calendar-aware (station) models need the timestamp of the first value posted; the others use it for labels.
+      const series = start ? { id: input.id, history, start: formatTimestamp(start, input.freq) } : { id: input.id, history };
+      const body = { series: [series], horizon };
       if (levels.length) body.level = levels;
       const response = await api(`v1/models/${enc(card.name)}/forecast`, {
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),

@@ -80,8 +80,22 @@ def test_service_routes_to_the_api_pods():
     assert [p["targetPort"] for p in service["ports"]] == ["http"]
 
 
-def test_cronjob_runs_retrain_from_the_trainer_image_against_the_shared_volume():
-    cron = find("CronJob", "paxcast-retrain")["spec"]
+CRONJOBS = {
+    "paxcast-retrain": ("air_passengers", "0 3 2 * *"),
+    "paxcast-retrain-seoul-subway": ("seoul_subway_daily", "0 4 * * *"),
+    "paxcast-retrain-melbourne-pedestrian": ("melbourne_pedestrian_hourly", "30 4 * * *"),
+}
+
+
+def test_every_cronjob_is_listed_here():
+    assert {d["metadata"]["name"] for d in k8s_documents() if d["kind"] == "CronJob"} == set(CRONJOBS)
+
+
+@pytest.mark.parametrize("name", sorted(CRONJOBS))
+def test_cronjob_runs_retrain_from_the_trainer_image_against_the_shared_volume(name):
+    model, schedule = CRONJOBS[name]
+    cron = find("CronJob", name)["spec"]
+    assert cron["schedule"] == schedule
     assert re.fullmatch(r"(\S+\s+){4}\S+", cron["schedule"])
     assert cron["concurrencyPolicy"] == "Forbid"
     assert cron["startingDeadlineSeconds"] > 0
@@ -92,7 +106,8 @@ def test_cronjob_runs_retrain_from_the_trainer_image_against_the_shared_volume()
     assert job["image"] == "paxcast-trainer:0.1.0"
     assert job["command"] == ["paxcast"]
     args = parse_paxcast(job["args"])
-    assert args.command == "retrain" and not args.force
+    assert args.command == "retrain" and not args.force and args.name == model
+    assert (ROOT / "models" / model / "CURRENT").is_file()  # a shipped model it retrains
     mounts = {m["mountPath"]: m["name"] for m in job["volumeMounts"]}
     assert mounts[args.registry] == "models" and mounted(args.data, mounts)
     claims = {v["name"]: v.get("persistentVolumeClaim", {}).get("claimName") for v in pod["volumes"]}
@@ -128,12 +143,21 @@ def test_compose_runs_the_api_and_a_retrain_job_on_one_volume():
     assert "models" in compose["volumes"]
 
 
-def test_crontab_example_runs_the_compose_job():
+def test_crontab_example_runs_every_compose_retrain_job():
+    compose = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
+    jobs = {name: spec for name, spec in compose["services"].items() if spec.get("profiles") == ["jobs"]}
     lines = (ROOT / "deploy" / "crontab.example").read_text().splitlines()
-    (line,) = [entry for entry in lines if entry and not entry.startswith(("#", "CRON_TZ"))]
-    fields = line.split(None, 5)
-    assert all(re.fullmatch(r"[\d*/,-]+", f) for f in fields[:5])
-    assert "docker compose -f deploy/docker-compose.yml run --rm retrain" in fields[5]
+    scheduled = {}
+    for line in [entry for entry in lines if entry and not entry.startswith(("#", "CRON_TZ"))]:
+        fields = line.split(None, 5)
+        assert all(re.fullmatch(r"[\d*/,-]+", f) for f in fields[:5])
+        service = re.search(r"docker compose -f deploy/docker-compose.yml run --rm (\S+)", fields[5]).group(1)
+        scheduled[service] = " ".join(fields[:5])
+    assert set(scheduled) == set(jobs)
+    for name, spec in jobs.items():
+        args = parse_paxcast(spec["command"])
+        assert args.command == "retrain" and (ROOT / "models" / args.name / "CURRENT").is_file()
+    assert scheduled["retrain-seoul-subway"] == "0 4 * * *"
 
 
 def test_systemd_timer_starts_a_oneshot_retrain():
