@@ -70,6 +70,9 @@ def base(tmp_path_factory):
     data_dir.mkdir()
     shutil.copy(ROOT / "data" / "air_passengers.csv", data_dir)
     write_stations(data_dir, skip=("ST02", 50))  # Jamsil misses 2019-03
+    # The shipped global station model and its data set: a calendar-aware model the page must post `start` to.
+    shutil.copytree(ROOT / "models" / "seoul_subway_daily", registry / "seoul_subway_daily")
+    shutil.copytree(ROOT / "data" / "seoul_subway_daily", data_dir / "seoul_subway_daily")
     with serving(registry, data_dir, tmp / "serve.log") as url:
         yield url
 
@@ -161,6 +164,24 @@ def test_a_station_forecast_draws_history_forecast_and_both_bands(page, tmp_path
     assert download.value.suggested_filename == "paxcast-metro-ST02.csv"
     assert lines[0] == "unique_id,ds,mean,lo-80,hi-80,lo-95,hi-95" and len(lines) == 37
     assert lines[1].startswith("ST02,2020-01-01,")
+
+
+def test_a_global_station_model_forecasts_a_shipped_station_with_its_calendar(page):
+    """The page sends `start` (the model reads weekdays and holidays from it) and labels days."""
+    choose_model(page, "seoul_subway_daily")
+    page.fill("#series-search", "강남 2호선")
+    page.wait_for_function("() => document.querySelectorAll('#series-list option').length === 1")
+    assert page.input_value("#series-list") == "SEL0011"
+    page.click("#forecast-button")
+    page.wait_for_selector("#forecast-table tbody tr")
+    assert page.is_hidden("#error")
+    rows = page.locator("#forecast-table tbody tr")
+    assert rows.count() == 28
+    # the data end on 2020-09-30: the forecast runs through October 2020, one row per day
+    assert rows.first.locator("th").text_content() == "2020-10-01"
+    assert rows.last.locator("th").text_content() == "2020-10-28"
+    chart = drawn(page)
+    assert chart["series"][2] == 28 and chart["sorted"]
 
 
 def test_an_uploaded_csv_with_an_error_names_the_line_and_the_rule(page, tmp_path):
