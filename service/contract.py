@@ -196,6 +196,7 @@ class TrainingFacts(Frozen):
     seconds_with_inner_validation: float | None = None
     best_step: int | None = None  # global models: the optimiser step whose checkpoint was kept
     peak_rss_mb: float | None = None
+    load_average: float | None = None  # the host's 1-minute load when training ended: it scales `seconds`
     missing: int | None = None  # grid points without a value in the training file (masked, never filled)
 
 

@@ -77,6 +77,7 @@ class FittedGlobal:
                 seconds=round(r.seconds, 2),
                 best_step=r.best_step,
                 peak_rss_mb=round(r.peak_rss_mb, 1),
+                load_average=round(r.load_average, 2),
                 missing=int(sum(s.missing for s in self.series)),
             ),
             validation=Validation(
@@ -120,7 +121,7 @@ class FittedGlobal:
             f"global LSTM over {len(self.series)} series, window {c.window}, horizon {c.horizon}, "
             f"{len(self.calendar.names)} calendar covariates{holidays}, "
             f"validation WAPE {r.val_wape:.2f}% vs seasonal naive {r.baseline_wape:.2f}% (best step {r.best_step}), "
-            f"{r.seconds:.0f}s, peak memory {r.peak_rss_mb:.0f} MB"
+            f"{r.seconds:.0f}s at load average {r.load_average:.1f}, peak memory {r.peak_rss_mb:.0f} MB"
         )
 
 

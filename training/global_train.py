@@ -11,6 +11,7 @@ in the loss, a validation window with a gap in its history is skipped and counte
 from __future__ import annotations
 
 import math
+import os
 import resource
 import sys
 import time
@@ -63,6 +64,7 @@ class GlobalResult:
     windows_drawn: int
     seconds: float
     peak_rss_mb: float
+    load_average: float  # 1-minute, when training ended
     log: list[dict] = field(default_factory=list)
 
 
@@ -219,6 +221,7 @@ def train_global(
         windows_drawn=config.steps * config.batch_size,
         seconds=time.perf_counter() - started,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        load_average=os.getloadavg()[0],
         log=log,
     )
 
