@@ -156,7 +156,7 @@ class Predictor:
     def forecast(self, request: ForecastRequest) -> ForecastResult:
         """Check `request` against the card, forecast every series in one batch, add intervals and timestamps."""
         prepared = self.prepare(request)
-        return self.finish(prepared, self.run_rows(prepared.x))
+        return self.finish(prepared, self.run_rows(prepared.x, prepared.calendar))
 
     def prepare(self, request: ForecastRequest) -> Prepared:
         """Every check a request must pass before its rows may join a batch (one bad request fails alone)."""
