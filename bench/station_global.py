@@ -21,8 +21,8 @@ import torch
 
 from bench.station_baselines import machine
 from bench.station_windows import ROOT, impute, score, subset_rows, take_subset, windows
-from paxcast.service.covariates import Calendar, timestamps
 from paxcast.service.contract import GlobalTrainConfig
+from paxcast.service.covariates import Calendar, timestamps
 from paxcast.training.global_model import GlobalForecaster, WindowSampler, export_onnx, parity
 
 HOLIDAYS = {"D": {"country": "KR"}, "h": {"country": "AU", "subdiv": "VIC"}}
@@ -56,9 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     offsets = [int((s - first) // step) for s in window.starts]
     total = max(o + len(h) for o, h in zip(offsets, window.histories, strict=True)) + H
     covariates = calendar.features(timestamps(first.astype(object), window.freq, total))
-    config = GlobalTrainConfig(
-        window=W, horizon=H, season=season, features=len(calendar.names), hidden=args.hidden
-    )
+    config = GlobalTrainConfig(window=W, horizon=H, season=season, features=len(calendar.names), hidden=args.hidden)
 
     # Validation: the last H values of every history, forecast from the W before them.
     train_values = [h[:-H] for h in window.histories]
