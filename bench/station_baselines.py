@@ -23,30 +23,18 @@ from pathlib import Path
 import numpy as np
 
 from bench.station_windows import ROOT, Window, impute, score, take_subset, windows
+from paxcast.training.global_peers import peer_forecast
 
 RESULTS = ROOT / "bench" / "results" / "station_baselines.json"
 DOC = ROOT / "docs" / "station_baselines.md"
 METHODS = ("SeasonalNaive", "AutoETS", "AutoTheta", "MSTL", "NF-LSTM", "NF-NHITS")
-LEVELS = (80, 95)
+LEVELS = [80, 95]
 # What we would give our own model: 4 weeks of days, 2 weeks of hours.
 INPUT_SIZE = {"D": 28, "h": 336}
-# statsforecast models see at most this much history: 8 weeks of hours (two seasons of 168 for
-# MSTL/Theta many times over) instead of up to 27,000 hours; daily series keep all of theirs
-# (MSTL needs two years for its 365-day season).
-STATS_HISTORY = {"D": None, "h": 8 * 168}
-
-
-def seasons(freq: str) -> dict:
-    """Season lengths per method. Hourly: 168 (a week holds the daily cycle and the weekend) where the
-    method can take it; AutoETS cannot (statsforecast's ETS refuses seasons over 24), so it gets 24."""
-    if freq == "D":
-        return {"SeasonalNaive": 7, "AutoETS": 7, "AutoTheta": 7, "MSTL": [7, 365]}
-    return {"SeasonalNaive": 168, "AutoETS": 24, "AutoTheta": 168, "MSTL": [24, 168]}
 
 
 def long_frame(window: Window, last: int | None = None):
-    """Imputed histories (the `last` values of each, or all) as the long (unique_id, ds, y) frame
-    both Nixtla libraries take."""
+    """Imputed histories (the `last` values of each, or all) as NeuralForecast's long (unique_id, ds, y) frame."""
     import pandas as pd
 
     freq = {"D": "D", "h": "h"}[window.freq]
@@ -59,50 +47,38 @@ def long_frame(window: Window, last: int | None = None):
 
 
 def run_method(window: Window, method: str) -> dict:
-    """Fit and forecast one method on one window; mean (n, h), intervals and the fit seconds."""
-    df = long_frame(window, None if method.startswith("NF-") else STATS_HISTORY[window.freq])
-    freq = {"D": "D", "h": "h"}[window.freq]
+    """Fit and forecast one method on one window; mean (n, h), intervals and the fit seconds.
+
+    The statsforecast methods run as `paxcast backtest` runs its peers (`paxcast.training.global_peers`:
+    the same seasons, the same hourly history cap)."""
+    if not method.startswith("NF-"):
+        out = peer_forecast(method, window.ids, window.histories, window.freq, window.season, window.horizon, LEVELS)
+        return {"mean": out["mean"], "intervals": out["intervals"], "fit_s": out["seconds"]}
+    import logging
+
+    from neuralforecast import NeuralForecast
+    from neuralforecast.models import LSTM, NHITS
+
+    df = long_frame(window)
     started = time.perf_counter()
-    if method.startswith("NF-"):
-        import logging
-
-        from neuralforecast import NeuralForecast
-        from neuralforecast.models import LSTM, NHITS
-
-        logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
-        cls = {"NF-LSTM": LSTM, "NF-NHITS": NHITS}[method]
-        # Documented defaults except h and input_size; progress bar off (output only).
-        model = cls(
-            h=window.horizon,
-            input_size=INPUT_SIZE[window.freq],
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            logger=False,
-        )
-        nf = NeuralForecast(models=[model], freq=freq)
-        nf.fit(df)
-        out = nf.predict()
-        column, levels = cls.__name__, ()
-    else:
-        from statsforecast import StatsForecast
-        from statsforecast import models as sf_models
-
-        season = seasons(window.freq)[method]
-        model = getattr(sf_models, method)(season_length=season)
-        out = StatsForecast(models=[model], freq=freq, n_jobs=2).forecast(df=df, h=window.horizon, level=list(LEVELS))
-        column, levels = method, LEVELS
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+    cls = {"NF-LSTM": LSTM, "NF-NHITS": NHITS}[method]
+    # Documented defaults except h and input_size; progress bar off (output only).
+    model = cls(
+        h=window.horizon,
+        input_size=INPUT_SIZE[window.freq],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        logger=False,
+    )
+    nf = NeuralForecast(models=[model], freq={"D": "D", "h": "h"}[window.freq])
+    nf.fit(df)
+    out = nf.predict()
     seconds = time.perf_counter() - started
     out = out.reset_index() if "unique_id" not in out.columns else out
     out = out.set_index("unique_id").loc[window.ids]
-
-    def grid(name):
-        return out[name].to_numpy(dtype=np.float64).reshape(len(window.ids), window.horizon)
-
-    return {
-        "mean": grid(column),
-        "intervals": {lv: (grid(f"{column}-lo-{lv}"), grid(f"{column}-hi-{lv}")) for lv in levels},
-        "fit_s": seconds,
-    }
+    mean = out[cls.__name__].to_numpy(dtype=np.float64).reshape(len(window.ids), window.horizon)
+    return {"mean": mean, "intervals": {}, "fit_s": seconds}
 
 
 def _child(window_name: str, which: str, method: str, max_series: int | None, subset: int | None, queue) -> None:

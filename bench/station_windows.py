@@ -3,6 +3,9 @@
 A `Window` is one forecast origin over a multi-series file: each series' history up to and
 including the origin (NaN where the file has no row) and the next `horizon` actuals. Scoring
 is on observed actuals only; methods that need complete histories get `impute()`'d copies.
+Imputation, the MASE scale and the scores are the product's (`paxcast.training.global_cuts`,
+`global_scores`, which `paxcast backtest` uses on multi-series files); the bench keeps its windows
+and its result keys.
 """
 
 from __future__ import annotations
@@ -13,7 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from paxcast.service.covariates import timestamps
+from paxcast.training import global_scores
 from paxcast.training.data import read_series
+from paxcast.training.global_cuts import impute, subset_rows
+from paxcast.training.global_scores import mase_scale
+
+__all__ = ["Window", "impute", "make_window", "mase_scale", "score", "seasonal_naive", "subset_rows", "take_subset"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SEOUL = ROOT / "data" / "seoul_subway_daily" / "seoul_subway_daily.csv.gz"
@@ -66,53 +74,26 @@ def windows(which: str = "all", max_series: int | None = None) -> list[Window]:
     return out
 
 
-def impute(history: np.ndarray, season: int) -> np.ndarray:
-    """A complete copy for methods that cannot take NaN: each gap gets the value one `season` earlier
-    (repeated across long gaps), a gap in the first season the next observed value. Baselines only."""
-    y = history.copy()
-    for i in np.flatnonzero(np.isnan(y)):
-        if i >= season and np.isfinite(y[i - season]):
-            y[i] = y[i - season]
-    if np.isnan(y).any():  # gaps in the first season: back-fill
-        idx = np.where(np.isfinite(y), np.arange(len(y)), len(y))
-        nxt = np.minimum.accumulate(idx[::-1])[::-1]
-        y = y[np.minimum(nxt, len(y) - 1)]
-    return y
-
-
-def mase_scale(history: np.ndarray, season: int) -> float:
-    """Mean absolute seasonal difference over the history's observed pairs."""
-    d = np.abs(history[season:] - history[:-season])
-    return float(np.nanmean(d))
-
-
 def score(window: Window, mean: np.ndarray, intervals: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> dict:
-    """Pooled WAPE, per-series MASE (mean, median, p90), interval coverage and width, on observed actuals.
+    """`paxcast.training.global_scores.score` under the keys of bench/results/station_baselines.json.
 
     Args:
         mean: forecasts of shape (n, horizon), rows in `window.ids` order.
         intervals: level -> (lower, upper), each (n, horizon).
     """
-    y = window.actuals
-    seen = np.isfinite(y)
-    err = np.abs(mean - y)
-    if not np.isfinite(mean[seen]).all():
-        raise ValueError(f"{window.name}: forecasts have non-finite values where actuals exist")
-    wape = float(err[seen].sum() / np.abs(y[seen]).sum() * 100)
     scales = np.array([mase_scale(h, window.season) for h in window.histories])
-    per_series = np.array([np.nanmean(np.where(seen[i], err[i], np.nan)) for i in range(len(y))]) / scales
+    scores = global_scores.score(window.actuals, mean, scales, intervals)
     out = {
-        "series": len(y),
-        "points": int(seen.sum()),
-        "wape_pct": wape,
-        "mase_mean": float(per_series.mean()),
-        "mase_median": float(np.median(per_series)),
-        "mase_p90": float(np.percentile(per_series, 90)),
+        "series": scores["series"],
+        "points": scores["points"],
+        "wape_pct": scores["wape"],
+        "mase_mean": scores["mase"],
+        "mase_median": scores["mase_median"],
+        "mase_p90": scores["mase_p90"],
     }
-    for level, (lo, hi) in (intervals or {}).items():
-        inside = (y[seen] >= lo[seen]) & (y[seen] <= hi[seen])
-        out[f"cov{level}_pct"] = float(inside.mean() * 100)
-        out[f"width{level}_pct"] = float((hi[seen] - lo[seen]).sum() / np.abs(y[seen]).sum() * 100)
+    for level in intervals or {}:
+        out[f"cov{level}_pct"] = scores[f"coverage{level}"]
+        out[f"width{level}_pct"] = scores[f"width{level}"]
     return out
 
 
@@ -140,8 +121,3 @@ def take_subset(window: Window, n: int, seed: int = 0) -> Window:
         histories=pick(window.histories),
         actuals=window.actuals[keep],
     )
-
-
-def subset_rows(total: int, n: int, seed: int = 0) -> np.ndarray:
-    """The sorted row indices `take_subset` keeps."""
-    return np.sort(np.random.default_rng(seed).choice(total, size=min(n, total), replace=False))

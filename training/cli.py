@@ -16,7 +16,7 @@ import sys
 import typing
 
 from paxcast.service.contract import GlobalTrainConfig, TrainConfig, flag_fields
-from paxcast.service.exceptions import MissingExtra, ModelError, PaxcastError
+from paxcast.service.exceptions import MissingExtra, ModelError, PaxcastError, UsageError
 
 EXIT_INTERRUPTED = 130
 
@@ -105,20 +105,69 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_backtest(args: argparse.Namespace) -> int:
     require("backtest", "train", "torch", "onnx")
     require("backtest", "bench", "statsforecast", "matplotlib")
+    from paxcast.training.data import read_series
+    from paxcast.training.pipeline import check_flags, choose_kind
+
+    series = read_series(args.data)
+    kind = choose_kind(args.data, series, args.kind)
+    check_flags(kind, overrides_from(args))
+    if kind == "global":
+        return backtest_global(args, series)
+    for name, given in (("--peers", args.peers), ("--peer-series", args.peer_series)):
+        if given is not None:
+            raise UsageError(f"{name} applies to multi-series files; a one-series backtest runs its own baselines")
     from paxcast.training.backtest import backtest, make_splits, parse_levels
     from paxcast.training.cells import compare_cells, parse_cells
-    from paxcast.training.data import read_series
 
-    splits = make_splits(read_series(args.data), args.holdout, args.origins, args.horizon)
+    json_path = args.json or "bench/results/backtest.json"
+    plot_path = args.plot or "bench/results/backtest.png"
+    splits = make_splits(series, args.holdout, args.origins, args.horizon)
     levels = parse_levels(args.level)
-    overrides = {k: v for k, v in overrides_from(args).items() if k != "horizon"}
+    overrides = {k: v for k, v in overrides_from(args).items() if k in TrainConfig.model_fields and k != "horizon"}
     log = lambda line: print(line, flush=True)  # noqa: E731
     if args.cells:
-        out = compare_cells(args.data, parse_cells(args.cells), splits, levels, overrides, args.json, log=log)
+        out = compare_cells(args.data, parse_cells(args.cells), splits, levels, overrides, json_path, log=log)
         print(f"wrote {out}")
     else:
-        backtest(args.data, splits, levels, overrides, args.json, args.plot, log=log)
-        print(f"wrote {args.json} and {args.plot}")
+        backtest(args.data, splits, levels, overrides, json_path, plot_path, log=log)
+        print(f"wrote {json_path} and {plot_path}")
+    return 0
+
+
+def backtest_global(args: argparse.Namespace, series: list) -> int:
+    """`paxcast backtest` on a multi-series file: the global model through the service's path, and its peers."""
+    from pathlib import Path
+
+    from paxcast.training.backtest import parse_levels
+    from paxcast.training.global_backtest import plan_backtest, run_global_backtest
+    from paxcast.training.global_peers import parse_peers
+    from paxcast.training.global_plot import plot
+    from paxcast.training.global_report import scored, table, write_json
+
+    for name, given in (("--holdout", args.holdout), ("--cells", args.cells)):
+        if given is not None:
+            raise UsageError(f"{name} applies to one-series files; a multi-series backtest takes --origins timestamps")
+    stem = Path(args.data).name.split(".")[0]
+    json_path = args.json or f"bench/results/backtest_{stem}.json"
+    plot_path = args.plot or f"bench/results/backtest_{stem}.png"
+    given = overrides_from(args)
+    plan = plan_backtest(
+        args.data,
+        series,
+        args.origins,
+        parse_levels(args.level),
+        parse_peers(args.peers),
+        args.peer_series,
+        calendar_flags={k: given[k] for k in ("country", "subdiv", "holidays")},
+        overrides={k: v for k, v in given.items() if k in GlobalTrainConfig.model_fields},
+    )
+    log = lambda line: print(line, flush=True)  # noqa: E731
+    runs = run_global_backtest(plan, log=log)
+    scores = scored(runs, plan.levels)
+    log(table(plan, runs, scores))
+    write_json(json_path, plan, runs, scores)
+    plot(plot_path, plan, runs, scores)
+    print(f"wrote {json_path} and {plot_path}")
     return 0
 
 
@@ -221,15 +270,44 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=cmd_train)
 
     backtest = commands.add_parser(
-        "backtest", help="train on the past of each split and compare with statistical baselines"
+        "backtest",
+        help="train on the past of each origin and compare with statistical baselines",
+        description="A file of one series: the per-series model against statsforecast baselines on --holdout or "
+        "--origins (value counts). A file of many series: one global model per origin, trained as `paxcast train` "
+        "trains it and forecast through the service's predictor, against --peers, at --origins timestamps.",
     )
     backtest.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
-    add_training_flags(backtest)
-    backtest.add_argument("--holdout", type=int, help="one split: forecast the last N values (default: 36)")
-    backtest.add_argument("--origins", help="rolling origins a,b,c: train on the first a values, forecast --horizon")
+    add_training_flags(backtest, include_global=True)
+    add_global_flags(backtest)
+    backtest.add_argument("--holdout", type=int, help="one series: one split, forecast the last N values (default: 36)")
+    backtest.add_argument(
+        "--origins",
+        help="one series: rolling origins a,b,c (train on the first a values, forecast --horizon). Many series: "
+        "timestamps, e.g. 2019-11-30,2020-09-02 or 2015-01-30T23:00, each the last history point (inclusive) "
+        "(default: the two whose horizons are the data's last two, end - 2 x horizon and end - horizon)",
+    )
     backtest.add_argument("--level", default="80,95", help="interval levels in percent (default: 80,95)")
-    backtest.add_argument("--json", default="bench/results/backtest.json", help="metrics and forecasts as JSON")
-    backtest.add_argument("--plot", default="bench/results/backtest.png", help="PNG plot of the forecasts")
+    backtest.add_argument(
+        "--peers",
+        help="many series: statsforecast peers, a subset of SeasonalNaive,AutoETS,AutoTheta,MSTL (default: all four)",
+    )
+    backtest.add_argument(
+        "--peer-series",
+        type=int,
+        metavar="N",
+        help="many series: run the peers other than SeasonalNaive on N series drawn at random (seed 0), and score "
+        "every method on them too, labelled '(random N)' (default: every series)",
+    )
+    backtest.add_argument(
+        "--json",
+        help="metrics (and forecasts) as JSON (default: bench/results/backtest.json; many series: "
+        "bench/results/backtest_<data stem>.json)",
+    )
+    backtest.add_argument(
+        "--plot",
+        help="PNG plot of the forecasts (default: bench/results/backtest.png; many series: "
+        "bench/results/backtest_<data stem>.png)",
+    )
     backtest.add_argument(
         "--cells", help="compare recurrent cells, e.g. lstm,gru,peephole: accuracy, parameters, training time, latency"
     )

@@ -154,7 +154,7 @@ def test_crontab_example_runs_every_compose_retrain_job():
         service = re.search(r"docker compose -f deploy/docker-compose.yml run --rm (\S+)", fields[5]).group(1)
         scheduled[service] = " ".join(fields[:5])
     assert set(scheduled) == set(jobs)
-    for name, spec in jobs.items():
+    for spec in jobs.values():
         args = parse_paxcast(spec["command"])
         assert args.command == "retrain" and (ROOT / "models" / args.name / "CURRENT").is_file()
     assert scheduled["retrain-seoul-subway"] == "0 4 * * *"

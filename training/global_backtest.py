@@ -1,0 +1,215 @@
+"""`paxcast backtest` on a multi-series file: the global model as `paxcast train` ships it and the service
+serves it, against statistical peers, on rolling origins.
+
+For each origin every series is cut there (`global_cuts`). The global network trains on the pasts
+with `paxcast train`'s own code (`make_calendar`, `resolve_global_config`, `check_global_series`,
+`fit_global`), is registered into a temporary registry (`registry.register`, `FittedGlobal.card`)
+and loaded by the service's `Predictor`, which answers one `ForecastRequest` holding every scored
+series with its `start` and the interval levels: what is measured is what is served. A history
+whose last `window` values have a gap cannot be posted (the service refuses NaN), so such gaps
+are imputed (`global_cuts.impute`), as the peers' inputs are, and counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from paxcast.service.calendar import iso, step
+from paxcast.service.contract import GlobalTrainConfig, sha256_of
+from paxcast.service.covariates import Calendar
+from paxcast.service.exceptions import UsageError
+from paxcast.service.predictor import Predictor, level_label
+from paxcast.service.schemas import ForecastRequest
+from paxcast.training.data import Series
+from paxcast.training.global_cuts import Cut, cut, default_origins, impute, parse_origins, subset_rows
+from paxcast.training.global_peers import peer_forecast
+from paxcast.training.global_pipeline import check_global_series, fit_global, make_calendar, resolve_global_config
+from paxcast.training.global_scores import mase_scale
+from paxcast.training.registry import register
+
+OURS = "paxcast global LSTM"
+REGISTERED_AS = "backtest"  # the model's name in each origin's temporary registry
+
+
+@dataclass
+class Plan:
+    """Everything a multi-series backtest needs, checked against the data before any training starts."""
+
+    data: Path
+    config: GlobalTrainConfig
+    calendar: Calendar
+    holiday_file: str | None
+    cuts: list[Cut]
+    levels: list[int]
+    peers: list[str]
+    peer_series: int | None  # peers other than SeasonalNaive run on this many random series
+
+
+@dataclass
+class Forecast:
+    """One method at one origin: mean (rows, horizon) and intervals on `rows` of the cut (None: all of them)."""
+
+    mean: np.ndarray
+    intervals: dict[int, tuple[np.ndarray, np.ndarray]]
+    seconds: float
+    load: tuple[float, float]  # 1-minute load average before and after
+    rows: np.ndarray | None = None
+
+
+@dataclass
+class OriginRun:
+    cut: Cut
+    scales: np.ndarray  # (n,) each scored series' MASE scale
+    imputed: dict[str, int]
+    training: dict
+    forecasts: dict[str, Forecast]
+
+
+def plan_backtest(
+    data: str | Path,
+    series: list[Series],
+    origins: str | None,
+    levels: list[int],
+    peers: list[str],
+    peer_series: int | None,
+    calendar_flags: dict,
+    overrides: dict,
+) -> Plan:
+    """Resolve the config and cut every origin; every usage or data error is raised here, before training."""
+    if peer_series is not None and peer_series < 1:
+        raise UsageError(f"--peer-series must be at least 1, got {peer_series}")
+    data = Path(data)
+    holidays = calendar_flags.get("holidays")
+    calendar = make_calendar(series[0].freq, calendar_flags.get("country"), calendar_flags.get("subdiv"), holidays)
+    config = resolve_global_config(series, len(calendar.names), **overrides)
+    when = parse_origins(origins, series, config.horizon) if origins else default_origins(series, config.horizon)
+    cuts = [cut(series, origin, config.horizon, config.window, config.season) for origin in when]
+    for c in cuts:
+        check_global_series(f"{data} before {c.label}", c.past, config)
+    holiday_file = Path(holidays).name if holidays else None
+    return Plan(data, config, calendar, holiday_file, cuts, levels, peers, peer_series)
+
+
+def posted_request(c: Cut, window: int, season: int, levels: list[int]) -> tuple[ForecastRequest, int]:
+    """The request the service answers: each scored series' last `window` values from their `start`.
+
+    Returns the request and how many of those windows had a gap (imputed)."""
+    start = iso(step(c.origin, c.freq, -(window - 1)))
+    rows, imputed = [], 0
+    for series_id, history in zip(c.ids, c.histories, strict=True):
+        tail = history[-window:]
+        if np.isnan(tail).any():
+            imputed += 1
+            tail = impute(history, season)[-window:]
+        rows.append({"id": series_id, "history": tail.tolist(), "start": start})
+    request = ForecastRequest.model_validate({"series": rows, "horizon": c.horizon, "level": levels})
+    return request, imputed
+
+
+def serve_ours(plan: Plan, c: Cut, data_sha256: str, show_progress: bool) -> tuple[Forecast, dict, int]:
+    """Train on the cut's past as `paxcast train` does, register, load with the service's Predictor, forecast."""
+    config = plan.config
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="paxcast-backtest-") as tmp:
+        started = time.perf_counter()
+        fitted = fit_global(c.past, config, plan.calendar, Path(tmp), plan.holiday_file, show_progress=show_progress)
+        fit_seconds = time.perf_counter() - started
+        registry = Path(tmp) / "registry"
+        version = register(
+            registry,
+            REGISTERED_AS,
+            fitted.onnx_path,
+            lambda version, onnx_sha256: fitted.card(REGISTERED_AS, version, onnx_sha256, plan.data.name, data_sha256),
+            make_current=False,
+        )
+        predictor = Predictor.load(registry / REGISTERED_AS / version)
+        request, imputed = posted_request(c, config.window, config.season, plan.levels)
+        started = time.perf_counter()
+        result = predictor.forecast(request)
+        serve_seconds = time.perf_counter() - started
+    first = iso(step(c.origin, c.freq, 1))
+    if any(stamps is None or stamps[0] != first for stamps in result.timestamps):
+        raise RuntimeError(f"the service's forecasts do not start at {first}, the step after the origin")
+    intervals = {level: result.intervals[level_label(level)] for level in plan.levels}
+    r = fitted.result
+    training = {
+        "series": len(c.past),
+        "best_step": r.best_step,
+        "network": "on" if fitted.network_on else "off",
+        "val_wape": round(r.val_wape, 4),
+        "val_baseline_wape": round(r.baseline_wape, 4),
+        "val_windows": len(r.validation.history),
+        "val_windows_skipped": r.validation.skipped,
+        "train_s": round(r.seconds, 2),
+        "fit_s": round(fit_seconds, 2),  # training + export + parity check
+        "serve_s": round(serve_seconds, 3),  # Predictor.forecast on every scored series
+        "peak_rss_mb": round(r.peak_rss_mb, 1),
+        "parity": fitted.parity_error,
+    }
+    forecast = Forecast(
+        mean=result.mean.astype(np.float64),
+        intervals={lv: (lo.astype(np.float64), hi.astype(np.float64)) for lv, (lo, hi) in intervals.items()},
+        seconds=fit_seconds,
+        load=(load, os.getloadavg()[0]),
+    )
+    return forecast, training, imputed
+
+
+def run_peer(plan: Plan, c: Cut, method: str) -> Forecast:
+    """One statsforecast peer on the cut (on a random subset of series when --peer-series asks for one)."""
+    rows = None
+    if plan.peer_series is not None and method != "SeasonalNaive" and plan.peer_series < len(c.ids):
+        rows = subset_rows(len(c.ids), plan.peer_series)
+    ids = c.ids if rows is None else [c.ids[i] for i in rows]
+    histories = c.histories if rows is None else [c.histories[i] for i in rows]
+    load = os.getloadavg()[0]
+    out = peer_forecast(method, ids, histories, c.freq, plan.config.season, c.horizon, plan.levels)
+    return Forecast(out["mean"], out["intervals"], out["seconds"], (load, os.getloadavg()[0]), rows)
+
+
+def run_origin(plan: Plan, c: Cut, data_sha256: str, log, show_progress: bool) -> OriginRun:
+    season = plan.config.season
+    ours, training, imputed = serve_ours(plan, c, data_sha256, show_progress)
+    gaps = sum(int(np.isnan(h).any()) for h in c.histories)
+    log(
+        f"  {OURS}: trained on {training['series']} series in {training['fit_s']:.1f}s (best step "
+        f"{training['best_step']}, validation WAPE {training['val_wape']:.2f}% vs seasonal naive "
+        f"{training['val_baseline_wape']:.2f}%), served {len(c.ids)} forecasts in {training['serve_s']:.2f}s "
+        f"({imputed} posted histories imputed); load {ours.load[0]:.2f} -> {ours.load[1]:.2f}"
+    )
+    forecasts = {OURS: ours}
+    for method in plan.peers:
+        forecasts[method] = run_peer(plan, c, method)
+        f = forecasts[method]
+        on = f"{len(c.ids) if f.rows is None else len(f.rows)} series"
+        log(f"  {method}: {f.seconds:.1f}s on {on}; load {f.load[0]:.2f} -> {f.load[1]:.2f}")
+    return OriginRun(
+        cut=c,
+        scales=np.array([mase_scale(h, season) for h in c.histories]),
+        imputed={"posted_windows": imputed, "histories_with_gaps": gaps},
+        training=training,
+        forecasts=forecasts,
+    )
+
+
+def run_global_backtest(plan: Plan, log=print, show_progress: bool | None = None) -> list[OriginRun]:
+    """Every origin in order, with progress lines."""
+    show_progress = sys.stderr.isatty() if show_progress is None else show_progress
+    data_sha256 = sha256_of(plan.data)
+    runs = []
+    for k, c in enumerate(plan.cuts):
+        dropped = ", ".join(f"{why.replace('_', ' ')} {n}" for why, n in c.dropped.items())
+        log(
+            f"origin {c.label} ({k + 1}/{len(plan.cuts)}, horizon {c.horizon}): {len(c.ids)} series scored, "
+            f"dropped {sum(c.dropped.values())} ({dropped}); started {dt.datetime.now():%H:%M:%S}"
+        )
+        runs.append(run_origin(plan, c, data_sha256, log, show_progress))
+    return runs

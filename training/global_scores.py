@@ -1,0 +1,65 @@
+"""How a multi-series backtest scores a method: pooled WAPE, per-series MASE, interval coverage and width.
+
+Everything is on observed actuals only (NaN actuals are skipped). Forecasts and actuals are
+(series, horizon); the same function scores one origin or several stacked, so a pooled summary
+is the score of all origins' rows together.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def mase_scale(history: np.ndarray, season: int) -> float:
+    """Mean |y_t - y_{t-season}| over the history's observed pairs; NaN without one."""
+    d = np.abs(history[season:] - history[:-season])
+    return float(np.nanmean(d)) if np.isfinite(d).any() else float("nan")
+
+
+def series_mase(actuals: np.ndarray, mean: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """Per series (n,): mean |error| over its observed actuals / its scale; NaN where the scale is 0 or NaN."""
+    seen = np.isfinite(actuals)
+    err = np.where(seen, np.abs(mean - np.nan_to_num(actuals)), 0.0)
+    mae = err.sum(axis=1) / np.maximum(seen.sum(axis=1), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(scales > 0, mae / scales, np.nan)
+
+
+def score(
+    actuals: np.ndarray,
+    mean: np.ndarray,
+    scales: np.ndarray,
+    intervals: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> dict:
+    """Metrics of one method.
+
+    Args:
+        actuals, mean: (n, horizon); NaN actuals are not scored.
+        scales: (n,) each series' MASE scale (`mase_scale`).
+        intervals: level -> (lower, upper), each (n, horizon).
+    Returns:
+        series, points, wape (%), mase (mean), mase_median, mase_p90, mase_series (series with a
+        scale > 0, over which the MASE statistics run), coverage<level> (%), width<level> (sum of
+        widths / sum |actual|, %).
+    """
+    seen = np.isfinite(actuals)
+    if not np.isfinite(mean[seen]).all():
+        raise ValueError("forecasts have non-finite values where actuals exist")
+    y, f = actuals[seen], mean[seen]
+    total = max(float(np.abs(y).sum()), 1e-9)
+    per_series = series_mase(actuals, mean, scales)
+    defined = per_series[np.isfinite(per_series)]
+    out = {
+        "series": int(len(actuals)),
+        "points": int(seen.sum()),
+        "wape": float(np.abs(f - y).sum() / total * 100),
+        "mase": float(defined.mean()) if len(defined) else None,
+        "mase_median": float(np.median(defined)) if len(defined) else None,
+        "mase_p90": float(np.percentile(defined, 90)) if len(defined) else None,
+        "mase_series": int(len(defined)),
+    }
+    for level, (lower, upper) in (intervals or {}).items():
+        lo, hi = lower[seen], upper[seen]
+        out[f"coverage{level}"] = float(((y >= lo) & (y <= hi)).mean() * 100)
+        out[f"width{level}"] = float((hi - lo).sum() / total * 100)
+    return out
