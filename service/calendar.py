@@ -63,7 +63,7 @@ def future_timestamps(start: dt.datetime, n_history: int, horizon: int, freq: st
     try:
         for k in range(horizon):
             when = step(start, freq, n_history + k)
-            out.append(iso(when))
+            out.append(iso(when, freq))
     except (ValueError, OverflowError):  # datetime's own errors for a year past 9999
         steps = n_history + horizon - 1
         raise CalendarOverflow(
@@ -73,5 +73,6 @@ def future_timestamps(start: dt.datetime, n_history: int, horizon: int, freq: st
     return out
 
 
-def iso(when: dt.datetime) -> str:
-    return when.date().isoformat() if when.time() == dt.time() else when.isoformat()
+def iso(when: dt.datetime, freq: str | None = None) -> str:
+    """A date at midnight, a date-time otherwise; hourly timestamps are always date-times."""
+    return when.date().isoformat() if when.time() == dt.time() and freq != "h" else when.isoformat()

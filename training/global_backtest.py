@@ -135,7 +135,7 @@ def serve_ours(plan: Plan, c: Cut, data_sha256: str, show_progress: bool) -> tup
         started = time.perf_counter()
         result = predictor.forecast(request)
         serve_seconds = time.perf_counter() - started
-    first = iso(step(c.origin, c.freq, 1))
+    first = iso(step(c.origin, c.freq, 1), c.freq)
     if any(stamps is None or stamps[0] != first for stamps in result.timestamps):
         raise RuntimeError(f"the service's forecasts do not start at {first}, the step after the origin")
     intervals = {level: result.intervals[level_label(level)] for level in plan.levels}

@@ -110,6 +110,10 @@ def test_hourly_data_get_hour_covariates_and_date_time_timestamps(tmp_path):
     )
     result = predictor.forecast(request)
     assert result.timestamps == [["2015-02-02T10:00:00", "2015-02-02T11:00:00", "2015-02-02T12:00:00"]]
+    at_midnight = ForecastRequest.model_validate(
+        {"series": [{"id": "M1", "history": [1.0] * 48, "start": "2015-01-31"}], "horizon": 2}
+    )
+    assert predictor.forecast(at_midnight).timestamps == [["2015-02-02T00:00:00", "2015-02-02T01:00:00"]]
     assert np.isfinite(result.mean).all()
 
 
