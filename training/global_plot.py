@@ -74,7 +74,7 @@ def mase_panel(ax, run: OriginRun, scores: Scores, k: int) -> None:
         ax.axvline(np.median(values), color=color, linestyle=":", linewidth=0.8)
     ax.set_xlabel("per-series MASE", fontsize=8)
     ax.set_ylabel("share of series", fontsize=8)
-    ax.set_title(f"MASE distribution at {run.cut.label} (dotted: medians)", fontsize=9)
+    ax.set_title(f"per-series MASE from {run.cut.label} (dotted: medians)", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=7, loc="lower right")
 
