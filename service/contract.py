@@ -246,6 +246,10 @@ class Calibration(Frozen):
     # What an error is relative to: the forecast (|a - f| / |f|), or the history window's mean |value|
     # (|a - f| / level), which stays finite where forecasts are zero (a station at night).
     scale: Literal["forecast", "level"] = "forecast"
+    # A later step at least as wide as an earlier one: right for a handful of inner scores per step;
+    # a global model has hundreds per step, and an hourly model's night steps must stay narrower than its peaks.
+    monotone: bool = True
+    floor: float | None = None  # lower bounds never go below it: 0 for counts (the training data had no negatives)
     inner_origins: list[int]
     relative_errors: list[list[Score]]
     network_on: bool

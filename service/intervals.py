@@ -25,7 +25,9 @@ def bounds(mean: np.ndarray, quantiles: np.ndarray, scale: np.ndarray | None = N
         return mean - half, mean + half
 
 
-def interval_quantiles(relative_errors: list[list[float]], level: float, tail: str | None = None) -> np.ndarray:
+def interval_quantiles(
+    relative_errors: list[list[float]], level: float, tail: str | None = None, monotone: bool = True
+) -> np.ndarray:
     """Relative half-width per step (steps,) at `level` percent.
 
     `relative_errors[h]` are out-of-sample |actual - forecast| / |forecast| at step h,
@@ -33,15 +35,15 @@ def interval_quantiles(relative_errors: list[list[float]], level: float, tail: s
     forecast, so one calibration serves any series' size. The quantile is the
     split-conformal one; with `tail="exponential"` it is at least the exponential
     distribution's quantile for the scores' mean, -ln(1 - level) * mean: a handful of
-    overlapping inner forecasts says little about a 95 % tail on its own. Across steps
-    the quantile never shrinks: a later step is at least as uncertain as an earlier one,
-    even where its few scores happen to be smaller.
+    overlapping inner forecasts says little about a 95 % tail on its own. With `monotone`,
+    across steps the quantile never shrinks: a later step is at least as uncertain as an
+    earlier one, even where its few scores happen to be smaller.
     """
     coverage = level / 100.0
     q = np.array([conformal_quantile(step, coverage) for step in relative_errors])
     if tail == "exponential":
         q = np.maximum(q, -np.log1p(-coverage) * np.array([np.mean(step) for step in relative_errors]))
-    return np.maximum.accumulate(q)
+    return np.maximum.accumulate(q) if monotone else q
 
 
 def conformal_quantile(scores: list[float], coverage: float) -> float:

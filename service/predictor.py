@@ -142,8 +142,14 @@ class Predictor:
         pattern = 100.0 + 10.0 * np.sin(2 * np.pi * np.arange(self.window) / self.card.season)
         calendar = None
         if self.calendar is not None:
-            firsts = np.array(["2020-01-01", "2020-07-01"], dtype="datetime64[s]")
-            calendar = self.calendar.windows(firsts, self.window + self.horizon)
+            # Inside the years a holiday file covers (its dates are in the card), else any recent year.
+            fixed = self.card.covariates.holidays
+            year = fixed[0].year if fixed else 2020
+            firsts = np.array([f"{year}-01-01", f"{year}-07-01"], dtype="datetime64[s]")
+            try:
+                calendar = self.calendar.windows(firsts, self.window + self.horizon)
+            except CalendarError as exc:
+                raise ModelError(f"{self.path}: probe forecast from {year}: {exc}") from None
         try:
             out = run_session(self.session, np.tile(pattern, (2, 1)).astype(np.float32), calendar)
         except Exception as exc:
@@ -207,6 +213,8 @@ class Predictor:
         if levels and self.card.intervals.scale == "level":  # errors relative to the window's mean |value|
             scale = np.abs(prepared.x).mean(axis=1, keepdims=True).clip(min=self.card.hyperparameters.eps)
         intervals = {level_label(level): bounds(mean, self.quantiles(level), scale) for level in levels}
+        if levels and (floor := self.card.intervals.floor) is not None:  # counts: no band below zero
+            intervals = {label: (np.maximum(lower, floor), upper) for label, (lower, upper) in intervals.items()}
         check_finite(ids, mean, intervals)  # every number the response carries
         timestamps = [self.timestamps(s.id, s.start, len(s.history), request.horizon) for s in request.series]
         return ForecastResult(card=self.card, ids=ids, mean=mean, intervals=intervals, timestamps=timestamps)
@@ -297,7 +305,9 @@ class Predictor:
         q = self.quantile_cache.get(level)
         if q is None:
             calibration = self.card.intervals
-            q = interval_quantiles(calibration.relative_errors[: self.horizon], level, calibration.tail)
+            q = interval_quantiles(
+                calibration.relative_errors[: self.horizon], level, calibration.tail, calibration.monotone
+            )
             if len(self.quantile_cache) < CACHED_LEVELS:
                 self.quantile_cache[level] = q
         return q

@@ -108,6 +108,8 @@ class FittedGlobal:
                 relative_errors=r.relative_errors,
                 network_on=self.network_on,
                 scale="level",
+                monotone=False,
+                floor=0.0 if all(np.nanmin(s.y) >= 0 for s in self.series) else None,
             ),
             data_file=data_file,
             data_sha256=data_sha256,

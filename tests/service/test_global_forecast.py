@@ -75,8 +75,10 @@ def test_zeros_and_any_scale_are_accepted(stations):
         {"id": "tiny", "history": [x / 1000 for x in HISTORY], "start": "2019-12-01"},
         {"id": "huge", "history": [x * 1e5 for x in HISTORY], "start": "2019-12-01"},
     ]
-    response = post(stations, series)
+    response = post(stations, series, level=[95])
     assert response.status_code == 200, response.text
+    for forecast in response.json()["forecasts"]:  # counts: no band below zero (the card's floor)
+        assert min(forecast["intervals"]["95"]["lower"]) >= 0
     closed, tiny, huge = (np.array(f["mean"]) for f in response.json()["forecasts"])
     assert np.abs(closed).max() < 1.0  # an all-zero window stays near zero (the scale floor)
     np.testing.assert_allclose(tiny * 1e8, huge, rtol=1e-3)  # per-window scaling: the shape is scale-free

@@ -84,3 +84,12 @@ def test_the_shipped_model_serves_calibrated_intervals(air_history):
     assert (lo95 <= lo80).all() and (lo80 < mean).all() and (mean < hi80).all() and (hi80 <= hi95).all()
     width = (hi80 - lo80) / mean
     assert width[0, -1] > width[0, 0]  # three years out is less certain than next month
+
+
+def test_a_calibration_that_is_not_monotone_keeps_each_steps_own_quantile():
+    """An hourly global model: night steps stay narrower than the peak before them."""
+    from paxcast.service.intervals import interval_quantiles
+
+    night_after_peak = [[1.0] * 50, [6.0] * 50, [0.2] * 50]
+    np.testing.assert_allclose(interval_quantiles(night_after_peak, 80, monotone=False), [1.0, 6.0, 0.2])
+    np.testing.assert_allclose(interval_quantiles(night_after_peak, 80), [1.0, 6.0, 6.0])

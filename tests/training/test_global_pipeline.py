@@ -28,6 +28,7 @@ def test_a_multi_series_file_trains_one_global_model_with_a_calendar_card(global
     assert card.requires == ["history", "start"] and card.onnx.calendar == "calendar"
     assert card.training.series == 6 and card.training.missing == 7  # the missing week, counted, never filled
     assert card.intervals.scale == "level" and len(card.intervals.relative_errors) == card.horizon
+    assert card.intervals.floor == 0.0 and not card.intervals.monotone  # counts; per-step quantiles as measured
     assert card.validation.wape is not None and card.validation.baseline_wape is not None
     assert card.training.peak_rss_mb > 0 and card.training.best_step is not None
 
