@@ -198,6 +198,7 @@ class TrainingFacts(Frozen):
     peak_rss_mb: float | None = None
     load_average: float | None = None  # the host's 1-minute load when training ended: it scales `seconds`
     missing: int | None = None  # grid points without a value in the training file (masked, never filled)
+    short_series: int | None = None  # series too short for one training window: skipped, not refused
 
 
 class Validation(Frozen):

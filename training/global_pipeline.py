@@ -79,6 +79,7 @@ class FittedGlobal:
                 peak_rss_mb=round(r.peak_rss_mb, 1),
                 load_average=round(r.load_average, 2),
                 missing=int(sum(s.missing for s in self.series)),
+                short_series=r.short_series,
             ),
             validation=Validation(
                 loss=r.val_loss,

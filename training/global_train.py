@@ -5,7 +5,10 @@ validation: the model never trains on them, the checkpoint kept is the one with 
 pooled WAPE on them (step 0, the untrained network, is seasonal naive and a candidate too),
 and their out-of-sample errors calibrate the intervals. Missing values (NaN) are never
 filled: a training window with a gap in its history is redrawn, a missing target is masked
-in the loss, a validation window with a gap in its history is skipped and counted.
+in the loss, a validation window with a gap in its history is skipped and counted. A series too short
+for one training window (window + horizon values before the validation horizons) is skipped too, and
+counted, not refused: a station opened last month should not stop the network's training; it is still
+forecast once it has `window` values.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ class GlobalResult:
     val_loss: float
     relative_errors: list[list[float]]  # |actual - forecast| / window level, per horizon step
     windows_drawn: int
+    short_series: int  # series with too few values for one training window (skipped)
     seconds: float
     peak_rss_mb: float
     load_average: float  # 1-minute, when training ended
@@ -171,7 +175,8 @@ def train_global(
         from tqdm import tqdm
 
         print(
-            f"training a global model: {len(series)} series, {len(val.history)} validation windows "
+            f"training a global model: {len(series)} series ({len(series) - len(sampler.usable)} too short for a "
+            f"training window, skipped), {len(val.history)} validation windows "
             f"({val.skipped} skipped for gaps), seasonal naive validation WAPE {baseline_wape:.2f}%",
             file=sys.stderr,
             flush=True,
@@ -219,6 +224,7 @@ def train_global(
         val_loss=best_loss,
         relative_errors=calibration_scores(errors),
         windows_drawn=config.steps * config.batch_size,
+        short_series=len(series) - len(sampler.usable),
         seconds=time.perf_counter() - started,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         load_average=os.getloadavg()[0],

@@ -123,3 +123,13 @@ def test_usage_error_for_a_yearly_file(tmp_path):
     path.write_text("unique_id,ds,y\n" + "".join(f"{k},{1990 + t}-01-01,{t + 1}\n" for k in "ab" for t in range(30)))
     with pytest.raises(UsageError, match="global models take hourly, daily, weekly, monthly or quarterly data"):
         train_and_register(path, tmp_path / "reg", "y", show_progress=False, steps=2)
+
+
+def test_a_series_too_short_for_a_training_window_is_skipped_and_counted(tmp_path, stations_csv, capsys):
+    short = tmp_path / "with_a_new_station.csv"
+    short.write_text(stations_csv.read_text() + "".join(f"NEW,2020-01-{d:02d},{100 + d}\n" for d in range(1, 20)))
+    version, fitted = train_and_register(
+        short, tmp_path / "reg", "s", show_progress=True, **{**TINY_GLOBAL, "steps": 3}
+    )
+    assert "7 series (1 too short for a training window, skipped)" in capsys.readouterr().err
+    assert read_card(tmp_path / "reg" / "s" / version).training.short_series == 1
