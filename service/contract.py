@@ -59,6 +59,10 @@ def flag(default: Any = ..., description: str = "", **bounds) -> Any:
 class Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def updated(self, **changes) -> Self:
+        """A validated copy with `changes` applied (pydantic's model_copy would skip validation)."""
+        return type(self).model_validate({**self.model_dump(), **changes})
+
 
 class ForecasterConfig(Frozen):
     """The network's shape: everything needed to rebuild the module before loading weights."""
@@ -77,10 +81,6 @@ class ForecasterConfig(Frozen):
         if self.window <= self.season:
             raise ValueError(f"window ({self.window}) must exceed the season ({self.season})")
         return self
-
-    def updated(self, **changes) -> Self:
-        """A validated copy with `changes` applied (pydantic's model_copy would skip validation)."""
-        return type(self).model_validate({**self.model_dump(), **changes})
 
 
 class TrainConfig(ForecasterConfig):
@@ -147,9 +147,6 @@ class GlobalTrainConfig(Frozen):
         if self.window % self.patch:
             raise ValueError(f"window ({self.window}) must be a multiple of patch ({self.patch})")
         return self
-
-    def updated(self, **changes) -> Self:
-        return type(self).model_validate({**self.model_dump(), **changes})
 
 
 def hyperparameters_kind(value: Any) -> str:

@@ -25,6 +25,12 @@ def series_mase(actuals: np.ndarray, mean: np.ndarray, scales: np.ndarray) -> np
         return np.where(scales > 0, mae / scales, np.nan)
 
 
+def wape(forecast: np.ndarray, target: np.ndarray) -> float:
+    """Pooled |error| / pooled |actual| over observed targets, percent."""
+    seen = np.isfinite(target)
+    return float(np.abs(forecast - target)[seen].sum() / max(np.abs(target[seen]).sum(), 1e-9) * 100)
+
+
 def score(
     actuals: np.ndarray,
     mean: np.ndarray,
@@ -45,14 +51,14 @@ def score(
     seen = np.isfinite(actuals)
     if not np.isfinite(mean[seen]).all():
         raise ValueError("forecasts have non-finite values where actuals exist")
-    y, f = actuals[seen], mean[seen]
-    total = max(float(np.abs(y).sum()), 1e-9)
+    y = actuals[seen]
+    total = max(float(np.abs(y).sum()), 1e-9)  # the widths' denominator, as WAPE's
     per_series = series_mase(actuals, mean, scales)
     defined = per_series[np.isfinite(per_series)]
     out = {
         "series": int(len(actuals)),
         "points": int(seen.sum()),
-        "wape": float(np.abs(f - y).sum() / total * 100),
+        "wape": wape(mean, actuals),
         "mase": float(defined.mean()) if len(defined) else None,
         "mase_median": float(np.median(defined)) if len(defined) else None,
         "mase_p90": float(np.percentile(defined, 90)) if len(defined) else None,

@@ -27,6 +27,7 @@ from paxcast.service.contract import GlobalTrainConfig
 from paxcast.service.covariates import Calendar
 from paxcast.training.data import Series
 from paxcast.training.global_model import GlobalForecaster, WindowSampler
+from paxcast.training.global_scores import wape
 
 # Validation windows wanted across all series: few series get more origins (up to MAX_ORIGINS).
 VALIDATION_WINDOWS, MAX_ORIGINS = 256, 4
@@ -125,12 +126,6 @@ def scaled_l1(forecast: torch.Tensor, target: torch.Tensor, level: torch.Tensor,
     """
     seen = torch.isfinite(target) & (level > eps)
     return ((forecast - torch.nan_to_num(target)).abs() / level)[seen].sum() / seen.sum().clamp_min(1)
-
-
-def wape(forecast: np.ndarray, target: np.ndarray) -> float:
-    """Pooled |error| / pooled |actual| over observed targets, percent."""
-    seen = np.isfinite(target)
-    return float(np.abs(forecast - target)[seen].sum() / max(np.abs(target[seen]).sum(), 1e-9) * 100)
 
 
 def train_global(

@@ -44,7 +44,7 @@ from paxcast.service.registry import current_version
 from paxcast.training.data import Series, read_series, require_length
 from paxcast.training.evaluate import onnx_forecast
 from paxcast.training.global_pipeline import FittedGlobal, check_global_series, fit_global
-from paxcast.training.global_train import wape
+from paxcast.training.global_scores import wape
 from paxcast.training.metrics import mape, smape
 from paxcast.training.pipeline import Fitted, check_series, fit, train_and_register
 from paxcast.training.registry import (
