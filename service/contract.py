@@ -43,7 +43,7 @@ CELLS = ("lstm", "gru", "peephole")
 # Beyond these a model is a mistake, not a design: the service would allocate window x batch floats.
 MAX_WINDOW, MAX_HORIZON = 10_000, 10_000
 # The served shape: a retrain keeps these, every other training flag may change.
-SHAPE_FIELDS = ("window", "horizon", "season")
+SHAPE_FIELDS = ("window", "horizon", "season", "min_history")
 
 Freq = Literal["MS", "QS", "YS", "W", "D", "h"]
 Cell = Literal["lstm", "gru", "peephole"]
@@ -119,6 +119,19 @@ class GlobalTrainConfig(Frozen):
         description="steps forecast at once (default: 4 weeks daily, 1 week hourly)", ge=1, le=MAX_HORIZON
     )
     season: int = flag(description="the seasonal-naive lag inside the graph (default: 7 daily, 168 hourly)", ge=1)
+    # None: the window. Shorter histories are left-padded with NaN (the service does it) and the graph masks
+    # the padding, so a series with two years of months is forecast by a model that reads six.
+    min_history: int | None = flag(
+        None, "shortest history accepted (default: the window hourly/daily, two seasons monthly/quarterly)", ge=1
+    )
+    seasonal_lags: int = flag(
+        0, "past seasons the head reads at each horizon step (default: all the window holds monthly/quarterly)", ge=0
+    )
+    # Which validation score picks the checkpoint. Stations: pooled WAPE, the network's total volume, what
+    # an operator staffs for. General models: mean MASE, every posted series alike, however small.
+    metric: Literal["wape", "mase"] = flag(
+        "wape", "validation score that picks the checkpoint (default: wape hourly/daily, mase otherwise)"
+    )
     hidden: int = flag(64, "hidden units of the LSTM encoder and the head", ge=1, le=4096)
     layers: int = flag(1, "stacked LSTM layers", ge=1, le=8)
     patch: int = flag(
@@ -126,6 +139,13 @@ class GlobalTrainConfig(Frozen):
     )
     steps: int = flag(3000, "optimiser steps (each a batch of windows drawn evenly across series)", ge=1)
     lr: float = flag(1e-3, "Adam learning rate", gt=0.0, le=1e3)
+    ema: float = flag(
+        0.0,
+        "decay of the moving average of the weights that validation judges and the graph ships (0: the raw "
+        "weights; default 0.99 monthly/quarterly)",
+        ge=0.0,
+        lt=1.0,
+    )
     batch_size: int = Field(256, ge=1)
     clip_norm: float = Field(1.0, gt=0.0)
     eval_every: int = Field(100, ge=1)  # steps between validation checks (the checkpoint kept is the best one)
@@ -146,7 +166,26 @@ class GlobalTrainConfig(Frozen):
             raise ValueError(f"window ({self.window}) must be at least the season ({self.season})")
         if self.window % self.patch:
             raise ValueError(f"window ({self.window}) must be a multiple of patch ({self.patch})")
+        if self.min_history is not None and not self.season <= self.min_history <= self.window:
+            raise ValueError(
+                f"min_history ({self.min_history}) must be between the season ({self.season}) and the window "
+                f"({self.window}): the graph's seasonal naive reads the last season"
+            )
+        if self.seasonal_lags * self.season > self.window:
+            raise ValueError(
+                f"seasonal_lags ({self.seasonal_lags}) x season ({self.season}) exceeds the window ({self.window})"
+            )
         return self
+
+    @property
+    def shortest(self) -> int:
+        """The shortest history the graph forecasts from."""
+        return self.window if self.min_history is None else self.min_history
+
+    @property
+    def pads(self) -> bool:
+        """Histories shorter than the window are padded with NaN and masked inside the graph."""
+        return self.shortest < self.window
 
 
 def hyperparameters_kind(value: Any) -> str:
@@ -205,6 +244,8 @@ class Validation(Frozen):
     baseline: str
     wape: float | None = None  # pooled |error| / pooled |actual|, percent (global models)
     baseline_wape: float | None = None
+    mase: float | None = None  # mean over validation windows of MAE / the window's seasonal-naive MAE (global)
+    baseline_mase: float | None = None
 
 
 class Candidate(Frozen):
@@ -296,6 +337,11 @@ class ModelCard(Frozen):
     def positive_only(self) -> bool:
         """A log-transformed graph cannot take zeros or negatives."""
         return self.hyperparameters.transform == "log"
+
+    @property
+    def min_history(self) -> int:
+        """The shortest history a request may post: the window, or less for a graph that masks padding."""
+        return self.hyperparameters.shortest if self.is_global else self.window
 
     @property
     def requires(self) -> list[str]:

@@ -14,7 +14,8 @@ from typing import NoReturn
 
 from paxcast.service import metrics
 from paxcast.service.batching import Batcher
-from paxcast.service.exceptions import ModelError, VersionRefused
+from paxcast.service.calendar import FREQ_NAMES
+from paxcast.service.exceptions import InvalidInput, ModelError, VersionRefused
 from paxcast.service.predictor import Predictor
 from paxcast.service.registry import current_version, list_models
 from paxcast.service.settings import Settings
@@ -143,6 +144,20 @@ class ServedModels:
 
     def get(self, name: str) -> ModelHolder | None:
         return self.holders.get(name)
+
+    def for_freq(self, freq: str | None) -> str:
+        """The model POST /v1/forecast uses: the one mapped to the request's `freq`, else the default."""
+        if freq is None:
+            return self.default
+        name = self.settings.models_by_freq.get(freq)
+        if name is None or name not in self.holders:
+            served = {f: n for f, n in self.settings.models_by_freq.items() if n in self.holders}
+            mapped = ", ".join(f"{f} -> {n}" for f, n in served.items()) or "none"
+            raise InvalidInput(
+                f"freq {freq!r}: no model is served for {FREQ_NAMES[freq]} series here (PAXCAST_MODELS_BY_FREQ "
+                f"served: {mapped}); post to /v1/models/<name>/forecast, or leave out freq for the default model"
+            )
+        return name
 
     async def stop(self) -> None:
         """Stop every model's batch runners (the app's shutdown)."""

@@ -211,7 +211,7 @@ class Predictor:
         mean = np.ascontiguousarray(forecast[:, : request.horizon])
         scale = None
         if levels and self.card.intervals.scale == "level":  # errors relative to the window's mean |value|
-            scale = np.abs(prepared.x).mean(axis=1, keepdims=True).clip(min=self.card.hyperparameters.eps)
+            scale = np.nanmean(np.abs(prepared.x), axis=1, keepdims=True).clip(min=self.card.hyperparameters.eps)
         intervals = {level_label(level): bounds(mean, self.quantiles(level), scale) for level in levels}
         if levels and (floor := self.card.intervals.floor) is not None:  # counts: no band below zero
             intervals = {label: (np.maximum(lower, floor), upper) for label, (lower, upper) in intervals.items()}
@@ -230,7 +230,10 @@ class Predictor:
             raise InvalidInput(f"series '{series_id}': {exc}") from None
 
     def batch(self, ids: list[str], histories: list[list[float]], horizon: int) -> np.ndarray:
-        """Check each series against the card; return their last `window` values, (batch, window) float32."""
+        """Check each series against the card; return their last `window` values, (batch, window) float32.
+
+        A graph that masks padding (`card.min_history` < window) takes shorter histories, left-padded with NaN.
+        """
         if horizon > self.horizon:
             raise InvalidInput(f"horizon {horizon} exceeds the model's horizon {self.horizon}")
         seen: set[str] = set()
@@ -238,27 +241,32 @@ class Predictor:
             if series_id in seen:
                 raise InvalidInput(f"series '{series_id}': duplicate id; ids must be unique within a request")
             seen.add(series_id)
-        x = np.empty((len(ids), self.window), dtype=np.float32)
+        shortest = self.card.min_history
+        x = np.full((len(ids), self.window), np.nan, dtype=np.float32)
+        lengths = np.empty(len(ids), dtype=np.int64)
         with np.errstate(over="ignore"):  # values beyond float32 become inf and are refused below
             for row, (series_id, history) in enumerate(zip(ids, histories, strict=True)):
-                if len(history) < self.window:
+                if len(history) < shortest:
                     raise InvalidInput(
-                        f"series '{series_id}': history has {len(history)} values, "
-                        f"the model needs at least {self.window}"
+                        f"series '{series_id}': history has {len(history)} values, the model needs at least {shortest}"
                     )
-                x[row] = history[-self.window :]
-        self.check_values(ids, x)
+                lengths[row] = min(len(history), self.window)
+                x[row, self.window - lengths[row] :] = history[-self.window :]
+        self.check_values(ids, x, lengths)
         return x
 
-    def check_values(self, ids: list[str], x: np.ndarray) -> None:
-        bad_rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
+    def check_values(self, ids: list[str], x: np.ndarray, lengths: np.ndarray) -> None:
+        posted = np.arange(self.window) >= self.window - lengths[:, None]  # (batch, window): not padding
+        bad_rows = np.flatnonzero((posted & ~np.isfinite(x)).any(axis=1))
         if len(bad_rows):
             row = bad_rows[0]
-            col = int(np.flatnonzero(~np.isfinite(x[row]))[0])
-            raise InvalidInput(
-                f"series '{ids[row]}': history value {x[row, col]} "
-                f"(position {col} of the last {self.window}) is not a finite float32"
+            col = int(np.flatnonzero(posted[row] & ~np.isfinite(x[row]))[0])
+            where = (
+                f"position {col} of the last {self.window}"
+                if lengths[row] == self.window
+                else f"position {col - (self.window - lengths[row])}"
             )
+            raise InvalidInput(f"series '{ids[row]}': history value {x[row, col]} ({where}) is not a finite float32")
         if self.card.positive_only:
             bad_rows = np.flatnonzero((x <= 0).any(axis=1))
             if len(bad_rows):

@@ -10,7 +10,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from paxcast.service import metrics
 from paxcast.service.batching import Batcher
+from paxcast.service.calendar import FREQ_NAMES
 from paxcast.service.contract import ModelCard
+from paxcast.service.exceptions import InvalidInput
 from paxcast.service.holder import ServedModels
 from paxcast.service.limits import check_request_limits
 from paxcast.service.parsing import read_forecast_request
@@ -70,10 +72,20 @@ REQUEST_BODY = {
 FORECAST = dict(response_model=ForecastResponse, responses=ERRORS, openapi_extra=REQUEST_BODY)
 
 
-async def answer(request: Request, model: Serving) -> JSONBytes:
-    """Parse, check (before queuing: a bad request fails alone), forecast in a shared batch, finish, render."""
+async def answer(request: Request, model: Serving | None) -> JSONBytes:
+    """Parse, check (before queuing: a bad request fails alone), forecast in a shared batch, finish, render.
+
+    `model` None: the default model, or the one served for the request's `freq`."""
     body = await read_forecast_request(request)
     check_request_limits(body, request.app.state.settings)
+    if model is None:
+        model = serving(served_models(request).for_freq(body.freq), request)
+    if body.freq is not None and body.freq != model.predictor.card.freq:
+        card = model.predictor.card
+        raise InvalidInput(
+            f"freq: the series are {FREQ_NAMES[body.freq]}; model '{card.name}' forecasts {FREQ_NAMES[card.freq]} "
+            "series"
+        )
     predictor, offload = model.predictor, len(body.series) > INLINE_SERIES
     prepared = await run_in_threadpool(predictor.prepare, body) if offload else predictor.prepare(body)
     started = time.perf_counter()
@@ -93,8 +105,9 @@ async def forecast_with(name: str, request: Request) -> JSONBytes:
 
 @router.post("/v1/forecast", **FORECAST)
 async def forecast(request: Request) -> JSONBytes:
-    """Forecast with the default model (PAXCAST_MODEL_NAME)."""
-    return await answer(request, serving(served_models(request).default, request))
+    """Forecast with the default model (PAXCAST_MODEL_NAME), or with the model served for the request's `freq`
+    (PAXCAST_MODELS_BY_FREQ: monthly general_monthly, quarterly general_quarterly)."""
+    return await answer(request, None)
 
 
 @router.get("/v1/models", response_model=list[ModelSummary])

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationInfo, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
-from paxcast.service.contract import ModelCard
+from paxcast.service.contract import Freq, ModelCard
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -100,6 +100,11 @@ class ForecastRequest(BaseModel):
     level: list[FiniteFloat] | None = Field(
         None, max_length=20, fail_fast=True, description="prediction-interval levels in percent, each in (0, 100)"
     )
+    freq: Freq | None = Field(
+        None,
+        description="the series' frequency (MS monthly, QS quarterly, ...): POST /v1/forecast then answers with "
+        "the model served for it (general_monthly, general_quarterly), and a model of another frequency refuses",
+    )
 
 
 class Interval(BaseModel):
@@ -137,6 +142,7 @@ class ModelSummary(BaseModel):
     status: str = Field(description="'ready', or why the model is not serving what CURRENT names")
     freq: str | None = None
     window: int | None = None
+    min_history: int | None = Field(None, description="the shortest history accepted (shorter than the window: padded)")
     horizon: int | None = None
     cell: str | None = None
     layers: int | None = None
@@ -155,6 +161,7 @@ class ModelSummary(BaseModel):
             status=status,
             freq=card.freq,
             window=card.window,
+            min_history=card.min_history,
             horizon=card.horizon,
             cell=card.cell,
             layers=card.layers,

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from paxcast.service.contract import Freq
 from paxcast.service.exceptions import UsageError
 
 
@@ -23,6 +24,11 @@ class Settings(BaseSettings):
         None, description="models to serve, comma-separated (default: every model in the registry with a CURRENT)"
     )
     model_name: str = Field("air_passengers", description="the default model: POST /v1/forecast and GET /v1/model")
+    models_by_freq: dict[Freq, str] = Field(
+        {"MS": "general_monthly", "QS": "general_quarterly"},
+        description="the model POST /v1/forecast answers a request naming its `freq` with, as JSON "
+        '(e.g. {"MS": "general_monthly"}); a frequency not listed, or a model not served, gets a 422',
+    )
     host: str = Field("127.0.0.1", description="bind address")
     port: int = Field(8000, ge=1, le=65535, description="bind port")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes")

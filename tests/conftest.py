@@ -57,6 +57,49 @@ def write_stations(path: Path, days: int = 150, start: str = "2019-09-01", gap: 
 TINY_GLOBAL = dict(window=14, horizon=7, hidden=8, steps=40, seed=0, country="KR")
 
 
+def write_monthly(folder: Path, horizon: int = 12) -> tuple[Path, Path]:
+    """A small monthly corpus split like the tourism data: train.csv and test.csv (each series' next
+    `horizon` months). Series of different lengths, sizes, seasonal shapes and trends; one as short as
+    two years (the general models pad it), one with zeros."""
+    import numpy as np
+
+    from paxcast.service.covariates import timestamps
+
+    rng = np.random.default_rng(1)
+    train, test = ["unique_id,ds,y"], ["unique_id,ds,y"]
+    for k, (months, size) in enumerate([(96, 500.0), (60, 40.0), (120, 9000.0), (30, 7.0), (84, 1200.0), (72, 3.0)]):
+        t = np.arange(months + horizon)
+        y = size * (1 + 0.004 * k * t) * (1 + (0.2 + 0.05 * k) * np.sin(2 * np.pi * (t + k) / 12))
+        y = np.maximum(y * rng.lognormal(0, 0.04, len(t)), 0)
+        if k == 5:
+            y[np.arange(len(t)) % 12 == 0] = 0.0
+        for when, value, out in zip(timestamps(f"{2000 + k}-0{1 + k % 9}-01", "MS", len(t)), y, t, strict=True):
+            (train if out < months else test).append(f"M{k},{str(when)[:10]},{value:.2f}")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "train.csv").write_text("\n".join(train) + "\n")
+    (folder / "test.csv").write_text("\n".join(test) + "\n")
+    return folder / "train.csv", folder / "test.csv"
+
+
+# A tiny general monthly model: every code path (padding, seasonal lags, MASE checkpoint), not accuracy.
+TINY_GENERAL = dict(window=36, horizon=12, hidden=8, steps=40, seed=0)
+
+
+@pytest.fixture(scope="session")
+def monthly_split(tmp_path_factory) -> tuple[Path, Path]:
+    return write_monthly(tmp_path_factory.mktemp("monthly"))
+
+
+@pytest.fixture(scope="session")
+def general_registry(tmp_path_factory, monthly_split) -> Path:
+    """A registry holding a tiny general monthly model (`general_monthly`), trained through the real pipeline."""
+    from paxcast.training.pipeline import train_and_register
+
+    root = tmp_path_factory.mktemp("general-registry")
+    train_and_register(monthly_split[0], root, "general_monthly", show_progress=False, **TINY_GENERAL)
+    return root
+
+
 @pytest.fixture(scope="session")
 def stations_csv(tmp_path_factory) -> Path:
     return write_stations(tmp_path_factory.mktemp("stations") / "stations.csv")

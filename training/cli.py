@@ -13,6 +13,7 @@ import argparse
 import importlib.util
 import signal
 import sys
+import types
 import typing
 
 from paxcast.service.contract import GlobalTrainConfig, TrainConfig, flag_fields
@@ -46,6 +47,9 @@ def add_training_flags(
     """One `--<field>` per flag field of the training configs (retrain: those outside the served shape)."""
     for name, (info, description) in training_fields(retrainable, include_global).items():
         kind, choices = info.annotation, None
+        optional = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        if typing.get_origin(kind) in (typing.Union, types.UnionType) and len(optional) == 1:
+            kind = optional[0]  # `int | None`: the flag takes an int; not given, the default applies
         if typing.get_origin(kind) is typing.Literal:
             kind, choices = str, typing.get_args(kind)
         parser.add_argument(f"--{name}", type=kind, choices=choices, help=description)
@@ -113,7 +117,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     check_flags(kind, overrides_from(args))
     if kind == "global":
         return backtest_global(args, series)
-    for name, given in (("--peers", args.peers), ("--peer-series", args.peer_series)):
+    for name, given in (("--peers", args.peers), ("--peer-series", args.peer_series), ("--test", args.test)):
         if given is not None:
             raise UsageError(f"{name} applies to multi-series files; a one-series backtest runs its own baselines")
     from paxcast.training.backtest import backtest, make_splits, parse_levels
@@ -156,10 +160,11 @@ def backtest_global(args: argparse.Namespace, series: list) -> int:
         series,
         args.origins,
         parse_levels(args.level),
-        parse_peers(args.peers),
+        parse_peers(args.peers, series[0].freq),
         args.peer_series,
         calendar_flags={k: given[k] for k in ("country", "subdiv", "holidays")},
         overrides={k: v for k, v in given.items() if k in GlobalTrainConfig.model_fields},
+        test=args.test,
     )
     log = lambda line: print(line, flush=True)  # noqa: E731
     runs = run_global_backtest(plan, log=log)
@@ -217,7 +222,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         current = current_version(args.registry, args.name)
     except ModelError:
         current = None
-    print(f"{'':2}{'version':22}{'created_at':27}{'val MAPE':>10}  data")
+    print(f"{'':2}{'version':22}{'created_at':27}{'validation':>16}  data")
     for version in versions:
         mark = "* " if version == current else "  "
         try:
@@ -225,11 +230,19 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         except ModelError as exc:
             print(f"{mark}{version:22}unreadable: {exc}")
             continue
-        print(
-            f"{mark}{version:22}{card.created_at:27}{card.validation.mape:>9.2f}%  "
-            f"{card.data_file} ({card.training.rows} rows)"
-        )
+        data = f"{card.data_file} ({card.training.rows} rows)"
+        print(f"{mark}{version:22}{card.created_at:27}{validation_score(card):>16}  {data}")
     return 0
+
+
+def validation_score(card) -> str:
+    """The score that chose the version: MAPE (per-series), pooled WAPE or mean MASE (global, by its metric)."""
+    v = card.validation
+    if card.is_global and card.hyperparameters.metric == "mase" and v.mase is not None:
+        return f"MASE {v.mase:.3f}"
+    if card.is_global and v.wape is not None:
+        return f"WAPE {v.wape:.2f}%"
+    return f"MAPE {v.mape:.2f}%" if v.mape is not None else "-"
 
 
 def cmd_models_show(args: argparse.Namespace) -> int:
@@ -289,7 +302,15 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--level", default="80,95", help="interval levels in percent (default: 80,95)")
     backtest.add_argument(
         "--peers",
-        help="many series: statsforecast peers, a subset of SeasonalNaive,AutoETS,AutoTheta,MSTL (default: all four)",
+        help="many series: statsforecast peers, a subset of SeasonalNaive,AutoETS,AutoTheta,MSTL,AutoARIMA "
+        "(default: all, without AutoARIMA on hourly and daily data, where it takes minutes per series)",
+    )
+    backtest.add_argument(
+        "--test",
+        metavar="FILE",
+        help="many series: score on this file's values instead of --origins: each series' actuals right after its "
+        "history in --data (a competition's official split, e.g. data/tourism/monthly/test.csv.gz); the horizon "
+        "defaults to their length",
     )
     backtest.add_argument(
         "--peer-series",

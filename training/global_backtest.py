@@ -22,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from paxcast.service.calendar import iso, step
+from paxcast.service.calendar import FREQ_NAMES, iso, step
 from paxcast.service.contract import GlobalTrainConfig, sha256_of
 from paxcast.service.covariates import Calendar
-from paxcast.service.exceptions import UsageError
+from paxcast.service.exceptions import DataError, UsageError
 from paxcast.service.predictor import Predictor, level_label
 from paxcast.service.schemas import ForecastRequest
-from paxcast.training.data import Series
-from paxcast.training.global_cuts import Cut, cut, default_origins, impute, parse_origins, subset_rows
+from paxcast.training.data import Series, read_series
+from paxcast.training.global_cuts import Cut, cut, default_origins, impute, parse_origins, split_cut, subset_rows
 from paxcast.training.global_peers import peer_forecast
 from paxcast.training.global_pipeline import check_global_series, fit_global, make_calendar, resolve_global_config
 from paxcast.training.global_scores import mase_scale
@@ -82,16 +82,30 @@ def plan_backtest(
     peer_series: int | None,
     calendar_flags: dict,
     overrides: dict,
+    test: str | Path | None = None,
 ) -> Plan:
-    """Resolve the config and cut every origin; every usage or data error is raised here, before training."""
+    """Resolve the config and cut every origin (or the one split of `test`, a file of each series' actuals after
+    its history); every usage or data error is raised here, before training."""
     if peer_series is not None and peer_series < 1:
         raise UsageError(f"--peer-series must be at least 1, got {peer_series}")
     data = Path(data)
     holidays = calendar_flags.get("holidays")
     calendar = make_calendar(series[0].freq, calendar_flags.get("country"), calendar_flags.get("subdiv"), holidays)
+    if test is not None:
+        if origins:
+            raise UsageError("--origins and --test are two ways to split; give one")
+        future = read_series(test)
+        if future[0].freq != series[0].freq:
+            raise DataError(f"{test}: {FREQ_NAMES[future[0].freq]} data; {data} is {FREQ_NAMES[series[0].freq]}")
+        overrides = {"horizon": len(future[0].y)} | {k: v for k, v in overrides.items() if v is not None}
     config = resolve_global_config(series, len(calendar.names), **overrides)
-    when = parse_origins(origins, series, config.horizon) if origins else default_origins(series, config.horizon)
-    cuts = [cut(series, origin, config.horizon, config.window, config.season) for origin in when]
+    if test is not None:
+        cuts = [split_cut(series, future, str(test), config.shortest, config.season)]
+        if cuts[0].horizon > config.horizon:
+            raise UsageError(f"--horizon {config.horizon} is shorter than the test's {cuts[0].horizon} steps")
+    else:
+        when = parse_origins(origins, series, config.horizon) if origins else default_origins(series, config.horizon)
+        cuts = [cut(series, origin, config.horizon, config.shortest, config.season) for origin in when]
     for c in cuts:
         check_global_series(f"{data} before {c.label}", c.past, config)
     holiday_file = Path(holidays).name if holidays else None
@@ -99,16 +113,17 @@ def plan_backtest(
 
 
 def posted_request(c: Cut, window: int, season: int, levels: list[int]) -> tuple[ForecastRequest, int]:
-    """The request the service answers: each scored series' last `window` values from their `start`.
+    """The request the service answers: each scored series' last `window` values (or all, if fewer) from
+    their `start`.
 
     Returns the request and how many of those windows had a gap (imputed)."""
-    start = iso(step(c.origin, c.freq, -(window - 1)))
     rows, imputed = [], 0
-    for series_id, history in zip(c.ids, c.histories, strict=True):
+    for row, (series_id, history) in enumerate(zip(c.ids, c.histories, strict=True)):
         tail = history[-window:]
         if np.isnan(tail).any():
             imputed += 1
             tail = impute(history, season)[-window:]
+        start = iso(step(c.end(row), c.freq, -(len(tail) - 1)))
         rows.append({"id": series_id, "history": tail.tolist(), "start": start})
     request = ForecastRequest.model_validate({"series": rows, "horizon": c.horizon, "level": levels})
     return request, imputed
@@ -135,9 +150,10 @@ def serve_ours(plan: Plan, c: Cut, data_sha256: str, show_progress: bool) -> tup
         started = time.perf_counter()
         result = predictor.forecast(request)
         serve_seconds = time.perf_counter() - started
-    first = iso(step(c.origin, c.freq, 1), c.freq)
-    if any(stamps is None or stamps[0] != first for stamps in result.timestamps):
-        raise RuntimeError(f"the service's forecasts do not start at {first}, the step after the origin")
+    for row, stamps in enumerate(result.timestamps):
+        first = iso(step(c.end(row), c.freq, 1), c.freq)
+        if stamps is None or stamps[0] != first:
+            raise RuntimeError(f"series '{c.ids[row]}': the service's forecast does not start at {first}")
     intervals = {level: result.intervals[level_label(level)] for level in plan.levels}
     r = fitted.result
     training = {

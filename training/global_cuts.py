@@ -37,10 +37,16 @@ class Cut:
     actuals: np.ndarray
     past: list[Series]  # every series with a value at or before the origin, cut there: the training data
     dropped: dict[str, int]
+    ends: list[dt.datetime] | None = None  # each scored history's last timestamp (None: all at the origin)
+    name: str | None = None  # the label of a cut that is not one timestamp (the official test split)
 
     @property
     def label(self) -> str:
-        return iso(self.origin)
+        return self.name or iso(self.origin)
+
+    def end(self, row: int) -> dt.datetime:
+        """The last history timestamp of scored series `row`."""
+        return self.origin if self.ends is None else self.ends[row]
 
 
 def series_end(s: Series) -> dt.datetime:
@@ -125,6 +131,38 @@ def cut(series: list[Series], origin: dt.datetime, horizon: int, window: int, se
             f"(dropped: {dropped})"
         )
     return Cut(origin, series[0].freq, horizon, ids, histories, np.stack(actuals), past, dropped)
+
+
+def split_cut(train: list[Series], test: list[Series], test_path: str, shortest: int, season: int) -> Cut:
+    """The official split of a competition: each series' history is its training file, its actuals the test
+    file's values of the same id, which must start the step after the history ends and share one horizon."""
+    future = {s.id: s for s in test}
+    horizons = {len(s.y) for s in test}
+    if len(horizons) != 1:
+        raise DataError(f"{test_path}: every series must hold the same horizon; found lengths {sorted(horizons)}")
+    (horizon,) = horizons
+    ids, histories, actuals, ends = [], [], [], []
+    dropped = {NO_HISTORY: 0, SHORT_HISTORY: 0, NO_ACTUAL: 0}
+    for s in train:
+        if s.id not in future:
+            dropped[NO_ACTUAL] += 1
+            continue
+        end, first = series_end(s), parse_timestamp(future[s.id].start)
+        if first != step(end, s.freq, 1):
+            raise DataError(
+                f"{test_path}: series '{s.id}' starts {iso(first)}; its training history ends {iso(end)}, so the "
+                f"test should start {iso(step(end, s.freq, 1))}"
+            )
+        if len(s.y) < shortest or np.isfinite(s.y).sum() < 2 * season:
+            dropped[SHORT_HISTORY] += 1
+            continue
+        ids.append(s.id), histories.append(s.y), actuals.append(future[s.id].y), ends.append(end)
+    unknown = sorted(set(future) - {s.id for s in train})
+    if unknown:
+        raise DataError(f"{test_path}: series '{unknown[0]}' is not in the training file")
+    if not ids:
+        raise DataError(f"{test_path}: no series has {shortest} steps of history and a test horizon")
+    return Cut(max(ends), train[0].freq, horizon, ids, histories, np.stack(actuals), train, dropped, ends, "test split")
 
 
 def impute(history: np.ndarray, season: int) -> np.ndarray:

@@ -28,31 +28,50 @@ class GlobalForecaster(nn.Module):
     def __init__(self, config: GlobalTrainConfig):
         super().__init__()
         c = self.config = config
+        masks = int(c.pads)  # a padded graph reads, beside each value, whether it was observed
         # The encoder steps through the history one segment of `patch` values at a time (SegRNN, Lin et al.
         # 2023): two weeks of hours are 14 recurrent steps of 24 values instead of 336 steps of one.
-        self.encoder = nn.LSTM(c.patch + c.features, c.hidden, num_layers=c.layers, batch_first=True)
-        self.head = nn.Sequential(nn.Linear(c.hidden + c.features + 1, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 1))
+        self.encoder = nn.LSTM(c.patch * (1 + masks) + c.features, c.hidden, num_layers=c.layers, batch_first=True)
+        head_in = c.hidden + c.features + 1 + c.seasonal_lags * (1 + masks)
+        self.head = nn.Sequential(nn.Linear(head_in, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 1))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
         reps = -(-c.horizon // c.season)
-        # Which history position each horizon step copies: the same weekday of the last season.
+        # Which history position each horizon step copies: the same weekday (month) of the last season.
+        lag_index = torch.arange(c.window - c.season, c.window).repeat(reps)[: c.horizon]
+        self.register_buffer("lag_index", lag_index, persistent=False)
+        # And the same position in each of the last `seasonal_lags` seasons: (H, lags). The head weighs
+        # them, so it can average out one noisy year, which seasonal naive copies.
         self.register_buffer(
-            "lag_index", torch.arange(c.window - c.season, c.window).repeat(reps)[: c.horizon], persistent=False
+            "lags_index", lag_index[:, None] - c.season * torch.arange(c.seasonal_lags), persistent=False
         )
 
     def forward(self, history: torch.Tensor, calendar: torch.Tensor) -> torch.Tensor:
         c = self.config
-        level = history.abs().mean(dim=1, keepdim=True).clamp_min(c.eps)  # (B, 1)
+        if c.pads:  # NaN marks the padding before a short history's first value
+            observed = ~torch.isnan(history)  # (B, W)
+            history = torch.where(observed, history, torch.zeros_like(history))
+            count = observed.sum(dim=1, keepdim=True).to(history.dtype)
+            level = (history.abs().sum(dim=1, keepdim=True) / count).clamp_min(c.eps)  # (B, 1)
+        else:
+            level = history.abs().mean(dim=1, keepdim=True).clamp_min(c.eps)  # (B, 1)
         x = history / level  # (B, W)
         base = x[:, self.lag_index]  # (B, H) seasonal naive on the scaled values
         past, future = calendar[:, : c.window], calendar[:, c.window :]  # (B, W, F), (B, H, F)
         segments = c.window // c.patch
-        values = x.reshape(-1, segments, c.patch)  # (B, S, patch)
+        values = [x.reshape(-1, segments, c.patch)]  # (B, S, patch)
+        if c.pads:
+            values.append(observed.to(x.dtype).reshape(-1, segments, c.patch))
         # Each segment's covariates are those of its last step (a segment's weekday, hour and holiday flags).
         marks = past[:, c.patch - 1 :: c.patch]  # (B, S, F)
-        _, (h, _) = self.encoder(torch.cat([values, marks], dim=-1))
+        _, (h, _) = self.encoder(torch.cat([*values, marks], dim=-1))
         context = h[-1].unsqueeze(1).expand(-1, c.horizon, -1)  # (B, H, hidden)
-        correction = self.head(torch.cat([context, future, base.unsqueeze(-1)], dim=-1)).squeeze(-1)  # (B, H)
+        head_in = [context, future, base.unsqueeze(-1)]
+        if c.seasonal_lags:
+            head_in.append(x[:, self.lags_index])  # (B, H, lags)
+            if c.pads:
+                head_in.append(observed[:, self.lags_index].to(x.dtype))
+        correction = self.head(torch.cat(head_in, dim=-1)).squeeze(-1)  # (B, H)
         return (base + correction) * level
 
 
@@ -61,9 +80,13 @@ class WindowSampler:
 
     Args:
         values: one (t_i,) float array per series (NaN = missing).
-        offsets: each series' first timestamp as an index into `calendar`.
+        offsets: each series' first timestamp as an index into `calendar`, which starts at least
+            `window - min_history` steps before the earliest series (the padding's calendar).
         calendar: (T, F) float32 covariates of the whole timeline the series share.
-    Windows whose history has a NaN are redrawn; NaN targets stay NaN (masked in the loss).
+        min_history: below the window, windows may start before a series' first value (NaN-padded),
+            and a `truncate` share of the others is cut to a random length of at least `min_history`,
+            so the graph learns the short histories the service will pad.
+    Windows whose history has a gap after its padding are redrawn; NaN targets stay NaN (masked in the loss).
     """
 
     def __init__(
@@ -74,13 +97,17 @@ class WindowSampler:
         window: int,
         horizon: int,
         seed: int = 0,
+        min_history: int | None = None,
+        truncate: float = 0.25,
     ):
         self.values, self.offsets, self.calendar = values, np.asarray(offsets), calendar
         self.window, self.horizon = window, horizon
+        self.pad = window - (min_history or window)  # how far before a series' start a window may begin
+        self.truncate = truncate if self.pad else 0.0
         self.last_start = np.array([len(v) - window - horizon for v in values])
-        self.usable = np.flatnonzero(self.last_start >= 0)
+        self.usable = np.flatnonzero(self.last_start >= -self.pad)
         if not len(self.usable):
-            raise ValueError(f"no series has {window + horizon} values for one window")
+            raise ValueError(f"no series has {window - self.pad + horizon} values for one window")
         self.rng = np.random.default_rng(seed)
 
     def sample(self, batch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -94,9 +121,14 @@ class WindowSampler:
         filled = 0
         while filled < batch:
             k = self.rng.choice(self.usable)
-            t = self.rng.integers(0, self.last_start[k] + 1)
-            piece = self.values[k][t : t + W + H]
-            if np.isnan(piece[:W]).any():
+            t = int(self.rng.integers(-self.pad, self.last_start[k] + 1))
+            piece = np.full(W + H, np.nan, np.float32)
+            piece[max(0, -t) :] = self.values[k][max(t, 0) : t + W + H]
+            padding = max(0, -t)
+            if self.truncate and self.rng.random() < self.truncate:
+                padding = max(padding, int(self.rng.integers(1, self.pad + 1)))
+                piece[:padding] = np.nan
+            if np.isnan(piece[padding:W]).any():
                 continue
             history[filled], target[filled] = piece[:W], piece[W:]
             calendar[filled] = self.calendar[self.offsets[k] + t : self.offsets[k] + t + W + H]
@@ -113,6 +145,8 @@ def export_onnx(model: GlobalForecaster, path: str | Path) -> Path:
     c, path = model.config, Path(path)
     model.eval()
     example = (torch.full((2, c.window), 100.0), torch.zeros(2, c.window + c.horizon, c.features))
+    if c.pads:
+        example[0][1, : c.window - c.shortest] = float("nan")  # trace the masked path with a padded row
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(

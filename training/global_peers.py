@@ -15,7 +15,9 @@ import numpy as np
 from paxcast.service.exceptions import UsageError
 from paxcast.training.global_cuts import impute
 
-PEERS = ("SeasonalNaive", "AutoETS", "AutoTheta", "MSTL")
+PEERS = ("SeasonalNaive", "AutoETS", "AutoTheta", "MSTL", "AutoARIMA")
+# AutoARIMA's seasonal search takes minutes per station on daily and hourly data: there it runs when asked.
+SLOW_ON = {"AutoARIMA": ("h", "D")}
 # Hourly series give the statistical models their last 8 weeks (many 168 h seasons) instead of up to
 # 27,000 hours, which AutoETS and MSTL would take minutes per series over; other frequencies all of theirs.
 PEER_HISTORY = {"h": 8 * 168}
@@ -28,16 +30,17 @@ def seasons(freq: str, season: int) -> dict:
     the weekend), MSTL [24, 168]; AutoETS 24 (statsforecast's ETS refuses seasons above 24). Otherwise
     the model's season, capped at 24 for AutoETS."""
     if freq == "D":
-        return {"SeasonalNaive": 7, "AutoETS": 7, "AutoTheta": 7, "MSTL": [7, 365]}
+        return {"SeasonalNaive": 7, "AutoETS": 7, "AutoTheta": 7, "MSTL": [7, 365], "AutoARIMA": 7}
     if freq == "h":
-        return {"SeasonalNaive": 168, "AutoETS": 24, "AutoTheta": 168, "MSTL": [24, 168]}
-    return {"SeasonalNaive": season, "AutoETS": min(season, 24), "AutoTheta": season, "MSTL": [season]}
+        return {"SeasonalNaive": 168, "AutoETS": 24, "AutoTheta": 168, "MSTL": [24, 168], "AutoARIMA": 24}
+    short = min(season, 24)
+    return {"SeasonalNaive": season, "AutoETS": short, "AutoTheta": season, "MSTL": [season], "AutoARIMA": short}
 
 
-def parse_peers(text: str | None) -> list[str]:
-    """`--peers AutoETS,MSTL` -> those names in the order given; None -> all of PEERS; "" -> none."""
+def parse_peers(text: str | None, freq: str | None = None) -> list[str]:
+    """`--peers AutoETS,MSTL` -> those names in the order given; None -> PEERS but those slow at `freq`; "" -> none."""
     if text is None:
-        return list(PEERS)
+        return [name for name in PEERS if freq not in SLOW_ON.get(name, ())]
     names = [part.strip() for part in text.split(",") if part.strip()]
     for name in names:
         if name not in PEERS:

@@ -36,7 +36,11 @@ PARITY_TOLERANCE = 1e-4
 # (window, horizon, seasonal-naive lag) by frequency when not given. Daily: four weeks of history for
 # four weeks ahead, the weekly lag; hourly: two weeks of history (both weekly cycles in view) for one
 # week ahead, lag one week (a 24 h lag would forecast Saturday from Friday).
-GLOBAL_DEFAULTS = {"h": (336, 168, 168), "D": (28, 28, 7), "W": (52, 13, 52), "MS": (24, 12, 12), "QS": (12, 8, 4)}
+GLOBAL_DEFAULTS = {"h": (336, 168, 168), "D": (28, 28, 7), "W": (52, 13, 52), "MS": (72, 24, 12), "QS": (24, 8, 4)}
+# Monthly and quarterly models are general models, posted series they never saw, often short: they take
+# two seasons and pad the rest, and their head reads every season the window holds (docs/accuracy.md).
+PADDED = ("MS", "QS")
+METRIC_WORDS = {"wape": "pooled WAPE", "mase": "mean MASE (each window's MAE over its seasonal-naive MAE)"}
 
 
 @dataclass
@@ -87,11 +91,14 @@ class FittedGlobal:
                 baseline_mape=None,
                 wape=round(r.val_wape, 4),
                 baseline_wape=round(r.baseline_wape, 4),
+                mase=round(r.val_mase, 4),
+                baseline_mase=round(r.baseline_mase, 4),
                 baseline=f"seasonal naive, lag {self.config.season} (the untrained network)",
             ),
             selection=Selection(
                 method=(
-                    f"the checkpoint with the lowest pooled validation WAPE, checked every {self.config.eval_every} "
+                    f"the checkpoint with the lowest validation {METRIC_WORDS[self.config.metric]}, checked every "
+                    f"{self.config.eval_every} "
                     "steps; step 0 (seasonal naive) is a candidate"
                 ),
                 inner_origins=origins,
@@ -110,7 +117,8 @@ class FittedGlobal:
                 network_on=self.network_on,
                 scale="level",
                 monotone=False,
-                floor=0.0 if all(np.nanmin(s.y) >= 0 for s in self.series) else None,
+                # Counts have no band below zero; a general model forecasts series it never saw, of any sign.
+                floor=0.0 if not self.config.pads and all(np.nanmin(s.y) >= 0 for s in self.series) else None,
             ),
             data_file=data_file,
             data_sha256=data_sha256,
@@ -123,7 +131,8 @@ class FittedGlobal:
         return (
             f"global LSTM over {len(self.series)} series, window {c.window}, horizon {c.horizon}, "
             f"{len(self.calendar.names)} calendar covariates{holidays}, "
-            f"validation WAPE {r.val_wape:.2f}% vs seasonal naive {r.baseline_wape:.2f}% (best step {r.best_step}), "
+            f"validation WAPE {r.val_wape:.2f}% vs seasonal naive {r.baseline_wape:.2f}%, MASE {r.val_mase:.3f} vs "
+            f"{r.baseline_mase:.3f} (picked by {c.metric.upper()}, best step {r.best_step}), "
             f"{r.seconds:.0f}s at load average {r.load_average:.1f}, peak memory {r.peak_rss_mb:.0f} MB"
         )
 
@@ -146,16 +155,21 @@ def resolve_global_config(series: list[Series], features: int, **overrides) -> G
     values.setdefault("window", max(window, values["season"]))
     values.setdefault("horizon", horizon)
     values.setdefault("patch", 24 if freq == "h" and values["window"] % 24 == 0 else 1)
+    values.setdefault("metric", "wape" if freq in ("h", "D") else "mase")
+    if freq in PADDED:
+        values.setdefault("min_history", min(2 * values["season"], values["window"]))
+        values.setdefault("seasonal_lags", values["window"] // values["season"])
     return make_config(GlobalTrainConfig, features=features, **values)
 
 
 def check_global_series(path: str | Path, series: list[Series], config: GlobalTrainConfig) -> None:
     """Refuse a file no global model can learn from, before any training starts."""
     origins = validation_origins(len(series), config.horizon)
-    needed = config.window + config.horizon + origins[-1]
+    needed = config.shortest + config.horizon + origins[-1]
+    history = f"window {config.window}" if not config.pads else f"the shortest history {config.shortest}"
     if max(len(s.y) for s in series) < needed:
         raise DataError(
-            f"{path}: the longest series has {max(len(s.y) for s in series)} steps; window {config.window} + "
+            f"{path}: the longest series has {max(len(s.y) for s in series)} steps; {history} + "
             f"horizon {config.horizon} + {len(origins)} validation horizon(s) need {needed}"
         )
 

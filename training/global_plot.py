@@ -43,9 +43,9 @@ def best_peer(scores: Scores, k: int) -> tuple[str, str] | None:
 def series_panel(ax, plan: Plan, run: OriginRun, row: int) -> None:
     c, window = run.cut, plan.config.window
     band = 80 if 80 in plan.levels else (plan.levels[0] if plan.levels else None)
-    tail = c.histories[row][-window:]
-    history_ds = timestamps(step(c.origin, c.freq, 1 - window), c.freq, window)
-    future = timestamps(c.origin, c.freq, c.horizon + 1)[1:]
+    tail, end = c.histories[row][-window:], c.end(row)
+    history_ds = timestamps(step(end, c.freq, 1 - len(tail)), c.freq, len(tail))
+    future = timestamps(end, c.freq, c.horizon + 1)[1:]
     ax.plot(history_ds, tail, color="grey", linewidth=1.0, label="history")
     ax.plot(future, c.actuals[row], color="black", linewidth=1.2, label="actual")
     ours = run.forecasts[OURS]
@@ -56,7 +56,7 @@ def series_panel(ax, plan: Plan, run: OriginRun, row: int) -> None:
     naive = run.forecasts.get("SeasonalNaive")
     if naive is not None:
         ax.plot(future, naive.mean[row], color="tab:orange", linewidth=1.0, linestyle="--", label="SeasonalNaive")
-    ax.axvline(c.origin, color="grey", linestyle=":", linewidth=0.8)
+    ax.axvline(end, color="grey", linestyle=":", linewidth=0.8)
     ax.set_title(f"{c.ids[row]} from {c.label}", fontsize=9)
     ax.tick_params(labelsize=7)
     for text in ax.get_xticklabels():

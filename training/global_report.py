@@ -87,6 +87,12 @@ def scored(runs: list[OriginRun], levels: list[int]) -> Scores:
     return Scores(labels, per_origin, summary, mase, rows)
 
 
+def splits(runs: list[OriginRun]) -> str:
+    if len(runs) == 1 and runs[0].cut.ends is not None:
+        return "the test file's split (each series' own history end)"
+    return f"origins {', '.join(r.cut.label for r in runs)} (last history point)"
+
+
 def number(value, digits: int = 2) -> str:
     if value is None:
         return "-"
@@ -96,7 +102,8 @@ def number(value, digits: int = 2) -> str:
 def table(plan: Plan, runs: list[OriginRun], scores: Scores) -> str:
     """Pooled metrics per method, then WAPE and mean MASE at each origin."""
     levels = plan.levels
-    columns = [("WAPE%", "wape", 2), ("MASE", "mase", 3), ("MASEmed", "mase_median", 3), ("MASEp90", "mase_p90", 3)]
+    columns = [("WAPE%", "wape", 2), ("MAPE%", "mape", 2), ("MASE", "mase", 3)]
+    columns += [("MASEmed", "mase_median", 3), ("MASEp90", "mase_p90", 3)]
     for level in levels:
         columns += [(f"cov{level}%", f"coverage{level}", 1), (f"w{level}%", f"width{level}", 1)]
     columns += [("fit s", "seconds", 1)]
@@ -105,8 +112,7 @@ def table(plan: Plan, runs: list[OriginRun], scores: Scores) -> str:
     head = "".join(f"{t:>10}" for t, _, _ in columns)
     head += "".join(f"{'WAPE@' + lb[:10]:>17}" for lb in labels) + "".join(f"{'MASE@' + lb[:10]:>17}" for lb in labels)
     lines = [
-        f"backtest on {plan.data}: origins {', '.join(labels)} (last history point), horizon {plan.config.horizon}; "
-        f"machine: {machine()}",
+        f"backtest on {plan.data}: {splits(runs)}, horizon {plan.config.horizon}; machine: {machine()}",
         "method".ljust(width) + head,
     ]
     for label in scores.labels:
@@ -142,7 +148,7 @@ def write_json(path, plan: Plan, runs: list[OriginRun], scores: Scores) -> None:
     document = {
         "data": str(plan.data),
         "kind": "global",
-        "splits": f"origins {', '.join(r.cut.label for r in runs)}, horizon {plan.config.horizon}",
+        "splits": f"{splits(runs)}, horizon {plan.config.horizon}",
         "levels": plan.levels,
         "machine": machine(),
         "settings": {

@@ -7,6 +7,8 @@ is the score of all origins' rows together.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 
@@ -25,10 +27,26 @@ def series_mase(actuals: np.ndarray, mean: np.ndarray, scales: np.ndarray) -> np
         return np.where(scales > 0, mae / scales, np.nan)
 
 
+def mean_mase(forecast: np.ndarray, target: np.ndarray, histories: np.ndarray, season: int) -> float:
+    """Mean over windows of MAE / the window history's seasonal-naive MAE (NaN-padded histories allowed);
+    windows with a flat history (scale 0) are left out."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row (no seasonal pair): scale NaN, left out
+        scales = np.nanmean(np.abs(histories[:, season:] - histories[:, :-season]), axis=1)
+    per_window = series_mase(target, forecast, np.nan_to_num(scales, nan=0.0))
+    return float(np.nanmean(per_window)) if np.isfinite(per_window).any() else float("nan")
+
+
 def wape(forecast: np.ndarray, target: np.ndarray) -> float:
     """Pooled |error| / pooled |actual| over observed targets, percent."""
     seen = np.isfinite(target)
     return float(np.abs(forecast - target)[seen].sum() / max(np.abs(target[seen]).sum(), 1e-9) * 100)
+
+
+def mape(forecast: np.ndarray, target: np.ndarray) -> float | None:
+    """Mean |error| / |actual| over observed nonzero actuals, percent (the tourism competition's headline)."""
+    seen = np.isfinite(target) & (target != 0)
+    return float((np.abs(forecast - target)[seen] / np.abs(target[seen])).mean() * 100) if seen.any() else None
 
 
 def score(
@@ -44,9 +62,9 @@ def score(
         scales: (n,) each series' MASE scale (`mase_scale`).
         intervals: level -> (lower, upper), each (n, horizon).
     Returns:
-        series, points, wape (%), mase (mean), mase_median, mase_p90, mase_series (series with a
-        scale > 0, over which the MASE statistics run), coverage<level> (%), width<level> (sum of
-        widths / sum |actual|, %).
+        series, points, wape (%), mape (%, over nonzero actuals), mase (mean), mase_median, mase_p90,
+        mase_series (series with a scale > 0, over which the MASE statistics run), coverage<level> (%),
+        width<level> (sum of widths / sum |actual|, %).
     """
     seen = np.isfinite(actuals)
     if not np.isfinite(mean[seen]).all():
@@ -59,6 +77,7 @@ def score(
         "series": int(len(actuals)),
         "points": int(seen.sum()),
         "wape": wape(mean, actuals),
+        "mape": mape(mean, actuals),
         "mase": float(defined.mean()) if len(defined) else None,
         "mase_median": float(np.median(defined)) if len(defined) else None,
         "mase_p90": float(np.percentile(defined, 90)) if len(defined) else None,

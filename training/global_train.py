@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from paxcast.service.contract import GlobalTrainConfig
 from paxcast.service.covariates import Calendar
 from paxcast.training.data import Series
 from paxcast.training.global_model import GlobalForecaster, WindowSampler
-from paxcast.training.global_scores import wape
+from paxcast.training.global_scores import mean_mase, wape
 
 # Validation windows wanted across all series: few series get more origins (up to MAX_ORIGINS).
 VALIDATION_WINDOWS, MAX_ORIGINS = 256, 4
@@ -63,6 +64,8 @@ class GlobalResult:
     best_step: int
     val_wape: float  # percent, of the kept checkpoint
     baseline_wape: float  # percent, of the untrained network (seasonal naive)
+    val_mase: float  # mean over validation windows, of the kept checkpoint
+    baseline_mase: float
     val_loss: float
     relative_errors: list[list[float]]  # |actual - forecast| / window level, per horizon step
     windows_drawn: int
@@ -82,10 +85,13 @@ def grid_offset(first: np.datetime64, when: np.datetime64, freq: str) -> int:
     return int((when - first) / np.timedelta64(unit, "s"))
 
 
-def timeline(series: list[Series], calendar: Calendar, horizon: int) -> Timeline:
-    """The shared grid of `series` and its covariates, `horizon` steps past the last value."""
+def timeline(series: list[Series], calendar: Calendar, horizon: int, lead: int = 0) -> Timeline:
+    """The shared grid of `series` and its covariates, from `lead` steps before the first value (the calendar
+    of padded windows) to `horizon` steps past the last."""
+    from paxcast.service.calendar import parse_timestamp, step
+
     starts = [np.datetime64(s.start, "s") for s in series]
-    first = min(starts)
+    first = np.datetime64(step(parse_timestamp(str(min(starts))), calendar.freq, -lead), "s")
     offsets = [grid_offset(first, start, calendar.freq) for start in starts]
     steps = max(o + len(s.y) for o, s in zip(offsets, series, strict=True)) + horizon
     return Timeline(first, offsets, calendar.windows(np.array([first]), steps)[0])
@@ -104,16 +110,17 @@ def validation_windows(series: list[Series], line: Timeline, config: GlobalTrain
     for s, offset in zip(series, line.offsets, strict=True):
         for back in origins:
             end = len(s.y) - back  # the validation horizon is y[end : end + H]
-            if end < W:
+            if end < config.shortest:
                 continue
-            if np.isnan(s.y[end - W : end]).any():
+            if np.isnan(s.y[max(0, end - W) : end]).any():
                 skipped += 1
                 continue
-            history.append(s.y[end - W : end])
+            padded = np.concatenate([np.full(max(0, W - end), np.nan), s.y[max(0, end - W) : end]])
+            history.append(padded)
             target.append(s.y[end : end + H])
             calendar.append(line.covariates[offset + end - W : offset + end + H])
     if not history:
-        raise ValueError(f"no series has {W + H * origins[-1]} values for a validation window")
+        raise ValueError(f"no series has {config.shortest + H * origins[-1]} values for a validation window")
     f32 = lambda rows: np.stack(rows).astype(np.float32)  # noqa: E731
     return Validation(f32(history), f32(calendar), f32(target), origins, skipped)
 
@@ -126,6 +133,21 @@ def scaled_l1(forecast: torch.Tensor, target: torch.Tensor, level: torch.Tensor,
     """
     seen = torch.isfinite(target) & (level > eps)
     return ((forecast - torch.nan_to_num(target)).abs() / level)[seen].sum() / seen.sum().clamp_min(1)
+
+
+def loss_scale(history: torch.Tensor, config: GlobalTrainConfig) -> torch.Tensor:
+    """Per window (B, 1), what the loss divides its errors by (NaN padding allowed).
+
+    `metric="wape"` (stations): the window's mean |value|. `metric="mase"` (general models): the window's
+    seasonal-naive MAE, MASE's own scale, so a noisy series weighs no more than a smooth one; training on
+    the level instead left the network no better than seasonal naive by MASE on tourism validation.
+    """
+    if config.metric == "mase":
+        s = config.season
+        scale = (history[:, s:] - history[:, :-s]).abs().nanmean(dim=1, keepdim=True)
+    else:
+        scale = history.abs().nanmean(dim=1, keepdim=True)
+    return torch.nan_to_num(scale, nan=0.0).clamp_min(config.eps)  # no scale: left out by scaled_l1
 
 
 def train_global(
@@ -143,28 +165,42 @@ def train_global(
     W, H = config.window, config.horizon
 
     # Data: everything before the first validation horizon trains; the validation windows judge.
-    line = timeline(series, calendar, H)
+    line = timeline(series, calendar, H, lead=W - config.shortest)
     val = validation_windows(series, line, config)
     held_out = val.origins[-1]
     sampler = WindowSampler(
-        [s.y[: len(s.y) - held_out] for s in series], line.offsets, line.covariates, W, H, seed=config.seed
+        [s.y[: len(s.y) - held_out] for s in series],
+        line.offsets,
+        line.covariates,
+        W,
+        H,
+        seed=config.seed,
+        min_history=config.shortest,
     )
     val_history, val_calendar = torch.from_numpy(val.history), torch.from_numpy(val.calendar)
-    val_level = torch.from_numpy(np.abs(val.history).mean(axis=1, keepdims=True).clip(min=config.eps))
+    val_level = torch.from_numpy(np.nanmean(np.abs(val.history), axis=1, keepdims=True).clip(min=config.eps))
+    val_scale = loss_scale(val_history, config)
 
     model = GlobalForecaster(config)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    # With `ema`, validation judges (and the checkpoint keeps) a moving average of the weights: on a small
+    # corpus the raw weights' validation score jumps from check to check, the average's much less.
+    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema)) if config.ema else None
+    judged = averaged.module if averaged is not None else model
 
-    def evaluate() -> tuple[float, float, np.ndarray]:
-        model.eval()
+    def evaluate() -> tuple[dict, float, np.ndarray]:
+        judged.eval()
         with torch.no_grad():
-            forecast = model(val_history, val_calendar)
-        model.train()
-        loss = scaled_l1(forecast, torch.from_numpy(val.target), val_level, config.eps).item()
-        return wape(forecast.numpy(), val.target), loss, forecast.numpy()
+            forecast = judged(val_history, val_calendar)
+        judged.train()
+        loss = scaled_l1(forecast, torch.from_numpy(val.target), val_scale, config.eps).item()
+        f = forecast.numpy()
+        scores = {"wape": wape(f, val.target), "mase": mean_mase(f, val.target, val.history, config.season)}
+        return scores, loss, f
 
-    baseline_wape, best_loss, best_forecast = evaluate()
-    best_wape, best_step, best_state, log = baseline_wape, 0, snapshot(model), []
+    baseline, best_loss, best_forecast = evaluate()
+    best, best_step, best_state, log = baseline, 0, snapshot(judged), []
+    metric, unit = config.metric, "%" if config.metric == "wape" else ""
     bar = None
     if show_progress:
         from tqdm import tqdm
@@ -172,33 +208,40 @@ def train_global(
         print(
             f"training a global model: {len(series)} series ({len(series) - len(sampler.usable)} too short for a "
             f"training window, skipped), {len(val.history)} validation windows "
-            f"({val.skipped} skipped for gaps), seasonal naive validation WAPE {baseline_wape:.2f}%",
+            f"({val.skipped} skipped for gaps), seasonal naive validation {metric.upper()} "
+            f"{baseline[metric]:.3f}{unit}",
             file=sys.stderr,
             flush=True,
         )
         bar = tqdm(total=config.steps, desc="training", unit="step", file=sys.stderr, disable=not bar_on_terminal)
     for step in range(1, config.steps + 1):
         history, covariates, target = (torch.from_numpy(a) for a in sampler.sample(config.batch_size))
-        level = history.abs().mean(dim=1, keepdim=True).clamp_min(config.eps)
-        loss = scaled_l1(model(history, covariates), target, level, config.eps)
+        loss = scaled_l1(model(history, covariates), target, loss_scale(history, config), config.eps)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
         optimizer.step()
+        if averaged is not None:
+            averaged.update_parameters(model)
         if bar is not None:
             bar.update()
         if step % config.eval_every == 0 or step == config.steps:
-            score, val_loss, forecast = evaluate()
-            log.append({"step": step, "loss": round(loss.item(), 5), "val_wape_pct": round(score, 3)})
-            if score < best_wape:
-                best_wape, best_step, best_loss, best_forecast, best_state = (
-                    score,
-                    step,
-                    val_loss,
-                    forecast,
-                    snapshot(model),
-                )
-            status = f"val WAPE {score:.2f}% (best {best_wape:.2f}% at step {best_step})"
+            scores, val_loss, forecast = evaluate()
+            log.append(
+                {
+                    "step": step,
+                    "loss": round(loss.item(), 5),
+                    "val_loss": round(val_loss, 5),
+                    "val_wape_pct": round(scores["wape"], 3),
+                    "val_mase": round(scores["mase"], 4),
+                }
+            )
+            if scores[metric] < best[metric]:
+                best, best_step, best_loss, best_forecast = scores, step, val_loss, forecast
+                best_state = snapshot(judged)
+            status = (
+                f"val {metric.upper()} {scores[metric]:.3f}{unit} (best {best[metric]:.3f}{unit} at step {best_step})"
+            )
             if bar is not None and bar_on_terminal:
                 bar.set_postfix_str(status)
             elif show_progress:
@@ -214,8 +257,10 @@ def train_global(
         config=config,
         validation=val,
         best_step=best_step,
-        val_wape=best_wape,
-        baseline_wape=baseline_wape,
+        val_wape=best["wape"],
+        baseline_wape=baseline["wape"],
+        val_mase=best["mase"],
+        baseline_mase=baseline["mase"],
         val_loss=best_loss,
         relative_errors=calibration_scores(errors),
         windows_drawn=config.steps * config.batch_size,

@@ -1,0 +1,94 @@
+"""NeuralForecast's NHITS and LSTM on the tourism competition's official split: the deep-learning peers of
+the general models (`paxcast backtest --test` runs ours and the statistical peers).
+
+    python -m bench.general_tourism [--folders monthly,quarterly] [--methods NF-NHITS,NF-LSTM]
+
+Each model trains once on every series' training part (as ours does) and forecasts the official
+horizon (24 months, 8 quarters) from each series' end. Documented defaults except `h`, `input_size`
+(our window: 72 months, 24 quarters) and `scaler_type="robust"`: the defaults do not scale the
+windows, and tourism series run from tens to millions (unscaled, one loss is dominated by the largest
+series). Scores are those of `paxcast backtest` (`paxcast.training.global_scores.score`): MAPE, MASE
+with each series' in-sample seasonal-naive scale. Results: bench/results/general_tourism_nf.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+
+import numpy as np
+
+from bench.station_baselines import machine
+from bench.station_windows import ROOT
+from paxcast.training.data import read_series
+from paxcast.training.global_cuts import split_cut
+from paxcast.training.global_scores import mase_scale, score
+
+RESULTS = ROOT / "bench" / "results" / "general_tourism_nf.json"
+SETTINGS = {"monthly": ("MS", 12, 72), "quarterly": ("QS", 4, 24)}  # freq, season, input_size
+
+
+def forecast(method: str, ids: list[str], histories: list[np.ndarray], ends, freq: str, horizon: int, window: int):
+    import pandas as pd
+    from neuralforecast import NeuralForecast
+    from neuralforecast.models import LSTM, NHITS
+
+    frames = []
+    for uid, history, end in zip(ids, histories, ends, strict=True):
+        ds = pd.date_range(end=pd.Timestamp(end), periods=len(history), freq=freq)
+        frames.append(pd.DataFrame({"unique_id": uid, "ds": ds, "y": history}))
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+    cls = {"NF-NHITS": NHITS, "NF-LSTM": LSTM}[method]
+    model = cls(
+        h=horizon,
+        input_size=window,
+        scaler_type="robust",
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        logger=False,
+        random_seed=0,
+    )
+    nf = NeuralForecast(models=[model], freq=freq)
+    nf.fit(pd.concat(frames, ignore_index=True))
+    out = nf.predict()
+    out = (out.reset_index() if "unique_id" not in out.columns else out).set_index("unique_id").loc[ids]
+    return out[cls.__name__].to_numpy(dtype=np.float64).reshape(len(ids), horizon)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folders", default="monthly,quarterly")
+    parser.add_argument("--methods", default="NF-NHITS,NF-LSTM")
+    args = parser.parse_args(argv)
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for folder in args.folders.split(","):
+        freq, season, window = SETTINGS[folder]
+        train = read_series(ROOT / "data" / "tourism" / folder / "train.csv.gz")
+        test = read_series(ROOT / "data" / "tourism" / folder / "test.csv.gz")
+        c = split_cut(train, test, f"data/tourism/{folder}/test.csv.gz", shortest=2 * season, season=season)
+        scales = np.array([mase_scale(h, season) for h in c.histories])
+        ends = [c.end(k) for k in range(len(c.ids))]
+        for method in args.methods.split(","):
+            load = os.getloadavg()[0]
+            started = time.perf_counter()
+            mean = forecast(method, c.ids, c.histories, ends, freq, c.horizon, window)
+            seconds = time.perf_counter() - started
+            metrics = score(c.actuals, mean, scales)
+            results[f"{folder}/{method}"] = {
+                "mape": round(metrics["mape"], 3),
+                "mase": round(metrics["mase"], 4),
+                "series": metrics["series"],
+                "seconds": round(seconds, 1),
+                "load": [round(load, 2), round(os.getloadavg()[0], 2)],
+                "machine": machine(),
+            }
+            print(f"{folder} {method}: {results[f'{folder}/{method}']}", flush=True)
+            RESULTS.parent.mkdir(parents=True, exist_ok=True)
+            RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""A general monthly model served beside a per-series one: short histories padded, `freq` routes POST /v1/forecast."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from paxcast.service.app import create_app
+from paxcast.service.predictor import Predictor
+from paxcast.service.registry import current_version
+from paxcast.service.schemas import ForecastRequest
+from paxcast.service.settings import Settings
+
+MONTHS = [100.0 + 30 * np.sin(np.pi * k / 6) for k in range(24)]  # two years: shorter than the 36-month window
+
+
+@pytest.fixture(scope="module")
+def both(general_registry, tiny_registry, tmp_path_factory):
+    root = tmp_path_factory.mktemp("both")
+    shutil.copytree(general_registry, root, dirs_exist_ok=True)
+    shutil.copytree(tiny_registry, root, dirs_exist_ok=True)
+    settings = Settings(model_dir=root, model_name="air_passengers", reload_interval=0)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_a_history_shorter_than_the_window_is_padded_not_refused(general_registry):
+    predictor = Predictor.load(
+        general_registry / "general_monthly" / current_version(general_registry, "general_monthly")
+    )
+    assert predictor.card.min_history == 24 < predictor.window == 36
+    short = ForecastRequest.model_validate(
+        {"series": [{"id": "two-years", "history": MONTHS, "start": "2018-01-01"}], "horizon": 12, "level": [80]}
+    )
+    result = predictor.forecast(short)
+    assert np.isfinite(result.mean).all() and result.timestamps[0][0] == "2020-01-01"
+    lower, upper = result.intervals["80"]
+    assert (lower <= result.mean).all() and (result.mean <= upper).all()
+    # The padded request and the same values with 12 more months before them differ only through those months.
+    longer = ForecastRequest.model_validate(
+        {"series": [{"id": "three-years", "history": MONTHS[:12] + MONTHS, "start": "2017-01-01"}], "horizon": 12}
+    )
+    assert np.isfinite(predictor.forecast(longer).mean).all()
+
+
+def test_a_history_below_the_minimum_names_the_series_and_the_minimum(both):
+    body = {"series": [{"id": "new-line", "history": MONTHS[:20], "start": "2019-01-01"}], "horizon": 6}
+    response = both.post("/v1/models/general_monthly/forecast", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"] == "series 'new-line': history has 20 values, the model needs at least 24"
+
+
+def test_freq_routes_the_default_endpoint_to_the_general_model(both):
+    series = [{"id": "hotel-nights", "history": MONTHS, "start": "2018-01-01"}]
+    routed = both.post("/v1/forecast", json={"series": series, "horizon": 12, "freq": "MS"})
+    assert routed.status_code == 200, routed.text
+    assert routed.json()["model"]["name"] == "general_monthly"
+    plain = both.post("/v1/forecast", json={"series": [{"id": "air", "history": MONTHS + MONTHS}], "horizon": 12})
+    assert plain.json()["model"]["name"] == "air_passengers"  # no freq: PAXCAST_MODEL_NAME, as before
+    summary = {m["name"]: m for m in both.get("/v1/models").json()}
+    assert summary["general_monthly"]["min_history"] == 24 and summary["air_passengers"]["min_history"] == 24
+
+
+@pytest.mark.parametrize(
+    ("path", "freq", "detail"),
+    [
+        ("/v1/forecast", "QS", "freq 'QS': no model is served for quarterly series here"),
+        ("/v1/models/general_monthly/forecast", "QS", "freq: the series are quarterly; model 'general_monthly'"),
+        ("/v1/forecast", "fortnightly", "freq"),
+    ],
+    ids=["unmapped", "mismatch", "unknown"],
+)
+def test_a_freq_no_served_model_answers_gets_a_422(both, path, freq, detail):
+    body = {"series": [{"id": "x", "history": MONTHS, "start": "2018-01-01"}], "horizon": 4, "freq": freq}
+    response = both.post(path, json=body)
+    assert response.status_code == 422
+    assert detail in response.text

@@ -1,0 +1,107 @@
+"""General monthly/quarterly models: short histories padded and masked, seasonal lags, the MASE checkpoint,
+and `paxcast backtest --test` on an official split."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from paxcast.service.contract import GlobalTrainConfig
+from paxcast.service.exceptions import DataError
+from paxcast.training.cli import main
+from paxcast.training.data import read_series
+from paxcast.training.global_cuts import series_end, split_cut
+from paxcast.training.global_model import GlobalForecaster, WindowSampler, export_onnx, parity
+from paxcast.training.global_pipeline import resolve_global_config
+
+PADDED = GlobalTrainConfig(window=36, horizon=12, season=12, min_history=24, seasonal_lags=3, hidden=8, features=2)
+
+
+def test_monthly_and_quarterly_defaults_pad_two_seasons_read_every_season_and_pick_by_mase(monthly_split):
+    monthly = resolve_global_config(read_series(monthly_split[0]), features=2)
+    assert (monthly.window, monthly.horizon, monthly.season, monthly.min_history) == (72, 24, 12, 24)
+    assert monthly.seasonal_lags == 6 and monthly.metric == "mase" and monthly.pads
+
+
+def test_padding_is_masked_what_it_holds_and_where_the_history_starts_do_not_leak():
+    torch.manual_seed(0)
+    model = GlobalForecaster(PADDED).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.1)  # a trained-like network: the head's last layer is no longer zero
+    observed = torch.tensor(100 + 20 * np.sin(np.arange(24) * np.pi / 6), dtype=torch.float32)
+    padded = torch.cat([torch.full((12,), float("nan")), observed]).unsqueeze(0)
+    calendar = torch.zeros(1, 48, 2)
+    with torch.no_grad():
+        out = model(padded, calendar)
+        scaled = model(padded * 1000, calendar)
+    assert torch.isfinite(out).all()
+    np.testing.assert_allclose(scaled.numpy(), out.numpy() * 1000, rtol=1e-4)  # scale-free with padding too
+
+
+def test_onnx_graph_takes_padded_rows_like_torch(tmp_path):
+    model = GlobalForecaster(PADDED).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    path = export_onnx(model, tmp_path / "model.onnx")
+    history = np.tile(100 + 20 * np.sin(np.arange(36) * np.pi / 6), (3, 1)).astype(np.float32)
+    history[0, :12] = np.nan  # 24 values posted to a 36-value window
+    history[1, :1] = np.nan
+    assert parity(model, path, history, np.zeros((3, 48, 2), np.float32)) < 1e-4
+
+
+def test_sampler_pads_short_series_and_truncates_some_windows_never_below_min_history():
+    values = [np.arange(1.0, 41.0), np.arange(1.0, 201.0)]  # 40 months: shorter than window + horizon (48)
+    sampler = WindowSampler(values, [12, 12], np.zeros((300, 2), np.float32), 36, 12, seed=0, min_history=24)
+    assert list(sampler.usable) == [0, 1]
+    history, _, target = sampler.sample(512)
+    observed = np.isfinite(history).sum(axis=1)
+    assert observed.min() >= 24 and (observed < 36).mean() > 0.2  # padded windows are common, not rare
+    for row in history:  # padding only before the first value, never a gap inside
+        first = np.flatnonzero(np.isfinite(row))[0]
+        assert np.isfinite(row[first:]).all()
+    assert np.isfinite(target).all()
+
+
+def test_split_cut_takes_each_series_history_end_and_refuses_a_test_that_does_not_follow(monthly_split, tmp_path):
+    train, test = read_series(monthly_split[0]), read_series(monthly_split[1])
+    c = split_cut(train, test, "test.csv", shortest=24, season=12)
+    assert c.label == "test split" and c.actuals.shape == (6, 12)
+    ends = [c.end(k) for k in range(len(c.ids))]
+    assert ends == [series_end(s) for s in train] and len(set(ends)) == len(ends)  # each series its own end
+    shifted = tmp_path / "test.csv"
+    lines = monthly_split[1].read_text().splitlines()
+    shifted.write_text("\n".join([lines[0]] + [line.replace("M0,2008-", "M0,2009-") for line in lines[1:]]) + "\n")
+    with pytest.raises(DataError, match="series 'M0' starts 2009-01-01; its training history ends"):
+        split_cut(train, read_series(shifted), "test.csv", shortest=24, season=12)
+
+
+@pytest.mark.slow
+def test_backtest_on_a_test_file_scores_the_served_general_model_and_its_peers(monthly_split, tmp_path, capsys):
+    out = tmp_path / "bt.json"
+    argv = ["backtest", "--data", str(monthly_split[0]), "--test", str(monthly_split[1]), "--steps", "30"]
+    argv += ["--hidden", "8", "--window", "36", "--peers", "SeasonalNaive,AutoETS", "--json", str(out)]
+    argv += ["--plot", str(tmp_path / "bt.png")]
+    assert main(argv) == 0
+    document = json.loads(out.read_text())
+    assert document["splits"].startswith("the test file's split")
+    (origin,) = document["origins"]
+    assert origin["scored"] == 6  # the 30-month series too: posted as 30 values, padded by the service
+    for method in ("paxcast global LSTM", "SeasonalNaive", "AutoETS"):
+        metrics = document["summary"][method]
+        assert metrics["mape"] > 0 and metrics["mase"] > 0 and metrics["points"] == 72
+    assert "MAPE%" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("fixture", "name", "score"),
+    [("general_registry", "general_monthly", "MASE "), ("global_registry", "stations", "WAPE ")],
+)
+def test_models_list_shows_the_score_that_chose_each_global_version(request, capsys, fixture, name, score):
+    registry = request.getfixturevalue(fixture)
+    assert main(["models", "list", "--registry", str(registry), "--name", name]) == 0
+    assert score in capsys.readouterr().out  # global cards have no MAPE: this used to be a TypeError traceback

@@ -1,0 +1,78 @@
+"""The zero-shot series (data/unseen/) as data/unseen/README.md states them, and bench/general_unseen.py's protocol."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bench.general_unseen import load_cases, main, protocol
+from paxcast.training.data import read_series
+from tests.conftest import ROOT
+
+UNSEEN = ROOT / "data" / "unseen"
+
+# id, file, freq, values, first ds, last ds: the table of data/unseen/README.md
+STATED = [
+    ("elec_equip", "monthly.csv.gz", "MS", 257, "1995-01-01", "2016-05-01"),
+    ("wineind", "monthly.csv.gz", "MS", 176, "1980-01-01", "1994-08-01"),
+    ("seoul_subway_total", "monthly.csv.gz", "MS", 49, "2016-01-01", "2020-01-01"),
+    ("melbourne_pedestrian_total", "monthly.csv.gz", "MS", 37, "2012-01-01", "2015-01-01"),
+    ("austres", "quarterly.csv.gz", "QS", 89, "1971-04-01", "1993-04-01"),
+    ("woolyrnq", "quarterly.csv.gz", "QS", 119, "1965-01-01", "1994-07-01"),
+    ("ausbeer", "quarterly.csv.gz", "QS", 211, "1956-01-01", "2008-07-01"),
+]
+
+
+@pytest.mark.parametrize("file", ["monthly.csv.gz", "quarterly.csv.gz"])
+def test_unseen_files_hold_the_series_the_readme_states(file):
+    stated = {row[0]: row[2:] for row in STATED if row[1] == file}
+    series = {s.id: s for s in read_series(UNSEEN / file)}
+    assert sorted(series) == sorted(stated)
+    cases = {c.series.id: c for c in load_cases(list(stated))}
+    for sid, (freq, n, first, last) in stated.items():
+        s = series[sid]
+        assert (s.freq, len(s.y), s.start, s.missing) == (freq, n, first, 0), sid
+        assert cases[sid].date(n - 1) == last
+        assert (s.y > 0).all(), sid
+
+
+def test_protocol_cuts_air_passengers_at_the_1958_1960_hold_out():
+    (case,) = load_cases(["air_passengers"])
+    y = case.series.y
+    assert case.origins == [108, 120, 132] and case.horizon == 12
+    assert case.labels == ["1957-12-01", "1958-12-01", "1959-12-01"]
+    assert [len(h) for h in case.histories] == case.origins
+    np.testing.assert_array_equal(case.actuals, y[-36:].reshape(3, 12))
+    assert case.date(case.origins[0]) == "1958-01-01"
+
+
+@pytest.mark.parametrize(
+    ("n", "season", "origins"),
+    [(144, 12, [108, 120, 132]), (49, 12, [25, 37]), (37, 12, [25]), (89, 4, [77, 81, 85]), (35, 12, [])],
+    ids=["air", "seoul", "melbourne", "austres", "too-short"],
+)
+def test_protocol_keeps_origins_that_leave_two_seasons(n, season, origins):
+    assert protocol(n, season) == origins
+
+
+def test_bench_scores_a_monthly_series_through_the_predictor(general_registry, tmp_path, capsys):
+    """End to end on wineind with the tiny fixture model: the service's answer, scored beside seasonal naive."""
+    report = main(
+        ["--registry", str(general_registry), "--series", "wineind", "--peers", "SeasonalNaive", "--out", str(tmp_path)]
+    )
+    assert "not the tourism training file" in (tmp_path / "general_unseen.md").read_text()
+    assert "warning: general_monthly was trained on train.csv" in capsys.readouterr().out
+    assert json.loads((tmp_path / "general_unseen.json").read_text())["results"][0]["series"] == "wineind"
+    (result,) = report["results"]
+    assert result["origins"] == ["1991-08-01", "1992-08-01", "1993-08-01"]
+    ours, naive = result["scores"]["ours"], result["scores"]["SeasonalNaive"]
+    assert ours["points"] == naive["points"] == 36 and np.isfinite(ours["mase"]) and 0 <= ours["coverage95"] <= 100
+    # Seasonal naive's MASE by hand: the last season repeated, over each history's in-sample seasonal-naive MAE.
+    (case,) = load_cases(["wineind"])
+    by_hand = [
+        np.mean(np.abs(h[-12:] - a)) / np.mean(np.abs(h[12:] - h[:-12]))
+        for h, a in zip(case.histories, case.actuals, strict=True)
+    ]
+    assert naive["mase"] == pytest.approx(np.mean(by_hand))
