@@ -139,13 +139,6 @@ class GlobalTrainConfig(Frozen):
     )
     steps: int = flag(3000, "optimiser steps (each a batch of windows drawn evenly across series)", ge=1)
     lr: float = flag(1e-3, "Adam learning rate", gt=0.0, le=1e3)
-    ema: float = flag(
-        0.0,
-        "decay of the moving average of the weights that validation judges and the graph ships (0: the raw "
-        "weights; default 0.99 monthly/quarterly)",
-        ge=0.0,
-        lt=1.0,
-    )
     batch_size: int = Field(256, ge=1)
     clip_norm: float = Field(1.0, gt=0.0)
     eval_every: int = Field(100, ge=1)  # steps between validation checks (the checkpoint kept is the best one)

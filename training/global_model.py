@@ -125,13 +125,13 @@ class WindowSampler:
             piece = np.full(W + H, np.nan, np.float32)
             piece[max(0, -t) :] = self.values[k][max(t, 0) : t + W + H]
             padding = max(0, -t)
+            rows = self.calendar[self.offsets[k] + t : self.offsets[k] + t + W + H]
             if self.truncate and self.rng.random() < self.truncate:
                 padding = max(padding, int(self.rng.integers(1, self.pad + 1)))
                 piece[:padding] = np.nan
             if np.isnan(piece[padding:W]).any():
                 continue
-            history[filled], target[filled] = piece[:W], piece[W:]
-            calendar[filled] = self.calendar[self.offsets[k] + t : self.offsets[k] + t + W + H]
+            history[filled], target[filled], calendar[filled] = piece[:W], piece[W:], rows
             filled += 1
         return history, calendar, target
 

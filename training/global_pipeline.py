@@ -127,7 +127,8 @@ class FittedGlobal:
 
     def summary(self) -> str:
         r, c = self.result, self.config
-        holidays = "" if "holiday" in self.calendar.names else " (no holidays: see --country/--holidays)"
+        missing = self.freq in ("h", "D") and "holiday" not in self.calendar.names  # only sub-weekly data has them
+        holidays = " (no holidays: see --country/--holidays)" if missing else ""
         return (
             f"global LSTM over {len(self.series)} series, window {c.window}, horizon {c.horizon}, "
             f"{len(self.calendar.names)} calendar covariates{holidays}, "

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from paxcast.service.contract import GlobalTrainConfig
 from paxcast.service.covariates import Calendar
@@ -183,23 +182,19 @@ def train_global(
 
     model = GlobalForecaster(config)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    # With `ema`, validation judges (and the checkpoint keeps) a moving average of the weights: on a small
-    # corpus the raw weights' validation score jumps from check to check, the average's much less.
-    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema)) if config.ema else None
-    judged = averaged.module if averaged is not None else model
 
     def evaluate() -> tuple[dict, float, np.ndarray]:
-        judged.eval()
+        model.eval()
         with torch.no_grad():
-            forecast = judged(val_history, val_calendar)
-        judged.train()
+            forecast = model(val_history, val_calendar)
+        model.train()
         loss = scaled_l1(forecast, torch.from_numpy(val.target), val_scale, config.eps).item()
         f = forecast.numpy()
         scores = {"wape": wape(f, val.target), "mase": mean_mase(f, val.target, val.history, config.season)}
         return scores, loss, f
 
     baseline, best_loss, best_forecast = evaluate()
-    best, best_step, best_state, log = baseline, 0, snapshot(judged), []
+    best, best_step, best_state, log = baseline, 0, snapshot(model), []
     metric, unit = config.metric, "%" if config.metric == "wape" else ""
     bar = None
     if show_progress:
@@ -221,8 +216,6 @@ def train_global(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
         optimizer.step()
-        if averaged is not None:
-            averaged.update_parameters(model)
         if bar is not None:
             bar.update()
         if step % config.eval_every == 0 or step == config.steps:
@@ -238,7 +231,7 @@ def train_global(
             )
             if scores[metric] < best[metric]:
                 best, best_step, best_loss, best_forecast = scores, step, val_loss, forecast
-                best_state = snapshot(judged)
+                best_state = snapshot(model)
             status = (
                 f"val {metric.upper()} {scores[metric]:.3f}{unit} (best {best[metric]:.3f}{unit} at step {best_step})"
             )
