@@ -380,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_registry_arguments(rollback)
     rollback.add_argument("version", help="version id to serve")
     rollback.set_defaults(func=cmd_models_rollback)
+    # No abbreviated flags: `--season` must not quietly mean `--seasonal_lags` (or a flag added later).
+    for each in (parser, *commands.choices.values(), *actions.choices.values()):
+        each.allow_abbrev = False
     return parser
 
 

@@ -247,7 +247,7 @@ def prepare(data_path: str | Path, series: list[Series], **overrides) -> tuple[T
 
 # Flags that only one kind of model takes; the rest (window, horizon, season, hidden, layers, lr, seed) both do.
 PER_SERIES_ONLY = set(TrainConfig.model_fields) - set(GlobalTrainConfig.model_fields)
-GLOBAL_ONLY = {"steps", "country", "subdiv", "holidays"}
+GLOBAL_ONLY = (set(GlobalTrainConfig.model_fields) - set(TrainConfig.model_fields)) | {"country", "subdiv", "holidays"}
 
 
 def choose_kind(path: str | Path, series: list[Series], kind: str) -> str:
