@@ -46,6 +46,15 @@ class RaySettings:
             raise UsageError(f"--workers must be at least 1, got {self.workers}")
         if self.cpus_per_worker < 1:
             raise UsageError(f"--cpus-per-worker must be at least 1, got {self.cpus_per_worker}")
+        divides(GlobalTrainConfig.model_fields["batch_size"].default, self.workers)
+
+
+def divides(batch_size: int, workers: int) -> None:
+    if batch_size % workers:
+        raise UsageError(
+            f"--workers {workers} must divide the batch of {batch_size} windows (each worker draws an equal "
+            "share of every step's batch)"
+        )
 
 
 def connect(address: str | None) -> bool:
@@ -95,11 +104,7 @@ class RayTrainer:
         from ray.train.torch import TorchConfig, TorchTrainer
 
         s = self.settings
-        if config.batch_size % s.workers:
-            raise UsageError(
-                f"--workers {s.workers} must divide the batch of {config.batch_size} windows (each worker draws "
-                "an equal share of every step's batch)"
-            )
+        divides(config.batch_size, s.workers)
         started_here = connect(s.address)
         try:
             with tempfile.TemporaryDirectory(prefix="paxcast-ray-") as storage:
