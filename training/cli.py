@@ -241,7 +241,14 @@ def raise_interrupt(signum, frame) -> None:
 
 def cmd_retrain(args: argparse.Namespace) -> int:
     require("retrain", "train", "torch", "onnx")
+    settings = ray_settings(args)
     from paxcast.training.retrain import retrain
+
+    trainer = None
+    if settings is not None:
+        from paxcast.training.ray_train import RayTrainer
+
+        trainer = RayTrainer(settings)
 
     signal.signal(signal.SIGTERM, raise_interrupt)
     overrides = {k: v for k, v in overrides_from(args, retrainable=True).items() if v is not None}
@@ -252,6 +259,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         max_regression=args.max_regression,
         force=args.force,
         keep=args.keep,
+        trainer=trainer,
         **overrides,
     )
     record = outcome.record
@@ -386,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
     add_training_flags(retrain, retrainable=True, include_global=True)
     add_registry_arguments(retrain)
+    add_engine_flags(retrain, "every fit of the run (global champions)")
     retrain.add_argument(
         "--max-regression",
         type=float,

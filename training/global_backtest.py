@@ -33,6 +33,7 @@ from paxcast.training.global_cuts import Cut, cut, default_origins, impute, pars
 from paxcast.training.global_peers import peer_forecast
 from paxcast.training.global_pipeline import check_global_series, fit_global, make_calendar, resolve_global_config
 from paxcast.training.global_scores import mase_scale
+from paxcast.training.global_train import train_global
 from paxcast.training.registry import register
 
 OURS = "paxcast global LSTM"
@@ -114,13 +115,19 @@ def posted_request(c: Cut, window: int, season: int, levels: list[int]) -> tuple
     return request, imputed
 
 
-def serve_ours(plan: Plan, c: Cut, data_sha256: str, show_progress: bool) -> tuple[Forecast, dict, int]:
-    """Train on the cut's past as `paxcast train` does, register, load with the service's Predictor, forecast."""
+def serve_ours(
+    plan: Plan, c: Cut, data_sha256: str, show_progress: bool, train=train_global
+) -> tuple[Forecast, dict, int]:
+    """Train on the cut's past as `paxcast train` does, register, load with the service's Predictor, forecast.
+
+    `train`: fit_global's trainer (bench/ray_scale.py passes `ray_train.RayTrainer` to backtest DDP training)."""
     config = plan.config
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="paxcast-backtest-") as tmp:
         started = time.perf_counter()
-        fitted = fit_global(c.past, config, plan.calendar, Path(tmp), plan.holiday_file, show_progress=show_progress)
+        fitted = fit_global(
+            c.past, config, plan.calendar, Path(tmp), plan.holiday_file, show_progress=show_progress, train=train
+        )
         fit_seconds = time.perf_counter() - started
         registry = Path(tmp) / "registry"
         version = register(

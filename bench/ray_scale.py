@@ -1,0 +1,136 @@
+"""One process against Ray Train on the Seoul network: training throughput, and backtest accuracy.
+
+    python -m bench.ray_scale throughput --mode local2 [--steps 1000]   # local2 local1 ray1 ray2 ray2-b512
+    python -m bench.ray_scale accuracy --mode ray2 --seed 0 [--steps 3000]   # local | ray2
+
+One mode per run, each in its own process (and, for Ray, its own local cluster of this machine's
+CPUs), so each number carries its own load average. Every run prints one JSON line and appends it
+to bench/results/ray_scale.jsonl; docs/scale.md has the tables.
+
+- throughput: `train_global` on all 584 stations (calendar KR, the shipped model's settings) for
+  `--steps`; local2/local1 are this process on 2/1 torch threads; rayN is `ray_train.RayTrainer`
+  with N workers of 1 CPU and 1 thread each, the batch of 256 windows split between them;
+  ray2-b512 gives each of 2 workers 256 windows (a global batch of 512). Windows/s is the windows
+  drawn over rank 0's `train_global` time (data placement and validation checks included).
+- accuracy: the backtest of `paxcast backtest` (default origins: the data's last two horizons of
+  28 days) through `global_backtest.serve_ours` (fit, registry, the service's Predictor), with
+  the network trained here (local) or by 2 DDP workers (ray2); pooled WAPE over both origins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from paxcast.service.contract import sha256_of
+from paxcast.training.backtest_report import machine
+from paxcast.training.data import read_series
+from paxcast.training.global_backtest import plan_backtest, serve_ours
+from paxcast.training.global_peers import peer_forecast
+from paxcast.training.global_pipeline import make_calendar, resolve_global_config
+from paxcast.training.global_scores import wape
+from paxcast.training.global_train import train_global
+
+ROOT = Path(__file__).resolve().parents[1]
+SEOUL = ROOT / "data/seoul_subway_daily/seoul_subway_daily.csv.gz"
+RESULTS = ROOT / "bench/results/ray_scale.jsonl"
+
+
+def trainer_for(mode: str):
+    """train_global here (local*), or a RayTrainer with the mode's workers (ray*)."""
+    if mode.startswith("local"):
+        torch.set_num_threads(int(mode[5:] or os.cpu_count()))
+        return train_global
+    from paxcast.training.ray_train import RaySettings, RayTrainer
+
+    return RayTrainer(RaySettings(workers=int(mode[3])))
+
+
+def throughput(mode: str, steps: int) -> dict:
+    series = read_series(SEOUL)
+    calendar = make_calendar("D", "KR", None, None)
+    config = resolve_global_config(series, len(calendar.names), steps=steps)
+    if mode == "ray2-b512":
+        config = config.updated(batch_size=512)
+    train = trainer_for(mode)
+    load = os.getloadavg()[0]
+    began = time.perf_counter()
+    result = train(series, config, calendar, show_progress=False)
+    wall = time.perf_counter() - began
+    params = sum(p.numel() for p in result.model.parameters())
+    return {
+        "what": "throughput",
+        "mode": mode,
+        "steps": steps,
+        "batch": config.batch_size,
+        "windows": result.windows_drawn,
+        "train_s": round(result.seconds, 2),
+        "windows_per_s": round(result.windows_drawn / result.seconds),
+        "wall_s": round(wall, 2),  # for Ray: cluster start, worker group, process group, result transfer
+        "params": params,
+        "allreduce_bytes_per_step": params * 4,
+        "best_step": result.best_step,
+        "val_wape": round(result.val_wape, 3),
+        "load_before": round(load, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
+
+
+def accuracy(mode: str, seed: int, steps: int | None) -> dict:
+    series = read_series(SEOUL)
+    plan = plan_backtest(SEOUL, series, None, [], [], None, {"country": "KR"}, {"steps": steps, "seed": seed})
+    train = trainer_for(mode)
+    data_sha256 = sha256_of(SEOUL)
+    means, naive, actuals, per_origin, facts = [], [], [], {}, []
+    load = os.getloadavg()[0]
+    began = time.perf_counter()
+    for c in plan.cuts:
+        forecast, training, _ = serve_ours(plan, c, data_sha256, False, train=train)
+        base = peer_forecast("SeasonalNaive", c.ids, c.histories, c.freq, plan.config.season, c.horizon, [])
+        means.append(forecast.mean)
+        naive.append(base["mean"])
+        actuals.append(c.actuals)
+        per_origin[c.label] = round(wape(forecast.mean, c.actuals), 3)
+        facts.append({k: training[k] for k in ("best_step", "val_wape", "train_s")})
+    return {
+        "what": "accuracy",
+        "mode": mode,
+        "seed": seed,
+        "steps": plan.config.steps,
+        "wape": round(wape(np.concatenate(means), np.concatenate(actuals)), 3),
+        "wape_by_origin": per_origin,
+        "seasonal_naive_wape": round(wape(np.concatenate(naive), np.concatenate(actuals)), 3),
+        "training": facts,
+        "wall_s": round(time.perf_counter() - began, 1),
+        "load_before": round(load, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.ray_scale")
+    parser.add_argument("what", choices=("throughput", "accuracy"))
+    parser.add_argument("--mode", required=True, choices=("local", "local1", "local2", "ray1", "ray2", "ray2-b512"))
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.what == "throughput":
+        record = throughput(args.mode, args.steps or 1000)
+    else:
+        record = accuracy(args.mode, args.seed, args.steps)
+    record["machine"] = machine()
+    line = json.dumps(record)
+    print(line, flush=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    with RESULTS.open("a") as out:
+        out.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()
