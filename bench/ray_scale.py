@@ -2,6 +2,7 @@
 
     python -m bench.ray_scale throughput --mode local2 [--steps 1000]   # local2 local1 ray1 ray2 ray2-b512
     python -m bench.ray_scale accuracy --mode ray2 --seed 0 [--steps 3000]   # local | ray2
+    python -m bench.ray_scale allreduce [--steps 1000]   # 2 processes, gloo on loopback, the model's gradient size
 
 One mode per run, each in its own process (and, for Ray, its own local cluster of this machine's
 CPUs), so each number carries its own load average. Every run prints one JSON line and appends it
@@ -10,11 +11,15 @@ to bench/results/ray_scale.jsonl; docs/scale.md has the tables.
 - throughput: `train_global` on all 584 stations (calendar KR, the shipped model's settings) for
   `--steps`; local2/local1 are this process on 2/1 torch threads; rayN is `ray_train.RayTrainer`
   with N workers of 1 CPU and 1 thread each, the batch of 256 windows split between them;
-  ray2-b512 gives each of 2 workers 256 windows (a global batch of 512). Windows/s is the windows
+  ray2-b512 gives each of 2 workers 256 windows (a global batch of 512), local1-b128 is one
+  thread on 128 windows a step (what one of 2 workers computes). Windows/s is the windows
   drawn over rank 0's `train_global` time (data placement and validation checks included).
 - accuracy: the backtest of `paxcast backtest` (default origins: the data's last two horizons of
   28 days) through `global_backtest.serve_ours` (fit, registry, the service's Predictor), with
   the network trained here (local) or by 2 DDP workers (ray2); pooled WAPE over both origins.
+- allreduce: two processes in one gloo process group on 127.0.0.1 all-reduce a float32 tensor of
+  the model's parameter count `--steps` times (after 20 warm-ups), as DDP does every step; the
+  median and p90 per call. The communication alone, without a Ray cluster or a training step.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ RESULTS = ROOT / "bench/results/ray_scale.jsonl"
 def trainer_for(mode: str):
     """train_global here (local*), or a RayTrainer with the mode's workers (ray*)."""
     if mode.startswith("local"):
-        torch.set_num_threads(int(mode[5:] or os.cpu_count()))
+        torch.set_num_threads(int(mode[5:6] or os.cpu_count()))
         return train_global
     from paxcast.training.ray_train import RaySettings, RayTrainer
 
@@ -56,8 +61,8 @@ def throughput(mode: str, steps: int) -> dict:
     series = read_series(SEOUL)
     calendar = make_calendar("D", "KR", None, None)
     config = resolve_global_config(series, len(calendar.names), steps=steps)
-    if mode == "ray2-b512":
-        config = config.updated(batch_size=512)
+    if mode in ("ray2-b512", "local1-b128"):
+        config = config.updated(batch_size=int(mode.split("-b")[1]))
     train = trainer_for(mode)
     load = os.getloadavg()[0]
     began = time.perf_counter()
@@ -113,14 +118,68 @@ def accuracy(mode: str, seed: int, steps: int | None) -> dict:
     }
 
 
+def allreduce_worker(rank: int, port: int, numel: int, calls: int, out) -> None:
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    tensor = torch.ones(numel)
+    times = []
+    for k in range(calls + 20):
+        began = time.perf_counter()
+        dist.all_reduce(tensor)
+        if k >= 20:
+            times.append(time.perf_counter() - began)
+    dist.destroy_process_group()
+    if rank == 0:
+        out.put(times)
+
+
+def allreduce(calls: int) -> dict:
+    import socket
+
+    import torch.multiprocessing as mp
+
+    from paxcast.service.contract import GlobalTrainConfig
+    from paxcast.training.global_model import GlobalForecaster
+
+    model = GlobalForecaster(GlobalTrainConfig(window=28, horizon=28, season=7, features=12))
+    numel = sum(p.numel() for p in model.parameters())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    load = os.getloadavg()[0]
+    workers = [ctx.Process(target=allreduce_worker, args=(r, port, numel, calls, out)) for r in range(2)]
+    for w in workers:
+        w.start()
+    times = np.array(out.get(timeout=300)) * 1000
+    for w in workers:
+        w.join(timeout=60)
+    return {
+        "what": "allreduce",
+        "numel": numel,
+        "bytes": numel * 4,
+        "calls": calls,
+        "median_ms": round(float(np.median(times)), 3),
+        "p90_ms": round(float(np.percentile(times, 90)), 3),
+        "load_before": round(load, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ray_scale")
-    parser.add_argument("what", choices=("throughput", "accuracy"))
-    parser.add_argument("--mode", required=True, choices=("local", "local1", "local2", "ray1", "ray2", "ray2-b512"))
+    parser.add_argument("what", choices=("throughput", "accuracy", "allreduce"))
+    modes = ("local", "local1", "local2", "local1-b128", "ray1", "ray2", "ray2-b512")
+    parser.add_argument("--mode", choices=modes)
     parser.add_argument("--steps", type=int)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if args.what == "throughput":
+    if args.what == "allreduce":
+        record = allreduce(args.steps or 1000)
+    elif args.what == "throughput":
         record = throughput(args.mode, args.steps or 1000)
     else:
         record = accuracy(args.mode, args.seed, args.steps)

@@ -105,6 +105,17 @@ def ray_settings(args: argparse.Namespace):
     return settings
 
 
+def engine_session(settings):
+    """A Ray session around the whole command under `--engine ray` (started or joined once); nothing locally."""
+    import contextlib
+
+    if settings is None:
+        return contextlib.nullcontext()
+    from paxcast.training.ray_train import session
+
+    return session(settings.address)
+
+
 def overrides_from(args: argparse.Namespace, retrainable: bool = False) -> dict:
     """The training flags given on the command line (None for those left to their defaults)."""
     names = list(training_fields(retrainable, include_global=True)) + ["country", "subdiv", "holidays"]
@@ -124,13 +135,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from paxcast.training.pipeline import train_and_register
 
     trainer = None
-    if settings is not None:
-        from paxcast.training.ray_train import RayTrainer
+    with engine_session(settings):
+        if settings is not None:
+            from paxcast.training.ray_train import RayTrainer
 
-        trainer = RayTrainer(settings)
-    version, fitted = train_and_register(
-        args.data, args.out, args.name, kind=args.kind, trainer=trainer, **overrides_from(args)
-    )
+            trainer = RayTrainer(settings)
+        version, fitted = train_and_register(
+            args.data, args.out, args.name, kind=args.kind, trainer=trainer, **overrides_from(args)
+        )
     if hasattr(fitted, "summary"):
         on = "" if trainer is None else f" (on Ray: {settings.workers} workers x {settings.cpus_per_worker} CPU)"
         print(f"registered {args.name}/{version} in {args.out}: {fitted.summary()}{on}")
@@ -248,20 +260,21 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     if settings is not None:
         from paxcast.training.ray_train import RayTrainer
 
-        trainer = RayTrainer(settings)
+        trainer = RayTrainer(settings)  # one Ray session for both fits of the run (engine_session below)
 
     signal.signal(signal.SIGTERM, raise_interrupt)
     overrides = {k: v for k, v in overrides_from(args, retrainable=True).items() if v is not None}
-    outcome = retrain(
-        args.data,
-        args.registry,
-        args.name,
-        max_regression=args.max_regression,
-        force=args.force,
-        keep=args.keep,
-        trainer=trainer,
-        **overrides,
-    )
+    with engine_session(settings):
+        outcome = retrain(
+            args.data,
+            args.registry,
+            args.name,
+            max_regression=args.max_regression,
+            force=args.force,
+            keep=args.keep,
+            trainer=trainer,
+            **overrides,
+        )
     record = outcome.record
     pruned = f"; pruned {', '.join(record['pruned'])}" if record["pruned"] else ""
     print(

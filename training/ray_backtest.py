@@ -34,7 +34,7 @@ from paxcast.training.global_backtest import (
     serve_ours,
 )
 from paxcast.training.global_peers import POOL_FROM, peer_forecast
-from paxcast.training.ray_train import RaySettings, connect
+from paxcast.training.ray_train import RaySettings, session
 
 # Series per peer task: below POOL_FROM, so a task never starts statsforecast's own process pool.
 CHUNK_SERIES = min(48, POOL_FROM - 1)
@@ -78,8 +78,7 @@ def joined(pieces: list[dict], levels: list[int], rows: np.ndarray | None) -> Fo
 
 def run_global_backtest_ray(plan: Plan, settings: RaySettings, log=print) -> list[OriginRun]:
     """Every origin and every peer chunk submitted at once; results assembled and logged in the local order."""
-    started_here = connect(settings.address)
-    try:
+    with session(settings.address):
         cpus = settings.cpus_per_worker
         ours = ray.remote(num_cpus=cpus)(ours_task)
         peer = ray.remote(num_cpus=1)(peer_task)
@@ -117,6 +116,3 @@ def run_global_backtest_ray(plan: Plan, settings: RaySettings, log=print) -> lis
                 log_peer(log, c, method, forecasts[method])
             runs.append(origin_run(plan, c, forecasts, training, imputed))
         return runs
-    finally:
-        if started_here:
-            ray.shutdown()

@@ -17,6 +17,8 @@ This module imports Ray; nothing imports it unless `--engine ray` is given.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import tempfile
 import time
@@ -66,6 +68,17 @@ def connect(address: str | None) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def session(address: str | None):
+    """One Ray session around a whole command (a retrain fits twice): started or joined once, closed after."""
+    started_here = connect(address)
+    try:
+        yield
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
 def worker_loop(settings: dict) -> GlobalResult | None:
     """One Ray Train worker: its shard of the series through `train_global`; rank 0 returns the result."""
     from ray import train
@@ -100,35 +113,36 @@ class RayTrainer:
     def __call__(
         self, series: list[Series], config: GlobalTrainConfig, calendar: Calendar, show_progress: bool | None = None
     ) -> GlobalResult:
+        from ray import train
         from ray.train import RunConfig, ScalingConfig
         from ray.train.torch import TorchConfig, TorchTrainer
 
         s = self.settings
         divides(config.batch_size, s.workers)
-        started_here = connect(s.address)
-        try:
-            with tempfile.TemporaryDirectory(prefix="paxcast-ray-") as storage:
-                trainer = TorchTrainer(
-                    worker_loop,
-                    train_loop_config={
-                        "series": ray.put(series),
-                        "config": config,
-                        "calendar": calendar,
-                        "threads": s.cpus_per_worker,
-                        "show_progress": sys.stderr.isatty() if show_progress is None else show_progress,
-                    },
-                    torch_config=TorchConfig(backend="gloo"),
-                    scaling_config=ScalingConfig(
-                        num_workers=s.workers, use_gpu=False, resources_per_worker={"CPU": s.cpus_per_worker}
-                    ),
-                    run_config=RunConfig(name="paxcast-train", storage_path=storage),
-                )
-                began = time.perf_counter()
+        with session(s.address), tempfile.TemporaryDirectory(prefix="paxcast-ray-") as scratch:
+            # Ray Train's run directory; on a cluster of several nodes PAXCAST_RAY_STORAGE names shared storage.
+            storage = os.environ.get("PAXCAST_RAY_STORAGE") or scratch
+            trainer = TorchTrainer(
+                worker_loop,
+                train_loop_config={
+                    "series": ray.put(series),
+                    "config": config,
+                    "calendar": calendar,
+                    "threads": s.cpus_per_worker,
+                    "show_progress": sys.stderr.isatty() if show_progress is None else show_progress,
+                },
+                torch_config=TorchConfig(backend="gloo"),
+                scaling_config=ScalingConfig(
+                    num_workers=s.workers, use_gpu=False, resources_per_worker={"CPU": s.cpus_per_worker}
+                ),
+                run_config=RunConfig(name="paxcast-train", storage_path=storage),
+            )
+            began = time.perf_counter()
+            try:
                 outcome = trainer.fit()
-                self.last_run = {"workers": s.workers, "fit_seconds": time.perf_counter() - began}
-        finally:
-            if started_here:
-                ray.shutdown()
+            except train.TrainingFailedError as exc:  # a worker raised: its error, one line, no Ray traceback
+                raise ModelError(f"Ray training failed: {str(exc).strip().splitlines()[-1]}") from None
+            self.last_run = {"workers": s.workers, "fit_seconds": time.perf_counter() - began}
         if outcome.error is not None or outcome.return_value is None:
             raise ModelError(f"Ray training failed: {outcome.error}")
         return outcome.return_value

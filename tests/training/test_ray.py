@@ -167,3 +167,11 @@ def test_impossible_engine_flags_are_one_line_and_exit_2_before_any_cluster(
 def test_engine_ray_on_one_series_says_it_trains_global_models(air_csv, tmp_path, capsys):
     assert main(["train", "--data", str(air_csv), "--out", str(tmp_path), "--engine", "ray"]) == 2
     assert "--engine ray trains global models" in capsys.readouterr().err
+
+
+def test_retrain_engine_ray_of_a_per_series_champion_is_refused_before_training(registry, air_csv, capsys):
+    argv = ["retrain", "--data", str(air_csv), "--registry", str(registry), "--name", "air_passengers"]
+    assert main([*argv, "--engine", "ray"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("paxcast retrain: --engine ray retrains global models; champion air_passengers/")
+    assert err.endswith(" is per-series")
