@@ -14,8 +14,8 @@ to bench/results/ray_scale.jsonl; docs/scale.md has the tables.
   ray2-b512 gives each of 2 workers 256 windows (a global batch of 512), local1-b128 is one
   thread on 128 windows a step (what one of 2 workers computes). Windows/s is the windows
   drawn over rank 0's `train_global` time (data placement and validation checks included).
-- accuracy: the backtest of `paxcast backtest` (default origins: the data's last two horizons of
-  28 days) through `global_backtest.serve_ours` (fit, registry, the service's Predictor), with
+- accuracy: the backtest of `paxcast backtest` (`--origins`, default: the data's last two
+  horizons of 28 days) through `global_backtest.serve_ours` (fit, registry, the service's Predictor), with
   the network trained here (local) or by 2 DDP workers (ray2); pooled WAPE over both origins.
 - allreduce: two processes in one gloo process group on 127.0.0.1 all-reduce a float32 tensor of
   the model's parameter count `--steps` times (after 20 warm-ups), as DDP does every step; the
@@ -87,9 +87,9 @@ def throughput(mode: str, steps: int) -> dict:
     }
 
 
-def accuracy(mode: str, seed: int, steps: int | None) -> dict:
+def accuracy(mode: str, seed: int, steps: int | None, origins: str | None) -> dict:
     series = read_series(SEOUL)
-    plan = plan_backtest(SEOUL, series, None, [], [], None, {"country": "KR"}, {"steps": steps, "seed": seed})
+    plan = plan_backtest(SEOUL, series, origins, [], [], None, {"country": "KR"}, {"steps": steps, "seed": seed})
     train = trainer_for(mode)
     data_sha256 = sha256_of(SEOUL)
     means, naive, actuals, per_origin, facts = [], [], [], {}, []
@@ -176,13 +176,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mode", choices=modes)
     parser.add_argument("--steps", type=int)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--origins", help="accuracy: as paxcast backtest --origins (default: the data's last two)")
     args = parser.parse_args(argv)
     if args.what == "allreduce":
         record = allreduce(args.steps or 1000)
     elif args.what == "throughput":
         record = throughput(args.mode, args.steps or 1000)
     else:
-        record = accuracy(args.mode, args.seed, args.steps)
+        record = accuracy(args.mode, args.seed, args.steps, args.origins)
     record["machine"] = machine()
     line = json.dumps(record)
     print(line, flush=True)

@@ -135,6 +135,7 @@ def test_without_engine_ray_nothing_imports_ray(stations_csv, tmp_path):
         "from paxcast.training.cli import build_parser, main\n"
         "build_parser().parse_args(['backtest', '--data', 'x.csv'])\n"
         f"assert main(['train', '--data', {str(stations_csv)!r}, '--out', {str(tmp_path)!r}, *{flags!r}]) == 0\n"
+        "import paxcast.training.global_backtest, paxcast.training.retrain, statsforecast  # noqa\n"
         "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
