@@ -3,6 +3,7 @@
     python -m bench.ray_scale throughput --mode local2 [--steps 1000]   # local2 local1 ray1 ray2 ray2-b512
     python -m bench.ray_scale accuracy --mode ray2 --seed 0 [--steps 3000]   # local | ray2
     python -m bench.ray_scale allreduce [--steps 1000]   # 2 processes, gloo on loopback, the model's gradient size
+    python -m bench.ray_scale project   # docs/scale.md's projection, from the newest line of each run above
 
 One mode per run, each in its own process (and, for Ray, its own local cluster of this machine's
 CPUs), so each number carries its own load average. Every run prints one JSON line and appends it
@@ -169,15 +170,88 @@ def allreduce(calls: int) -> dict:
     }
 
 
+# The projection's assumptions (docs/scale.md says why each).
+STATIONS, SHIPPED_STATIONS, SHIPPED_WINDOWS = 10_000, 584, 3000 * 256
+LATENCY_S, BANDWIDTH_BPS = 50e-6, 1.25e9  # per message between pods; 10 Gbit/s
+FORWARD_SHARE = 1 / 3  # a validation window (forward only) costs a third of a training window (forward + backward)
+
+
+def full_runs(records: list[dict], what: str, mode: str | None = None) -> list[dict]:
+    """Every full-length (1,000 steps or calls) record of that kind."""
+    same = [r for r in records if r["what"] == what and r.get("mode") == mode]
+    return [r for r in same if r.get("steps", r.get("calls", 0)) >= 1000]
+
+
+def mean_of(records: list[dict], key: str, mode: str) -> float:
+    """The mean of `key` over every full-length throughput run of `mode`."""
+    return float(np.mean([r[key] for r in full_runs(records, "throughput", mode)]))
+
+
+def project() -> dict:
+    """Hours to train 10,000 stations for the shipped model's windows per station, by workers and batch.
+
+    Step costs are the mean over the full-length runs of each mode."""
+    records = [json.loads(line) for line in RESULTS.read_text().splitlines()]
+    per_step = {m: mean_of(records, "train_s", m) / 1000 for m in ("local1", "local1-b128")}
+    k = (per_step["local1"] - per_step["local1-b128"]) / 128  # seconds per window, one thread
+    a = per_step["local1-b128"] - 128 * k  # seconds per step whatever the batch
+    measured = full_runs(records, "allreduce")[-1]
+    size = measured["bytes"]
+    windows = STATIONS * SHIPPED_WINDOWS / SHIPPED_STATIONS
+    check = STATIONS * k * FORWARD_SHARE  # one validation pass over one window per station, one thread
+
+    def ring(workers: int) -> float:
+        return (
+            0.0 if workers == 1 else 2 * (workers - 1) * LATENCY_S + 2 * (workers - 1) / workers * size / BANDWIDTH_BPS
+        )
+
+    rows = []
+    for workers in (1, 2, 8, 64):
+        for scheme, batch in (("global batch 256", 256 // workers), ("256 per worker", 256)):
+            if workers == 1 and scheme == "256 per worker":
+                continue
+            steps = windows / (batch * workers)
+            step_s = a + k * batch + ring(workers)
+            seconds = steps * step_s + steps / 100 * check
+            rows.append(
+                {
+                    "workers": workers,
+                    "scheme": scheme,
+                    "windows_per_worker_step": batch,
+                    "steps": round(steps),
+                    "step_ms": round(step_s * 1000, 2),
+                    "allreduce_ms": round(ring(workers) * 1000, 3),
+                    "validation_s": round(steps / 100 * check),
+                    "hours": round(seconds / 3600, 2),
+                }
+            )
+    local2_rate = mean_of(records, "windows_per_s", "local2")
+    return {
+        "what": "projection",
+        "inputs": {
+            "s_per_step_fixed": round(a, 5),
+            "s_per_window": round(k, 7),
+            "allreduce_loopback_ms": measured["median_ms"],
+            "allreduce_bytes": size,
+            "windows": round(windows),
+            "one_machine_2_threads_hours": round(windows / local2_rate / 3600, 2),
+        },
+        "rows": rows,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ray_scale")
-    parser.add_argument("what", choices=("throughput", "accuracy", "allreduce"))
+    parser.add_argument("what", choices=("throughput", "accuracy", "allreduce", "project"))
     modes = ("local", "local1", "local2", "local1-b128", "ray1", "ray2", "ray2-b512")
     parser.add_argument("--mode", choices=modes)
     parser.add_argument("--steps", type=int)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--origins", help="accuracy: as paxcast backtest --origins (default: the data's last two)")
     args = parser.parse_args(argv)
+    if args.what == "project":
+        print(json.dumps(project(), indent=1))
+        return
     if args.what == "allreduce":
         record = allreduce(args.steps or 1000)
     elif args.what == "throughput":
