@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Targets: `serve` (default, last stage): the API with the base install only, no torch.
 #          `trainer`: the same plus the `train` extra, for `paxcast train|retrain` jobs.
+#          `ray-trainer`: the trainer plus the `ray` extra, for Ray clusters (deploy/ray).
 
 FROM python:3.11-slim AS build
 WORKDIR /src
@@ -30,6 +31,19 @@ USER 10001
 ENTRYPOINT ["paxcast"]
 # The scheduled job: judge a challenger against the served model, promote only if not worse.
 CMD ["retrain", "--data", "data/air_passengers.csv", "--registry", "models", "--name", "air_passengers"]
+
+# `ray-trainer`: the trainer plus the `ray` extra, for `--engine ray` and the KubeRay pods of deploy/ray
+# (KubeRay runs `ray start` in it; the RayJob's entrypoint is `paxcast retrain --engine ray`).
+FROM runtime AS ray-trainer
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu \
+        "$(ls /wheels/paxcast-*.whl)[train,ray]" \
+    && rm -rf /wheels
+COPY --chown=10001:10001 data ./data
+COPY --chown=10001:10001 models ./models
+USER 10001
+ENTRYPOINT ["paxcast"]
+CMD ["retrain", "--data", "data/seoul_subway_daily/seoul_subway_daily.csv.gz", "--registry", "models", "--name", "seoul_subway_daily", "--engine", "ray"]
 
 FROM runtime AS serve
 # The tested dependency set, pinned and hashed (`make lock`), then paxcast alone: users of the

@@ -15,9 +15,9 @@ $(VENV)/.serve-installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# Everything: serving + training + benchmarks + test tools.
+# Everything: serving + training + benchmarks + Ray + test tools (one pip command, so torch stays the train extra's pin).
 $(VENV)/.all-installed: pyproject.toml $(VENV)/.serve-installed
-	$(BIN)/python -m pip install --quiet -e ".[train,bench,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[train,bench,ray,dev]"
 	touch $@
 
 install-serve: $(VENV)/.serve-installed

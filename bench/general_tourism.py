@@ -5,7 +5,8 @@ the general models (`paxcast backtest --test` runs ours and the statistical peer
 
 Each model trains once on every series' training part (as ours does) and forecasts the official
 horizon (24 months, 8 quarters) from each series' end. Documented defaults except `h`, `input_size`
-(our window: 72 months, 24 quarters) and `scaler_type="robust"`: the defaults do not scale the
+(our window: 72 months, 24 quarters), `start_padding_enabled` (histories shorter than that, as ours
+pads them) and `scaler_type="robust"`: the defaults do not scale the
 windows, and tourism series run from tens to millions (unscaled, one loss is dominated by the largest
 series). Scores are those of `paxcast backtest` (`paxcast.training.global_scores.score`): MAPE, MASE
 with each series' in-sample seasonal-naive scale. Results: bench/results/general_tourism_nf.json.
@@ -46,6 +47,7 @@ def forecast(method: str, ids: list[str], histories: list[np.ndarray], ends, fre
         h=horizon,
         input_size=window,
         scaler_type="robust",
+        start_padding_enabled=True,  # quarterly series as short as 22 quarters; ours pads too
         enable_progress_bar=False,
         enable_model_summary=False,
         logger=False,

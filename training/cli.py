@@ -69,6 +69,57 @@ def add_global_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--holidays", metavar="CSV", help="global models: holiday dates from a CSV with a ds column")
 
 
+def add_engine_flags(parser: argparse.ArgumentParser, what: str, workers: bool = True) -> None:
+    """Where the work runs: this process (default) or a Ray cluster (the `ray` extra)."""
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help=f"run {what} in this process (default) or on a Ray cluster (pip install 'paxcast[ray]')",
+    )
+    parser.add_argument(
+        "--address",
+        help="--engine ray: the cluster, 'auto' (the one this host belongs to) or ray://host:10001 "
+        "(default: start a local Ray on this machine)",
+    )
+    if workers:  # a backtest runs each origin and each chunk of a peer's series as a task instead
+        parser.add_argument("--workers", type=int, help="--engine ray: training workers, DDP (default: 2)")
+    parser.add_argument(
+        "--cpus-per-worker", type=int, help="--engine ray: CPUs (and torch threads) per worker or task (default: 1)"
+    )
+
+
+def ray_settings(args: argparse.Namespace):
+    """The Ray settings of `--engine ray`, or None for a local run (which refuses the Ray-only flags)."""
+    given = {
+        "address": args.address,
+        "workers": getattr(args, "workers", None),
+        "cpus_per_worker": args.cpus_per_worker,
+    }
+    if args.engine != "ray":
+        for name, value in given.items():
+            if value is not None:
+                raise UsageError(f"--{name.replace('_', '-')} applies to --engine ray")
+        return None
+    require(args.command, "ray", "ray")
+    from paxcast.training.ray_train import RaySettings
+
+    settings = RaySettings(**{k: v for k, v in given.items() if v is not None})
+    settings.check()
+    return settings
+
+
+def engine_session(settings):
+    """A Ray session around the whole command under `--engine ray` (started or joined once); nothing locally."""
+    import contextlib
+
+    if settings is None:
+        return contextlib.nullcontext()
+    from paxcast.training.ray_train import session
+
+    return session(settings.address)
+
+
 def overrides_from(args: argparse.Namespace, retrainable: bool = False) -> dict:
     """The training flags given on the command line (None for those left to their defaults)."""
     names = list(training_fields(retrainable, include_global=True)) + ["country", "subdiv", "holidays"]
@@ -84,11 +135,21 @@ def require(command: str, extra: str, *modules: str) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     require("train", "train", "torch", "onnx")
+    settings = ray_settings(args)
     from paxcast.training.pipeline import train_and_register
 
-    version, fitted = train_and_register(args.data, args.out, args.name, kind=args.kind, **overrides_from(args))
+    trainer = None
+    with engine_session(settings):
+        if settings is not None:
+            from paxcast.training.ray_train import RayTrainer
+
+            trainer = RayTrainer(settings)
+        version, fitted = train_and_register(
+            args.data, args.out, args.name, kind=args.kind, trainer=trainer, **overrides_from(args)
+        )
     if hasattr(fitted, "summary"):
-        print(f"registered {args.name}/{version} in {args.out}: {fitted.summary()}")
+        on = "" if trainer is None else f" (on Ray: {settings.workers} workers x {settings.cpus_per_worker} CPU)"
+        print(f"registered {args.name}/{version} in {args.out}: {fitted.summary()}{on}")
         return 0
     config, chosen = fitted.config, fitted.selection.chosen
     inner = (
@@ -109,6 +170,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_backtest(args: argparse.Namespace) -> int:
     require("backtest", "train", "torch", "onnx")
     require("backtest", "bench", "statsforecast", "matplotlib")
+    settings = ray_settings(args)
     from paxcast.training.data import read_series
     from paxcast.training.pipeline import check_flags, choose_kind
 
@@ -116,7 +178,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     kind = choose_kind(args.data, series, args.kind)
     check_flags(kind, overrides_from(args))
     if kind == "global":
-        return backtest_global(args, series)
+        return backtest_global(args, series, settings)
+    if settings is not None:
+        raise UsageError(f"{args.data}: --engine ray backtests multi-series files (the global model and its peers)")
     for name, given in (("--peers", args.peers), ("--peer-series", args.peer_series), ("--test", args.test)):
         if given is not None:
             raise UsageError(f"{name} applies to multi-series files; a one-series backtest runs its own baselines")
@@ -138,7 +202,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def backtest_global(args: argparse.Namespace, series: list) -> int:
+def backtest_global(args: argparse.Namespace, series: list, settings=None) -> int:
     """`paxcast backtest` on a multi-series file: the global model through the service's path, and its peers."""
     from pathlib import Path
 
@@ -167,7 +231,12 @@ def backtest_global(args: argparse.Namespace, series: list) -> int:
         test=args.test,
     )
     log = lambda line: print(line, flush=True)  # noqa: E731
-    runs = run_global_backtest(plan, log=log)
+    if settings is None:
+        runs = run_global_backtest(plan, log=log)
+    else:
+        from paxcast.training.ray_backtest import run_global_backtest_ray
+
+        runs = run_global_backtest_ray(plan, settings, log=log)
     scores = scored(runs, plan.levels)
     log(table(plan, runs, scores))
     write_json(json_path, plan, runs, scores)
@@ -189,19 +258,28 @@ def raise_interrupt(signum, frame) -> None:
 
 def cmd_retrain(args: argparse.Namespace) -> int:
     require("retrain", "train", "torch", "onnx")
+    settings = ray_settings(args)
     from paxcast.training.retrain import retrain
+
+    trainer = None
+    if settings is not None:
+        from paxcast.training.ray_train import RayTrainer
+
+        trainer = RayTrainer(settings)  # one Ray session for both fits of the run (engine_session below)
 
     signal.signal(signal.SIGTERM, raise_interrupt)
     overrides = {k: v for k, v in overrides_from(args, retrainable=True).items() if v is not None}
-    outcome = retrain(
-        args.data,
-        args.registry,
-        args.name,
-        max_regression=args.max_regression,
-        force=args.force,
-        keep=args.keep,
-        **overrides,
-    )
+    with engine_session(settings):
+        outcome = retrain(
+            args.data,
+            args.registry,
+            args.name,
+            max_regression=args.max_regression,
+            force=args.force,
+            keep=args.keep,
+            trainer=trainer,
+            **overrides,
+        )
     record = outcome.record
     pruned = f"; pruned {', '.join(record['pruned'])}" if record["pruned"] else ""
     print(
@@ -278,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
     add_training_flags(train, include_global=True)
     add_global_flags(train)
+    add_engine_flags(train, "training")
     train.add_argument("--out", default="models", help="model registry directory (default: models)")
     train.add_argument("--name", default="air_passengers", help="model name in the registry")
     train.set_defaults(func=cmd_train)
@@ -292,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
     add_training_flags(backtest, include_global=True)
     add_global_flags(backtest)
+    add_engine_flags(backtest, "the origins and the peers (as Ray tasks)", workers=False)
     backtest.add_argument("--holdout", type=int, help="one series: one split, forecast the last N values (default: 36)")
     backtest.add_argument(
         "--origins",
@@ -348,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
     add_training_flags(retrain, retrainable=True, include_global=True)
     add_registry_arguments(retrain)
+    add_engine_flags(retrain, "every fit of the run (global champions)")
     retrain.add_argument(
         "--max-regression",
         type=float,

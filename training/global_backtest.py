@@ -33,6 +33,7 @@ from paxcast.training.global_cuts import Cut, cut, default_origins, impute, pars
 from paxcast.training.global_peers import peer_forecast
 from paxcast.training.global_pipeline import check_global_series, fit_global, make_calendar, resolve_global_config
 from paxcast.training.global_scores import mase_scale
+from paxcast.training.global_train import train_global
 from paxcast.training.registry import register
 
 OURS = "paxcast global LSTM"
@@ -129,13 +130,19 @@ def posted_request(c: Cut, window: int, season: int, levels: list[int]) -> tuple
     return request, imputed
 
 
-def serve_ours(plan: Plan, c: Cut, data_sha256: str, show_progress: bool) -> tuple[Forecast, dict, int]:
-    """Train on the cut's past as `paxcast train` does, register, load with the service's Predictor, forecast."""
+def serve_ours(
+    plan: Plan, c: Cut, data_sha256: str, show_progress: bool, train=train_global
+) -> tuple[Forecast, dict, int]:
+    """Train on the cut's past as `paxcast train` does, register, load with the service's Predictor, forecast.
+
+    `train`: fit_global's trainer (bench/ray_scale.py passes `ray_train.RayTrainer` to backtest DDP training)."""
     config = plan.config
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="paxcast-backtest-") as tmp:
         started = time.perf_counter()
-        fitted = fit_global(c.past, config, plan.calendar, Path(tmp), plan.holiday_file, show_progress=show_progress)
+        fitted = fit_global(
+            c.past, config, plan.calendar, Path(tmp), plan.holiday_file, show_progress=show_progress, train=train
+        )
         fit_seconds = time.perf_counter() - started
         registry = Path(tmp) / "registry"
         version = register(
@@ -179,11 +186,16 @@ def serve_ours(plan: Plan, c: Cut, data_sha256: str, show_progress: bool) -> tup
     return forecast, training, imputed
 
 
+def peer_rows(plan: Plan, c: Cut, method: str) -> np.ndarray | None:
+    """The rows of the cut a peer runs on: a random subset when --peer-series asks for one, else None (all)."""
+    if plan.peer_series is not None and method != "SeasonalNaive" and plan.peer_series < len(c.ids):
+        return subset_rows(len(c.ids), plan.peer_series)
+    return None
+
+
 def run_peer(plan: Plan, c: Cut, method: str) -> Forecast:
     """One statsforecast peer on the cut (on a random subset of series when --peer-series asks for one)."""
-    rows = None
-    if plan.peer_series is not None and method != "SeasonalNaive" and plan.peer_series < len(c.ids):
-        rows = subset_rows(len(c.ids), plan.peer_series)
+    rows = peer_rows(plan, c, method)
     ids = c.ids if rows is None else [c.ids[i] for i in rows]
     histories = c.histories if rows is None else [c.histories[i] for i in rows]
     load = os.getloadavg()[0]
@@ -192,24 +204,35 @@ def run_peer(plan: Plan, c: Cut, method: str) -> Forecast:
 
 
 def run_origin(plan: Plan, c: Cut, data_sha256: str, log, show_progress: bool) -> OriginRun:
-    season = plan.config.season
     ours, training, imputed = serve_ours(plan, c, data_sha256, show_progress)
-    gaps = sum(int(np.isnan(h).any()) for h in c.histories)
+    log_ours(log, c, ours, training, imputed)
+    forecasts = {OURS: ours}
+    for method in plan.peers:
+        forecasts[method] = run_peer(plan, c, method)
+        log_peer(log, c, method, forecasts[method])
+    return origin_run(plan, c, forecasts, training, imputed)
+
+
+def log_ours(log, c: Cut, ours: Forecast, training: dict, imputed: int) -> None:
     log(
         f"  {OURS}: trained on {training['series']} series in {training['fit_s']:.1f}s (best step "
         f"{training['best_step']}, validation WAPE {training['val_wape']:.2f}% vs seasonal naive "
         f"{training['val_baseline_wape']:.2f}%), served {len(c.ids)} forecasts in {training['serve_s']:.2f}s "
         f"({imputed} posted histories imputed); load {ours.load[0]:.2f} -> {ours.load[1]:.2f}"
     )
-    forecasts = {OURS: ours}
-    for method in plan.peers:
-        forecasts[method] = run_peer(plan, c, method)
-        f = forecasts[method]
-        on = f"{len(c.ids) if f.rows is None else len(f.rows)} series"
-        log(f"  {method}: {f.seconds:.1f}s on {on}; load {f.load[0]:.2f} -> {f.load[1]:.2f}")
+
+
+def log_peer(log, c: Cut, method: str, f: Forecast) -> None:
+    on = f"{len(c.ids) if f.rows is None else len(f.rows)} series"
+    log(f"  {method}: {f.seconds:.1f}s on {on}; load {f.load[0]:.2f} -> {f.load[1]:.2f}")
+
+
+def origin_run(plan: Plan, c: Cut, forecasts: dict[str, Forecast], training: dict, imputed: int) -> OriginRun:
+    """One origin's forecasts (ours first, then the peers) with what scoring needs beside them."""
+    gaps = sum(int(np.isnan(h).any()) for h in c.histories)
     return OriginRun(
         cut=c,
-        scales=np.array([mase_scale(h, season) for h in c.histories]),
+        scales=np.array([mase_scale(h, plan.config.season) for h in c.histories]),
         imputed={"posted_windows": imputed, "histories_with_gaps": gaps},
         training=training,
         forecasts=forecasts,
@@ -222,10 +245,15 @@ def run_global_backtest(plan: Plan, log=print, show_progress: bool | None = None
     data_sha256 = sha256_of(plan.data)
     runs = []
     for k, c in enumerate(plan.cuts):
-        dropped = ", ".join(f"{why.replace('_', ' ')} {n}" for why, n in c.dropped.items())
-        log(
-            f"origin {c.label} ({k + 1}/{len(plan.cuts)}, horizon {c.horizon}): {len(c.ids)} series scored, "
-            f"dropped {sum(c.dropped.values())} ({dropped}); started {dt.datetime.now():%H:%M:%S}"
-        )
+        log(origin_line(plan, k))
         runs.append(run_origin(plan, c, data_sha256, log, show_progress))
     return runs
+
+
+def origin_line(plan: Plan, k: int) -> str:
+    c = plan.cuts[k]
+    dropped = ", ".join(f"{why.replace('_', ' ')} {n}" for why, n in c.dropped.items())
+    return (
+        f"origin {c.label} ({k + 1}/{len(plan.cuts)}, horizon {c.horizon}): {len(c.ids)} series scored, "
+        f"dropped {sum(c.dropped.values())} ({dropped}); started {dt.datetime.now():%H:%M:%S}"
+    )

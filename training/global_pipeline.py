@@ -182,10 +182,14 @@ def fit_global(
     workdir: Path,
     holiday_file: str | None = None,
     show_progress: bool | None = None,
+    train=train_global,
 ) -> FittedGlobal:
-    """Train, export to `workdir/model.onnx` and prove onnxruntime agrees with PyTorch."""
+    """Train, export to `workdir/model.onnx` and prove onnxruntime agrees with PyTorch.
+
+    `train` is `train_global` (this process) or a callable with its signature that runs the same loop
+    elsewhere and returns rank 0's GlobalResult (`ray_train.RayTrainer`): export, parity and card stay here."""
     try:
-        result = train_global(series, config, calendar, show_progress=show_progress)
+        result = train(series, config, calendar, show_progress=show_progress)
     except CalendarError as exc:  # a holiday file that does not cover the data's years
         raise DataError(str(exc)) from None
     except ValueError as exc:  # the sampler: no series long enough for one training window

@@ -18,6 +18,7 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,6 +54,24 @@ class Validation:
     target: np.ndarray
     origins: list[int]  # steps back from each series' end where a validation window's horizon starts
     skipped: int  # windows left out because their history has a gap
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's part of a data-parallel run (training/ray_train.py): rank `rank` of `world` trains on
+    every `world`-th series by sorted unique_id, draws `batch_size // world` windows a step, and steps the
+    model through `wrap` (DDP, which averages the gradients). The default is the whole, local run."""
+
+    rank: int = 0
+    world: int = 1
+    wrap: Callable[[torch.nn.Module], torch.nn.Module] = lambda model: model
+
+    def mine(self, series: list[Series]) -> list[int]:
+        ranked = sorted(range(len(series)), key=lambda i: series[i].id)
+        return sorted(ranked[self.rank :: self.world])
+
+
+LOCAL = Shard()
 
 
 @dataclass
@@ -150,7 +169,11 @@ def loss_scale(history: torch.Tensor, config: GlobalTrainConfig) -> torch.Tensor
 
 
 def train_global(
-    series: list[Series], config: GlobalTrainConfig, calendar: Calendar, show_progress: bool | None = None
+    series: list[Series],
+    config: GlobalTrainConfig,
+    calendar: Calendar,
+    show_progress: bool | None = None,
+    shard: Shard = LOCAL,
 ) -> GlobalResult:
     """Train, keep the best checkpoint on validation, and measure its out-of-sample errors.
 
@@ -167,13 +190,15 @@ def train_global(
     line = timeline(series, calendar, H, lead=W - config.shortest)
     val = validation_windows(series, line, config)
     held_out = val.origins[-1]
+    short = sum(len(s.y) - held_out < config.shortest + H for s in series)  # too short for one training window
+    mine = shard.mine(series)
     sampler = WindowSampler(
-        [s.y[: len(s.y) - held_out] for s in series],
-        line.offsets,
+        [series[i].y[: len(series[i].y) - held_out] for i in mine],
+        [line.offsets[i] for i in mine],
         line.covariates,
         W,
         H,
-        seed=config.seed,
+        seed=config.seed + shard.rank,
         min_history=config.shortest,
     )
     val_history, val_calendar = torch.from_numpy(val.history), torch.from_numpy(val.calendar)
@@ -181,6 +206,7 @@ def train_global(
     val_scale = loss_scale(val_history, config)
 
     model = GlobalForecaster(config)
+    net = shard.wrap(model)  # the model itself locally; under DDP the same parameters, gradients averaged
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
 
     def evaluate() -> tuple[dict, float, np.ndarray]:
@@ -201,7 +227,7 @@ def train_global(
         from tqdm import tqdm
 
         print(
-            f"training a global model: {len(series)} series ({len(series) - len(sampler.usable)} too short for a "
+            f"training a global model: {len(series)} series ({short} too short for a "
             f"training window, skipped), {len(val.history)} validation windows "
             f"({val.skipped} skipped for gaps), seasonal naive validation {metric.upper()} "
             f"{baseline[metric]:.3f}{unit}",
@@ -210,8 +236,8 @@ def train_global(
         )
         bar = tqdm(total=config.steps, desc="training", unit="step", file=sys.stderr, disable=not bar_on_terminal)
     for step in range(1, config.steps + 1):
-        history, covariates, target = (torch.from_numpy(a) for a in sampler.sample(config.batch_size))
-        loss = scaled_l1(model(history, covariates), target, loss_scale(history, config), config.eps)
+        history, covariates, target = (torch.from_numpy(a) for a in sampler.sample(config.batch_size // shard.world))
+        loss = scaled_l1(net(history, covariates), target, loss_scale(history, config), config.eps)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
@@ -257,7 +283,7 @@ def train_global(
         val_loss=best_loss,
         relative_errors=calibration_scores(errors),
         windows_drawn=config.steps * config.batch_size,
-        short_series=len(series) - len(sampler.usable),
+        short_series=short,
         seconds=time.perf_counter() - started,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         load_average=os.getloadavg()[0],

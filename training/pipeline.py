@@ -279,6 +279,7 @@ def train_and_register(
     kind: str = "auto",
     calendar: Calendar | None = None,
     holiday_file: str | None = None,
+    trainer=None,
     **overrides,
 ) -> tuple[str, Fitted | FittedGlobal]:
     """Read, validate, train, export and register; return the new version and what was fitted.
@@ -286,9 +287,12 @@ def train_and_register(
     A file of many series trains one global network (`global_pipeline`), one series a per-series
     ensemble. `make_current=False` registers without switching CURRENT (retrain switches it itself).
     `calendar` and `holiday_file` (retrain: the champion's) replace the --country/--subdiv/--holidays flags.
+    `trainer` (global models only) replaces `train_global`, e.g. `ray_train.RayTrainer`; export and registry stay here.
     """
     series = read_series(data_path)
     kind = choose_kind(data_path, series, kind)
+    if trainer is not None and kind != "global":
+        raise UsageError(f"{data_path}: --engine ray trains global models (a file of many series, or --kind global)")
     check_flags(kind, overrides)
     calendar_flags = {k: overrides.pop(k, None) for k in ("country", "subdiv", "holidays")}
     if kind == "global":
@@ -305,7 +309,10 @@ def train_and_register(
             check_global_series(data_path, series, config)
             if calendar_flags["holidays"]:
                 holiday_file = Path(calendar_flags["holidays"]).name
-            fitted = fit_global(series, config, calendar, Path(tmp), holiday_file, show_progress=show_progress)
+            elsewhere = {} if trainer is None else {"train": trainer}  # default: train_global in this process
+            fitted = fit_global(
+                series, config, calendar, Path(tmp), holiday_file, show_progress=show_progress, **elsewhere
+            )
         else:
             config, designs = prepare(data_path, series, **overrides)
             fitted = fit(series, config, Path(tmp), show_progress=show_progress, designs=designs)

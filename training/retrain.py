@@ -137,12 +137,17 @@ def timestamp_at(s: Series, index: int) -> dt.datetime:
 
 
 def fit_challenger(
-    series: list[Series], config, champion: Champion, workdir: Path, show_progress: bool | None
+    series: list[Series], config, champion: Champion, workdir: Path, show_progress: bool | None, trainer=None
 ) -> Fitted | FittedGlobal:
-    """The champion's kind of model with `config`, fitted on `series` (the one fit of either kind)."""
+    """The champion's kind of model with `config`, fitted on `series` (the one fit of either kind).
+
+    `trainer` (global models: `ray_train.RayTrainer`) trains in place of `train_global`."""
     if isinstance(config, GlobalTrainConfig):
         holiday_file = champion.card.covariates.holiday_file
-        return fit_global(series, config, champion_calendar(champion), workdir, holiday_file, show_progress)
+        elsewhere = {} if trainer is None else {"train": trainer}
+        return fit_global(
+            series, config, champion_calendar(champion), workdir, holiday_file, show_progress, **elsewhere
+        )
     return fit(series, config, workdir, show_progress=show_progress)
 
 
@@ -205,6 +210,7 @@ def score_champion(
     actual: np.ndarray,
     workdir: Path,
     show_progress: bool | None,
+    trainer=None,
 ) -> tuple[str, dict]:
     """(basis, scores) of the champion on the challenger's hold-out.
 
@@ -227,7 +233,7 @@ def score_champion(
             challenger_onnx, before, actual, window, calendar
         )
     (workdir / "champion").mkdir()
-    refit = fit_challenger(before, settings, champion, workdir / "champion", show_progress)
+    refit = fit_challenger(before, settings, champion, workdir / "champion", show_progress, trainer)
     return "champion's settings refitted before the hold-out", score(refit.onnx_path, before, actual, window, calendar)
 
 
@@ -280,12 +286,14 @@ def retrain(
     force: bool = False,
     keep: int = 10,
     show_progress: bool | None = False,
+    trainer=None,
     **overrides,
 ) -> Outcome:
     """Train a challenger on `data`, judge it against the champion, promote or keep; one history line.
 
     Raises DataError (bad data, registry untouched), RegistryBusy (another run holds the lock),
-    ModelError (no usable champion), UsageError (impossible settings).
+    ModelError (no usable champion), UsageError (impossible settings). `trainer` (global champions:
+    `ray_train.RayTrainer`) trains every fit of the run on a Ray cluster; the rest runs here.
     """
     started = time.monotonic()
     if max_regression < 0:
@@ -297,6 +305,8 @@ def retrain(
         data_copy, series = snapshot(data, workdir)
         champion = read_champion(root, name)
         config = champion_config(champion, **overrides)
+        if trainer is not None and not isinstance(config, GlobalTrainConfig):
+            raise UsageError(f"--engine ray retrains global models; champion {name}/{champion.version} is per-series")
         check_data(data, series, config, champion)
 
         with locked(root, name):
@@ -308,12 +318,22 @@ def retrain(
                 check_data(data, series, config, champion)
             before, actual = split_series(series, Split.holdout(config.horizon))
             (workdir / "challenger").mkdir()
-            challenger_fit = fit_challenger(before, config, champion, workdir / "challenger", show_progress)
+            challenger_fit = fit_challenger(before, config, champion, workdir / "challenger", show_progress, trainer)
             calendar = champion_calendar(champion)
             challenger_scores = score(challenger_fit.onnx_path, before, actual, config.window, calendar)
 
             basis, champion_scores = score_champion(
-                root, name, champion, config, challenger_fit.onnx_path, series, before, actual, workdir, show_progress
+                root,
+                name,
+                champion,
+                config,
+                challenger_fit.onnx_path,
+                series,
+                before,
+                actual,
+                workdir,
+                show_progress,
+                trainer,
             )
             # MAPE is undefined at zero passengers; a global model's stations are judged pooled.
             metric = "wape" if calendar is not None else "smape" if np.any(actual == 0) else "mape"
@@ -329,6 +349,7 @@ def retrain(
                     kind="global" if calendar is not None else "per-series",
                     calendar=calendar,
                     holiday_file=champion.card.covariates.holiday_file if calendar is not None else None,
+                    trainer=trainer,
                     **config.model_dump(exclude={"model", "features"}),
                 )
             with publishing():

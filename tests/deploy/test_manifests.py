@@ -80,6 +80,19 @@ def test_service_routes_to_the_api_pods():
     assert [p["targetPort"] for p in service["ports"]] == ["http"]
 
 
+def test_the_api_scales_on_cpu_between_two_and_ten_replicas():
+    hpa = find("HorizontalPodAutoscaler", "paxcast-api")["spec"]
+    deployment = find("Deployment", "paxcast-api")
+    target = hpa["scaleTargetRef"]
+    assert (target["apiVersion"], target["kind"], target["name"]) == ("apps/v1", "Deployment", "paxcast-api")
+    assert hpa["minReplicas"] == 2 and hpa["maxReplicas"] >= hpa["minReplicas"]
+    (metric,) = hpa["metrics"]
+    assert metric["resource"]["name"] == "cpu" and metric["resource"]["target"]["type"] == "Utilization"
+    assert "replicas" not in deployment["spec"]  # the autoscaler owns the count; `kubectl apply` must not reset it
+    (api,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert api["resources"]["requests"]["cpu"]  # utilisation is a share of the request: it must be set
+
+
 CRONJOBS = {
     "paxcast-retrain": ("air_passengers", "0 3 2 * *"),
     "paxcast-retrain-seoul-subway": ("seoul_subway_daily", "0 4 * * *"),

@@ -203,6 +203,11 @@ def retrain_flags() -> dict[str, str]:
         "max_regression",
         "force",
         "keep",
+        # where the run happens, not what it trains (tests/training/test_ray.py)
+        "engine",
+        "address",
+        "workers",
+        "cpus_per_worker",
     }
     values = {
         "cell": "gru",
