@@ -40,7 +40,7 @@ import numpy as np
 from bench.common import package_versions, table
 from paxcast.service.calendar import FREQ_NAMES, step
 from paxcast.service.contract import sha256_of
-from paxcast.service.predictor import Predictor
+from paxcast.service.predictor import Predictor, level_label
 from paxcast.service.registry import current_version
 from paxcast.service.schemas import ForecastRequest
 from paxcast.training.backtest_report import machine
@@ -122,7 +122,7 @@ def forecast_ours(predictor: Predictor, case: Case) -> dict:
             raise RuntimeError(f"{case.series.id}: forecast starts {result.timestamps[0][0]}, expected {case.date(o)}")
         means.append(result.mean[0])
         for lv in LEVELS:
-            lower, upper = result.intervals[str(lv)]
+            lower, upper = result.intervals[level_label(lv)]
             lowers[lv].append(lower[0])
             uppers[lv].append(upper[0])
     return {

@@ -109,6 +109,15 @@ def ray_settings(args: argparse.Namespace):
     return settings
 
 
+def ray_trainer(settings):
+    """`train_global`'s stand-in for `--engine ray` (`ray_train.RayTrainer`), or None: train in this process."""
+    if settings is None:
+        return None
+    from paxcast.training.ray_train import RayTrainer
+
+    return RayTrainer(settings)
+
+
 def engine_session(settings):
     """A Ray session around the whole command under `--engine ray` (started or joined once); nothing locally."""
     import contextlib
@@ -138,12 +147,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     settings = ray_settings(args)
     from paxcast.training.pipeline import train_and_register
 
-    trainer = None
+    trainer = ray_trainer(settings)
     with engine_session(settings):
-        if settings is not None:
-            from paxcast.training.ray_train import RayTrainer
-
-            trainer = RayTrainer(settings)
         version, fitted = train_and_register(
             args.data, args.out, args.name, kind=args.kind, trainer=trainer, **overrides_from(args)
         )
@@ -261,11 +266,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     settings = ray_settings(args)
     from paxcast.training.retrain import retrain
 
-    trainer = None
-    if settings is not None:
-        from paxcast.training.ray_train import RayTrainer
-
-        trainer = RayTrainer(settings)  # one Ray session for both fits of the run (engine_session below)
+    trainer = ray_trainer(settings)  # one Ray session for both fits of the run (engine_session below)
 
     signal.signal(signal.SIGTERM, raise_interrupt)
     overrides = {k: v for k, v in overrides_from(args, retrainable=True).items() if v is not None}

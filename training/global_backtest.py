@@ -167,8 +167,11 @@ def serve_ours(
         "series": len(c.past),
         "best_step": r.best_step,
         "network": "on" if fitted.network_on else "off",
+        "metric": config.metric,  # the validation score that picked the checkpoint
         "val_wape": round(r.val_wape, 4),
         "val_baseline_wape": round(r.baseline_wape, 4),
+        "val_mase": round(r.val_mase, 4),
+        "val_baseline_mase": round(r.baseline_mase, 4),
         "val_windows": len(r.validation.history),
         "val_windows_skipped": r.validation.skipped,
         "train_s": round(r.seconds, 2),
@@ -214,10 +217,13 @@ def run_origin(plan: Plan, c: Cut, data_sha256: str, log, show_progress: bool) -
 
 
 def log_ours(log, c: Cut, ours: Forecast, training: dict, imputed: int) -> None:
+    metric = training["metric"]
+    unit, digits = ("%", 2) if metric == "wape" else ("", 3)
     log(
         f"  {OURS}: trained on {training['series']} series in {training['fit_s']:.1f}s (best step "
-        f"{training['best_step']}, validation WAPE {training['val_wape']:.2f}% vs seasonal naive "
-        f"{training['val_baseline_wape']:.2f}%), served {len(c.ids)} forecasts in {training['serve_s']:.2f}s "
+        f"{training['best_step']}, validation {metric.upper()} {training[f'val_{metric}']:.{digits}f}{unit} vs "
+        f"seasonal naive {training[f'val_baseline_{metric}']:.{digits}f}{unit}), served {len(c.ids)} forecasts in "
+        f"{training['serve_s']:.2f}s "
         f"({imputed} posted histories imputed); load {ours.load[0]:.2f} -> {ours.load[1]:.2f}"
     )
 

@@ -7,8 +7,6 @@ is the score of all origins' rows together.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 
@@ -28,12 +26,10 @@ def series_mase(actuals: np.ndarray, mean: np.ndarray, scales: np.ndarray) -> np
 
 
 def mean_mase(forecast: np.ndarray, target: np.ndarray, histories: np.ndarray, season: int) -> float:
-    """Mean over windows of MAE / the window history's seasonal-naive MAE (NaN-padded histories allowed);
-    windows with a flat history (scale 0) are left out."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row (no seasonal pair): scale NaN, left out
-        scales = np.nanmean(np.abs(histories[:, season:] - histories[:, :-season]), axis=1)
-    per_window = series_mase(target, forecast, np.nan_to_num(scales, nan=0.0))
+    """Mean over windows of MAE / the window history's `mase_scale` (NaN-padded histories allowed);
+    windows with a flat history (scale 0) or no seasonal pair are left out."""
+    scales = np.array([mase_scale(h, season) for h in histories])
+    per_window = series_mase(target, forecast, scales)
     return float(np.nanmean(per_window)) if np.isfinite(per_window).any() else float("nan")
 
 
