@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 
 from fastapi import FastAPI
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
         await models.stop()
+        gc.unfreeze()  # what holder.settle_heap froze is collectable again (tests start many apps in one process)
 
     app = FastAPIOffline(
         title="paxcast",

@@ -7,6 +7,7 @@ failing to load or reload leaves every other model serving.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from pathlib import Path
@@ -21,6 +22,19 @@ from paxcast.service.registry import current_version, list_models
 from paxcast.service.settings import Settings
 
 log = logging.getLogger("paxcast.reload")
+
+
+def settle_heap() -> None:
+    """Move every object alive now (models, routes, holiday tables) out of the cycle collector's sight.
+
+    Python's full collection walks every long-lived container with the event loop stopped: with the
+    three shipped models loaded that was ~88,000 objects and 30-41 ms, 14 times in 7 s at concurrency
+    16, and it was the p99 (docs/performance.md, section 9). Frozen objects are still freed by reference
+    counting, so a version dropped by a swap still goes; the app unfreezes at shutdown. Only the young
+    generations are collected first: a full collection costs ~0.1 s in a process that imports torch.
+    """
+    gc.collect(1)
+    gc.freeze()
 
 
 class ReloadInProgress(RuntimeError):
@@ -95,6 +109,7 @@ class ModelHolder:
         self.refused.pop(version, None)
         self.problem = None
         self.predictor = new  # one reference swap; in-flight requests keep `old`
+        settle_heap()
         metrics.RELOADS.labels(self.name).inc()
         metrics.model_served(new.name, new.version, old.version if old else None)
         log.info("serving %s/%s (was %s)", new.name, new.version, old.version if old else None)
