@@ -12,7 +12,7 @@ from fastapi_offline import FastAPIOffline  # serves the docs page's assets itse
 
 from paxcast.service import admin, errors, observability, pages
 from paxcast.service.holder import ServedModels
-from paxcast.service.routes import router
+from paxcast.service.routes import install_forecast_routes, router
 from paxcast.service.schemas import ForecastRequest
 from paxcast.service.settings import Settings, get_settings
 
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    install_forecast_routes(app)
     errors.install(app)
     observability.install(app, settings)
     app.include_router(router)

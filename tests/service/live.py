@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import urllib.request
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.serving import serve
+from paxcast.service.buffered_log import FLUSH_SECONDS
 
 
 @contextlib.contextmanager
@@ -32,7 +34,8 @@ def scrape(base: str) -> dict[tuple[str, tuple], float]:
 
 
 def access_lines(out: Path) -> list[dict]:
-    """The JSON request lines among the server's output."""
+    """The JSON request lines among the server's output (waiting first for the access log's periodic flush)."""
+    time.sleep(2 * FLUSH_SECONDS)
     return [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
 
 
