@@ -105,8 +105,8 @@ def big_batch(model_dir: Path, name: str, rows: int, rounds: int = 3) -> list[li
     version_dir = Path(model_dir) / name / current_version(model_dir, name)
     ways = {  # label: (runners, onnxruntime intra-op threads)
         "PAXCAST_THREADS=1 (1 runner, 1 onnxruntime thread)": (1, 1),
-        "PAXCAST_THREADS=2 (2 runners, parallel slices, 1 thread each)": (2, 1),
-        "1 runner, 2 onnxruntime intra-op threads": (1, 2),
+        "2 runners, parallel slices, 1 thread each (not used)": (2, 1),
+        "PAXCAST_THREADS=2 (1 runner, 2 onnxruntime intra-op threads)": (1, 2),
     }
     predictors = {label: Predictor.load(version_dir, threads=threads) for label, (_, threads) in ways.items()}
 
