@@ -33,9 +33,10 @@ def scrape(base: str) -> dict[tuple[str, tuple], float]:
     }
 
 
-def access_lines(out: Path) -> list[dict]:
-    """The JSON request lines among the server's output (waiting first for the access log's periodic flush)."""
-    time.sleep(2 * FLUSH_SECONDS)
+def access_lines(out: Path, settle: bool = True) -> list[dict]:
+    """The JSON request lines among the server's output; `settle` first waits out the access log's periodic flush."""
+    if settle:
+        time.sleep(2 * FLUSH_SECONDS)
     return [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
 
 
