@@ -93,6 +93,7 @@ class GlobalResult:
     peak_rss_mb: float
     load_average: float  # 1-minute, when training ended
     log: list[dict] = field(default_factory=list)
+    member_steps: list[int] = field(default_factory=list)  # an ensemble's: each member's best step
 
 
 def grid_offset(first: np.datetime64, when: np.datetime64, freq: str) -> int:

@@ -231,7 +231,8 @@ GLOBAL_ONLY_FLAGS = {"steps": "11", "patch": "7", "seasonal_lags": "2", "metric"
 
 
 @pytest.mark.parametrize(
-    "flag, value", sorted({**GLOBAL_ONLY_FLAGS, "hidden": "6", "lr": "0.01", "augment": "0.1", "seed": "7"}.items())
+    "flag, value",
+    sorted({**GLOBAL_ONLY_FLAGS, "hidden": "6", "lr": "0.01", "augment": "0.1", "ensemble": "2", "seed": "7"}.items()),
 )
 def test_global_champions_take_their_own_flags(global_registry, flag, value):
     from paxcast.training.cli import build_parser, overrides_from
@@ -249,8 +250,8 @@ def test_a_flag_of_the_other_kind_of_model_is_refused_in_one_line(registry, glob
 
     with pytest.raises(UsageError, match=r"^--steps applies to global models; air_passengers is not one$"):
         champion_config(read_champion(registry, NAME), steps=5)
-    with pytest.raises(UsageError, match=r"^--ensemble applies to per-series models; stations is not one$"):
-        champion_config(read_champion(global_registry, "stations"), ensemble=3)
+    with pytest.raises(UsageError, match=r"^--epochs applies to per-series models; stations is not one$"):
+        champion_config(read_champion(global_registry, "stations"), epochs=3)
 
 
 @pytest.mark.parametrize("flag, value", sorted(retrain_flags().items()))
