@@ -151,11 +151,20 @@ class GlobalTrainConfig(Frozen):
     # series. A random tilt shared by a window's history and target makes the trend it reads the trend it
     # must forecast (docs/accuracy.md, "General models").
     augment: float = flag(
-        0.0, "random linear growth tilt per season applied to each training window and its target", ge=0.0, lt=1.0
+        0.0,
+        "random linear growth tilt per season applied to each training window and its target "
+        "(default: 0.1 monthly/quarterly, else 0)",
+        ge=0.0,
+        lt=1.0,
     )
     # One network's validation score jumps by 0.1-0.2 MASE from one check to the next, so the checkpoint kept
     # is partly a draw; members trained from seeds seed, seed + 1, ... and averaged inside the graph are not.
-    ensemble: int = flag(1, "networks trained from consecutive seeds and averaged inside the graph", ge=1, le=16)
+    ensemble: int = flag(
+        1,
+        "networks trained from consecutive seeds, averaged inside the graph (default: 3 monthly/quarterly, else 1)",
+        ge=1,
+        le=16,
+    )
     seed: int = flag(0, "seed of the weights and the window sampler (member k: seed + k)", ge=0)
 
     # What the card's top level repeats for every model (`ModelCard.cell`, ...): LSTMs, no transform.

@@ -41,6 +41,10 @@ GLOBAL_DEFAULTS = {"h": (336, 168, 168), "D": (28, 28, 7), "W": (52, 13, 52), "M
 # Monthly and quarterly models are general models, posted series they never saw, often short: they take
 # two seasons and pad the rest, and their head reads every season the window holds (docs/accuracy.md).
 PADDED = ("MS", "QS")
+# And they train on windows tilted by a random growth (the tourism corpus grew in every year, and one
+# network learnt to add that growth to every series), three members averaged: chosen on tourism validation
+# and on series from the repo's other sources (docs/accuracy.md, "General models", "After").
+GENERAL_AUGMENT, GENERAL_ENSEMBLE = 0.1, 3
 METRIC_WORDS = {"wape": "pooled WAPE", "mase": "mean MASE (each window's MAE over its seasonal-naive MAE)"}
 
 
@@ -164,6 +168,8 @@ def resolve_global_config(series: list[Series], features: int, **overrides) -> G
     if freq in PADDED:
         values.setdefault("min_history", min(2 * values["season"], values["window"]))
         values.setdefault("seasonal_lags", values["window"] // values["season"])
+        values.setdefault("augment", GENERAL_AUGMENT)
+        values.setdefault("ensemble", GENERAL_ENSEMBLE)
     return make_config(GlobalTrainConfig, features=features, **values)
 
 

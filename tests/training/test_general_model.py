@@ -27,6 +27,7 @@ def test_monthly_and_quarterly_defaults_pad_two_seasons_read_every_season_and_pi
     monthly = resolve_global_config(read_series(monthly_split[0]), features=2)
     assert (monthly.window, monthly.horizon, monthly.season, monthly.min_history) == (72, 24, 12, 24)
     assert monthly.seasonal_lags == 6 and monthly.metric == "mase" and monthly.pads
+    assert (monthly.augment, monthly.ensemble) == (0.1, 3)  # against the corpus' growth (docs/accuracy.md)
 
 
 def test_padding_is_masked_what_it_holds_and_where_the_history_starts_do_not_leak():
