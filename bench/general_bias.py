@@ -1,5 +1,5 @@
 """A general model posted clean synthetic series: how far above seasonal naive it forecasts
-(docs/accuracy.md, "Why: a learnt upward bias").
+(docs/accuracy.md, "General models").
 
     python -m bench.general_bias --registry DIR [--name general_quarterly]   # DIR/<name>/CURRENT
 
