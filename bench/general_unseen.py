@@ -94,9 +94,9 @@ class Case:
         return np.stack([self.series.y[o : o + self.horizon] for o in self.origins])
 
 
-def load_cases(only: list[str] | None = None) -> list[Case]:
-    """Every series of FILES (or those named in `only`, in FILES' order) with its protocol origins."""
-    cases = [Case(s, protocol(len(s.y), s.season)) for path in FILES for s in read_series(path)]
+def load_cases(only: list[str] | None = None, files: tuple[Path, ...] = FILES) -> list[Case]:
+    """Every series of `files` (or those named in `only`, in their order) with its protocol origins."""
+    cases = [Case(s, protocol(len(s.y), s.season)) for path in files for s in read_series(path)]
     if only:
         unknown = set(only) - {c.series.id for c in cases}
         if unknown:
@@ -214,9 +214,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--series", help="comma-separated series ids (default: all)")
     parser.add_argument("--peers", default=PEERS, help=f"statsforecast peers (default: {PEERS})")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results", help="writes general_unseen.{md,json}")
+    # Another file scored by the same protocol, e.g. bench.general_corpus's series from other sources, on
+    # which designs are chosen: the default files are the check, never the tuning set.
+    parser.add_argument("--data", type=Path, nargs="+", default=list(FILES), help="series files (default: the unseen)")
     args = parser.parse_args(argv)
     peers = parse_peers(args.peers)
-    cases = load_cases(args.series.split(",") if args.series else None)
+    cases = load_cases(args.series.split(",") if args.series else None, tuple(args.data))
     started, load_before = time.perf_counter(), os.getloadavg()
     predictors, models = {}, {}
     for freq in sorted({c.series.freq for c in cases}):

@@ -75,6 +75,18 @@ class GlobalForecaster(nn.Module):
         return (base + correction) * level
 
 
+class GlobalEnsemble(nn.Module):
+    """Members of one config trained from different seeds; the graph forecasts their mean."""
+
+    def __init__(self, members: list[GlobalForecaster]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.config = members[0].config
+
+    def forward(self, history: torch.Tensor, calendar: torch.Tensor) -> torch.Tensor:
+        return torch.stack([member(history, calendar) for member in self.members]).mean(dim=0)  # (B, H)
+
+
 class WindowSampler:
     """Training windows drawn uniformly per series, then uniformly in time within it.
 
@@ -136,7 +148,7 @@ class WindowSampler:
         return history, calendar, target
 
 
-def export_onnx(model: GlobalForecaster, path: str | Path) -> Path:
+def export_onnx(model: GlobalForecaster | GlobalEnsemble, path: str | Path) -> Path:
     """One graph: `history` (batch, W) and `calendar` (batch, W+H, F) float32 -> `forecast` (batch, H).
 
     TorchScript exporter (dynamo=False), opset 17, as training/export.py does for the same reasons."""
@@ -163,7 +175,9 @@ def export_onnx(model: GlobalForecaster, path: str | Path) -> Path:
     return path
 
 
-def parity(model: GlobalForecaster, path: str | Path, history: np.ndarray, calendar: np.ndarray) -> float:
+def parity(
+    model: GlobalForecaster | GlobalEnsemble, path: str | Path, history: np.ndarray, calendar: np.ndarray
+) -> float:
     """Largest |onnx - torch| relative to each row's largest |torch| output."""
     ours = run_session(make_session(path), history.astype(np.float32), calendar.astype(np.float32))
     with torch.no_grad():

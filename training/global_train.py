@@ -29,6 +29,7 @@ from paxcast.service.covariates import Calendar
 from paxcast.training.data import Series
 from paxcast.training.global_model import GlobalForecaster, WindowSampler
 from paxcast.training.global_scores import mean_mase, wape
+from paxcast.training.train import augment_growth
 
 # Validation windows wanted across all series: few series get more origins (up to MAX_ORIGINS).
 VALIDATION_WINDOWS, MAX_ORIGINS = 256, 4
@@ -92,6 +93,7 @@ class GlobalResult:
     peak_rss_mb: float
     load_average: float  # 1-minute, when training ended
     log: list[dict] = field(default_factory=list)
+    member_steps: list[int] = field(default_factory=list)  # an ensemble's: each member's best step
 
 
 def grid_offset(first: np.datetime64, when: np.datetime64, freq: str) -> int:
@@ -208,6 +210,7 @@ def train_global(
     model = GlobalForecaster(config)
     net = shard.wrap(model)  # the model itself locally; under DDP the same parameters, gradients averaged
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    tilts = torch.Generator().manual_seed(config.seed + shard.rank)  # drawn from only when config.augment > 0
 
     def evaluate() -> tuple[dict, float, np.ndarray]:
         model.eval()
@@ -237,6 +240,7 @@ def train_global(
         bar = tqdm(total=config.steps, desc="training", unit="step", file=sys.stderr, disable=not bar_on_terminal)
     for step in range(1, config.steps + 1):
         history, covariates, target = (torch.from_numpy(a) for a in sampler.sample(config.batch_size // shard.world))
+        history, target = augment_growth(history, target, config.season, config.augment, tilts)
         loss = scaled_l1(net(history, covariates), target, loss_scale(history, config), config.eps)
         optimizer.zero_grad()
         loss.backward()

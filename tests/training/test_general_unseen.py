@@ -76,3 +76,36 @@ def test_bench_scores_a_monthly_series_through_the_predictor(general_registry, t
         for h, a in zip(case.histories, case.actuals, strict=True)
     ]
     assert naive["mase"] == pytest.approx(np.mean(by_hand))
+
+
+def test_bench_scores_another_file_by_the_same_protocol(general_registry, tmp_path):
+    """`--data`: the series bench.general_corpus writes from the repo's other sources, scored as the unseen are."""
+    from bench.general_corpus import main as build
+
+    monthly, _ = build(["--out", str(tmp_path)])
+    report = main(
+        ["--registry", str(general_registry), "--data", str(monthly), "--series", "air_passengers_to_1957"]
+        + ["--peers", "SeasonalNaive", "--out", str(tmp_path)]
+    )
+    (result,) = report["results"]
+    assert result["origins"] == ["1954-12-01", "1955-12-01", "1956-12-01"]  # nothing after 1957: the hold-out
+
+
+def test_bias_probe_prints_each_series_history_length_and_trend(general_registry, capsys):
+    from bench.general_bias import YEARLY
+    from bench.general_bias import main as probe
+
+    probe(["--registry", str(general_registry)])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines[:3]] == ["flat", "rising", "falling"]
+    assert lines[3].startswith("flat, by history length: 36: ") and "24: " in lines[3]  # the tiny model's window
+    assert len(lines) == 4 + len(YEARLY)
+
+
+def test_drift_of_a_series_growing_ten_percent_a_year():
+    from bench.general_drift import ratios
+
+    ratio, trend = ratios(100 * 1.1 ** (np.arange(120) / 12), window=72, horizon=24, season=12)
+    assert len(ratio) == 120 - 96 + 1
+    np.testing.assert_allclose(ratio, (1.1 + 1.21) / 2)  # a year ahead x1.1, two years x1.21: the median of 24
+    np.testing.assert_allclose(trend, 1.1**5)

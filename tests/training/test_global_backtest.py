@@ -178,7 +178,7 @@ def test_the_served_forecast_lines_up_with_the_actuals(backtest):
         (["--origins", "2021-02-01"], 3, "before 2021-02-01: the longest series has 32 steps"),
         (["--peers", "SeasonalNaive,Prophet"], 2, "--peers 'SeasonalNaive,Prophet': unknown peer 'Prophet'"),
         (["--holdout", "14"], 2, "--holdout applies to one-series files"),
-        (["--ensemble", "3"], 2, "--ensemble applies to per-series models"),
+        (["--epochs", "3"], 2, "--epochs applies to per-series models"),
     ],
     ids=[
         "before-the-data",

@@ -55,9 +55,9 @@ def test_validation_origins_give_few_series_more_windows():
 
 
 def test_flags_of_the_other_kind_of_model_are_refused_in_one_line(stations_csv, tmp_path, capsys):
-    assert main(["train", "--data", str(stations_csv), "--out", str(tmp_path), "--augment", "0.1"]) == 2
+    assert main(["train", "--data", str(stations_csv), "--out", str(tmp_path), "--epochs", "3"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "paxcast train: --augment applies to per-series models; this trains a global model (see --kind)"
+        "paxcast train: --epochs applies to per-series models; this trains a global model (see --kind)"
     )
     assert main(["train", "--data", str(stations_csv), "--out", str(tmp_path), "--kind", "per-series"]) == 2
     assert "6 series; a per-series model trains on a file of one series" in capsys.readouterr().err

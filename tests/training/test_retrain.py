@@ -230,7 +230,10 @@ def retrain_flags() -> dict[str, str]:
 GLOBAL_ONLY_FLAGS = {"steps": "11", "patch": "7", "seasonal_lags": "2", "metric": "mase"}
 
 
-@pytest.mark.parametrize("flag, value", sorted({**GLOBAL_ONLY_FLAGS, "hidden": "6", "lr": "0.01", "seed": "7"}.items()))
+@pytest.mark.parametrize(
+    "flag, value",
+    sorted({**GLOBAL_ONLY_FLAGS, "hidden": "6", "lr": "0.01", "augment": "0.1", "ensemble": "2", "seed": "7"}.items()),
+)
 def test_global_champions_take_their_own_flags(global_registry, flag, value):
     from paxcast.training.cli import build_parser, overrides_from
     from paxcast.training.retrain import champion_config, read_champion
@@ -247,8 +250,8 @@ def test_a_flag_of_the_other_kind_of_model_is_refused_in_one_line(registry, glob
 
     with pytest.raises(UsageError, match=r"^--steps applies to global models; air_passengers is not one$"):
         champion_config(read_champion(registry, NAME), steps=5)
-    with pytest.raises(UsageError, match=r"^--augment applies to per-series models; stations is not one$"):
-        champion_config(read_champion(global_registry, "stations"), augment=0.1)
+    with pytest.raises(UsageError, match=r"^--epochs applies to per-series models; stations is not one$"):
+        champion_config(read_champion(global_registry, "stations"), epochs=3)
 
 
 @pytest.mark.parametrize("flag, value", sorted(retrain_flags().items()))
