@@ -78,8 +78,11 @@ async def measure(app, body: bytes, requests: int, concurrency: int) -> float:
 
 
 async def run(args) -> list[float]:
+    from paxcast.service import observability
     from paxcast.service.app import create_app
     from paxcast.service.settings import Settings
+
+    observability.lean_log_records()  # as service.main.app_factory does in every worker
 
     logging.getLogger("paxcast.access").addHandler(logging.NullHandler())  # the line is formatted, as in service
     logging.getLogger("paxcast.access").setLevel(logging.INFO)

@@ -28,10 +28,13 @@ def settle_heap() -> None:
     """Move every object alive now (models, routes, holiday tables) out of the cycle collector's sight.
 
     Python's full collection walks every long-lived container with the event loop stopped: with the
-    three shipped models loaded that was ~88,000 objects and 30-41 ms, 14 times in 7 s at concurrency
-    16, and it was the p99 (docs/performance.md, section 9). Frozen objects are still freed by reference
-    counting, so a version dropped by a swap still goes; the app unfreezes at shutdown. Only the young
-    generations are collected first: a full collection costs ~0.1 s in a process that imports torch.
+    three shipped models loaded that was ~96,000 objects and a median 45 ms, many times a second at
+    concurrency 16, and it was the p99 (docs/performance.md, section 9). Frozen objects are still freed
+    by reference counting, so a version dropped by a swap still goes; the app unfreezes at shutdown.
+    Only the young generations are collected first (a full collection costs ~0.1 s in the test process,
+    which imports torch and loads models hundreds of times): cyclic garbage already in the oldest
+    generation at a swap is frozen with the rest and kept until shutdown. That is what gathered since the
+    last full collection, a few hundred milliseconds of requests, once per load.
     """
     gc.collect(1)
     gc.freeze()

@@ -67,6 +67,8 @@ def _exit_cleanly(signum, frame) -> None:
 
 
 def app_factory():
+    """What each uvicorn worker runs: process-wide log record settings, then the app."""
     from paxcast.service.app import create_app
 
+    observability.lean_log_records()
     return create_app()

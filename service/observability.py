@@ -123,6 +123,10 @@ class RequestObserver:
         async def send_and_watch(message: Message) -> None:
             if message["type"] == "lifespan.shutdown.complete":
                 metrics.worker_stopped(os.getpid())
+                # Requests are drained by now; a worker dies by its re-raised SIGTERM next, without
+                # logging's shutdown, so the lines buffered_log still holds are written here.
+                for handler in access_log.handlers:
+                    handler.flush()
             await send(message)
 
         return send_and_watch
@@ -187,7 +191,6 @@ def lean_log_records() -> None:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    lean_log_records()
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,

@@ -256,6 +256,7 @@ class Predictor:
         return x
 
     def check_values(self, ids: list[str], x: np.ndarray, lengths: np.ndarray) -> None:
+        """InvalidInput naming the first series with a non-finite posted value (or one <= 0 for a log model)."""
         if np.isfinite(x).all() and not (self.card.positive_only and (x <= 0).any()):
             return  # the common case in two reductions; padding (NaN) or a bad value takes the search below
         posted = np.arange(self.window) >= self.window - lengths[:, None]  # (batch, window): not padding

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from typing import Annotated, NamedTuple
 
@@ -118,6 +119,10 @@ class DirectRoute(APIRoute):
     """
 
     def get_route_handler(self):
+        # What this handler skips must not be needed: no dependencies (a router- or app-level one would
+        # silently not run), a coroutine returning a Response; path parameters arrive as strings.
+        if self.dependant.dependencies or not inspect.iscoroutinefunction(self.endpoint):
+            raise TypeError(f"DirectRoute {self.path}: the endpoint must be a coroutine without dependencies")
         endpoint = self.endpoint
 
         async def handle(request: Request) -> Response:
