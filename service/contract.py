@@ -293,9 +293,10 @@ class Calibration(Frozen):
 
     method: str
     tail: Literal["exponential"] | None = None
-    # What an error is relative to: the forecast (|a - f| / |f|), or the history window's mean |value|
-    # (|a - f| / level), which stays finite where forecasts are zero (a station at night).
-    scale: Literal["forecast", "level"] = "forecast"
+    # What an error is relative to: the forecast (|a - f| / |f|), the history window's mean |value|
+    # (|a - f| / level), which stays finite where forecasts are zero (a station at night), or the window's
+    # seasonal-naive error (general models: smooth series get narrow bands); see intervals.window_scale.
+    scale: Literal["forecast", "level", "mase"] = "forecast"
     # A later step at least as wide as an earlier one: right for a handful of inner scores per step;
     # a global model has hundreds per step, and an hourly model's night steps must stay narrower than its peaks.
     monotone: bool = True

@@ -20,7 +20,7 @@ from paxcast.service.calendar import FREQ_NAMES, CalendarOverflow, future_timest
 from paxcast.service.contract import CALENDAR, FORECAST, HISTORY, ONNX_FILE, ModelCard, read_card
 from paxcast.service.covariates import Calendar, CalendarError
 from paxcast.service.exceptions import InvalidInput, ModelError
-from paxcast.service.intervals import bounds, interval_quantiles
+from paxcast.service.intervals import bounds, interval_quantiles, window_scale
 from paxcast.service.schemas import ForecastRequest
 
 # Rows per session.run; see Predictor.predict and bench/model.py.
@@ -210,8 +210,8 @@ class Predictor:
         request, ids, levels = prepared.request, prepared.ids, prepared.levels
         mean = np.ascontiguousarray(forecast[:, : request.horizon])
         scale = None
-        if levels and self.card.intervals.scale == "level":  # errors relative to the window's mean |value|
-            scale = np.nanmean(np.abs(prepared.x), axis=1, keepdims=True).clip(min=self.card.hyperparameters.eps)
+        if levels and (kind := self.card.intervals.scale) != "forecast":  # a global model's: from each window
+            scale = window_scale(prepared.x, kind, self.card.season, self.card.hyperparameters.eps)
         intervals = {level_label(level): bounds(mean, self.quantiles(level), scale) for level in levels}
         if levels and (floor := self.card.intervals.floor) is not None:  # counts: no band below zero
             intervals = {label: (np.maximum(lower, floor), upper) for label, (lower, upper) in intervals.items()}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-import numpy as np
 import torch
 
 from paxcast.service.contract import GlobalTrainConfig
@@ -18,7 +17,14 @@ from paxcast.service.covariates import Calendar
 from paxcast.training.data import Series
 from paxcast.training.global_model import GlobalEnsemble
 from paxcast.training.global_scores import mean_mase, wape
-from paxcast.training.global_train import GlobalResult, calibration_scores, loss_scale, scaled_l1, train_global
+from paxcast.training.global_train import (
+    GlobalResult,
+    calibration_errors,
+    calibration_scores,
+    loss_scale,
+    scaled_l1,
+    train_global,
+)
 
 
 def train_members(
@@ -45,7 +51,6 @@ def combine(members: list[GlobalResult], config: GlobalTrainConfig) -> GlobalRes
         forecast = model(history, torch.from_numpy(val.calendar))
     loss = scaled_l1(forecast, torch.from_numpy(val.target), loss_scale(history, config), config.eps).item()
     f = forecast.numpy()
-    level = np.nanmean(np.abs(val.history), axis=1, keepdims=True).clip(min=config.eps)
     return replace(
         first,
         model=model,
@@ -55,7 +60,7 @@ def combine(members: list[GlobalResult], config: GlobalTrainConfig) -> GlobalRes
         val_wape=wape(f, val.target),
         val_mase=mean_mase(f, val.target, val.history, config.season),
         val_loss=loss,
-        relative_errors=calibration_scores(np.abs(val.target - f) / level),
+        relative_errors=calibration_scores(calibration_errors(val.target, f, val.history, config)),
         windows_drawn=sum(m.windows_drawn for m in members),
         seconds=sum(m.seconds for m in members),
         peak_rss_mb=max(m.peak_rss_mb for m in members),

@@ -31,7 +31,7 @@ from paxcast.service.exceptions import DataError, ModelError, UsageError
 from paxcast.training.data import Series
 from paxcast.training.global_ensemble import train_members
 from paxcast.training.global_model import export_onnx, parity
-from paxcast.training.global_train import GlobalResult, train_global, validation_origins
+from paxcast.training.global_train import GlobalResult, interval_kind, train_global, validation_origins
 
 PARITY_TOLERANCE = 1e-4
 # (window, horizon, seasonal-naive lag) by frequency when not given. Daily: four weeks of history for
@@ -45,6 +45,7 @@ PADDED = ("MS", "QS")
 # network learnt to add that growth to every series), three members averaged: chosen on tourism validation
 # and on series from the repo's other sources (docs/accuracy.md, "General models", "After").
 GENERAL_AUGMENT, GENERAL_ENSEMBLE = 0.1, 3
+SCALE_WORDS = {"level": "mean |value|", "mase": "seasonal-naive MAE"}
 METRIC_WORDS = {"wape": "pooled WAPE", "mase": "mean MASE (each window's MAE over its seasonal-naive MAE)"}
 
 
@@ -114,13 +115,13 @@ class FittedGlobal:
             onnx=OnnxFacts(opset=OPSET, calendar=CALENDAR, parity_max_rel_error=self.parity_error),
             intervals=Calibration(
                 method=(
-                    "split conformal on |actual - forecast| / the history window's mean |value|, from the "
-                    "validation windows the training never saw"
+                    "split conformal on |actual - forecast| / the history window's "
+                    f"{SCALE_WORDS[interval_kind(self.config)]}, from the validation windows the training never saw"
                 ),
                 inner_origins=origins,
                 relative_errors=r.relative_errors,
                 network_on=self.network_on,
-                scale="level",
+                scale=interval_kind(self.config),
                 monotone=False,
                 # Counts have no band below zero; a general model forecasts series it never saw, of any sign.
                 floor=0.0 if not self.config.pads and all(np.nanmin(s.y) >= 0 for s in self.series) else None,

@@ -26,6 +26,7 @@ import torch
 
 from paxcast.service.contract import GlobalTrainConfig
 from paxcast.service.covariates import Calendar
+from paxcast.service.intervals import window_scale
 from paxcast.training.data import Series
 from paxcast.training.global_model import GlobalForecaster, WindowSampler
 from paxcast.training.global_scores import mean_mase, wape
@@ -204,7 +205,6 @@ def train_global(
         min_history=config.shortest,
     )
     val_history, val_calendar = torch.from_numpy(val.history), torch.from_numpy(val.calendar)
-    val_level = torch.from_numpy(np.nanmean(np.abs(val.history), axis=1, keepdims=True).clip(min=config.eps))
     val_scale = loss_scale(val_history, config)
 
     model = GlobalForecaster(config)
@@ -274,7 +274,7 @@ def train_global(
         bar.close()
     model.load_state_dict(best_state)
     model.eval()
-    errors = np.abs(val.target - best_forecast) / val_level.numpy()
+    errors = calibration_errors(val.target, best_forecast, val.history, config)
     return GlobalResult(
         model=model,
         config=config,
@@ -297,6 +297,17 @@ def train_global(
 
 def snapshot(model: torch.nn.Module) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def interval_kind(config: GlobalTrainConfig) -> str:
+    """The card's `intervals.scale`: seasonal naive's in-window error for a MASE-trained model, else the level."""
+    return "mase" if config.metric == "mase" else "level"
+
+
+def calibration_errors(target: np.ndarray, forecast: np.ndarray, history: np.ndarray, config: GlobalTrainConfig):
+    """|actual - forecast| / the window's interval scale (windows, H); NaN for a window with no scale."""
+    scale = window_scale(history, interval_kind(config), config.season, config.eps)
+    return np.where(scale > config.eps, np.abs(target - forecast) / scale, np.nan)
 
 
 def calibration_scores(errors: np.ndarray) -> list[list[float]]:

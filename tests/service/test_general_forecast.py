@@ -78,3 +78,21 @@ def test_a_freq_no_served_model_answers_gets_a_422(both, path, freq, detail):
     response = both.post(path, json=body)
     assert response.status_code == 422
     assert detail in response.text
+
+
+def test_bands_scale_with_each_series_own_seasonal_naive_error_not_its_level(general_registry):
+    predictor = Predictor.load(
+        general_registry / "general_monthly" / current_version(general_registry, "general_monthly")
+    )
+    assert predictor.card.intervals.scale == "mase"  # a MASE-trained general model
+    rng = np.random.default_rng(0)
+    seasonal = np.array(MONTHS[:12] * 3)
+    noise = rng.normal(0, 1, 36)
+    series = [  # the same level and season; the second's year-on-year changes are 10x the first's
+        {"id": "smooth", "history": (seasonal + noise).tolist(), "start": "2018-01-01"},
+        {"id": "noisy", "history": (seasonal + 10 * noise).tolist(), "start": "2018-01-01"},
+    ]
+    result = predictor.forecast(ForecastRequest.model_validate({"series": series, "horizon": 12, "level": [80]}))
+    lower, upper = result.intervals["80"]
+    width = (upper - lower).mean(axis=1)
+    assert width[1] / width[0] == pytest.approx(10, rel=1e-3)
