@@ -157,18 +157,14 @@ def scaled_l1(forecast: torch.Tensor, target: torch.Tensor, level: torch.Tensor,
 
 
 def loss_scale(history: torch.Tensor, config: GlobalTrainConfig) -> torch.Tensor:
-    """Per window (B, 1), what the loss divides its errors by (NaN padding allowed).
+    """Per window (B, 1), what the loss divides its errors by (NaN padding allowed): the scale the intervals use.
 
     `metric="wape"` (stations): the window's mean |value|. `metric="mase"` (general models): the window's
     seasonal-naive MAE, MASE's own scale, so a noisy series weighs no more than a smooth one; training on
     the level instead left the network no better than seasonal naive by MASE on tourism validation.
+    A window at the `eps` floor has no scale: scaled_l1 leaves it out.
     """
-    if config.metric == "mase":
-        s = config.season
-        scale = (history[:, s:] - history[:, :-s]).abs().nanmean(dim=1, keepdim=True)
-    else:
-        scale = history.abs().nanmean(dim=1, keepdim=True)
-    return torch.nan_to_num(scale, nan=0.0).clamp_min(config.eps)  # no scale: left out by scaled_l1
+    return torch.from_numpy(window_scale(history.numpy(), interval_kind(config), config.season, config.eps))
 
 
 def train_global(
