@@ -41,6 +41,8 @@ train: $(VENV)/.all-installed
 		--out models --name seoul_subway_daily
 	$(BIN)/paxcast train --data data/melbourne_pedestrian_hourly/melbourne_pedestrian_hourly.csv.gz --horizon 168 \
 		--country AU --subdiv VIC --out models --name melbourne_pedestrian_hourly
+	$(BIN)/paxcast train --data data/tourism/monthly/train.csv.gz --out models --name general_monthly
+	$(BIN)/paxcast train --data data/tourism/quarterly/train.csv.gz --out models --name general_quarterly
 
 lint: $(VENV)/.all-installed
 	$(BIN)/hadolint Dockerfile

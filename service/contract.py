@@ -132,6 +132,13 @@ class GlobalTrainConfig(Frozen):
     metric: Literal["wape", "mase"] = flag(
         "wape", "validation score that picks the checkpoint (default: wape hourly/daily, mase otherwise)"
     )
+    # How the graph scales a window before the network reads it. "level": divided by its mean |value|.
+    # "mase": centred on its mean and divided by its seasonal-naive MAE, the loss's own unit: scaled by the
+    # level, a smooth series (year-on-year change 1 % of its level) is a flat line to the network, whose
+    # error of a few percent of the level is then several MASE (docs/accuracy.md, "General models").
+    scaling: Literal["level", "mase"] = flag(
+        "level", "what the graph divides a window by (default: level hourly/daily, mase otherwise)"
+    )
     hidden: int = flag(64, "hidden units of the LSTM encoder and the head", ge=1, le=4096)
     layers: int = flag(1, "stacked LSTM layers", ge=1, le=8)
     patch: int = flag(

@@ -22,6 +22,9 @@ from paxcast.service.contract import CALENDAR, FORECAST, HISTORY, OPSET, GlobalT
 from paxcast.service.predictor import make_session, run_session
 
 INPUTS, OUTPUT = (HISTORY, CALENDAR), FORECAST
+# The smallest seasonal-naive MAE, relative to the window's mean |value|, that scaling="mase" divides by:
+# well below the smoothest real series seen (an estimated resident population, 0.5-1 % a year).
+SPREAD_FLOOR = 1e-3
 
 
 class GlobalForecaster(nn.Module):
@@ -31,8 +34,12 @@ class GlobalForecaster(nn.Module):
         masks = int(c.pads)  # a padded graph reads, beside each value, whether it was observed
         # The encoder steps through the history one segment of `patch` values at a time (SegRNN, Lin et al.
         # 2023): two weeks of hours are 14 recurrent steps of 24 values instead of 336 steps of one.
-        self.encoder = nn.LSTM(c.patch * (1 + masks) + c.features, c.hidden, num_layers=c.layers, batch_first=True)
-        head_in = c.hidden + c.features + 1 + c.seasonal_lags * (1 + masks)
+        # Scaled by seasonal-naive MAE, the encoder reads the window scaled by its level too: two views of a window.
+        channels = 1 + masks + (c.scaling == "mase")
+        self.encoder = nn.LSTM(c.patch * channels + c.features, c.hidden, num_layers=c.layers, batch_first=True)
+        # Scaled by seasonal-naive MAE, the head also reads that MAE over the level: how noisy the series is,
+        # and so how close to zero a non-negative series sits, which centring and scaling hide.
+        head_in = c.hidden + c.features + 1 + c.seasonal_lags * (1 + masks) + (c.scaling == "mase")
         self.head = nn.Sequential(nn.Linear(head_in, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 1))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
@@ -52,16 +59,25 @@ class GlobalForecaster(nn.Module):
             observed = ~torch.isnan(history)  # (B, W)
             history = torch.where(observed, history, torch.zeros_like(history))
             count = observed.sum(dim=1, keepdim=True).to(history.dtype)
-            level = (history.abs().sum(dim=1, keepdim=True) / count).clamp_min(c.eps)  # (B, 1)
         else:
-            level = history.abs().mean(dim=1, keepdim=True).clamp_min(c.eps)  # (B, 1)
-        x = history / level  # (B, W)
+            observed, count = None, torch.full_like(history[:, :1], history.shape[1])
+        level = (history.abs().sum(dim=1, keepdim=True) / count).clamp_min(c.eps)  # (B, 1) mean |value|
+        if c.scaling == "mase":
+            centre, scale = history.sum(dim=1, keepdim=True) / count, self.seasonal_spread(history, observed, level)
+            x = (history - centre) / scale
+            if observed is not None:  # the padding stays 0, whatever the centre
+                x = torch.where(observed, x, torch.zeros_like(x))
+        else:
+            centre, scale = torch.zeros_like(level), level
+            x = history / level  # (B, W)
         base = x[:, self.lag_index]  # (B, H) seasonal naive on the scaled values
         past, future = calendar[:, : c.window], calendar[:, c.window :]  # (B, W, F), (B, H, F)
         segments = c.window // c.patch
         values = [x.reshape(-1, segments, c.patch)]  # (B, S, patch)
         if c.pads:
             values.append(observed.to(x.dtype).reshape(-1, segments, c.patch))
+        if c.scaling == "mase":
+            values.append((history / level).reshape(-1, segments, c.patch))
         # Each segment's covariates are those of its last step (a segment's weekday, hour and holiday flags).
         marks = past[:, c.patch - 1 :: c.patch]  # (B, S, F)
         _, (h, _) = self.encoder(torch.cat([*values, marks], dim=-1))
@@ -71,8 +87,23 @@ class GlobalForecaster(nn.Module):
             head_in.append(x[:, self.lags_index])  # (B, H, lags)
             if c.pads:
                 head_in.append(observed[:, self.lags_index].to(x.dtype))
+        if c.scaling == "mase":
+            head_in.append((scale / level).unsqueeze(1).expand(-1, c.horizon, -1))  # (B, H, 1)
         correction = self.head(torch.cat(head_in, dim=-1)).squeeze(-1)  # (B, H)
-        return (base + correction) * level
+        return (base + correction) * scale + centre
+
+    def seasonal_spread(self, history: torch.Tensor, observed: torch.Tensor | None, level: torch.Tensor):
+        """(B, 1) mean |x[t] - x[t - season]| over observed pairs, as `intervals.window_scale("mase")` computes
+        it, floored at SPREAD_FLOOR x the level: a perfectly periodic window has no seasonal-naive error, and
+        dividing by the `eps` floor alone would blow its values up towards float32's limit."""
+        s = self.config.season
+        diffs = (history[:, s:] - history[:, :-s]).abs()
+        if observed is None:
+            spread = diffs.mean(dim=1, keepdim=True)
+        else:
+            pairs = (observed[:, s:] & observed[:, :-s]).to(history.dtype)
+            spread = (diffs * pairs).sum(dim=1, keepdim=True) / pairs.sum(dim=1, keepdim=True).clamp_min(1.0)
+        return torch.maximum(spread, SPREAD_FLOOR * level)
 
 
 class GlobalEnsemble(nn.Module):

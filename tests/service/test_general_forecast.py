@@ -13,6 +13,7 @@ from paxcast.service.predictor import Predictor
 from paxcast.service.registry import current_version
 from paxcast.service.schemas import ForecastRequest
 from paxcast.service.settings import Settings
+from tests.conftest import ROOT
 
 MONTHS = [100.0 + 30 * np.sin(np.pi * k / 6) for k in range(24)]  # two years: shorter than the 36-month window
 
@@ -96,3 +97,27 @@ def test_bands_scale_with_each_series_own_seasonal_naive_error_not_its_level(gen
     lower, upper = result.intervals["80"]
     width = (upper - lower).mean(axis=1)
     assert width[1] / width[0] == pytest.approx(10, rel=1e-3)
+
+
+def test_the_shipped_general_models_answer_posted_monthly_and_quarterly_series_they_never_saw(air_history):
+    """`make serve`'s registry: `freq` routes to the shipped general models, and the monthly one forecasts the air
+    passengers hold-out (1958-1960) zero-shot better than seasonal naive (bench.general_unseen scores it fully)."""
+    settings = Settings(model_dir=ROOT / "models", reload_interval=0)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        cards = {m["name"]: m for m in client.get("/v1/models").json()}
+        assert {"general_monthly", "general_quarterly"} <= {n for n, m in cards.items() if m["status"] == "ready"}
+        history, actual = air_history[:108], np.array(air_history[108:144])
+        body = {"series": [{"id": "air", "history": history, "start": "1949-01-01"}], "horizon": 24, "level": [80]}
+        monthly = client.post("/v1/forecast", json={**body, "freq": "MS"})
+        quarters = [sum(history[k : k + 3]) for k in range(0, 108, 3)]
+        quarterly = client.post(
+            "/v1/forecast",
+            json={"series": [{"id": "air-q", "history": quarters, "start": "1949-01-01"}], "horizon": 8, "freq": "QS"},
+        )
+    assert monthly.status_code == 200 and quarterly.status_code == 200, (monthly.text, quarterly.text)
+    assert monthly.json()["model"]["name"] == "general_monthly"
+    assert quarterly.json()["model"]["name"] == "general_quarterly"
+    assert quarterly.json()["forecasts"][0]["timestamps"][0] == "1958-01-01"
+    forecast = np.array(monthly.json()["forecasts"][0]["mean"])
+    seasonal_naive = np.tile(history[-12:], 2)
+    assert np.abs(forecast - actual[:24]).mean() < np.abs(seasonal_naive - actual[:24]).mean()

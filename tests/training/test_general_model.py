@@ -12,6 +12,7 @@ import torch
 from paxcast.service.contract import GlobalTrainConfig
 from paxcast.service.covariates import Calendar
 from paxcast.service.exceptions import DataError
+from paxcast.service.intervals import window_scale
 from paxcast.training.cli import main
 from paxcast.training.data import read_series
 from paxcast.training.global_cuts import series_end, split_cut
@@ -28,14 +29,22 @@ def test_monthly_and_quarterly_defaults_pad_two_seasons_read_every_season_and_pi
     assert (monthly.window, monthly.horizon, monthly.season, monthly.min_history) == (72, 24, 12, 24)
     assert monthly.seasonal_lags == 6 and monthly.metric == "mase" and monthly.pads
     assert (monthly.augment, monthly.ensemble) == (0.1, 3)  # against the corpus' growth (docs/accuracy.md)
+    assert monthly.scaling == "mase"  # windows in units of their own seasonal-naive error
 
 
-def test_padding_is_masked_what_it_holds_and_where_the_history_starts_do_not_leak():
+def trained_like(config: GlobalTrainConfig) -> GlobalForecaster:
+    """A network whose head's last layer is no longer zero (untrained, the graph is seasonal naive)."""
     torch.manual_seed(0)
-    model = GlobalForecaster(PADDED).eval()
+    model = GlobalForecaster(config).eval()
     with torch.no_grad():
         for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.1)  # a trained-like network: the head's last layer is no longer zero
+            p.add_(torch.randn_like(p) * 0.1)
+    return model
+
+
+@pytest.mark.parametrize("scaling", ["level", "mase"])
+def test_padding_is_masked_what_it_holds_and_where_the_history_starts_do_not_leak(scaling):
+    model = trained_like(PADDED.updated(scaling=scaling))
     observed = torch.tensor(100 + 20 * np.sin(np.arange(24) * np.pi / 6), dtype=torch.float32)
     padded = torch.cat([torch.full((12,), float("nan")), observed]).unsqueeze(0)
     calendar = torch.zeros(1, 48, 2)
@@ -46,11 +55,42 @@ def test_padding_is_masked_what_it_holds_and_where_the_history_starts_do_not_lea
     np.testing.assert_allclose(scaled.numpy(), out.numpy() * 1000, rtol=1e-4)  # scale-free with padding too
 
 
-def test_onnx_graph_takes_padded_rows_like_torch(tmp_path):
-    model = GlobalForecaster(PADDED).eval()
+def noisy_windows(rows: int, rng: np.random.Generator) -> np.ndarray:
+    """(rows, 36) monthly windows: seasonal, trending, noisy, at very different levels; NaN padding in some."""
+    t = np.arange(36)
+    level = 10.0 ** rng.uniform(-2, 6, (rows, 1))
+    shape = 1 + 0.2 * np.sin(t * np.pi / 6) + rng.uniform(-0.02, 0.02, (rows, 1)) * t + rng.normal(0, 0.05, (rows, 36))
+    history = (level * shape).astype(np.float32)
+    history[::3, :12] = np.nan
+    return history
+
+
+def test_mase_scaling_divides_by_the_window_scale_the_loss_and_the_intervals_use():
+    model = GlobalForecaster(PADDED.updated(scaling="mase"))
+    history = noisy_windows(9, np.random.default_rng(1))
+    observed = ~np.isnan(history)
+    zeroed = torch.from_numpy(np.nan_to_num(history))
+    level = zeroed.abs().sum(dim=1, keepdim=True) / torch.from_numpy(observed.sum(axis=1, keepdims=True))
+    spread = model.seasonal_spread(zeroed, torch.from_numpy(observed), level).numpy()
+    np.testing.assert_allclose(spread, window_scale(history, "mase", 12, 1e-6), rtol=1e-5)
+
+
+def test_mase_scaled_network_untrained_is_seasonal_naive_and_a_periodic_window_stays_finite():
+    model = GlobalForecaster(PADDED.updated(scaling="mase")).eval()
+    history = noisy_windows(6, np.random.default_rng(2))
     with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.1)
+        out = model(torch.from_numpy(history), torch.zeros(6, 48, 2)).numpy()
+    np.testing.assert_allclose(out, history[:, 24:36], rtol=1e-5)
+    # No seasonal-naive error at all: the spread's floor (1e-3 x the level) keeps the scaled values finite.
+    periodic = np.tile(1e30 * (1 + 0.2 * np.sin(np.arange(12) * np.pi / 6)), 3)[None].astype(np.float32)
+    with torch.no_grad():
+        out = trained_like(PADDED.updated(scaling="mase"))(torch.from_numpy(periodic), torch.zeros(1, 48, 2))
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("scaling", ["level", "mase"])
+def test_onnx_graph_takes_padded_rows_like_torch(tmp_path, scaling):
+    model = trained_like(PADDED.updated(scaling=scaling))
     path = export_onnx(model, tmp_path / "model.onnx")
     history = np.tile(100 + 20 * np.sin(np.arange(36) * np.pi / 6), (3, 1)).astype(np.float32)
     history[0, :12] = np.nan  # 24 values posted to a 36-value window
