@@ -107,8 +107,9 @@ class GlobalTrainConfig(Frozen):
     """A global model's hyperparameters: one network trained across every series of a file.
 
     `paxcast.training.global_model.GlobalForecaster` reads `history (batch, window)` and the calendar
-    covariates of the window and the horizon; it scales each window by its mean |value|, so zeros and
-    any scale are allowed, and forecasts a correction to seasonal naive (lag `season`).
+    covariates of the window and the horizon; it scales each window (`scaling`: by its mean |value|, or by
+    its seasonal-naive MAE around its mean), so zeros and any scale are allowed, and forecasts a correction
+    to seasonal naive (lag `season`).
     """
 
     model: Literal["global"] = "global"

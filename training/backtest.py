@@ -21,6 +21,7 @@ from paxcast.service.intervals import interval_bounds
 from paxcast.training.baselines import BASELINES, baseline_forecast
 from paxcast.training.data import Series, read_series
 from paxcast.training.evaluate import onnx_forecast, single_series_latency
+from paxcast.training.general_rival import general_forecast, load_general
 from paxcast.training.splits import Split, cut_at
 
 LSTM, NO_NETWORK = "LSTM (paxcast)", "LSTM's baseline (no network)"
@@ -89,8 +90,11 @@ def prepare_split(data_path, series: list[Series], split: Split, overrides: dict
     return past, config, designs
 
 
-def run_split(series: list[Series], split: Split, prepared, levels: list[int], show_progress: bool) -> dict:
-    """Train on the split's past through the pipeline, forecast with ONNX and the baselines."""
+def run_split(
+    series: list[Series], split: Split, prepared, levels: list[int], show_progress: bool, general=None
+) -> dict:
+    """Train on the split's past through the pipeline, forecast with ONNX and the baselines (and, given
+    `general` = (label, Predictor), a registered general model answering the same past zero-shot)."""
     import torch
 
     from paxcast.training.model import Forecaster, count_parameters
@@ -116,6 +120,9 @@ def run_split(series: list[Series], split: Split, prepared, levels: list[int], s
     with torch.no_grad():
         no_network = chosen.baseline_forecast(torch.tensor(histories, dtype=torch.float32)).numpy().astype(np.float64)
     forecasts[NO_NETWORK] = {"mean": no_network, "intervals": {}}
+    if general is not None:
+        label, predictor = general
+        forecasts[label] = general_forecast(predictor, past, split.horizon, levels)
     for name in BASELINES:
         outs = [baseline_forecast(name, p.y, split.horizon, config.season, levels) for p in past]
         forecasts[name] = {
@@ -140,7 +147,13 @@ def run_split(series: list[Series], split: Split, prepared, levels: list[int], s
 
 
 def run_backtest(
-    data_path, splits: list[Split], levels: list[int], overrides: dict, show_progress: bool | None = None, log=print
+    data_path,
+    splits: list[Split],
+    levels: list[int],
+    overrides: dict,
+    show_progress: bool | None = None,
+    log=print,
+    general=None,
 ) -> list[dict]:
     """Every split in order, with a progress line (or bar on a terminal) per origin."""
     series = read_series(data_path)
@@ -155,7 +168,7 @@ def run_backtest(
         bar = tqdm(total=len(splits), desc="backtest", unit="origin")
     runs = []
     for k, split in enumerate(splits):
-        run = run_split(series, split, prepared[k], levels, show_progress)
+        run = run_split(series, split, prepared[k], levels, show_progress, general)
         runs.append(run)
         chosen = run["selection"]["chosen"] or {}
         line = (
@@ -174,12 +187,17 @@ def run_backtest(
     return runs
 
 
-def backtest(data, splits: list[Split], levels: list[int], overrides: dict, json_path, plot_path, log=print) -> None:
-    """Run every split, log the side-by-side table, write the JSON and the PNG."""
+def backtest(
+    data, splits: list[Split], levels: list[int], overrides: dict, json_path, plot_path, log=print, general=None
+) -> None:
+    """Run every split, log the side-by-side table, write the JSON and the PNG; `general`: a registered general
+    model's directory, scored zero-shot beside the rest (`general_rival`)."""
     from paxcast.training.backtest_report import plot, summarize, table, write_json
 
     series = read_series(data)
-    runs = run_backtest(data, splits, levels, overrides, log=log)
+    if general is not None:
+        general = load_general(general, series[0].freq, splits[0].horizon)
+    runs = run_backtest(data, splits, levels, overrides, log=log, general=general)
     summary = summarize(runs, levels, series[0].season)
     log(table(summary, runs, levels, data))
     write_json(json_path, summary, runs, levels, data)

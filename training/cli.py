@@ -183,6 +183,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     kind = choose_kind(args.data, series, args.kind)
     check_flags(kind, overrides_from(args))
     if kind == "global":
+        if args.general is not None:
+            raise UsageError(f"{args.data}: --general compares with a one-series backtest; this file has many series")
         return backtest_global(args, series, settings)
     if settings is not None:
         raise UsageError(f"{args.data}: --engine ray backtests multi-series files (the global model and its peers)")
@@ -199,10 +201,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in overrides_from(args).items() if k in TrainConfig.model_fields and k != "horizon"}
     log = lambda line: print(line, flush=True)  # noqa: E731
     if args.cells:
+        if args.general is not None:
+            raise UsageError("--general and --cells are two different comparisons; give one")
         out = compare_cells(args.data, parse_cells(args.cells), splits, levels, overrides, json_path, log=log)
         print(f"wrote {out}")
     else:
-        backtest(args.data, splits, levels, overrides, json_path, plot_path, log=log)
+        backtest(args.data, splits, levels, overrides, json_path, plot_path, log=log, general=args.general)
         print(f"wrote {json_path} and {plot_path}")
     return 0
 
@@ -409,6 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot",
         help="PNG plot of the forecasts (default: bench/results/backtest.png; many series: "
         "bench/results/backtest_<data stem>.png)",
+    )
+    backtest.add_argument(
+        "--general",
+        metavar="DIR",
+        help="one series: also score a registered general model, zero-shot, on the same splits, e.g. "
+        "models/general_monthly (its CURRENT version) or a version's directory",
     )
     backtest.add_argument(
         "--cells", help="compare recurrent cells, e.g. lstm,gru,peephole: accuracy, parameters, training time, latency"

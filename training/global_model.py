@@ -1,10 +1,11 @@
-"""The global, calendar-aware forecaster: one network for every station of a network.
+"""The global, calendar-aware forecaster: one network for every station of a network, or for any series.
 
 `GlobalForecaster` maps `history (B, W)` and `calendar (B, W+H, F)` (the future-known covariates
 of `paxcast.service.covariates` for the history and the horizon) to `forecast (B, H)`. It scales
-each window by its mean |value| (zeros allowed), encodes the history and its covariates with an
-LSTM, and a per-step MLP head that sees the encoding, the horizon's covariates and a weekly
-seasonal-naive baseline adds a correction to that baseline. The head's last layer starts at
+each window by its mean |value| (zeros allowed; `scaling="level"`, the station models) or centres it
+and divides it by its seasonal-naive MAE (`scaling="mase"`, the general models), encodes the history
+and its covariates with an LSTM, and a per-step MLP head that sees the encoding, the horizon's
+covariates and a seasonal-naive baseline adds a correction to that baseline. The head's last layer starts at
 zero, so the untrained network *is* seasonal naive. `WindowSampler` draws training windows
 uniformly per series (no station dominates) without materialising them all.
 """

@@ -44,7 +44,7 @@ from paxcast.service.registry import current_version
 from paxcast.training.data import Series, read_series, require_length
 from paxcast.training.evaluate import onnx_forecast
 from paxcast.training.global_pipeline import FittedGlobal, check_global_series, fit_global
-from paxcast.training.global_scores import wape
+from paxcast.training.global_scores import mean_mase, wape
 from paxcast.training.metrics import mape, smape
 from paxcast.training.pipeline import Fitted, check_series, fit, train_and_register
 from paxcast.training.registry import (
@@ -151,11 +151,13 @@ def fit_challenger(
     return fit(series, config, workdir, show_progress=show_progress)
 
 
-def score(onnx_path: Path, before: list[Series], actual: np.ndarray, window: int, calendar: Calendar | None) -> dict:
-    """Hold-out errors of one ONNX model, in percent: MAPE and sMAPE over every point of every series;
-    for a global model (`calendar` given) pooled WAPE instead (stations have zeros and gaps)."""
+def score(
+    onnx_path: Path, before: list[Series], actual: np.ndarray, window: int, calendar: Calendar | None, season: int
+) -> dict:
+    """Hold-out errors of one ONNX model: MAPE and sMAPE (percent) over every point of every series; for a
+    global model (`calendar` given) pooled WAPE (percent; stations have zeros and gaps) and mean MASE instead."""
     if calendar is not None:
-        return score_global(onnx_path, before, actual, window, calendar)
+        return score_global(onnx_path, before, actual, window, calendar, season)
     forecast = onnx_forecast(onnx_path, np.stack([s.y[-window:] for s in before]))
     if not np.isfinite(forecast).all():
         return {"mape": None, "smape": None}
@@ -166,21 +168,26 @@ def score(onnx_path: Path, before: list[Series], actual: np.ndarray, window: int
     return scores
 
 
-def score_global(onnx_path: Path, before: list[Series], actual: np.ndarray, window: int, calendar: Calendar) -> dict:
-    """Pooled WAPE on the hold-out of every series whose last `window` values have no gap (the others
-    cannot be forecast as the service would: it refuses gaps), over observed actuals."""
+def score_global(
+    onnx_path: Path, before: list[Series], actual: np.ndarray, window: int, calendar: Calendar, season: int
+) -> dict:
+    """Pooled WAPE and mean MASE (each series' MAE over its window's seasonal-naive MAE, as the checkpoint
+    was picked) on the hold-out of every series whose last `window` values have no gap (the others cannot be
+    forecast as the service would: it refuses gaps), over observed actuals."""
     from paxcast.service.predictor import make_session, run_session
 
     rows = [k for k, s in enumerate(before) if len(s.y) >= window and np.isfinite(s.y[-window:]).all()]
     if not rows:
-        return {"wape": None, "series_scored": 0}
+        return {"wape": None, "mase": None, "series_scored": 0}
     horizon = actual.shape[1]
     firsts = np.array([np.datetime64(timestamp_at(before[k], len(before[k].y) - window), "s") for k in rows])
     x = np.stack([before[k].y[-window:] for k in rows]).astype(np.float32)
     forecast = run_session(make_session(onnx_path), x, calendar.windows(firsts, window + horizon))[:, :horizon]
     if not np.isfinite(forecast).all():
-        return {"wape": None, "series_scored": len(rows)}
-    return {"wape": wape(forecast.astype(np.float64), actual[rows]), "series_scored": len(rows)}
+        return {"wape": None, "mase": None, "series_scored": len(rows)}
+    forecast, target = forecast.astype(np.float64), actual[rows]
+    mase = mean_mase(forecast, target, x.astype(np.float64), season)
+    return {"wape": wape(forecast, target), "mase": mase if np.isfinite(mase) else None, "series_scored": len(rows)}
 
 
 def served_is_clean(root: str | Path, name: str, champion: Champion, series: list[Series], horizon: int) -> bool:
@@ -218,23 +225,25 @@ def score_champion(
     still matches; otherwise the champion's settings are refitted on the data before it
     (with no overrides that is exactly the challenger's fit, so that fit is reused).
     """
-    window, calendar = config.window, champion_calendar(champion)
+    window, calendar, season = config.window, champion_calendar(champion), config.season
     if served_is_clean(root, name, champion, series, config.horizon):
         try:
             read_card(champion.path)
             return "served model (trained on data that ends before the hold-out)", score(
-                champion.path / "model.onnx", before, actual, window, calendar
+                champion.path / "model.onnx", before, actual, window, calendar, season
             )
         except ModelError:
             pass  # a damaged artefact: judge the champion by its settings instead
     settings = champion_config(champion)
     if settings == config:
         return "champion's settings refitted before the hold-out (the same fit as the challenger's)", score(
-            challenger_onnx, before, actual, window, calendar
+            challenger_onnx, before, actual, window, calendar, season
         )
     (workdir / "champion").mkdir()
     refit = fit_challenger(before, settings, champion, workdir / "champion", show_progress, trainer)
-    return "champion's settings refitted before the hold-out", score(refit.onnx_path, before, actual, window, calendar)
+    return "champion's settings refitted before the hold-out", score(
+        refit.onnx_path, before, actual, window, calendar, season
+    )
 
 
 def judge(
@@ -243,10 +252,11 @@ def judge(
     """(promote, reason): the challenger may be worse than the champion by at most `max_regression` % (relative)."""
     if challenger is None:
         return False, "the challenger's hold-out forecasts are not finite; not promoted even with --force"
+    unit = "" if metric == "mase" else "%"
     if champion is None:
-        return True, f"the champion's hold-out forecasts are not finite; challenger {metric} {challenger:.3f}%"
+        return True, f"the champion's hold-out forecasts are not finite; challenger {metric} {challenger:.3f}{unit}"
     change = 100.0 * (challenger / champion - 1.0) if champion > 0 else (0.0 if challenger == 0 else float("inf"))
-    versus = f"challenger hold-out {metric} {challenger:.3f}% vs champion {champion:.3f}% ({change:+.2f}%)"
+    versus = f"challenger hold-out {metric} {challenger:.3f}{unit} vs champion {champion:.3f}{unit} ({change:+.2f}%)"
     if force:
         return True, f"forced: {versus}"
     if change <= max_regression:
@@ -320,7 +330,7 @@ def retrain(
             (workdir / "challenger").mkdir()
             challenger_fit = fit_challenger(before, config, champion, workdir / "challenger", show_progress, trainer)
             calendar = champion_calendar(champion)
-            challenger_scores = score(challenger_fit.onnx_path, before, actual, config.window, calendar)
+            challenger_scores = score(challenger_fit.onnx_path, before, actual, config.window, calendar, config.season)
 
             basis, champion_scores = score_champion(
                 root,
@@ -335,8 +345,9 @@ def retrain(
                 show_progress,
                 trainer,
             )
-            # MAPE is undefined at zero passengers; a global model's stations are judged pooled.
-            metric = "wape" if calendar is not None else "smape" if np.any(actual == 0) else "mape"
+            # MAPE is undefined at zero passengers; a global model is judged as its checkpoint was picked:
+            # stations by pooled WAPE, a general model by mean MASE (every series alike).
+            metric = config.metric if calendar is not None else "smape" if np.any(actual == 0) else "mape"
             promote, reason = judge(challenger_scores[metric], champion_scores[metric], metric, max_regression, force)
             new_version = None
             if promote:

@@ -44,3 +44,17 @@ def test_data_of_another_frequency_is_refused_before_training(global_registry, t
     assert code == 3
     assert "the data is monthly; champion" in capsys.readouterr().err
     assert read_history(registry, "stations") == []
+
+
+def test_a_general_champion_is_judged_by_mean_mase_as_its_checkpoint_was_picked(
+    general_registry, monthly_split, tmp_path, capsys
+):
+    registry = tmp_path / "models"
+    shutil.copytree(general_registry, registry)
+    argv = ["retrain", "--data", str(monthly_split[0]), "--registry", str(registry), "--name", "general_monthly"]
+    assert main([*argv, "--steps", "20", "--max-regression", "1000"]) == 0, capsys.readouterr().err
+    record = read_history(registry, "general_monthly")[-1]
+    assert record["holdout"]["metric"] == "mase" and record["holdout"]["horizon"] == 12
+    assert 0 < record["challenger"]["mase"] < 10 and 0 < record["champion"]["mase"] < 10
+    assert record["challenger"]["wape"] > 0  # recorded beside it
+    assert "challenger hold-out mase " in record["reason"] and "%" not in record["reason"].split("(")[0]

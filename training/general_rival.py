@@ -1,0 +1,70 @@
+"""`paxcast backtest --general REGISTRY/NAME`: a registered general model, zero-shot, on a per-series backtest's splits.
+
+Each split posts the history before its origin to the model through the service's `Predictor` (the model's
+last `window` values, from their date), so the dedicated model trained on that history and the general
+model that never saw it are scored on the same splits by the same table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from paxcast.service.calendar import FREQ_NAMES, iso, parse_timestamp, step
+from paxcast.service.exceptions import DataError, InvalidInput, ModelError, UsageError
+from paxcast.service.predictor import Predictor, level_label
+from paxcast.service.registry import current_version
+from paxcast.service.schemas import ForecastRequest
+from paxcast.training.data import Series
+
+
+def load_general(path: str | Path, freq: str, horizon: int) -> tuple[str, Predictor]:
+    """(row label, predictor) for `path`: a model directory (its CURRENT version) or one version's directory."""
+    path = Path(path)
+    if (path / "CURRENT").is_file():
+        try:
+            version_dir = path / current_version(path.parent, path.name)
+        except ModelError as exc:
+            raise UsageError(f"--general {path}: {exc}") from None
+    elif (path / "model.json").is_file():
+        version_dir = path
+    else:
+        raise UsageError(f"--general {path}: neither a registered model (CURRENT) nor a version (model.json)")
+    try:
+        predictor = Predictor.load(version_dir)
+    except ModelError as exc:
+        raise UsageError(f"--general {path}: {exc}") from None
+    card = predictor.card
+    if not card.is_global or card.freq != freq:
+        raise UsageError(
+            f"--general {path}: '{card.name}' is not a general model for {FREQ_NAMES[freq]} series "
+            f"(a {'per-series' if not card.is_global else FREQ_NAMES[card.freq]} model)"
+        )
+    if horizon > predictor.horizon:
+        raise UsageError(
+            f"--general {path}: '{card.name}' forecasts at most {predictor.horizon} steps; the splits ask {horizon}"
+        )
+    return f"{card.name} (general, zero-shot)", predictor
+
+
+def general_forecast(predictor: Predictor, past: list[Series], horizon: int, levels: list[int]) -> dict:
+    """{"mean": (series, horizon), "intervals": {level: (lower, upper)}} as the service answers each history."""
+    rows = []
+    for s in past:
+        tail = s.y[-predictor.window :]
+        first = step(parse_timestamp(s.start), s.freq, len(s.y) - len(tail))
+        rows.append({"id": s.id, "history": tail.tolist(), "start": iso(first, s.freq)})
+    request = ForecastRequest.model_validate(
+        {"series": rows, "horizon": horizon, "level": levels, "freq": past[0].freq}
+    )
+    try:
+        result = predictor.forecast(request)
+    except InvalidInput as exc:  # e.g. a history with a gap, or shorter than the model's minimum
+        raise DataError(f"--general: {exc}") from None
+    intervals = {
+        lv: tuple(bound.astype(np.float64) for bound in result.intervals[level_label(lv)])
+        for lv in levels
+        if level_label(lv) in result.intervals
+    }
+    return {"mean": result.mean.astype(np.float64), "intervals": intervals}
