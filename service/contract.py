@@ -138,7 +138,7 @@ class GlobalTrainConfig(Frozen):
     # level, a smooth series (year-on-year change 1 % of its level) is a flat line to the network, whose
     # error of a few percent of the level is then several MASE (docs/accuracy.md, "General models").
     scaling: Literal["level", "mase"] = flag(
-        "level", "what the graph divides a window by (default: level hourly/daily, mase otherwise)"
+        "level", "what the graph divides a window by (default: mase monthly/quarterly, else level)"
     )
     hidden: int = flag(64, "hidden units of the LSTM encoder and the head", ge=1, le=4096)
     layers: int = flag(1, "stacked LSTM layers", ge=1, le=8)

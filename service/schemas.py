@@ -221,6 +221,8 @@ class Contender(BaseModel):
     version: str | None = None
     mape: FiniteFloat | None = None
     smape: FiniteFloat | None = None
+    wape: FiniteFloat | None = None  # a global champion's hold-out: stations are judged by it
+    mase: FiniteFloat | None = None  # and general models by this
     basis: str | None = None
 
 

@@ -196,7 +196,8 @@ def backtest(
 
     series = read_series(data)
     if general is not None:
-        general = load_general(general, series[0].freq, splits[0].horizon)
+        shortest = min(len(cut_at(s, split)[0]) for s in series for split in splits)
+        general = load_general(general, series[0].freq, splits[0].horizon, shortest)
     runs = run_backtest(data, splits, levels, overrides, log=log, general=general)
     summary = summarize(runs, levels, series[0].season)
     log(table(summary, runs, levels, data))

@@ -1,4 +1,4 @@
-"""`paxcast backtest --general REGISTRY/NAME`: a registered general model, zero-shot, on a per-series backtest's splits.
+"""`paxcast backtest --general DIR`: a registered general model, zero-shot, on a per-series backtest's splits.
 
 Each split posts the history before its origin to the model through the service's `Predictor` (the model's
 last `window` values, from their date), so the dedicated model trained on that history and the general
@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
 from paxcast.service.calendar import FREQ_NAMES, iso, parse_timestamp, step
 from paxcast.service.exceptions import DataError, InvalidInput, ModelError, UsageError
@@ -19,8 +20,11 @@ from paxcast.service.schemas import ForecastRequest
 from paxcast.training.data import Series
 
 
-def load_general(path: str | Path, freq: str, horizon: int) -> tuple[str, Predictor]:
-    """(row label, predictor) for `path`: a model directory (its CURRENT version) or one version's directory."""
+def load_general(path: str | Path, freq: str, horizon: int, shortest: int) -> tuple[str, Predictor]:
+    """(row label, predictor) for `path`: a model directory (its CURRENT version) or one version's directory.
+
+    Checked before any split trains: the frequency, the horizon, and that the shortest past a split leaves
+    (`shortest` values) is a history the model accepts."""
     path = Path(path)
     if (path / "CURRENT").is_file():
         try:
@@ -45,26 +49,27 @@ def load_general(path: str | Path, freq: str, horizon: int) -> tuple[str, Predic
         raise UsageError(
             f"--general {path}: '{card.name}' forecasts at most {predictor.horizon} steps; the splits ask {horizon}"
         )
+    if shortest < card.min_history:
+        raise UsageError(
+            f"--general {path}: '{card.name}' needs at least {card.min_history} values of history; "
+            f"the earliest split leaves {shortest}"
+        )
     return f"{card.name} (general, zero-shot)", predictor
 
 
 def general_forecast(predictor: Predictor, past: list[Series], horizon: int, levels: list[int]) -> dict:
-    """{"mean": (series, horizon), "intervals": {level: (lower, upper)}} as the service answers each history."""
+    """{"mean": (series, horizon), "intervals": {level: (lower, upper)}} as the service answers each history
+    (no intervals from a model without a calibration)."""
     rows = []
     for s in past:
         tail = s.y[-predictor.window :]
         first = step(parse_timestamp(s.start), s.freq, len(s.y) - len(tail))
-        rows.append({"id": s.id, "history": tail.tolist(), "start": iso(first, s.freq)})
-    request = ForecastRequest.model_validate(
-        {"series": rows, "horizon": horizon, "level": levels, "freq": past[0].freq}
-    )
+        rows.append({"id": s.id[:200], "history": tail.tolist(), "start": iso(first, s.freq)})
+    levels = levels if predictor.card.intervals is not None else []
+    body = {"series": rows, "horizon": horizon, "level": levels, "freq": past[0].freq}
     try:
-        result = predictor.forecast(request)
-    except InvalidInput as exc:  # e.g. a history with a gap, or shorter than the model's minimum
-        raise DataError(f"--general: {exc}") from None
-    intervals = {
-        lv: tuple(bound.astype(np.float64) for bound in result.intervals[level_label(lv)])
-        for lv in levels
-        if level_label(lv) in result.intervals
-    }
+        result = predictor.forecast(ForecastRequest.model_validate(body))
+    except (InvalidInput, ValidationError) as exc:  # what the service would answer with a 422
+        raise DataError(f"--general: {str(exc).splitlines()[0]}") from None
+    intervals = {lv: tuple(bound.astype(np.float64) for bound in result.intervals[level_label(lv)]) for lv in levels}
     return {"mean": result.mean.astype(np.float64), "intervals": intervals}

@@ -166,10 +166,10 @@ def resolve_global_config(series: list[Series], features: int, **overrides) -> G
     values.setdefault("horizon", horizon)
     values.setdefault("patch", 24 if freq == "h" and values["window"] % 24 == 0 else 1)
     values.setdefault("metric", "wape" if freq in ("h", "D") else "mase")
-    values.setdefault("scaling", "level" if freq in ("h", "D") else "mase")
     if freq in PADDED:
         values.setdefault("min_history", min(2 * values["season"], values["window"]))
         values.setdefault("seasonal_lags", values["window"] // values["season"])
+        values.setdefault("scaling", "mase")
         values.setdefault("augment", GENERAL_AUGMENT)
         values.setdefault("ensemble", GENERAL_ENSEMBLE)
     return make_config(GlobalTrainConfig, features=features, **values)

@@ -172,8 +172,9 @@ def score_global(
     onnx_path: Path, before: list[Series], actual: np.ndarray, window: int, calendar: Calendar, season: int
 ) -> dict:
     """Pooled WAPE and mean MASE (each series' MAE over its window's seasonal-naive MAE, as the checkpoint
-    was picked) on the hold-out of every series whose last `window` values have no gap (the others cannot be
-    forecast as the service would: it refuses gaps), over observed actuals."""
+    was picked) on the hold-out of every series whose last `window` values have no gap, over observed actuals.
+    A series with a gap there is left out (the service refuses gaps), and so is one shorter than the window,
+    which a padded general model could answer: both contenders are judged on the same series either way."""
     from paxcast.service.predictor import make_session, run_session
 
     rows = [k for k, s in enumerate(before) if len(s.y) >= window and np.isfinite(s.y[-window:]).all()]

@@ -17,7 +17,7 @@ from paxcast.training.cli import main
 from paxcast.training.data import read_series
 from paxcast.training.global_cuts import series_end, split_cut
 from paxcast.training.global_ensemble import train_members
-from paxcast.training.global_model import GlobalForecaster, WindowSampler, export_onnx, parity
+from paxcast.training.global_model import SPREAD_FLOOR, GlobalForecaster, WindowSampler, export_onnx, parity
 from paxcast.training.global_pipeline import resolve_global_config
 from paxcast.training.global_train import train_global
 
@@ -45,9 +45,8 @@ def trained_like(config: GlobalTrainConfig) -> GlobalForecaster:
 @pytest.mark.parametrize("scaling", ["level", "mase"])
 def test_padding_is_masked_what_it_holds_and_where_the_history_starts_do_not_leak(scaling):
     model = trained_like(PADDED.updated(scaling=scaling))
-    observed = torch.tensor(100 + 20 * np.sin(np.arange(24) * np.pi / 6), dtype=torch.float32)
-    padded = torch.cat([torch.full((12,), float("nan")), observed]).unsqueeze(0)
-    calendar = torch.zeros(1, 48, 2)
+    padded = torch.from_numpy(noisy_windows(3, np.random.default_rng(3)))  # row 0: 12 months of padding
+    calendar = torch.zeros(3, 48, 2)
     with torch.no_grad():
         out = model(padded, calendar)
         scaled = model(padded * 1000, calendar)
@@ -81,19 +80,23 @@ def test_mase_scaled_network_untrained_is_seasonal_naive_and_a_periodic_window_s
     with torch.no_grad():
         out = model(torch.from_numpy(history), torch.zeros(6, 48, 2)).numpy()
     np.testing.assert_allclose(out, history[:, 24:36], rtol=1e-5)
-    # No seasonal-naive error at all: the spread's floor (1e-3 x the level) keeps the scaled values finite.
-    periodic = np.tile(1e30 * (1 + 0.2 * np.sin(np.arange(12) * np.pi / 6)), 3)[None].astype(np.float32)
+    # No seasonal-naive error at all: the spread is its floor, 1e-3 x the level (not eps, which would scale
+    # such a window's values to ~1e35), and the graph stays scale-free there, for small and huge values alike.
+    periodic = torch.from_numpy(np.tile(1 + 0.2 * np.sin(np.arange(12) * np.pi / 6), 3)[None].astype(np.float32))
+    level = periodic.abs().mean(dim=1, keepdim=True)
+    assert model.seasonal_spread(periodic, None, level).item() == pytest.approx(SPREAD_FLOOR * level.item())
+    trained = trained_like(PADDED.updated(scaling="mase"))
     with torch.no_grad():
-        out = trained_like(PADDED.updated(scaling="mase"))(torch.from_numpy(periodic), torch.zeros(1, 48, 2))
-    assert torch.isfinite(out).all()
+        out = trained(periodic, torch.zeros(1, 48, 2))
+        for factor in (1e-3, 1e30):  # above the eps floor (1e-6) of the level
+            np.testing.assert_allclose(trained(periodic * factor, torch.zeros(1, 48, 2)), out * factor, rtol=1e-4)
 
 
 @pytest.mark.parametrize("scaling", ["level", "mase"])
 def test_onnx_graph_takes_padded_rows_like_torch(tmp_path, scaling):
     model = trained_like(PADDED.updated(scaling=scaling))
     path = export_onnx(model, tmp_path / "model.onnx")
-    history = np.tile(100 + 20 * np.sin(np.arange(36) * np.pi / 6), (3, 1)).astype(np.float32)
-    history[0, :12] = np.nan  # 24 values posted to a 36-value window
+    history = noisy_windows(3, np.random.default_rng(4))  # row 0: 24 values posted to a 36-value window
     history[1, :1] = np.nan
     assert parity(model, path, history, np.zeros((3, 48, 2), np.float32)) < 1e-4
 
@@ -175,3 +178,14 @@ def test_models_list_shows_the_score_that_chose_each_global_version(request, cap
     registry = request.getfixturevalue(fixture)
     assert main(["models", "list", "--registry", str(registry), "--name", name]) == 0
     assert score in capsys.readouterr().out  # global cards have no MAPE: this used to be a TypeError traceback
+
+
+def test_mase_scaling_without_padding_is_seasonal_naive_untrained_and_exports(tmp_path):
+    unpadded = PADDED.updated(scaling="mase", min_history=None)  # `--scaling mase` on a station model
+    history = noisy_windows(4, np.random.default_rng(5))
+    history[::3, :12] = 1.0  # no padding in an unpadded graph
+    with torch.no_grad():
+        out = GlobalForecaster(unpadded).eval()(torch.from_numpy(history), torch.zeros(4, 48, 2)).numpy()
+    np.testing.assert_allclose(out, history[:, 24:36], rtol=1e-5)
+    model = trained_like(unpadded)
+    assert parity(model, export_onnx(model, tmp_path / "model.onnx"), history, np.zeros((4, 48, 2), np.float32)) < 1e-4

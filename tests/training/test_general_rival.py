@@ -59,8 +59,13 @@ def test_backtest_scores_the_general_model_on_the_dedicated_models_splits(tmp_pa
             "forecasts at most 24 steps; the splits ask 36",
         ),
         (str(ROOT / "models" / "general_monthly"), ["--cells", "lstm,gru"], "--general and --cells"),
+        (
+            str(ROOT / "models" / "general_monthly"),
+            ["--origins", "20"],
+            "'general_monthly' needs at least 24 values of history; the earliest split leaves 20",
+        ),
     ],
-    ids=["missing", "per-series", "other-frequency", "too-long", "with-cells"],
+    ids=["missing", "per-series", "other-frequency", "too-long", "with-cells", "too-short"],
 )
 def test_a_general_model_that_cannot_answer_the_splits_is_one_line(air_csv, capsys, tmp_path, general, flags, message):
     argv = ["backtest", "--data", str(air_csv), "--origins", "120", "--horizon", "12", *flags]
@@ -71,3 +76,18 @@ def test_a_general_model_that_cannot_answer_the_splits_is_one_line(air_csv, caps
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and message in captured.err, captured.err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_a_history_shorter_than_the_window_is_posted_padded_from_its_own_start(general_registry):
+    from paxcast.training.general_rival import general_forecast, load_general
+
+    model_dir = general_registry / "general_monthly"
+    label, predictor = load_general(model_dir, "MS", horizon=6, shortest=30)
+    assert label == "general_monthly (general, zero-shot)" and predictor.window == 36 > 30
+    air = read_series(ROOT / "data" / "air_passengers.csv")[0]
+    short = type(air)(air.id, air.start, air.freq, air.y[:30])  # 1949-01 .. 1951-06
+    ours = general_forecast(predictor, [short], 6, [80])
+    request = {"series": [{"id": "a", "history": air.y[:30].tolist(), "start": "1949-01-01"}], "horizon": 6}
+    served = predictor.forecast(ForecastRequest.model_validate({**request, "level": [80]}))
+    np.testing.assert_allclose(ours["mean"], served.mean, rtol=1e-6)
+    np.testing.assert_allclose(ours["intervals"][80][1], served.intervals["80"][1], rtol=1e-6)
