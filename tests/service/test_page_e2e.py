@@ -73,6 +73,8 @@ def base(tmp_path_factory):
     # The shipped global station model and its data set: a calendar-aware model the page must post `start` to.
     shutil.copytree(ROOT / "models" / "seoul_subway_daily", registry / "seoul_subway_daily")
     shutil.copytree(ROOT / "data" / "seoul_subway_daily", data_dir / "seoul_subway_daily")
+    # The shipped general monthly model: its corpus (tourism) is not a data set the page lists.
+    shutil.copytree(ROOT / "models" / "general_monthly", registry / "general_monthly")
     with serving(registry, data_dir, tmp / "serve.log") as url:
         yield url
 
@@ -182,6 +184,23 @@ def test_a_global_station_model_forecasts_a_shipped_station_with_its_calendar(pa
     assert rows.last.locator("th").text_content() == "2020-10-28"
     chart = drawn(page)
     assert chart["series"][2] == 28 and chart["sorted"]
+
+
+def test_the_general_model_forecasts_a_pasted_history_shorter_than_its_window(page):
+    """30 months posted to a model that reads 72: the service pads them; the page labels the months."""
+    choose_model(page, "general_monthly")
+    assert page.is_checked("input[name=source][value=paste]")
+    history = [310, 402, 455, 330, 322, 415, 470, 341, 335, 431, 489, 350] * 2 + [352, 440, 501, 366, 345, 452]
+    page.fill("#paste-values", " ".join(map(str, history)))
+    page.fill("#paste-start", "2018-01-01")
+    page.click("#forecast-button")
+    page.wait_for_selector("#forecast-table tbody tr")
+    assert page.is_hidden("#error")
+    rows = page.locator("#forecast-table tbody tr")
+    assert rows.count() == 24  # the model's horizon, the page's default
+    assert rows.first.locator("th").text_content() == "2020-07-01"
+    assert rows.last.locator("th").text_content() == "2022-06-01"
+    assert drawn(page)["sorted"]
 
 
 def test_an_uploaded_csv_with_an_error_names_the_line_and_the_rule(page, tmp_path):
