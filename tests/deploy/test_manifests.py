@@ -185,3 +185,29 @@ def test_systemd_timer_starts_a_oneshot_retrain():
     assert timer["Timer"]["Unit"] == "paxcast-retrain.service"
     assert timer["Timer"]["OnCalendar"].endswith("UTC") and timer["Timer"]["Persistent"] == "true"
     assert timer["Install"]["WantedBy"] == "timers.target"
+
+
+def test_the_init_container_seeds_every_shipped_model_once_and_leaves_retrained_ones(tmp_path):
+    """Its script, run by sh on a copy of the image's models/ and an empty volume, then again."""
+    import shutil
+    import subprocess
+
+    deployment = find("Deployment", "paxcast-api")
+    (seed,) = deployment["spec"]["template"]["spec"]["initContainers"]
+    script = seed["command"][2]
+    image, volume = tmp_path / "image-models", tmp_path / "volume"
+    shutil.copytree(ROOT / "models", image)
+    volume.mkdir()
+    script = script.replace("/srv/paxcast/models", str(image)).replace("/shared", str(volume))
+    run = lambda: subprocess.run(["sh", "-c", script], env={"HOSTNAME": "pod-a", "PATH": "/usr/bin:/bin"}, check=True)  # noqa: E731
+    run()
+    shipped = sorted(p.name for p in (ROOT / "models").iterdir() if p.is_dir())
+    assert sorted(p.name for p in volume.iterdir()) == shipped  # all of them, no .seed-* left over
+    assert {"air_passengers", "general_monthly", "seoul_subway_daily"} <= set(shipped)
+    (volume / "air_passengers" / "CURRENT").write_text("retrained-version\n")  # the volume's own since
+    shutil.rmtree(volume / "general_monthly")  # a model new in a later image
+    run()
+    assert (volume / "air_passengers" / "CURRENT").read_text() == "retrained-version\n"
+    assert (volume / "general_monthly" / "CURRENT").read_text() == (
+        ROOT / "models" / "general_monthly" / "CURRENT"
+    ).read_text()
