@@ -151,13 +151,13 @@ def fit_challenger(
     return fit(series, config, workdir, show_progress=show_progress)
 
 
-def score(
-    onnx_path: Path, before: list[Series], actual: np.ndarray, window: int, calendar: Calendar | None, season: int
-) -> dict:
-    """Hold-out errors of one ONNX model: MAPE and sMAPE (percent) over every point of every series; for a
-    global model (`calendar` given) pooled WAPE (percent; stations have zeros and gaps) and mean MASE instead."""
+def score(onnx_path: Path, before: list[Series], actual: np.ndarray, config, calendar: Calendar | None) -> dict:
+    """Hold-out errors of one ONNX model with `config`'s window: MAPE and sMAPE (percent) over every point of
+    every series; for a global model (`calendar` given) pooled WAPE (percent; stations have zeros and gaps)
+    and mean MASE instead."""
     if calendar is not None:
-        return score_global(onnx_path, before, actual, window, calendar, season)
+        return score_global(onnx_path, before, actual, config, calendar)
+    window = config.window
     forecast = onnx_forecast(onnx_path, np.stack([s.y[-window:] for s in before]))
     if not np.isfinite(forecast).all():
         return {"mape": None, "smape": None}
@@ -169,25 +169,29 @@ def score(
 
 
 def score_global(
-    onnx_path: Path, before: list[Series], actual: np.ndarray, window: int, calendar: Calendar, season: int
+    onnx_path: Path, before: list[Series], actual: np.ndarray, config: GlobalTrainConfig, calendar: Calendar
 ) -> dict:
     """Pooled WAPE and mean MASE (each series' MAE over its window's seasonal-naive MAE, as the checkpoint
-    was picked) on the hold-out of every series whose last `window` values have no gap, over observed actuals.
-    A series with a gap there is left out (the service refuses gaps), and so is one shorter than the window,
-    which a padded general model could answer: both contenders are judged on the same series either way."""
+    was picked) on the hold-out of every series the service would forecast, over observed actuals: its last
+    `window` values (or, for a padded general model, all of at least `shortest`, NaN-padded as the service
+    pads them) have no gap. A series with a gap there is left out: the service refuses gaps."""
     from paxcast.service.predictor import make_session, run_session
 
-    rows = [k for k, s in enumerate(before) if len(s.y) >= window and np.isfinite(s.y[-window:]).all()]
+    window, shortest = config.window, config.shortest
+    tails = {k: s.y[-window:] for k, s in enumerate(before) if len(s.y) >= shortest}
+    rows = [k for k, tail in tails.items() if np.isfinite(tail).all()]
     if not rows:
         return {"wape": None, "mase": None, "series_scored": 0}
     horizon = actual.shape[1]
     firsts = np.array([np.datetime64(timestamp_at(before[k], len(before[k].y) - window), "s") for k in rows])
-    x = np.stack([before[k].y[-window:] for k in rows]).astype(np.float32)
+    x = np.full((len(rows), window), np.nan, np.float32)
+    for row, k in enumerate(rows):
+        x[row, window - len(tails[k]) :] = tails[k]
     forecast = run_session(make_session(onnx_path), x, calendar.windows(firsts, window + horizon))[:, :horizon]
     if not np.isfinite(forecast).all():
         return {"wape": None, "mase": None, "series_scored": len(rows)}
     forecast, target = forecast.astype(np.float64), actual[rows]
-    mase = mean_mase(forecast, target, x.astype(np.float64), season)
+    mase = mean_mase(forecast, target, x.astype(np.float64), config.season)
     return {"wape": wape(forecast, target), "mase": mase if np.isfinite(mase) else None, "series_scored": len(rows)}
 
 
@@ -226,24 +230,24 @@ def score_champion(
     still matches; otherwise the champion's settings are refitted on the data before it
     (with no overrides that is exactly the challenger's fit, so that fit is reused).
     """
-    window, calendar, season = config.window, champion_calendar(champion), config.season
+    calendar = champion_calendar(champion)
     if served_is_clean(root, name, champion, series, config.horizon):
         try:
             read_card(champion.path)
             return "served model (trained on data that ends before the hold-out)", score(
-                champion.path / "model.onnx", before, actual, window, calendar, season
+                champion.path / "model.onnx", before, actual, config, calendar
             )
         except ModelError:
             pass  # a damaged artefact: judge the champion by its settings instead
     settings = champion_config(champion)
     if settings == config:
         return "champion's settings refitted before the hold-out (the same fit as the challenger's)", score(
-            challenger_onnx, before, actual, window, calendar, season
+            challenger_onnx, before, actual, config, calendar
         )
     (workdir / "champion").mkdir()
     refit = fit_challenger(before, settings, champion, workdir / "champion", show_progress, trainer)
     return "champion's settings refitted before the hold-out", score(
-        refit.onnx_path, before, actual, window, calendar, season
+        refit.onnx_path, before, actual, settings, calendar
     )
 
 
@@ -331,7 +335,7 @@ def retrain(
             (workdir / "challenger").mkdir()
             challenger_fit = fit_challenger(before, config, champion, workdir / "challenger", show_progress, trainer)
             calendar = champion_calendar(champion)
-            challenger_scores = score(challenger_fit.onnx_path, before, actual, config.window, calendar, config.season)
+            challenger_scores = score(challenger_fit.onnx_path, before, actual, config, calendar)
 
             basis, champion_scores = score_champion(
                 root,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from paxcast.service.contract import read_card
 from paxcast.service.predictor import Predictor
 from paxcast.service.registry import current_version, read_history
@@ -58,3 +60,32 @@ def test_a_general_champion_is_judged_by_mean_mase_as_its_checkpoint_was_picked(
     assert 0 < record["challenger"]["mase"] < 10 and 0 < record["champion"]["mase"] < 10
     assert record["challenger"]["wape"] > 0  # recorded beside it
     assert "challenger hold-out mase " in record["reason"] and "%" not in record["reason"].split("(")[0]
+
+
+def test_a_padded_general_model_is_scored_on_short_histories_as_the_service_pads_them(general_registry):
+    import numpy as np
+
+    from paxcast.service.covariates import Calendar
+    from paxcast.service.schemas import ForecastRequest
+    from paxcast.training.data import Series
+    from paxcast.training.retrain import score_global
+
+    version_dir = general_registry / "general_monthly" / current_version(general_registry, "general_monthly")
+    predictor = Predictor.load(version_dir)
+    config = predictor.card.hyperparameters  # window 36, shortest 24
+    rng = np.random.default_rng(0)
+    months = lambda n: 100 + 20 * np.sin(np.arange(n) * np.pi / 6) + rng.normal(0, 2, n)  # noqa: E731
+    before = [Series("short", "2018-01-01", "MS", months(30)), Series("full", "2016-01-01", "MS", months(40))]
+    before.append(Series("too-short", "2019-01-01", "MS", months(20)))
+    actual = np.stack([months(12) for _ in before])
+    scores = score_global(version_dir / "model.onnx", before, actual, config, Calendar("MS"))
+    assert scores["series_scored"] == 2 and scores["mase"] > 0
+    served = predictor.forecast(
+        ForecastRequest.model_validate(
+            {"series": [{"id": "s", "history": before[0].y.tolist(), "start": "2018-01-01"}], "horizon": 12}
+        )
+    )
+    alone = score_global(version_dir / "model.onnx", before[:1], actual[:1], config, Calendar("MS"))
+    assert alone["wape"] == pytest.approx(
+        100 * np.abs(served.mean[0] - actual[0]).sum() / np.abs(actual[0]).sum(), rel=1e-5
+    )
