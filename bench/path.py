@@ -1,6 +1,6 @@
 """CPU time of the request path in process: the ASGI app called directly, no sockets, no HTTP parser.
 
-    python -m bench.path [--requests 4000] [--concurrency 16] [--rounds 5]
+    python -m bench.path [--requests 4000] [--concurrency 16] [--rounds 5] [--name general_monthly]
 
 On a shared host, wall-clock rates swing with the neighbours; the CPU time this process
 spends per request swings much less, so this is the bench that decides whether a change
@@ -88,9 +88,10 @@ async def run(args) -> list[float]:
     logging.getLogger("paxcast.access").setLevel(logging.INFO)
     logging.getLogger("paxcast.access").propagate = False
     card = served_card(args.model_dir, args.name)
-    body = json.dumps(
-        {"series": [{"id": "air", "history": histories(card, 1, seed=1)[0].tolist()}], "horizon": 12}
-    ).encode()
+    series = {"id": "air", "history": histories(card, 1, seed=1)[0].tolist()}
+    if card.is_global:  # calendar-aware models read their covariates from the first value's date
+        series["start"] = args.start
+    body = json.dumps({"series": [series], "horizon": min(12, card.horizon)}).encode()
     app = create_app(Settings(model_dir=args.model_dir, model_name=args.name, reload_interval=0))
     async with app.router.lifespan_context(app):
         await measure(app, body, 200, args.concurrency)  # warm-up
@@ -141,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--model-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--name", default="air_passengers")
+    parser.add_argument("--start", default="2019-01-01", help="the posted history's start, for global models")
     parser.add_argument(
         "--big", type=int, help="instead: one batch of this many series through the batcher, per thread setup"
     )
