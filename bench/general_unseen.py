@@ -266,6 +266,7 @@ def main(argv: list[str] | None = None) -> dict:
             for key in ("mase", "mape")
         },
         "results": results,
+        "groups": groups(results, peers),
     }
     text = markdown(report)
     print(text)
@@ -273,6 +274,40 @@ def main(argv: list[str] | None = None) -> dict:
     (args.out / "general_unseen.md").write_text(text)
     (args.out / "general_unseen.json").write_text(json.dumps(report, indent=1) + "\n")
     return report
+
+
+def groups(results: list[dict], peers: list[str]) -> list[dict]:
+    """Per group of series (the id before its first "/", e.g. the 545 Seoul lines of bench.general_corpus):
+    each method's mean MASE, how many of ours beat seasonal naive, and ours' mean forecast / actual - 1.
+    How designs are compared on other-source files, where one group must not outweigh the others."""
+    by_group: dict[str, list[dict]] = {}
+    for r in results:
+        by_group.setdefault(r["series"].split("/")[0], []).append(r)
+    out = []
+    for name, members in by_group.items():
+        ours = [np.asarray(r["scores"][OURS]["mean"]) / np.asarray(r["actuals"]) - 1 for r in members]
+        out.append(
+            {
+                "group": name,
+                "series": len(members),
+                "mase": {m: float(np.mean([r["scores"][m]["mase"] for r in members])) for m in [OURS, *peers]},
+                "beats_sn": sum(bool(r["wins"]["mase"]["beats_sn"]) for r in members),
+                "bias_pct": float(np.mean([np.nanmean(b) for b in ours]) * 100),
+            }
+        )
+    return out
+
+
+def groups_table(report: dict) -> str:
+    methods = [OURS, *report["peers"]]
+    headers = ["group", "series", *(f"{m} MASE" for m in methods), "ours beats SN", "ours forecast / actual - 1"]
+    rows = [
+        [g["group"], g["series"], *(f"{g['mase'][m]:.3f}" for m in methods), g["beats_sn"], f"{g['bias_pct']:+.1f} %"]
+        for g in report["groups"]
+    ]
+    means = [f"{np.mean([g['mase'][m] for g in report['groups']]):.3f}" for m in methods]
+    rows.append(["mean of the group means", "", *means, "", ""])
+    return table(headers, rows)
 
 
 def markdown(report: dict) -> str:
@@ -287,6 +322,8 @@ def markdown(report: dict) -> str:
         )
     lines += ["", "MASE (lower is better; best in bold)", "", render(results, peers, "mase"), ""]
     lines += ["MAPE % (lower is better; best in bold)", "", render(results, peers, "mape"), ""]
+    if any(g["series"] > 1 for g in report["groups"]):  # a file of series groups (bench.general_corpus)
+        lines += ["By group (mean MASE over the group's series)", "", groups_table(report), ""]
     lines += [f"Interval coverage %, {' vs '.join(covered)} (target 80 / 95)", "", coverage_table(results, covered), ""]
     lines += [
         f"Machine (at the end): {report['machine']}; load average at the start "

@@ -109,3 +109,25 @@ def test_drift_of_a_series_growing_ten_percent_a_year():
     assert len(ratio) == 120 - 96 + 1
     np.testing.assert_allclose(ratio, (1.1 + 1.21) / 2)  # a year ahead x1.1, two years x1.21: the median of 24
     np.testing.assert_allclose(trend, 1.1**5)
+
+
+def test_groups_average_each_group_alike_and_measure_our_bias():
+    from bench.general_unseen import groups
+
+    def result(series: str, ours: float, naive: float, ratio: float) -> dict:
+        scores = {"ours": {"mase": ours, "mean": [[ratio * 100.0] * 2]}, "SeasonalNaive": {"mase": naive}}
+        return {
+            "series": series,
+            "actuals": [[100.0, 100.0]],
+            "scores": scores,
+            "wins": {"mase": {"beats_sn": ours < naive}},
+        }
+
+    out = groups(
+        [result("seoul/a", 1.0, 2.0, 1.1), result("seoul/b", 3.0, 2.0, 1.3), result("air", 0.5, 1.0, 0.9)],
+        ["SeasonalNaive"],
+    )
+    seoul, air = out
+    assert (seoul["group"], seoul["series"], seoul["beats_sn"]) == ("seoul", 2, 1)
+    assert seoul["mase"] == {"ours": 2.0, "SeasonalNaive": 2.0} and seoul["bias_pct"] == pytest.approx(20.0)
+    assert (air["group"], air["series"], air["bias_pct"]) == ("air", 1, pytest.approx(-10.0))
