@@ -27,19 +27,29 @@ def bounds(mean: np.ndarray, quantiles: np.ndarray, scale: np.ndarray | None = N
         return mean - half, mean + half
 
 
+# The smallest seasonal-naive MAE, relative to the window's mean |value|, that a "mase" scale takes:
+# well below the smoothest real series seen (an estimated resident population, 0.5-1 % a year). The graph
+# divides by the same floor (`GlobalForecaster.seasonal_spread`).
+SPREAD_FLOOR = 1e-3
+
+
 def window_scale(x: np.ndarray, kind: str, season: int, eps: float) -> np.ndarray:
     """(batch, 1): what a global model's intervals scale with, per history row (batch, window), NaN padding allowed.
 
     `kind` "level": the window's mean |value|. "mase": its mean |x[t] - x[t - season]|, seasonal naive's
     own error inside the window, so a smooth series gets a narrow band and a noisy one a wide band (scaled
-    by the level, a general model's bands covered 99-100 % of six smooth unseen series). At least `eps`;
-    training leaves windows at that floor out of the calibration. Training and the service both call this.
+    by the level, a general model's bands covered 99-100 % of six smooth unseen series), floored at
+    SPREAD_FLOOR x the level, as the graph floors it: a constant window still gets a band. At least `eps`;
+    training leaves windows at that floor (all zeros) out of the calibration. Training and the service both
+    call this.
     """
-    values = np.abs(x[:, season:] - x[:, :-season]) if kind == "mase" else np.abs(x)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row: no scale, the floor below
-        scale = np.nanmean(values, axis=1, keepdims=True)
-    return np.nan_to_num(scale, nan=0.0).clip(min=eps)
+        level = np.nan_to_num(np.nanmean(np.abs(x), axis=1, keepdims=True), nan=0.0)
+        if kind != "mase":
+            return level.clip(min=eps)
+        spread = np.nanmean(np.abs(x[:, season:] - x[:, :-season]), axis=1, keepdims=True)
+    return np.maximum(np.nan_to_num(spread, nan=0.0), SPREAD_FLOOR * level).clip(min=eps)
 
 
 def interval_quantiles(

@@ -20,12 +20,10 @@ import torch
 from torch import nn
 
 from paxcast.service.contract import CALENDAR, FORECAST, HISTORY, OPSET, GlobalTrainConfig
+from paxcast.service.intervals import SPREAD_FLOOR
 from paxcast.service.predictor import make_session, run_session
 
 INPUTS, OUTPUT = (HISTORY, CALENDAR), FORECAST
-# The smallest seasonal-naive MAE, relative to the window's mean |value|, that scaling="mase" divides by:
-# well below the smoothest real series seen (an estimated resident population, 0.5-1 % a year).
-SPREAD_FLOOR = 1e-3
 
 
 class GlobalForecaster(nn.Module):

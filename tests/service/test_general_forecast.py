@@ -99,6 +99,17 @@ def test_bands_scale_with_each_series_own_seasonal_naive_error_not_its_level(gen
     assert width[1] / width[0] == pytest.approx(10, rel=1e-3)
 
 
+def test_a_constant_series_gets_a_band_scaled_by_the_graphs_floor_not_a_zero_width_one(general_registry):
+    predictor = Predictor.load(
+        general_registry / "general_monthly" / current_version(general_registry, "general_monthly")
+    )
+    flat = {"series": [{"id": "flat", "history": [500.0] * 36, "start": "2018-01-01"}], "horizon": 12, "level": [80]}
+    result = predictor.forecast(ForecastRequest.model_validate(flat))
+    lower, upper = result.intervals["80"]
+    # No seasonal-naive error in the window: the band scales with 1e-3 x the level, as the graph's spread does.
+    assert ((upper - lower) > 1e-4 * 500).all() and (lower < result.mean).all() and (result.mean < upper).all()
+
+
 def test_the_shipped_general_models_answer_posted_monthly_and_quarterly_series_they_never_saw(air_history):
     """`make serve`'s registry: `freq` routes to the shipped general models, and the monthly one forecasts the air
     passengers hold-out (1958-1960) zero-shot better than seasonal naive (bench.general_unseen scores it fully)."""

@@ -12,12 +12,12 @@ import torch
 from paxcast.service.contract import GlobalTrainConfig
 from paxcast.service.covariates import Calendar
 from paxcast.service.exceptions import DataError
-from paxcast.service.intervals import window_scale
+from paxcast.service.intervals import SPREAD_FLOOR, window_scale
 from paxcast.training.cli import main
 from paxcast.training.data import read_series
 from paxcast.training.global_cuts import series_end, split_cut
 from paxcast.training.global_ensemble import train_members
-from paxcast.training.global_model import SPREAD_FLOOR, GlobalForecaster, WindowSampler, export_onnx, parity
+from paxcast.training.global_model import GlobalForecaster, WindowSampler, export_onnx, parity
 from paxcast.training.global_pipeline import resolve_global_config
 from paxcast.training.global_train import train_global
 
@@ -67,11 +67,13 @@ def noisy_windows(rows: int, rng: np.random.Generator) -> np.ndarray:
 def test_mase_scaling_divides_by_the_window_scale_the_loss_and_the_intervals_use():
     model = GlobalForecaster(PADDED.updated(scaling="mase"))
     history = noisy_windows(9, np.random.default_rng(1))
+    history[1] = 250.0  # constant: both floor the spread at SPREAD_FLOOR x the level, so its band is not 0 wide
     observed = ~np.isnan(history)
     zeroed = torch.from_numpy(np.nan_to_num(history))
     level = zeroed.abs().sum(dim=1, keepdim=True) / torch.from_numpy(observed.sum(axis=1, keepdims=True))
     spread = model.seasonal_spread(zeroed, torch.from_numpy(observed), level).numpy()
     np.testing.assert_allclose(spread, window_scale(history, "mase", 12, 1e-6), rtol=1e-5)
+    assert window_scale(history, "mase", 12, 1e-6)[1, 0] == pytest.approx(SPREAD_FLOOR * 250.0)
 
 
 def test_mase_scaled_network_untrained_is_seasonal_naive_and_a_periodic_window_stays_finite():
