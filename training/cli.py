@@ -1,4 +1,5 @@
-"""`paxcast`: every command and all of its argparse code; the libraries below take plain values.
+"""`paxcast`: every command and its parser; the libraries below take plain values. The flags several
+commands share are in `cli_options`, `paxcast models` in `cli_models`.
 
 train, backtest, retrain, serve, models list|show|rollback. A known error (the
 `PaxcastError` tree in paxcast.service.exceptions) becomes one line on stderr and its
@@ -10,136 +11,29 @@ has no torch.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import signal
 import sys
-import types
-import typing
 
-from paxcast.service.contract import GlobalTrainConfig, TrainConfig, flag_fields
-from paxcast.service.exceptions import MissingExtra, ModelError, PaxcastError, UsageError
+from paxcast.service.contract import GlobalTrainConfig, TrainConfig
+from paxcast.service.exceptions import PaxcastError, UsageError
+from paxcast.training.cli_models import (
+    add_registry_arguments,
+    cmd_models_list,
+    cmd_models_rollback,
+    cmd_models_show,
+)
+from paxcast.training.cli_options import (
+    add_engine_flags,
+    add_global_flags,
+    add_training_flags,
+    engine_session,
+    overrides_from,
+    ray_settings,
+    ray_trainer,
+    require,
+)
 
 EXIT_INTERRUPTED = 130
-
-
-def training_fields(retrainable: bool = False, include_global: bool = False) -> dict:
-    """name -> (FieldInfo, help text) of the flag fields of TrainConfig [and GlobalTrainConfig]."""
-
-    def text(info, retrainable: bool) -> str:
-        description = info.description or ""
-        if retrainable:
-            return description.split(" (default")[0] + " (default: the champion's)"
-        return description if "(default" in description else f"{description} (default: {info.default})"
-
-    fields = {name: (info, text(info, retrainable)) for name, info in flag_fields(TrainConfig, retrainable).items()}
-    if include_global:
-        for name, info in flag_fields(GlobalTrainConfig, retrainable).items():
-            if name not in fields:
-                fields[name] = (info, f"global models: {text(info, retrainable)}")
-            elif (shared := fields[name][1]) != text(info, retrainable):
-                fields[name] = (fields[name][0], f"{shared}; global models: {text(info, retrainable)}")
-    return fields
-
-
-def add_training_flags(
-    parser: argparse.ArgumentParser, retrainable: bool = False, include_global: bool = False
-) -> None:
-    """One `--<field>` per flag field of the training configs (retrain: those outside the served shape)."""
-    for name, (info, description) in training_fields(retrainable, include_global).items():
-        kind, choices = info.annotation, None
-        optional = [arg for arg in typing.get_args(kind) if arg is not type(None)]
-        if typing.get_origin(kind) in (typing.Union, types.UnionType) and len(optional) == 1:
-            kind = optional[0]  # `int | None`: the flag takes an int; not given, the default applies
-        if typing.get_origin(kind) is typing.Literal:
-            kind, choices = str, typing.get_args(kind)
-        parser.add_argument(f"--{name}", type=kind, choices=choices, help=description)
-
-
-def add_global_flags(parser: argparse.ArgumentParser) -> None:
-    """How the model kind is chosen, and the holiday calendar of a global model's covariates."""
-    parser.add_argument(
-        "--kind",
-        choices=("auto", "per-series", "global"),
-        default="auto",
-        help="per-series ensemble or one global network across all series (default auto: global for a file "
-        "of more than one series)",
-    )
-    parser.add_argument("--country", help="global models: public holidays of this ISO country (holidays package)")
-    parser.add_argument("--subdiv", help="global models: holidays of this subdivision of --country, e.g. VIC")
-    parser.add_argument("--holidays", metavar="CSV", help="global models: holiday dates from a CSV with a ds column")
-
-
-def add_engine_flags(parser: argparse.ArgumentParser, what: str, workers: bool = True) -> None:
-    """Where the work runs: this process (default) or a Ray cluster (the `ray` extra)."""
-    parser.add_argument(
-        "--engine",
-        choices=("local", "ray"),
-        default="local",
-        help=f"run {what} in this process (default) or on a Ray cluster (pip install 'paxcast[ray]')",
-    )
-    parser.add_argument(
-        "--address",
-        help="--engine ray: the cluster, 'auto' (the one this host belongs to) or ray://host:10001 "
-        "(default: start a local Ray on this machine)",
-    )
-    if workers:  # a backtest runs each origin and each chunk of a peer's series as a task instead
-        parser.add_argument("--workers", type=int, help="--engine ray: training workers, DDP (default: 2)")
-    parser.add_argument(
-        "--cpus-per-worker", type=int, help="--engine ray: CPUs (and torch threads) per worker or task (default: 1)"
-    )
-
-
-def ray_settings(args: argparse.Namespace):
-    """The Ray settings of `--engine ray`, or None for a local run (which refuses the Ray-only flags)."""
-    given = {
-        "address": args.address,
-        "workers": getattr(args, "workers", None),
-        "cpus_per_worker": args.cpus_per_worker,
-    }
-    if args.engine != "ray":
-        for name, value in given.items():
-            if value is not None:
-                raise UsageError(f"--{name.replace('_', '-')} applies to --engine ray")
-        return None
-    require(args.command, "ray", "ray")
-    from paxcast.training.ray_train import RaySettings
-
-    settings = RaySettings(**{k: v for k, v in given.items() if v is not None})
-    settings.check()
-    return settings
-
-
-def ray_trainer(settings):
-    """`train_global`'s stand-in for `--engine ray` (`ray_train.RayTrainer`), or None: train in this process."""
-    if settings is None:
-        return None
-    from paxcast.training.ray_train import RayTrainer
-
-    return RayTrainer(settings)
-
-
-def engine_session(settings):
-    """A Ray session around the whole command under `--engine ray` (started or joined once); nothing locally."""
-    import contextlib
-
-    if settings is None:
-        return contextlib.nullcontext()
-    from paxcast.training.ray_train import session
-
-    return session(settings.address)
-
-
-def overrides_from(args: argparse.Namespace, retrainable: bool = False) -> dict:
-    """The training flags given on the command line (None for those left to their defaults)."""
-    names = list(training_fields(retrainable, include_global=True)) + ["country", "subdiv", "holidays"]
-    return {name: getattr(args, name, None) for name in names}
-
-
-def require(command: str, extra: str, *modules: str) -> None:
-    """MissingExtra unless every module is importable (torch is not in the serving install)."""
-    for module in modules:
-        if importlib.util.find_spec(module) is None:
-            raise MissingExtra(command, extra, module)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -292,65 +186,6 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         f"{record['reason']}{pruned} ({record['duration_s']:.1f}s)"
     )
     return 0
-
-
-def cmd_models_list(args: argparse.Namespace) -> int:
-    from paxcast.service.contract import read_card
-    from paxcast.service.registry import current_version, list_versions
-
-    versions = list_versions(args.registry, args.name)[::-1]  # newest first
-    if not versions:
-        raise ModelError(f"{args.registry}/{args.name}: no versions")
-    try:
-        current = current_version(args.registry, args.name)
-    except ModelError:
-        current = None
-    print(f"{'':2}{'version':22}{'created_at':27}{'validation':>16}  data")
-    for version in versions:
-        mark = "* " if version == current else "  "
-        try:
-            card = read_card(f"{args.registry}/{args.name}/{version}", verify_hash=False)
-        except ModelError as exc:
-            print(f"{mark}{version:22}unreadable: {exc}")
-            continue
-        data = f"{card.data_file} ({card.training.rows} rows)"
-        print(f"{mark}{version:22}{card.created_at:27}{validation_score(card):>16}  {data}")
-    return 0
-
-
-def validation_score(card) -> str:
-    """The score that chose the version: MAPE (per-series), pooled WAPE or mean MASE (global, by its metric)."""
-    v = card.validation
-    if card.is_global and card.hyperparameters.metric == "mase" and v.mase is not None:
-        return f"MASE {v.mase:.3f}"
-    if card.is_global and v.wape is not None:
-        return f"WAPE {v.wape:.2f}%"
-    return f"MAPE {v.mape:.2f}%" if v.mape is not None else "-"
-
-
-def cmd_models_show(args: argparse.Namespace) -> int:
-    from paxcast.service.contract import read_card
-    from paxcast.service.registry import current_version
-
-    version = args.version or current_version(args.registry, args.name)
-    print(read_card(f"{args.registry}/{args.name}/{version}", verify_hash=False).to_json(), end="")
-    return 0
-
-
-def cmd_models_rollback(args: argparse.Namespace) -> int:
-    from paxcast.training.registry import rollback
-
-    record = rollback(args.registry, args.name, args.version)
-    if record is None:
-        print(f"{args.name}/{args.version} is already current; nothing changed")
-    else:
-        print(f"rolled back {args.name}: CURRENT {record['previous']} -> {record['current']}")
-    return 0
-
-
-def add_registry_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--registry", default="models", help="model registry directory (default: models)")
-    parser.add_argument("--name", default="air_passengers", help="model name in the registry (default: air_passengers)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -235,7 +235,8 @@ GLOBAL_ONLY_FLAGS = {"steps": "11", "patch": "7", "seasonal_lags": "2", "metric"
     sorted({**GLOBAL_ONLY_FLAGS, "hidden": "6", "lr": "0.01", "augment": "0.1", "ensemble": "2", "seed": "7"}.items()),
 )
 def test_global_champions_take_their_own_flags(global_registry, flag, value):
-    from paxcast.training.cli import build_parser, overrides_from
+    from paxcast.training.cli import build_parser
+    from paxcast.training.cli_options import overrides_from
     from paxcast.training.retrain import champion_config, read_champion
 
     args = build_parser().parse_args(["retrain", f"--{flag}", value])
@@ -257,7 +258,8 @@ def test_a_flag_of_the_other_kind_of_model_is_refused_in_one_line(registry, glob
 @pytest.mark.parametrize("flag, value", sorted(retrain_flags().items()))
 def test_every_flag_retrain_offers_changes_the_challenger(registry, flag, value):
     """What `retrain --help` offers, retrain accepts: the flag reaches the challenger's settings (no training)."""
-    from paxcast.training.cli import build_parser, overrides_from
+    from paxcast.training.cli import build_parser
+    from paxcast.training.cli_options import overrides_from
     from paxcast.training.retrain import champion_config, read_champion
 
     args = build_parser().parse_args(["retrain", f"--{flag}", value])

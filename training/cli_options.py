@@ -1,0 +1,133 @@
+"""What several `paxcast` commands share: flags made from the config contract, where work runs (this
+process or Ray), and the extras a command needs. Plain argparse helpers; `training.cli` wires them up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import types
+import typing
+
+from paxcast.service.contract import GlobalTrainConfig, TrainConfig, flag_fields
+from paxcast.service.exceptions import MissingExtra, UsageError
+
+
+def training_fields(retrainable: bool = False, include_global: bool = False) -> dict:
+    """name -> (FieldInfo, help text) of the flag fields of TrainConfig [and GlobalTrainConfig]."""
+
+    def text(info, retrainable: bool) -> str:
+        description = info.description or ""
+        if retrainable:
+            return description.split(" (default")[0] + " (default: the champion's)"
+        return description if "(default" in description else f"{description} (default: {info.default})"
+
+    fields = {name: (info, text(info, retrainable)) for name, info in flag_fields(TrainConfig, retrainable).items()}
+    if include_global:
+        for name, info in flag_fields(GlobalTrainConfig, retrainable).items():
+            if name not in fields:
+                fields[name] = (info, f"global models: {text(info, retrainable)}")
+            elif (shared := fields[name][1]) != text(info, retrainable):
+                fields[name] = (fields[name][0], f"{shared}; global models: {text(info, retrainable)}")
+    return fields
+
+
+def add_training_flags(
+    parser: argparse.ArgumentParser, retrainable: bool = False, include_global: bool = False
+) -> None:
+    """One `--<field>` per flag field of the training configs (retrain: those outside the served shape)."""
+    for name, (info, description) in training_fields(retrainable, include_global).items():
+        kind, choices = info.annotation, None
+        optional = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        if typing.get_origin(kind) in (typing.Union, types.UnionType) and len(optional) == 1:
+            kind = optional[0]  # `int | None`: the flag takes an int; not given, the default applies
+        if typing.get_origin(kind) is typing.Literal:
+            kind, choices = str, typing.get_args(kind)
+        parser.add_argument(f"--{name}", type=kind, choices=choices, help=description)
+
+
+def add_global_flags(parser: argparse.ArgumentParser) -> None:
+    """How the model kind is chosen, and the holiday calendar of a global model's covariates."""
+    parser.add_argument(
+        "--kind",
+        choices=("auto", "per-series", "global"),
+        default="auto",
+        help="per-series ensemble or one global network across all series (default auto: global for a file "
+        "of more than one series)",
+    )
+    parser.add_argument("--country", help="global models: public holidays of this ISO country (holidays package)")
+    parser.add_argument("--subdiv", help="global models: holidays of this subdivision of --country, e.g. VIC")
+    parser.add_argument("--holidays", metavar="CSV", help="global models: holiday dates from a CSV with a ds column")
+
+
+def add_engine_flags(parser: argparse.ArgumentParser, what: str, workers: bool = True) -> None:
+    """Where the work runs: this process (default) or a Ray cluster (the `ray` extra)."""
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help=f"run {what} in this process (default) or on a Ray cluster (pip install 'paxcast[ray]')",
+    )
+    parser.add_argument(
+        "--address",
+        help="--engine ray: the cluster, 'auto' (the one this host belongs to) or ray://host:10001 "
+        "(default: start a local Ray on this machine)",
+    )
+    if workers:  # a backtest runs each origin and each chunk of a peer's series as a task instead
+        parser.add_argument("--workers", type=int, help="--engine ray: training workers, DDP (default: 2)")
+    parser.add_argument(
+        "--cpus-per-worker", type=int, help="--engine ray: CPUs (and torch threads) per worker or task (default: 1)"
+    )
+
+
+def ray_settings(args: argparse.Namespace):
+    """The Ray settings of `--engine ray`, or None for a local run (which refuses the Ray-only flags)."""
+    given = {
+        "address": args.address,
+        "workers": getattr(args, "workers", None),
+        "cpus_per_worker": args.cpus_per_worker,
+    }
+    if args.engine != "ray":
+        for name, value in given.items():
+            if value is not None:
+                raise UsageError(f"--{name.replace('_', '-')} applies to --engine ray")
+        return None
+    require(args.command, "ray", "ray")
+    from paxcast.training.ray_train import RaySettings
+
+    settings = RaySettings(**{k: v for k, v in given.items() if v is not None})
+    settings.check()
+    return settings
+
+
+def ray_trainer(settings):
+    """`train_global`'s stand-in for `--engine ray` (`ray_train.RayTrainer`), or None: train in this process."""
+    if settings is None:
+        return None
+    from paxcast.training.ray_train import RayTrainer
+
+    return RayTrainer(settings)
+
+
+def engine_session(settings):
+    """A Ray session around the whole command under `--engine ray` (started or joined once); nothing locally."""
+    import contextlib
+
+    if settings is None:
+        return contextlib.nullcontext()
+    from paxcast.training.ray_train import session
+
+    return session(settings.address)
+
+
+def overrides_from(args: argparse.Namespace, retrainable: bool = False) -> dict:
+    """The training flags given on the command line (None for those left to their defaults)."""
+    names = list(training_fields(retrainable, include_global=True)) + ["country", "subdiv", "holidays"]
+    return {name: getattr(args, name, None) for name in names}
+
+
+def require(command: str, extra: str, *modules: str) -> None:
+    """MissingExtra unless every module is importable (torch is not in the serving install)."""
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise MissingExtra(command, extra, module)
