@@ -68,7 +68,7 @@ def test_a_padded_general_model_is_scored_on_short_histories_as_the_service_pads
     from paxcast.service.covariates import Calendar
     from paxcast.service.schemas import ForecastRequest
     from paxcast.training.data import Series
-    from paxcast.training.retrain import score_global
+    from paxcast.training.retrain_scores import score_global
 
     version_dir = general_registry / "general_monthly" / current_version(general_registry, "general_monthly")
     predictor = Predictor.load(version_dir)

@@ -15,7 +15,7 @@ from paxcast.training.evaluate import onnx_forecast
 from paxcast.training.metrics import mape
 from paxcast.training.pipeline import train_and_register
 from paxcast.training.registry import locked, read_history
-from paxcast.training.retrain import judge
+from paxcast.training.retrain_scores import judge
 
 NAME = "air_passengers"
 CRIPPLED = [
