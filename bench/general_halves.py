@@ -49,9 +49,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", default="0,1,2", help="one member per seed (default: 0,1,2)")
     parser.add_argument("--scaling", choices=["level", "mase"], help="default: the frequency's")
     parser.add_argument("--augment", type=float, help="default: the frequency's")
+    parser.add_argument("--trend", choices=["none", "drift"], help="default: the frequency's")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/general_halves")
     args = parser.parse_args(argv)
-    overrides = {k: v for k, v in (("scaling", args.scaling), ("augment", args.augment)) if v is not None}
+    chosen = {"scaling": args.scaling, "augment": args.augment, "trend": args.trend}
+    overrides = {k: v for k, v in chosen.items() if v is not None}
     odd = OddWindows()
     global_train.validation_windows = odd
     members, forecasts = [], []

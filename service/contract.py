@@ -140,6 +140,12 @@ class GlobalTrainConfig(Frozen):
     scaling: Literal["level", "mase"] = flag(
         "level", "what the graph divides a window by (default: mase monthly/quarterly, else level)"
     )
+    # "drift": the head also reads, at each horizon step, the window's mean seasonal change times the seasons
+    # ahead (seasonal naive's drift), so continuing a steady trend is one weight rather than a pattern the
+    # encoder must find in the window.
+    trend: Literal["none", "drift"] = flag(
+        "none", "'drift': the head also reads the window's mean seasonal change (default: drift quarterly, else none)"
+    )
     hidden: int = flag(64, "hidden units of the LSTM encoder and the head", ge=1, le=4096)
     layers: int = flag(1, "stacked LSTM layers", ge=1, le=8)
     patch: int = flag(

@@ -5,7 +5,8 @@ of `paxcast.service.covariates` for the history and the horizon) to `forecast (B
 each window by its mean |value| (zeros allowed; `scaling="level"`, the station models) or centres it
 and divides it by its seasonal-naive MAE (`scaling="mase"`, the general models), encodes the history
 and its covariates with an LSTM, and a per-step MLP head that sees the encoding, the horizon's
-covariates and a seasonal-naive baseline adds a correction to that baseline. The head's last layer starts at
+covariates and a seasonal-naive baseline (and, with `trend="drift"`, the window's mean seasonal change times
+the seasons ahead) adds a correction to that baseline. The head's last layer starts at
 zero, so the untrained network *is* seasonal naive. `WindowSampler` draws training windows
 uniformly per series (no station dominates) without materialising them all.
 """
@@ -39,6 +40,7 @@ class GlobalForecaster(nn.Module):
         # Scaled by seasonal-naive MAE, the head also reads that MAE over the level: how noisy the series is,
         # and so how close to zero a non-negative series sits, which centring and scaling hide.
         head_in = c.hidden + c.features + 1 + c.seasonal_lags * (1 + masks) + (c.scaling == "mase")
+        head_in += c.trend == "drift"
         self.head = nn.Sequential(nn.Linear(head_in, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 1))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
@@ -46,6 +48,8 @@ class GlobalForecaster(nn.Module):
         # Which history position each horizon step copies: the same weekday (month) of the last season.
         lag_index = torch.arange(c.window - c.season, c.window).repeat(reps)[: c.horizon]
         self.register_buffer("lag_index", lag_index, persistent=False)
+        # How many seasons back each horizon step's copy lies: the drift's multiplier.
+        self.register_buffer("seasons_ahead", torch.arange(c.horizon) // c.season + 1.0, persistent=False)
         # And the same position in each of the last `seasonal_lags` seasons: (H, lags). The head weighs
         # them, so it can average out one noisy year, which seasonal naive copies.
         self.register_buffer(
@@ -88,8 +92,19 @@ class GlobalForecaster(nn.Module):
                 head_in.append(observed[:, self.lags_index].to(x.dtype))
         if c.scaling == "mase":
             head_in.append((scale / level).unsqueeze(1).expand(-1, c.horizon, -1))  # (B, H, 1)
+        if c.trend == "drift":
+            head_in.append((self.seasonal_drift(x, observed) * self.seasons_ahead).unsqueeze(-1))  # (B, H, 1)
         correction = self.head(torch.cat(head_in, dim=-1)).squeeze(-1)  # (B, H)
         return (base + correction) * scale + centre
+
+    def seasonal_drift(self, x: torch.Tensor, observed: torch.Tensor | None) -> torch.Tensor:
+        """(B, 1) mean x[t] - x[t - season] over observed pairs of the scaled window: a season's trend."""
+        s = self.config.season
+        diffs = x[:, s:] - x[:, :-s]
+        if observed is None:
+            return diffs.mean(dim=1, keepdim=True)
+        pairs = (observed[:, s:] & observed[:, :-s]).to(x.dtype)
+        return (diffs * pairs).sum(dim=1, keepdim=True) / pairs.sum(dim=1, keepdim=True).clamp_min(1.0)
 
     def seasonal_spread(self, history: torch.Tensor, observed: torch.Tensor | None, level: torch.Tensor):
         """(B, 1) mean |x[t] - x[t - season]| over observed pairs, as `intervals.window_scale("mase")` computes

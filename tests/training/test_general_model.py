@@ -14,7 +14,7 @@ from paxcast.service.covariates import Calendar
 from paxcast.service.exceptions import DataError
 from paxcast.service.intervals import SPREAD_FLOOR, window_scale
 from paxcast.training.cli import main
-from paxcast.training.data import read_series
+from paxcast.training.data import Series, read_series
 from paxcast.training.global_cuts import series_end, split_cut
 from paxcast.training.global_ensemble import train_members
 from paxcast.training.global_model import GlobalForecaster, WindowSampler, export_onnx, parity
@@ -30,6 +30,10 @@ def test_monthly_and_quarterly_defaults_pad_two_seasons_read_every_season_and_pi
     assert monthly.seasonal_lags == 6 and monthly.metric == "mase" and monthly.pads
     assert (monthly.augment, monthly.ensemble) == (0.1, 3)  # against the corpus' growth (docs/accuracy.md)
     assert monthly.scaling == "mase"  # windows in units of their own seasonal-naive error
+    assert monthly.trend == "none"  # the drift input paid on quarterly series only (docs/accuracy.md)
+    quarterly = resolve_global_config([Series("q", "2000-01-01", "QS", np.arange(40.0))], features=2)
+    assert (quarterly.window, quarterly.horizon, quarterly.min_history, quarterly.seasonal_lags) == (24, 8, 8, 6)
+    assert quarterly.scaling == "mase" and quarterly.trend == "drift" and quarterly.ensemble == 3
 
 
 def trained_like(config: GlobalTrainConfig) -> GlobalForecaster:
@@ -42,9 +46,12 @@ def trained_like(config: GlobalTrainConfig) -> GlobalForecaster:
     return model
 
 
-@pytest.mark.parametrize("scaling", ["level", "mase"])
-def test_padding_is_masked_what_it_holds_and_where_the_history_starts_do_not_leak(scaling):
-    model = trained_like(PADDED.updated(scaling=scaling))
+VARIANTS = [{"scaling": "level"}, {"scaling": "mase"}, {"scaling": "mase", "trend": "drift"}]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=["level", "mase", "mase-drift"])
+def test_padding_is_masked_what_it_holds_and_where_the_history_starts_do_not_leak(variant):
+    model = trained_like(PADDED.updated(**variant))
     padded = torch.from_numpy(noisy_windows(3, np.random.default_rng(3)))  # row 0: 12 months of padding
     calendar = torch.zeros(3, 48, 2)
     with torch.no_grad():
@@ -94,13 +101,29 @@ def test_mase_scaled_network_untrained_is_seasonal_naive_and_a_periodic_window_s
             np.testing.assert_allclose(trained(periodic * factor, torch.zeros(1, 48, 2)), out * factor, rtol=1e-4)
 
 
-@pytest.mark.parametrize("scaling", ["level", "mase"])
-def test_onnx_graph_takes_padded_rows_like_torch(tmp_path, scaling):
-    model = trained_like(PADDED.updated(scaling=scaling))
+@pytest.mark.parametrize("variant", VARIANTS, ids=["level", "mase", "mase-drift"])
+def test_onnx_graph_takes_padded_rows_like_torch(tmp_path, variant):
+    model = trained_like(PADDED.updated(**variant))
     path = export_onnx(model, tmp_path / "model.onnx")
     history = noisy_windows(3, np.random.default_rng(4))  # row 0: 24 values posted to a 36-value window
     history[1, :1] = np.nan
     assert parity(model, path, history, np.zeros((3, 48, 2), np.float32)) < 1e-4
+
+
+def test_the_drift_input_is_the_windows_mean_seasonal_change_and_untrained_the_graph_is_still_seasonal_naive():
+    model = GlobalForecaster(PADDED.updated(scaling="mase", trend="drift")).eval()
+    t = np.arange(36, dtype=np.float32)
+    history = np.stack([500 + 50 * np.sin(t * np.pi / 6) + 2 * t, 500 + 50 * np.sin(t * np.pi / 6) - 2 * t])
+    history[1, :12] = np.nan  # padded: only the observed pairs count
+    x = torch.from_numpy(history.astype(np.float32))
+    observed = ~torch.isnan(x)
+    # +-24 a season, every season alike: the drift is +-1 seasonal-naive MAE, the spread it is scaled by.
+    scaled = torch.nan_to_num(x) / 24.0
+    np.testing.assert_allclose(model.seasonal_drift(scaled, observed).squeeze(1).numpy(), [1.0, -1.0], rtol=1e-5)
+    np.testing.assert_array_equal(model.seasons_ahead.numpy(), np.ones(12))  # horizon 12: one season ahead
+    with torch.no_grad():
+        out = model(x, torch.zeros(2, 48, 2)).numpy()
+    np.testing.assert_allclose(out, history[:, 24:36], rtol=1e-5)  # the head's last layer starts at zero
 
 
 def test_sampler_pads_short_series_and_truncates_some_windows_never_below_min_history():

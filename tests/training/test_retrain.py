@@ -227,7 +227,14 @@ def retrain_flags() -> dict[str, str]:
 
 
 # Flags retrain offers for global champions only, with a valid value for the tiny global model of conftest.
-GLOBAL_ONLY_FLAGS = {"steps": "11", "patch": "7", "seasonal_lags": "2", "metric": "mase", "scaling": "mase"}
+GLOBAL_ONLY_FLAGS = {
+    "steps": "11",
+    "patch": "7",
+    "seasonal_lags": "2",
+    "metric": "mase",
+    "scaling": "mase",
+    "trend": "drift",
+}
 
 
 @pytest.mark.parametrize(
