@@ -50,9 +50,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--scaling", choices=["level", "mase"], help="default: the frequency's")
     parser.add_argument("--augment", type=float, help="default: the frequency's")
     parser.add_argument("--trend", choices=["none", "drift"], help="default: the frequency's")
+    parser.add_argument("--synthetic", type=float, help="default: the frequency's")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/general_halves")
     args = parser.parse_args(argv)
-    chosen = {"scaling": args.scaling, "augment": args.augment, "trend": args.trend}
+    chosen = {"scaling": args.scaling, "augment": args.augment, "trend": args.trend, "synthetic": args.synthetic}
     overrides = {k: v for k, v in chosen.items() if v is not None}
     odd = OddWindows()
     global_train.validation_windows = odd

@@ -30,6 +30,7 @@ from paxcast.service.intervals import window_scale
 from paxcast.training.data import Series
 from paxcast.training.global_model import GlobalForecaster, WindowSampler
 from paxcast.training.global_scores import mean_mase, wape
+from paxcast.training.synthetic import mix_smooth
 from paxcast.training.train import augment_growth
 
 # Validation windows wanted across all series: few series get more origins (up to MAX_ORIGINS).
@@ -206,7 +207,8 @@ def train_global(
     model = GlobalForecaster(config)
     net = shard.wrap(model)  # the model itself locally; under DDP the same parameters, gradients averaged
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    tilts = torch.Generator().manual_seed(config.seed + shard.rank)  # drawn from only when config.augment > 0
+    # Drawn from only when config.augment or config.synthetic > 0, so training without them is as it was.
+    tilts = torch.Generator().manual_seed(config.seed + shard.rank)
 
     def evaluate() -> tuple[dict, float, np.ndarray]:
         model.eval()
@@ -237,6 +239,7 @@ def train_global(
     for step in range(1, config.steps + 1):
         history, covariates, target = (torch.from_numpy(a) for a in sampler.sample(config.batch_size // shard.world))
         history, target = augment_growth(history, target, config.season, config.augment, tilts)
+        history, target = mix_smooth(history, target, config.synthetic, config.season, tilts)
         loss = scaled_l1(net(history, covariates), target, loss_scale(history, config), config.eps)
         optimizer.zero_grad()
         loss.backward()
