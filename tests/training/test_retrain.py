@@ -234,6 +234,7 @@ GLOBAL_ONLY_FLAGS = {
     "metric": "mase",
     "scaling": "mase",
     "trend": "drift",
+    "synthetic": "0.1",
 }
 
 
