@@ -29,7 +29,8 @@ def bounds(mean: np.ndarray, quantiles: np.ndarray, scale: np.ndarray | None = N
 
 # The smallest seasonal-naive MAE, relative to the window's mean |value|, that a "mase" scale takes:
 # well below the smoothest real series seen (an estimated resident population, 0.5-1 % a year). The graph
-# divides by the same floor (`GlobalForecaster.seasonal_spread`).
+# divides by the same floor (`GlobalForecaster.seasonal_spread`), and every exported graph has it built in:
+# changing it would make the bands of models already shipped disagree with their graphs.
 SPREAD_FLOOR = 1e-3
 
 
@@ -40,8 +41,8 @@ def window_scale(x: np.ndarray, kind: str, season: int, eps: float) -> np.ndarra
     own error inside the window, so a smooth series gets a narrow band and a noisy one a wide band (scaled
     by the level, a general model's bands covered 99-100 % of six smooth unseen series), floored at
     SPREAD_FLOOR x the level, as the graph floors it: a constant window still gets a band. At least `eps`;
-    training leaves windows at that floor (all zeros) out of the calibration. Training and the service both
-    call this.
+    training leaves windows at that floor (level x 1e-3 <= eps: all zeros, or tiny values) out of the loss
+    and the calibration. Training (the loss's scale, the calibration) and the service both call this.
     """
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row: no scale, the floor below

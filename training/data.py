@@ -26,7 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
-from paxcast.service.calendar import DEFAULT_SEASON, FIXED_STEPS, FREQ_NAMES, MONTH_STEPS, add_months, parse_timestamp
+from paxcast.service.calendar import (
+    DEFAULT_SEASON,
+    FIXED_STEPS,
+    FREQ_NAMES,
+    MONTH_STEPS,
+    add_months,
+    parse_timestamp,
+)
+from paxcast.service.calendar import step as step_from
 from paxcast.service.exceptions import DataError
 
 DEFAULT_ID = "series"
@@ -54,6 +62,10 @@ class Series:
     def missing(self) -> int:
         """How many grid points have no row in the file (NaN in `y`)."""
         return int(np.isnan(self.y).sum())
+
+    def timestamp(self, index: int) -> dt.datetime:
+        """The grid timestamp of `y[index]`."""
+        return step_from(parse_timestamp(self.start), self.freq, index)
 
 
 def read_series(path: str | Path) -> list[Series]:

@@ -46,7 +46,8 @@ PADDED = ("MS", "QS")
 # and on series from the repo's other sources (docs/accuracy.md, "General models", "After").
 GENERAL_AUGMENT, GENERAL_ENSEMBLE = 0.1, 3
 # Quarterly models also read the window's seasonal drift: better on tourism's held-out validation windows
-# and on the other sources' quarterly series; monthly, the two disagreed (docs/accuracy.md, "Drift input").
+# and on the other sources' quarterly series; monthly, the two disagreed (docs/accuracy.md, "Shipped
+# (quarterly only): the head reads the window's seasonal drift").
 DRIFT_INPUT = ("QS",)
 SCALE_WORDS = {"level": "mean |value|", "mase": "seasonal-naive MAE"}
 METRIC_WORDS = {"wape": "pooled WAPE", "mase": "mean MASE (each window's MAE over its seasonal-naive MAE)"}

@@ -55,7 +55,7 @@ from paxcast.training.registry import (
     set_current,
     utc_now,
 )
-from paxcast.training.retrain_scores import judge, score, timestamp_at
+from paxcast.training.retrain_scores import judge, score
 from paxcast.training.splits import Split, split_series
 
 # A staging directory lives for the milliseconds of one registration; an hour-old one belongs to a killed run.
@@ -154,7 +154,7 @@ def served_is_clean(root: str | Path, name: str, champion: Champion, series: lis
         return False
     try:
         return all(
-            s.id not in through or parse_timestamp(through[s.id]) < timestamp_at(s, len(s.y) - horizon) for s in series
+            s.id not in through or parse_timestamp(through[s.id]) < s.timestamp(len(s.y) - horizon) for s in series
         )
     except (TypeError, ValueError):
         return False
@@ -220,7 +220,7 @@ def describe_data(data: str | Path, data_copy: Path, series: list[Series]) -> di
         "sha256": sha256_of(data_copy),
         "rows": int(sum(len(s.y) for s in series)),
         "series": len(series),
-        "through": {s.id: timestamp_at(s, len(s.y) - 1).isoformat() for s in series},
+        "through": {s.id: s.timestamp(len(s.y) - 1).isoformat() for s in series},
     }
 
 

@@ -5,23 +5,16 @@ challenger and champion.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np
 
-from paxcast.service.calendar import parse_timestamp, step
 from paxcast.service.contract import GlobalTrainConfig
 from paxcast.service.covariates import Calendar
 from paxcast.training.data import Series
 from paxcast.training.evaluate import onnx_forecast
 from paxcast.training.global_scores import mean_mase, wape
 from paxcast.training.metrics import mape, smape
-
-
-def timestamp_at(s: Series, index: int) -> dt.datetime:
-    """The timestamp of `s.y[index]`."""
-    return step(parse_timestamp(s.start), s.freq, index)
 
 
 def score(onnx_path: Path, before: list[Series], actual: np.ndarray, config, calendar: Calendar | None) -> dict:
@@ -56,7 +49,7 @@ def score_global(
     if not rows:
         return {"wape": None, "mase": None, "series_scored": 0}
     horizon = actual.shape[1]
-    firsts = np.array([np.datetime64(timestamp_at(before[k], len(before[k].y) - window), "s") for k in rows])
+    firsts = np.array([np.datetime64(before[k].timestamp(len(before[k].y) - window), "s") for k in rows])
     x = np.full((len(rows), window), np.nan, np.float32)
     for row, k in enumerate(rows):
         x[row, window - len(tails[k]) :] = tails[k]

@@ -19,9 +19,10 @@ def smooth_windows(
 
     (1 + slope * t / season) * (1 + amplitude * profile[t mod season]) * (1 + noise_t),
 
-    with slope in +-0.1 a season, amplitude up to 0.3 of a random seasonal profile (mean 0, peak 1) and
-    independent noise of sd between 0.1 % and 3 % (log-uniform): smooth next to tourism's series, whose
-    seasonal-naive error is several percent of their level.
+    with slope in +-0.1 a season, amplitude up to 0.3 of a random seasonal profile (mean 0, max |profile| 1,
+    a random phase) and independent noise of sd between 0.1 % and 3 % (log-uniform): smooth next to
+    tourism's series, whose seasonal-naive error is several percent of their level. The trend factor is
+    clamped at 0.05, so a falling series stays positive (it bends only windows over ~9.5 seasons long).
     """
     t = torch.arange(window + horizon, dtype=torch.float32) - window  # 0 = the first forecast step
     slope = (torch.rand(n, 1, generator=generator) * 2 - 1) * 0.1
@@ -41,7 +42,9 @@ def mix_smooth(
     history: torch.Tensor, target: torch.Tensor, share: float, season: int, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Replace about `share` of the batch's rows with `smooth_windows`, keeping each row's NaN (padding and
-    missing targets), so synthetic rows are padded as often as real ones."""
+    missing targets), so synthetic rows are padded as often as real ones. They keep the real row's calendar
+    covariates, which say nothing about a synthetic season's random phase: the network must read the
+    season from the window, as it must for a posted series whose calendar effect differs from tourism's."""
     if share <= 0:
         return history, target
     chosen = torch.rand(len(history), generator=generator) < share

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paxcast.service.app import create_app
+from paxcast.service.intervals import SPREAD_FLOOR, interval_quantiles
 from paxcast.service.predictor import Predictor
 from paxcast.service.registry import current_version
 from paxcast.service.schemas import ForecastRequest
@@ -107,7 +108,10 @@ def test_a_constant_series_gets_a_band_scaled_by_the_graphs_floor_not_a_zero_wid
     result = predictor.forecast(ForecastRequest.model_validate(flat))
     lower, upper = result.intervals["80"]
     # No seasonal-naive error in the window: the band scales with 1e-3 x the level, as the graph's spread does.
-    assert ((upper - lower) > 1e-4 * 500).all() and (lower < result.mean).all() and (result.mean < upper).all()
+    card = predictor.card.intervals
+    quantiles = interval_quantiles(card.relative_errors[:12], 80, card.tail, card.monotone)
+    np.testing.assert_allclose(upper - lower, 2 * quantiles[None] * SPREAD_FLOOR * 500, rtol=1e-3)
+    assert (lower < result.mean).all() and (result.mean < upper).all()
 
 
 def test_the_shipped_general_models_answer_posted_monthly_and_quarterly_series_they_never_saw(air_history):

@@ -126,6 +126,21 @@ def test_the_drift_input_is_the_windows_mean_seasonal_change_and_untrained_the_g
     np.testing.assert_allclose(out, history[:, 24:36], rtol=1e-5)  # the head's last layer starts at zero
 
 
+def test_seasonal_naive_plus_the_drift_input_continues_a_linear_trend_over_a_horizon_of_two_seasons():
+    config = GlobalTrainConfig(window=24, horizon=8, season=4, min_history=8, features=2, trend="drift")
+    model = GlobalForecaster(config)
+    # Each horizon step copies a value `seasons_ahead` seasons back: 1 for the first season, 2 for the second.
+    np.testing.assert_array_equal(model.seasons_ahead.numpy(), [1, 1, 1, 1, 2, 2, 2, 2])
+    np.testing.assert_array_equal(config.window + np.arange(8) - model.lag_index.numpy(), 4 * model.seasons_ahead)
+    line = torch.arange(32.0)[None] * 3 + 100  # 12 a season
+    history = line[:, :24].clone()
+    history[:, :10] = float("nan")  # padded
+    observed = ~torch.isnan(history)
+    naive = torch.nan_to_num(history)[:, model.lag_index]
+    drift = model.seasonal_drift(torch.nan_to_num(history), observed) * model.seasons_ahead
+    np.testing.assert_allclose((naive + drift).numpy(), line[:, 24:].numpy())
+
+
 def test_sampler_pads_short_series_and_truncates_some_windows_never_below_min_history():
     values = [np.arange(1.0, 41.0), np.arange(1.0, 201.0)]  # 40 months: shorter than window + horizon (48)
     sampler = WindowSampler(values, [12, 12], np.zeros((300, 2), np.float32), 36, 12, seed=0, min_history=24)
