@@ -43,6 +43,8 @@ CELLS = ("lstm", "gru", "peephole")
 # Beyond these a model is a mistake, not a design: the service would allocate window x batch floats.
 MAX_WINDOW, MAX_HORIZON = 10_000, 10_000
 # The served shape: a retrain keeps these, every other training flag may change.
+# A model name is one directory of the registry: no separators, no "..", nothing hidden.
+MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 SHAPE_FIELDS = ("window", "horizon", "season", "min_history")
 
 Freq = Literal["MS", "QS", "YS", "W", "D", "h"]
@@ -337,7 +339,7 @@ class ModelCard(Frozen):
     """model.json: what one registered version is, how it was made, and how to call it."""
 
     card_version: Literal[2] = CARD_VERSION
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+    name: str = Field(pattern=MODEL_NAME)
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,99}$")
     created_at: str
     freq: Freq

@@ -26,6 +26,7 @@ from paxcast.training.cli_options import (
     add_engine_flags,
     add_global_flags,
     add_training_flags,
+    check_model_name,
     engine_session,
     overrides_from,
     ray_settings,
@@ -37,6 +38,7 @@ EXIT_INTERRUPTED = 130
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    check_model_name(args.name)
     require("train", "train", "torch", "onnx")
     settings = ray_settings(args)
     from paxcast.training.pipeline import train_and_register
@@ -160,6 +162,7 @@ def raise_interrupt(signum, frame) -> None:
 
 
 def cmd_retrain(args: argparse.Namespace) -> int:
+    check_model_name(args.name)
     require("retrain", "train", "torch", "onnx")
     settings = ray_settings(args)
     from paxcast.training.retrain import retrain

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import types
 import typing
 
-from paxcast.service.contract import GlobalTrainConfig, TrainConfig, flag_fields
+from paxcast.service.contract import MODEL_NAME, GlobalTrainConfig, TrainConfig, flag_fields
 from paxcast.service.exceptions import MissingExtra, UsageError
 
 
@@ -124,6 +125,15 @@ def overrides_from(args: argparse.Namespace, retrainable: bool = False) -> dict:
     """The training flags given on the command line (None for those left to their defaults)."""
     names = list(training_fields(retrainable, include_global=True)) + ["country", "subdiv", "holidays"]
     return {name: getattr(args, name, None) for name in names}
+
+
+def check_model_name(name: str) -> None:
+    """UsageError before any work unless `name` is a registry model name (one directory inside --out)."""
+    if not re.fullmatch(MODEL_NAME, name):
+        raise UsageError(
+            f"--name {name!r}: a model name is 1-100 letters, digits, '_', '.' or '-', starting with a letter "
+            "or digit (it names one directory of the registry)"
+        )
 
 
 def require(command: str, extra: str, *modules: str) -> None:

@@ -81,3 +81,13 @@ def test_a_gap_is_refused_by_the_per_series_model(tmp_path, capsys):
         "the per-series model needs a complete series\n"
     )
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("name", ["../evil", "a b/ c", ".hidden", ""])
+def test_a_name_that_is_not_one_registry_directory_is_refused_before_any_training(tmp_path, air_csv, capsys, name):
+    from paxcast.training.cli import main
+
+    assert main(["train", "--data", str(air_csv), "--out", str(tmp_path / "m"), "--name", name]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"paxcast train: --name {name!r}: a model name is") and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # nothing trained, nothing created inside or outside --out
