@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from paxcast.service.calendar import FREQ_NAMES, iso, parse_timestamp, step
+from paxcast.service.calendar import FREQ_NAMES, iso
 from paxcast.service.exceptions import DataError, InvalidInput, ModelError, UsageError
 from paxcast.service.predictor import Predictor, level_label
 from paxcast.service.registry import current_version
@@ -63,7 +63,7 @@ def general_forecast(predictor: Predictor, past: list[Series], horizon: int, lev
     rows = []
     for s in past:
         tail = s.y[-predictor.window :]
-        first = step(parse_timestamp(s.start), s.freq, len(s.y) - len(tail))
+        first = s.timestamp(len(s.y) - len(tail))
         rows.append({"id": s.id[:200], "history": tail.tolist(), "start": iso(first, s.freq)})
     levels = levels if predictor.card.intervals is not None else []
     body = {"series": rows, "horizon": horizon, "level": levels, "freq": past[0].freq}

@@ -50,7 +50,7 @@ class Cut:
 
 
 def series_end(s: Series) -> dt.datetime:
-    return step(parse_timestamp(s.start), s.freq, len(s.y) - 1)
+    return s.timestamp(len(s.y) - 1)
 
 
 def position(s: Series, when: dt.datetime) -> int:
@@ -63,7 +63,7 @@ def position(s: Series, when: dt.datetime) -> int:
 
 
 def on_grid(s: Series, when: dt.datetime) -> bool:
-    return step(parse_timestamp(s.start), s.freq, position(s, when)) == when
+    return s.timestamp(position(s, when)) == when
 
 
 def parse_origins(text: str, series: list[Series], horizon: int) -> list[dt.datetime]:

@@ -99,25 +99,24 @@ class GlobalForecaster(nn.Module):
 
     def seasonal_drift(self, x: torch.Tensor, observed: torch.Tensor | None) -> torch.Tensor:
         """(B, 1) mean x[t] - x[t - season] over observed pairs of the scaled window: a season's trend."""
-        s = self.config.season
-        diffs = x[:, s:] - x[:, :-s]
-        if observed is None:
-            return diffs.mean(dim=1, keepdim=True)
-        pairs = (observed[:, s:] & observed[:, :-s]).to(x.dtype)
-        return (diffs * pairs).sum(dim=1, keepdim=True) / pairs.sum(dim=1, keepdim=True).clamp_min(1.0)
+        return self.seasonal_mean(x, observed, signed=True)
 
     def seasonal_spread(self, history: torch.Tensor, observed: torch.Tensor | None, level: torch.Tensor):
         """(B, 1) mean |x[t] - x[t - season]| over observed pairs, as `intervals.window_scale("mase")` computes
         it, floored at SPREAD_FLOOR x the level: a perfectly periodic window has no seasonal-naive error, and
         dividing by the `eps` floor alone would blow its values up towards float32's limit."""
+        return torch.maximum(self.seasonal_mean(history, observed, signed=False), SPREAD_FLOOR * level)
+
+    def seasonal_mean(self, x: torch.Tensor, observed: torch.Tensor | None, signed: bool) -> torch.Tensor:
+        """(B, 1) mean of x[t] - x[t - season] (or its |value|) over the pairs whose both values were observed;
+        0 for a window with no such pair."""
         s = self.config.season
-        diffs = (history[:, s:] - history[:, :-s]).abs()
+        diffs = x[:, s:] - x[:, :-s]
+        diffs = diffs if signed else diffs.abs()
         if observed is None:
-            spread = diffs.mean(dim=1, keepdim=True)
-        else:
-            pairs = (observed[:, s:] & observed[:, :-s]).to(history.dtype)
-            spread = (diffs * pairs).sum(dim=1, keepdim=True) / pairs.sum(dim=1, keepdim=True).clamp_min(1.0)
-        return torch.maximum(spread, SPREAD_FLOOR * level)
+            return diffs.mean(dim=1, keepdim=True)
+        pairs = (observed[:, s:] & observed[:, :-s]).to(x.dtype)
+        return (diffs * pairs).sum(dim=1, keepdim=True) / pairs.sum(dim=1, keepdim=True).clamp_min(1.0)
 
 
 class GlobalEnsemble(nn.Module):
