@@ -279,7 +279,7 @@ class Validation(Frozen):
 
 
 class Candidate(Frozen):
-    """One design compared by inner validation, with its pooled inner MAPE (percent)."""
+    """One design compared by inner validation, with its pooled inner MAPE and WAPE (percent)."""
 
     window: int
     hidden: int
@@ -287,8 +287,10 @@ class Candidate(Frozen):
     transform: Transform
     augment: float
     weight_decay: float
-    mape: float
-    baseline_mape: float
+    mape: float | None  # None when an inner actual is zero: MAPE is undefined there, WAPE ranks instead
+    baseline_mape: float | None
+    wape: float | None = None  # None on cards written before WAPE was recorded
+    baseline_wape: float | None = None
 
 
 class Selection(Frozen):

@@ -156,6 +156,8 @@ def run_backtest(
     general=None,
 ) -> list[dict]:
     """Every split in order, with a progress line (or bar on a terminal) per origin."""
+    from paxcast.training.selection import inner_summary
+
     series = read_series(data_path)
     prepared = [
         prepare_split(data_path, series, split, overrides) for split in splits
@@ -173,8 +175,7 @@ def run_backtest(
         chosen = run["selection"]["chosen"] or {}
         line = (
             f"origin {k + 1}/{len(splits)} (train on {len(run['train'][0])} values, forecast {split.horizon}): "
-            f"window {chosen.get('window', '?')}, inner MAPE {chosen.get('mape', float('nan')):.2f}% vs its baseline "
-            f"{chosen.get('baseline_mape', float('nan')):.2f}%, "
+            f"window {chosen.get('window', '?')}, {inner_summary(chosen)}, "
             f"network {run['selection']['network'].split(':')[0]}, {run['seconds']:.1f}s"
         )
         if bar is not None:

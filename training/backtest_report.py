@@ -10,38 +10,43 @@ from pathlib import Path
 import numpy as np
 
 from paxcast.training import metrics
+from paxcast.training.global_scores import wape
 
-POINT_METRICS = ("mape", "smape", "mase", "rmse")
+POINT_METRICS = ("mape", "wape", "smape", "mase", "rmse")
 
 
 def split_metrics(run: dict, name: str, levels: list[int], season: int) -> dict:
-    """Metrics of one method on one split; arrays are (series, horizon), MASE per series then averaged."""
+    """Metrics of one method on one split; arrays are (series, horizon), MASE per series then averaged.
+    A metric the data leaves undefined (MAPE or width with a zero actual, MASE of a flat history) is None."""
     actual, forecast = run["actual"], run["forecasts"][name]
     mean = forecast["mean"]
-    out = {
-        "mape": metrics.mape(actual, mean),
-        "smape": metrics.smape(actual, mean),
-        "mase": float(
-            np.mean([metrics.mase(a, f, t, season) for a, f, t in zip(actual, mean, run["train"], strict=True)])
-        ),
-        "rmse": metrics.rmse(actual, mean),
-    }
-    for level in levels:
-        if level in forecast["intervals"]:
-            lower, upper = forecast["intervals"][level]
-            out[f"coverage{level}"] = metrics.coverage(actual, lower, upper)
-            out[f"width{level}"] = metrics.mean_width(actual, lower, upper)
-    return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {
+            "mape": metrics.mape(actual, mean),
+            "wape": wape(np.asarray(mean, float), np.asarray(actual, float)),
+            "smape": metrics.smape(actual, mean),
+            "mase": float(
+                np.mean([metrics.mase(a, f, t, season) for a, f, t in zip(actual, mean, run["train"], strict=True)])
+            ),
+            "rmse": metrics.rmse(actual, mean),
+        }
+        for level in levels:
+            if level in forecast["intervals"]:
+                lower, upper = forecast["intervals"][level]
+                out[f"coverage{level}"] = metrics.coverage(actual, lower, upper)
+                out[f"width{level}"] = metrics.mean_width(actual, lower, upper)
+    return {k: v if np.isfinite(v) else None for k, v in out.items()}
 
 
 def summarize(runs: list[dict], levels: list[int], season: int) -> dict:
     """{method: {metric: mean over splits, "splits": [per-split metrics]}}; splits have equal size, so
-    the mean of per-split coverage is the pooled coverage."""
+    the mean of per-split coverage is the pooled coverage. A metric undefined on any split is None."""
     summary = {}
     for name in runs[0]["forecasts"]:
         per_split = [split_metrics(run, name, levels, season) for run in runs]
         keys = [k for k in per_split[0] if all(k in p for p in per_split)]
-        summary[name] = {k: float(np.mean([p[k] for p in per_split])) for k in keys} | {"splits": per_split}
+        means = {k: None if any(p[k] is None for p in per_split) else float(np.mean([p[k] for p in per_split])) for k in keys}
+        summary[name] = means | {"splits": per_split}
     return summary
 
 
@@ -65,7 +70,7 @@ def machine() -> str:
 
 def best_of(summary: dict, key: str) -> str | None:
     """The method with the best value of `key`: lowest error, or coverage closest to its level."""
-    have = {name: row[key] for name, row in summary.items() if key in row}
+    have = {name: row[key] for name, row in summary.items() if row.get(key) is not None}
     if not have:
         return None
     if key.startswith("coverage"):
@@ -76,7 +81,7 @@ def best_of(summary: dict, key: str) -> str | None:
 
 def table(summary: dict, runs: list[dict], levels: list[int], data) -> str:
     """The side-by-side table: one row per method, `*` marks the best value of each column."""
-    columns = [("MAPE%", "mape"), ("sMAPE%", "smape"), ("MASE", "mase"), ("RMSE", "rmse")]
+    columns = [("MAPE%", "mape"), ("WAPE%", "wape"), ("sMAPE%", "smape"), ("MASE", "mase"), ("RMSE", "rmse")]
     columns += [(f"cov{lv}%", f"coverage{lv}") for lv in levels] + [(f"width{lv}%", f"width{lv}") for lv in levels]
     best = {key: best_of(summary, key) for _, key in columns if not key.startswith("width")}
     if len(runs) > 1:

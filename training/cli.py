@@ -42,6 +42,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     require("train", "train", "torch", "onnx")
     settings = ray_settings(args)
     from paxcast.training.pipeline import train_and_register
+    from paxcast.training.selection import inner_summary
 
     trainer = ray_trainer(settings)
     with engine_session(settings):
@@ -54,7 +55,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 0
     config, chosen = fitted.config, fitted.selection.chosen
     inner = (
-        f"inner MAPE {chosen.mape:.2f}% vs its no-network baseline {chosen.baseline_mape:.2f}%"
+        inner_summary(chosen.model_dump())
         if chosen
         else "no inner validation (data too short)"
     )

@@ -6,16 +6,22 @@ import numpy as np
 
 
 def mape(actual: np.ndarray, forecast: np.ndarray) -> float:
-    """Mean absolute percentage error, in percent, over the observed (non-NaN) actuals."""
+    """Mean absolute percentage error, in percent, over the observed (non-NaN) actuals;
+    NaN (undefined) when an observed actual is zero."""
     actual, forecast = np.asarray(actual, float), np.asarray(forecast, float)
     observed = ~np.isnan(actual)
-    return float(np.mean(np.abs(forecast[observed] - actual[observed]) / np.abs(actual[observed])) * 100)
+    a, f = actual[observed], forecast[observed]
+    if not a.size or np.any(a == 0):
+        return float("nan")
+    return float(np.mean(np.abs(f - a) / np.abs(a)) * 100)
 
 
 def smape(actual: np.ndarray, forecast: np.ndarray) -> float:
-    """Symmetric MAPE, in percent: 200 * |f - a| / (|a| + |f|)."""
+    """Symmetric MAPE, in percent: 200 * |f - a| / (|a| + |f|), a point with a = f = 0 counting as 0."""
     actual, forecast = np.asarray(actual, float), np.asarray(forecast, float)
-    return float(np.mean(2 * np.abs(forecast - actual) / (np.abs(actual) + np.abs(forecast))) * 100)
+    total = np.abs(actual) + np.abs(forecast)
+    terms = np.divide(2 * np.abs(forecast - actual), total, out=np.zeros_like(total), where=total > 0)
+    return float(np.mean(terms) * 100)
 
 
 def rmse(actual: np.ndarray, forecast: np.ndarray) -> float:

@@ -218,12 +218,15 @@ def fit(
         ),
         validation=Validation(
             loss=result.val_loss,
-            mape=result.val_mape,
-            baseline_mape=result.baseline_val_mape,
+            mape=result.val_mape if np.isfinite(result.val_mape) else None,
+            baseline_mape=result.baseline_val_mape if np.isfinite(result.baseline_val_mape) else None,
             baseline="seasonal naive with drift (the network's zero-correction output)",
         ),
         selection=Selection(
-            method="inner rolling-origin validation: mean over horizon steps of each step's MAPE, percent",
+            method=(
+                f"inner rolling-origin validation: pooled {best.metric.upper() if best else 'MAPE'} over every inner "
+                "forecast point, percent (WAPE where an inner actual is zero)"
+            ),
             inner_origins=best.origins if best else [],
             candidates=[describe(r) for r in results],
             chosen=describe(best) if best else None,

@@ -15,7 +15,9 @@ import numpy as np
 import torch
 
 from paxcast.service.contract import Candidate, TrainConfig
+from paxcast.training import metrics
 from paxcast.training.data import Series
+from paxcast.training.global_scores import wape
 from paxcast.training.train import masked_windows, train
 
 MIN_SCORES = 20  # fewest residuals a horizon step's interval is calibrated from (neighbours are pooled)
@@ -27,20 +29,35 @@ class InnerResult:
     """Out-of-sample errors of one design over the inner origins.
 
     `mape` / `baseline_mape`: percent, the mean APE over every inner out-of-sample
-    forecast point; `relative_errors[h]`: |actual - forecast| / |forecast| at step h (network),
-    `baseline_relative_errors[h]` the same for the no-network baseline.
+    forecast point, NaN when one of those actuals is zero; `wape` / `baseline_wape`: pooled
+    |error| / pooled |actual|, percent, defined with zeros. `relative_errors[h]`:
+    |actual - forecast| / |forecast| at step h (network), `baseline_relative_errors[h]`
+    the same for the no-network baseline.
     """
 
     config: TrainConfig
     mape: float
     baseline_mape: float
+    wape: float = float("nan")
+    baseline_wape: float = float("nan")
     relative_errors: list[list[float]] = field(default_factory=list)
     baseline_relative_errors: list[list[float]] = field(default_factory=list)
     origins: list[int] = field(default_factory=list)
 
     @property
+    def metric(self) -> str:
+        """What ranks designs and guards the network: MAPE, the per-series model's headline, unless an
+        inner actual is zero; WAPE then, since one zero leaves MAPE undefined (and near-zeros dominate it)."""
+        return "mape" if np.isfinite(self.mape) and np.isfinite(self.baseline_mape) else "wape"
+
+    @property
+    def score(self) -> float:
+        return self.mape if self.metric == "mape" else self.wape
+
+    @property
     def beats_baseline(self) -> bool:
-        return self.mape < self.baseline_mape
+        baseline = self.baseline_mape if self.metric == "mape" else self.baseline_wape
+        return self.score < baseline
 
 
 def inner_backs(series: list[Series], config: TrainConfig, count: int = 3) -> list[int]:
@@ -60,9 +77,13 @@ def inner_backs(series: list[Series], config: TrainConfig, count: int = 3) -> li
     return backs
 
 
-def _pooled_mape(errors: list[list[float]]) -> float:
-    points = [e for step in errors for e in step]
-    return float(np.mean(points) * 100) if points else float("nan")
+def _pooled(actuals: list[list[float]], forecasts: list[list[float]]) -> tuple[float, float]:
+    """(MAPE, WAPE), percent, over every point of every step."""
+    a = np.array([v for step in actuals for v in step])
+    f = np.array([v for step in forecasts for v in step])
+    if not a.size:
+        return float("nan"), float("nan")
+    return metrics.mape(a, f), wape(f, a)
 
 
 def inner_validate(series: list[Series], config: TrainConfig, backs: list[int] | None = None) -> InnerResult | None:
@@ -72,7 +93,7 @@ def inner_validate(series: list[Series], config: TrainConfig, backs: list[int] |
     if not backs:
         return None
     h = config.horizon
-    ape, base_ape = [[] for _ in range(h)], [[] for _ in range(h)]
+    actuals, forecasts, baselines = ([[] for _ in range(h)] for _ in range(3))
     rel, base_rel = [[] for _ in range(h)], [[] for _ in range(h)]
     for back in backs:
         cut = [replace(s, y=s.y[: len(s.y) - back]) for s in series]
@@ -88,15 +109,19 @@ def inner_validate(series: list[Series], config: TrainConfig, backs: list[int] |
             for step in range(h):
                 rows = observed[:, step]
                 a, f, b = target[rows, step], forecast[rows, step], baseline[rows, step]
-                ape[step] += (np.abs(f - a) / np.abs(a)).tolist()
-                base_ape[step] += (np.abs(b - a) / np.abs(a)).tolist()
+                actuals[step] += a.tolist()
+                forecasts[step] += f.tolist()
+                baselines[step] += b.tolist()
                 rel[step] += (np.abs(f - a) / np.maximum(np.abs(f), 1e-9)).tolist()
                 base_rel[step] += (np.abs(b - a) / np.maximum(np.abs(b), 1e-9)).tolist()
     shortest = min(len(s.y) for s in series)
+    (mape, wape_), (baseline_mape, baseline_wape) = _pooled(actuals, forecasts), _pooled(actuals, baselines)
     return InnerResult(
         config=config,
-        mape=_pooled_mape(ape),
-        baseline_mape=_pooled_mape(base_ape),
+        mape=mape,
+        baseline_mape=baseline_mape,
+        wape=wape_,
+        baseline_wape=baseline_wape,
         relative_errors=rel,
         baseline_relative_errors=base_rel,
         origins=[shortest - b for b in backs],
@@ -128,8 +153,9 @@ def pooled_scores(errors: list[list[float]], minimum: int = MIN_SCORES) -> list[
 
 
 def choose(results: list[InnerResult]) -> InnerResult:
-    """The design with the lowest inner MAPE (the first listed wins a tie)."""
-    return min(results, key=lambda r: np.nan_to_num(r.mape, nan=np.inf))
+    """The design with the lowest inner score (the first listed wins a tie). Every design is scored
+    on the same actuals, so all rank by MAPE, or all by WAPE when one of those actuals is zero."""
+    return min(results, key=lambda r: np.nan_to_num(r.score, nan=np.inf))
 
 
 def describe(result: InnerResult) -> Candidate:
@@ -142,6 +168,22 @@ def describe(result: InnerResult) -> Candidate:
         transform=c.transform,
         augment=c.augment,
         weight_decay=c.weight_decay,
-        mape=round(result.mape, 4),
-        baseline_mape=round(result.baseline_mape, 4),
+        mape=_rounded(result.mape),
+        baseline_mape=_rounded(result.baseline_mape),
+        wape=_rounded(result.wape),
+        baseline_wape=_rounded(result.baseline_wape),
     )
+
+
+def inner_summary(chosen: dict) -> str:
+    """'inner MAPE 4.10% vs its no-network baseline 5.20%' (WAPE where MAPE is undefined) for a
+    `describe`d candidate, dumped to a dict."""
+    key = "mape" if chosen.get("mape") is not None and chosen.get("baseline_mape") is not None else "wape"
+    value, baseline = chosen.get(key), chosen.get(f"baseline_{key}")
+    if value is None or baseline is None:
+        return "no inner score"
+    return f"inner {key.upper()} {value:.2f}% vs its no-network baseline {baseline:.2f}%"
+
+
+def _rounded(value: float) -> float | None:
+    return round(value, 4) if np.isfinite(value) else None

@@ -34,13 +34,13 @@ def test_rolling_backtest_prints_the_table_and_writes_json_and_plot(tmp_path, ai
     assert out[0].startswith("origin 1/2 (train on 120 values, forecast 6): window 24, inner MAPE")
     assert out[1].startswith("origin 2/2 (train on 132 values, forecast 6)")
     assert out[2].startswith(f"backtest on {air_csv}: rolling origins 120,132, horizon 6 (2 splits); machine:")
-    assert out[3].split()[:4] == ["method", "MAPE%", "sMAPE%", "MASE"] and out[3].split()[-2:] == [
+    assert out[3].split()[:5] == ["method", "MAPE%", "WAPE%", "sMAPE%", "MASE"] and out[3].split()[-2:] == [
         "MAPE@120",
         "MAPE@132",
     ]
     rows = {line[:30].strip(): line for line in out[4:10]}
     assert list(rows) == METHODS
-    assert sum(line.count("*") for line in out[4:10]) == 6  # one best per column: 4 errors, 2 coverages
+    assert sum(line.count("*") for line in out[4:10]) == 7  # one best per column: 5 errors, 2 coverages
     assert out[-1] == f"wrote {report} and {picture}"
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -129,3 +129,21 @@ def test_bad_backtest_flags_are_one_line(air_csv, capsys, tmp_path, flags, code,
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and message in captured.err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_metrics_a_zero_actual_leaves_undefined_are_null_in_the_report_not_infinity(tmp_path):
+    from paxcast.training.backtest_report import summarize, table
+
+    run = {
+        "actual": np.array([[0.0, 10.0, 20.0]]),
+        "train": np.array([[5.0, 5.0, 5.0, 5.0]]),  # flat: MASE's scale is zero
+        "forecasts": {
+            "model": {"mean": np.array([[0.0, 12.0, 18.0]]), "intervals": {80: (np.zeros((1, 3)), np.full((1, 3), 30))}}
+        },
+    }
+    summary = summarize([run], [80], season=2)
+    row = summary["model"]
+    assert row["mape"] is None and row["mase"] is None and row["width80"] is None
+    assert row["wape"] == pytest.approx(100 * 4 / 30) and row["smape"] == pytest.approx(100 * (2 / 22 + 2 / 38) * 2 / 3)
+    json.dumps(summary, allow_nan=False)  # strict JSON: what the backtest endpoint reads back
+    assert "-" in table(summary, [run | {"split": type("S", (), {"origin": -1, "horizon": 3})()}], [80], "x.csv")

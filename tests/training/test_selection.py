@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -122,3 +123,25 @@ def test_candidate_designs_follow_the_flags_and_the_data(air_csv):
     with_zero = [s.__class__(s.id, s.start, s.freq, np.concatenate([[0.0], s.y[1:]])) for s in series]
     fallback = candidate_designs(with_zero, resolve_config(with_zero, horizon=12), explicit={"horizon"})
     assert [(d.window, d.transform, d.augment) for d in fallback] == [(36, "none", 0.03)]
+
+
+def test_a_zero_late_in_the_series_ranks_designs_by_wape_and_the_card_round_trips(air_csv, tmp_path):
+    from paxcast.training.pipeline import train_and_register
+    from paxcast.training.selection import describe, inner_summary
+
+    frame = pd.read_csv(air_csv)
+    frame.loc[len(frame) - 5, "y"] = 0  # a closure inside the last inner origin's forecasts
+    data = tmp_path / "zero.csv"
+    frame.to_csv(data, index=False)
+    result = inner_validate(read_series(data), TrainConfig(**TINY))
+    assert np.isnan(result.mape) and result.metric == "wape"
+    assert result.score == result.wape and np.isfinite(result.wape) and np.isfinite(result.baseline_wape)
+    assert result.beats_baseline is (result.wape < result.baseline_wape)
+    candidate = describe(result)
+    assert candidate.mape is None and candidate.wape == round(result.wape, 4)
+    assert inner_summary(candidate.model_dump()).startswith("inner WAPE ")
+
+    version, _ = train_and_register(data, tmp_path / "registry", "zero", show_progress=False, **TINY)
+    card = read_card(tmp_path / "registry" / "zero" / version)  # a card with a None MAPE reads back
+    assert card.selection.chosen.mape is None and card.selection.chosen.wape > 0
+    assert "WAPE" in card.selection.method
