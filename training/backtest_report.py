@@ -45,7 +45,9 @@ def summarize(runs: list[dict], levels: list[int], season: int) -> dict:
     for name in runs[0]["forecasts"]:
         per_split = [split_metrics(run, name, levels, season) for run in runs]
         keys = [k for k in per_split[0] if all(k in p for p in per_split)]
-        means = {k: None if any(p[k] is None for p in per_split) else float(np.mean([p[k] for p in per_split])) for k in keys}
+        means = {
+            k: None if any(p[k] is None for p in per_split) else float(np.mean([p[k] for p in per_split])) for k in keys
+        }
         summary[name] = means | {"splits": per_split}
     return summary
 

@@ -54,11 +54,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"registered {args.name}/{version} in {args.out}: {fitted.summary()}{on}")
         return 0
     config, chosen = fitted.config, fitted.selection.chosen
-    inner = (
-        inner_summary(chosen.model_dump())
-        if chosen
-        else "no inner validation (data too short)"
-    )
+    inner = inner_summary(chosen.model_dump()) if chosen else "no inner validation (data too short)"
     print(
         f"registered {args.name}/{version} in {args.out}: {config.cell} x{config.ensemble}, window {config.window}, "
         f"horizon {config.horizon}, transform {config.transform}, {inner}, "
