@@ -68,6 +68,7 @@ class Prepared:
     x: np.ndarray
     levels: list[float]
     calendar: np.ndarray | None = None  # (batch, window + horizon, covariates) for a calendar-aware model
+    exponents: np.ndarray | None = None  # (batch,) each row was divided by 2**exponent; see unit_exponents
 
 
 @dataclass(frozen=True)
@@ -168,9 +169,19 @@ class Predictor:
         """Every check a request must pass before its rows may join a batch (one bad request fails alone)."""
         ids = [s.id for s in request.series]
         x = self.batch(ids, [s.history for s in request.series], request.horizon)
+        # A log graph has no level floor (a factor is an offset in log space) and exp/log would change
+        # its last digits; every other graph takes its rows near unit level.
+        exponents = unit_exponents(x) if getattr(self.card.hyperparameters, "transform", None) != "log" else None
         levels = self.check_levels(request.level) if request.level is not None else []
         calendar = self.calendar_rows(request) if self.calendar is not None else None
-        return Prepared(request=request, ids=ids, x=x, levels=levels, calendar=calendar)
+        return Prepared(
+            request=request,
+            ids=ids,
+            x=x if exponents is None else np.ldexp(x, -exponents[:, None]),
+            levels=levels,
+            calendar=calendar,
+            exponents=exponents,
+        )
 
     def calendar_rows(self, request: ForecastRequest) -> np.ndarray:
         """The covariates of each series' last `window` steps and the model's horizon, from its `start`."""
@@ -213,8 +224,15 @@ class Predictor:
         if levels and (kind := self.card.intervals.scale) != "forecast":  # a global model's: from each window
             scale = window_scale(prepared.x, kind, self.card.season, self.card.hyperparameters.eps)
         intervals = {level_label(level): bounds(mean, self.quantiles(level), scale) for level in levels}
-        if levels and (floor := self.card.intervals.floor) is not None:  # counts: no band below zero
+        if (floor := self.card.intervals.floor if self.card.intervals else None) is not None:
+            # counts: neither a band nor the forecast below zero (an all-zero night came back as -3.6e-8)
+            mean = np.maximum(mean, floor)
             intervals = {label: (np.maximum(lower, floor), upper) for label, (lower, upper) in intervals.items()}
+        if prepared.exponents is not None:  # back to the posted units; beyond float32 is refused just below
+            k = prepared.exponents[:, None]
+            with np.errstate(over="ignore"):
+                mean = np.ldexp(mean, k)
+                intervals = {label: (np.ldexp(lo, k), np.ldexp(hi, k)) for label, (lo, hi) in intervals.items()}
         check_finite(ids, mean, intervals)  # every number the response carries
         timestamps = [self.timestamps(s.id, s.start, len(s.history), request.horizon) for s in request.series]
         return ForecastResult(card=self.card, ids=ids, mean=mean, intervals=intervals, timestamps=timestamps)
@@ -322,6 +340,21 @@ class Predictor:
             if len(self.quantile_cache) < CACHED_LEVELS:
                 self.quantile_cache[level] = q
         return q
+
+
+def unit_exponents(x: np.ndarray) -> np.ndarray:
+    """Per row of posted values (batch, window), the power of two nearest their mean |value| (0 for a row
+    of zeros or padding only).
+
+    Every graph is scale-equivariant (it scales by the window's level: f(c * x) = c * f(x)) except
+    where a floor on that level (`eps`) bites, and its float32 arithmetic overflows long before the
+    posted values do. Dividing each row by 2**exponent before the graph and multiplying the forecast
+    after keeps histories of 1e-12 or 1e35 exact; a power of two changes no digit of ordinary rows.
+    """
+    magnitude = np.abs(x.astype(np.float64))
+    seen = np.isfinite(magnitude)
+    level = np.where(seen, magnitude, 0.0).sum(axis=1) / np.maximum(seen.sum(axis=1), 1)
+    return np.rint(np.log2(np.where(level > 0, level, 1.0))).astype(np.int32)
 
 
 def check_finite(

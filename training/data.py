@@ -215,29 +215,37 @@ def _slow_columns(path: Path, text: str, header: list[str]):
 
 
 def _assemble(path: Path, ids: list[str], ds: np.ndarray, y: np.ndarray, lines: np.ndarray) -> list[Series]:
+    """Group the rows into series on one grid frequency: the first series whose own spacing names one
+    sets it. A series whose spacing names no frequency (a new station's single row, or a few rows with
+    gaps) is read on the file's grid if its timestamps fall on it, so one such series does not refuse a
+    whole network; a series whose spacing names a different frequency is an error."""
     codes: dict[str, int] = {}
     code = np.fromiter((codes.setdefault(i, len(codes)) for i in ids), dtype=np.int64, count=len(ids))
     order = np.argsort(code, kind="stable")
     bounds = np.searchsorted(code[order], np.arange(len(codes) + 1))
+    groups = [(series_id, order[bounds[k] : bounds[k + 1]]) for series_id, k in codes.items()]
+    own = [_own_freq(path, series_id, ds[rows], lines[rows]) for series_id, rows in groups]
+    first = next((k for k, (freq, _) in enumerate(own) if freq is not None), None)
+    if first is None:
+        raise DataError(own[0][1])
+    file_freq, first_line = own[first][0], int(lines[groups[first][1][0]])
     out: list[Series] = []
-    for series_id, k in codes.items():
-        rows = order[bounds[k] : bounds[k + 1]]
-        out.append(_one_series(path, series_id, ds[rows], y[rows], lines[rows]))
-        if k == 0:
-            first_line = int(lines[rows[0]])
-        elif out[-1].freq != out[0].freq:
+    for (series_id, rows), (freq, _) in zip(groups, own, strict=True):
+        if freq is not None and freq != file_freq:
             raise DataError(
-                f"{path}: line {lines[rows[0]]}: series '{series_id}' is {FREQ_NAMES[out[-1].freq]} but series "
-                f"'{out[0].id}' (line {first_line}) is {FREQ_NAMES[out[0].freq]}; one frequency per file"
+                f"{path}: line {lines[rows[0]]}: series '{series_id}' is {FREQ_NAMES[freq]} but series "
+                f"'{groups[first][0]}' (line {first_line}) is {FREQ_NAMES[file_freq]}; one frequency per file"
             )
+        out.append(_on_grid(path, series_id, ds[rows], y[rows], lines[rows], file_freq))
     return out
 
 
-def _one_series(path: Path, series_id: str, ds: np.ndarray, y: np.ndarray, lines: np.ndarray) -> Series:
+def _own_freq(path: Path, series_id: str, ds: np.ndarray, lines: np.ndarray) -> tuple[str | None, str]:
+    """The frequency a series' own spacing names, or None with the message that says why not.
+    Duplicate and unsorted timestamps raise here: no grid can place them."""
     if len(ds) < 2:
-        raise DataError(f"{path}: line {lines[0]}: series '{series_id}' has a single row; need a regular series")
-    seconds = ds.astype(np.int64)
-    delta = np.diff(seconds)
+        return None, f"{path}: line {lines[0]}: series '{series_id}' has a single row; need a regular series"
+    delta = np.diff(ds.astype(np.int64))
     bad = np.flatnonzero(delta <= 0)
     if len(bad):
         i = bad[0] + 1
@@ -250,10 +258,15 @@ def _one_series(path: Path, series_id: str, ds: np.ndarray, y: np.ndarray, lines
         )
     freq, i = _infer_freq(ds, delta)
     if freq is None:
-        raise DataError(
+        return None, (
             f"{path}: line {lines[i]}: the spacing {_py(ds[i - 1]).isoformat()} -> {_py(ds[i]).isoformat()} in series "
             f"'{series_id}' is not one of: {', '.join(FREQ_NAMES.values())}"
         )
+    return freq, ""
+
+
+def _on_grid(path: Path, series_id: str, ds: np.ndarray, y: np.ndarray, lines: np.ndarray, freq: str) -> Series:
+    """The series on its `freq` grid from its first timestamp; a row off that grid is an error."""
     position, off = _grid_positions(ds, freq)
     if off is not None:
         start = _py(ds[0])

@@ -7,7 +7,9 @@ import pytest
 from paxcast.service.contract import sha256_of
 from paxcast.service.exceptions import InvalidInput, ModelError
 from paxcast.service.intervals import bounds, conformal_quantile, interval_bounds
-from paxcast.service.predictor import Predictor
+from paxcast.service.predictor import Predictor, unit_exponents
+from paxcast.service.schemas import ForecastRequest
+from tests.conftest import ROOT
 from paxcast.service.registry import current_version
 
 
@@ -97,3 +99,29 @@ def test_broken_calibration_is_refused_at_load(registry):
         ModelError, match=r"/model.json: intervals.relative_errors must hold 12 non-empty lists of scores >= 0$"
     ):
         Predictor.load(version_dir)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "models").iterdir() if p.is_dir()))
+def test_every_shipped_model_forecasts_any_magnitude_in_the_posted_units(name):
+    # The graphs scale by the window's level, floored at eps, in float32: unscaled, a history of 1e-12
+    # came back at the wrong scale and one of 1e35 overflowed. Rows now enter the graph near unit level.
+    predictor = Predictor.load(ROOT / "models" / name / current_version(ROOT / "models", name))
+    n, season = predictor.window, predictor.card.season
+    history = [100.0 + 30 * np.sin(2 * np.pi * k / season) + k / 10 for k in range(n)]
+    start = "2019-01-07T00:00:00" if predictor.card.freq == "h" else "2019-01-01"
+
+    def forecast(factor: float):
+        body = {"series": [{"id": "s", "history": [v * factor for v in history], "start": start}], "horizon": 3}
+        result = predictor.forecast(ForecastRequest.model_validate({**body, "level": [80]}))
+        return result.mean[0] / factor, result.intervals["80"][0][0] / factor
+
+    mean, lower = forecast(1.0)
+    for factor in (1e-12, 1e35):
+        scaled_mean, scaled_lower = forecast(factor)
+        np.testing.assert_allclose(scaled_mean, mean, rtol=1e-5)
+        np.testing.assert_allclose(scaled_lower, lower, rtol=1e-5)
+
+
+def test_unit_exponents_are_the_power_of_two_nearest_the_rows_level():
+    x = np.array([[3.0, 5.0, np.nan], [0.0, 0.0, 0.0], [np.nan] * 3, [1e-12, -1e-12, 1e-12]], dtype=np.float32)
+    assert unit_exponents(x).tolist() == [2, 0, 0, -40]

@@ -40,6 +40,18 @@ def test_reads_several_series_in_order(tmp_path):
     assert [s.id for s in read_series(path)] == ["b", "a"]
 
 
+def test_a_series_whose_own_spacing_names_no_frequency_is_read_on_the_files_grid(tmp_path):
+    # a station opened yesterday (one row) and one with a few rows and gaps must not refuse the network
+    daily = "".join(f"a,2020-01-{d:02d},{d}\n" for d in range(1, 11))
+    path = write(tmp_path, HEADER + "new,2020-01-10,7\n" + daily + "gappy,2020-01-02,1\ngappy,2020-01-05,4\n")
+    new, a, gappy = read_series(path)
+    assert (new.freq, new.start, new.y.tolist()) == ("D", "2020-01-10", [7.0])
+    assert a.freq == "D" and gappy.freq == "D" and gappy.missing == 2 and gappy.y[3] == 4
+    only = write(tmp_path, HEADER + "new,2020-01-10,7\n")  # nothing else names the grid: still an error
+    with pytest.raises(DataError, match="series 'new' has a single row"):
+        read_series(only)
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -76,6 +88,14 @@ def test_reads_several_series_in_order(tmp_path):
         (HEADER + 's,2020-01-01,1\n"s",2020-01-02,"x"\n', "line 3: y 'x' is not a number"),
         (HEADER + "s,2020-01-01,1\ns,2020-01-05,2\n", "line 3: the spacing"),
         (HEADER + "s,2020-01-01,1\ns,2020-02-01\n", "line 3: expected 3 fields, got 2"),
+        (
+            HEADER + "a,2020-01-01,1\na,2020-01-02,2\nw,2020-01-01,7\nw,2020-01-08,7\nw,2020-01-15,7\n",
+            "line 4: series 'w' is weekly but series 'a' (line 2) is daily; one frequency per file",
+        ),
+        (
+            HEADER + "a,2020-01-01,1\na,2020-01-02,2\nnew,2020-01-05T06:00:00,3\n",
+            "line 4: ds 2020-01-05T06:00:00 is off the daily grid of series 'new'",
+        ),
         (HEADER + ",2020-01-01,1\n", "line 2: unique_id is empty"),
     ],
     ids=[
@@ -96,6 +116,8 @@ def test_reads_several_series_in_order(tmp_path):
         "quoted",
         "irregular",
         "short-row",
+        "weekly-in-daily",
+        "new-station-off-grid",
         "empty-id",
     ],
 )
