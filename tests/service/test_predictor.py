@@ -8,9 +8,9 @@ from paxcast.service.contract import sha256_of
 from paxcast.service.exceptions import InvalidInput, ModelError
 from paxcast.service.intervals import bounds, conformal_quantile, interval_bounds
 from paxcast.service.predictor import Predictor, unit_exponents
+from paxcast.service.registry import current_version
 from paxcast.service.schemas import ForecastRequest
 from tests.conftest import ROOT
-from paxcast.service.registry import current_version
 
 
 @pytest.fixture
