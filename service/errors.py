@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paxcast.service.exceptions import InvalidInput
 from paxcast.service.responses import JSONBytes
+from paxcast.service.schemas import ID_MAX_LENGTH
 
 
 def describe_location(loc: tuple, body: object) -> str:
@@ -16,9 +17,12 @@ def describe_location(loc: tuple, body: object) -> str:
     if len(parts) >= 2 and parts[0] == "series" and isinstance(parts[1], int):
         index = parts[1]
         try:
-            name = f"series '{body['series'][index]['id']}'"  # type: ignore[index]
+            series_id = body["series"][index]["id"]  # type: ignore[index]
         except (TypeError, KeyError, IndexError):
-            name = f"series[{index}]"
+            series_id = None
+        # an id the schema refuses (not a string, or 100,000 characters) is not echoed back
+        usable = isinstance(series_id, str) and 0 < len(series_id) <= ID_MAX_LENGTH
+        name = f"series '{series_id}'" if usable else f"series[{index}]"
         rest = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[2:]).lstrip(".")
         return f"{name}: {rest}" if rest else name
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".") or "body"

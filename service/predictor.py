@@ -200,6 +200,8 @@ class Predictor:
                 raise InvalidInput(f"{where} {s.start.isoformat()} has a UTC offset; give local wall-clock time")
             if freq != "h" and start.time() != dt.time():
                 raise InvalidInput(f"{where} {start.isoformat()} is not on the {FREQ_NAMES[freq]} grid (midnight)")
+            if start.time().replace(hour=0) != dt.time():
+                raise InvalidInput(f"{where} {start.isoformat()} is not on the hourly grid (whole hours)")
             try:
                 first = step(start, freq, len(s.history) - self.window)
                 last = step(first, freq, needed - 1)

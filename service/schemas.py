@@ -10,7 +10,10 @@ from pydantic_core import PydanticCustomError
 
 from paxcast.service.contract import Freq, ModelCard
 
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+# strict: a JSON number only (true and "1" are not values); integers are numbers.
+ID_MAX_LENGTH = 200  # a longer id is refused, and error messages name its series by position instead
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False, strict=True)]
 
 
 def iso_timestamp(value: object) -> dt.date | dt.datetime:
@@ -38,7 +41,7 @@ Timestamp = Annotated[
 class SeriesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=200, description="caller's name for the series, echoed back")
+    id: str = Field(min_length=1, max_length=ID_MAX_LENGTH, description="caller's name for the series, echoed back")
     # fail_fast: a list stops at its first bad item, so a body of a million wrong values costs
     # one error, not a million (service/parsing.py). strict: 0 is not a date, true not a horizon.
     history: list[FiniteFloat] = Field(

@@ -102,11 +102,11 @@ def read_series(path: str | Path) -> list[Series]:
     return series
 
 
-def require_length(path: str | Path, series: list[Series], needed: int, why: str) -> None:
-    """Raise DataError naming the first series shorter than `needed` values."""
+def require_length(path: str | Path, series: list[Series], needed: int, why: str, hint: str = "") -> None:
+    """Raise DataError naming the first series shorter than `needed` values (`hint`: what to do instead)."""
     for s in series:
         if len(s.y) < needed:
-            raise DataError(f"{path}: series '{s.id}' has {len(s.y)} rows; {why} needs at least {needed}")
+            raise DataError(f"{path}: series '{s.id}' has {len(s.y)} rows; {why} needs at least {needed}{hint}")
 
 
 def require_complete(path: str | Path, series: list[Series], why: str) -> None:

@@ -182,13 +182,14 @@ def resolve_global_config(series: list[Series], features: int, **overrides) -> G
 
 def check_global_series(path: str | Path, series: list[Series], config: GlobalTrainConfig) -> None:
     """Refuse a file no global model can learn from, before any training starts."""
-    origins = validation_origins(len(series), config.horizon)
+    origins = validation_origins(series, config)
     needed = config.shortest + config.horizon + origins[-1]
     history = f"window {config.window}" if not config.pads else f"the shortest history {config.shortest}"
     if max(len(s.y) for s in series) < needed:
         raise DataError(
             f"{path}: the longest series has {max(len(s.y) for s in series)} steps; {history} + "
-            f"horizon {config.horizon} + {len(origins)} validation horizon(s) need {needed}"
+            f"horizon {config.horizon} + {len(origins)} validation horizon(s) need {needed}; "
+            f"give a shorter --horizon{' or --window' if not config.pads else ''}"
         )
 
 

@@ -119,15 +119,19 @@ def timeline(series: list[Series], calendar: Calendar, horizon: int, lead: int =
     return Timeline(first, offsets, calendar.windows(np.array([first]), steps)[0])
 
 
-def validation_origins(n_series: int, horizon: int) -> list[int]:
-    """Steps back from the end where validation horizons start: enough windows to judge and calibrate."""
-    count = min(MAX_ORIGINS, max(1, math.ceil(VALIDATION_WINDOWS / n_series)))
-    return [horizon * k for k in range(1, count + 1)]
+def validation_origins(series: list[Series], config: GlobalTrainConfig) -> list[int]:
+    """Steps back from the end where validation horizons start: enough windows to judge and calibrate,
+    but never so many that the longest series keeps no training window before them (a file of ten
+    120-month series gets three horizons of 24 rather than being refused for want of a fourth)."""
+    wanted = min(MAX_ORIGINS, max(1, math.ceil(VALIDATION_WINDOWS / len(series))))
+    room = max(len(s.y) for s in series) - config.shortest - config.horizon
+    count = max(1, min(wanted, room // config.horizon))
+    return [config.horizon * k for k in range(1, count + 1)]
 
 
 def validation_windows(series: list[Series], line: Timeline, config: GlobalTrainConfig) -> Validation:
     W, H = config.window, config.horizon
-    origins = validation_origins(len(series), H)
+    origins = validation_origins(series, config)
     history, calendar, target, skipped = [], [], [], 0
     for s, offset in zip(series, line.offsets, strict=True):
         for back in origins:

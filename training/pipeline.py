@@ -58,8 +58,8 @@ DESIGNS: list[dict] = [
 FALLBACK: dict = {"window_seasons": 3, "transform": "none", "augment": 0.03}
 
 
-def default_window(season: int) -> int:
-    return max(3 * season, 8)
+def default_window(season: int, seasons: int = 3) -> int:
+    return max(seasons * season, 8)
 
 
 @dataclass
@@ -103,11 +103,11 @@ def check_series(path: str | Path, series: list[Series], config: TrainConfig) ->
     # The per-series forecaster has no mask for missing history values (the global model of the
     # station data will); a gap is refused here rather than trained on as NaN.
     require_complete(path, series, "the per-series model")
+    needed = config.window + config.horizon + 1
+    shortest = min(len(s.y) for s in series)
+    hint = f"; give a shorter --window and --horizon (each at most {(shortest - 1) // 2})" if shortest >= 5 else ""
     require_length(
-        path,
-        series,
-        config.window + config.horizon + 1,
-        f"window {config.window} + horizon {config.horizon} + 1 validation window",
+        path, series, needed, f"window {config.window} + horizon {config.horizon} + 1 validation window", hint
     )
     if config.transform == "log":
         for s in series:
@@ -327,9 +327,19 @@ def train_and_register(
 
 
 def resolve_config(series: list[Series], **overrides) -> TrainConfig:
-    """TrainConfig with season, window and horizon filled from the data where not given."""
-    season = overrides.pop("season", None) or DEFAULT_SEASON[series[0].freq]
-    window = overrides.pop("window", None) or default_window(season)
-    horizon = overrides.pop("horizon", None) or window
+    """TrainConfig with season, window and horizon filled from the data where not given.
+
+    Window and horizon default to three seasons each, or two, or one, whichever is the longest the
+    shortest series can train on (72 months train a 24-month window and horizon rather than being
+    refused); a flag given wins (0 is refused by the config, not taken for "not given").
+    """
+    season = overrides.pop("season", None)
+    season = DEFAULT_SEASON[series[0].freq] if season is None else season
+    window, horizon = overrides.pop("window", None), overrides.pop("horizon", None)
+    if window is None:
+        shortest = min(len(s.y) for s in series)
+        fits = [default_window(season, k) for k in (3, 2, 1)]
+        window = next((w for w in fits if w + (w if horizon is None else horizon) + 1 <= shortest), fits[0])
+    horizon = window if horizon is None else horizon
     values = {k: v for k, v in overrides.items() if v is not None}
     return make_config(TrainConfig, window=window, horizon=horizon, season=season, **values)

@@ -125,3 +125,19 @@ def test_every_shipped_model_forecasts_any_magnitude_in_the_posted_units(name):
 def test_unit_exponents_are_the_power_of_two_nearest_the_rows_level():
     x = np.array([[3.0, 5.0, np.nan], [0.0, 0.0, 0.0], [np.nan] * 3, [1e-12, -1e-12, 1e-12]], dtype=np.float32)
     assert unit_exponents(x).tolist() == [2, 0, 0, -40]
+
+
+def test_an_hourly_start_off_whole_hours_is_refused_as_training_data_would_be():
+    name = "melbourne_pedestrian_hourly"
+    predictor = Predictor.load(ROOT / "models" / name / current_version(ROOT / "models", name))
+    body = {"series": [{"id": "s", "history": [5.0] * predictor.window, "start": "2015-01-05T00:30"}], "horizon": 3}
+    with pytest.raises(InvalidInput, match=r"^series 's': start 2015-01-05T00:30:00 is not on the hourly grid"):
+        predictor.forecast(ForecastRequest.model_validate(body))
+
+
+@pytest.mark.parametrize("field, value", [("history", [True, 2.0]), ("history", ["1", 2.0]), ("level", ["80"])])
+def test_values_must_be_json_numbers_not_booleans_or_strings(field, value):
+    body = {"series": [{"id": "s", "history": [1.0, 2.0]}], "horizon": 1}
+    body = body | {"level": value} if field == "level" else {**body, "series": [{"id": "s", "history": value}]}
+    with pytest.raises(ValueError, match="Input should be a valid number"):
+        ForecastRequest.model_validate_json(json.dumps(body))

@@ -12,7 +12,7 @@ from paxcast.service.predictor import Predictor
 from paxcast.service.registry import current_version
 from paxcast.service.schemas import ForecastRequest
 from paxcast.training.cli import main
-from paxcast.training.data import read_series
+from paxcast.training.data import Series, read_series
 from paxcast.training.global_train import timeline, validation_origins
 from paxcast.training.pipeline import train_and_register
 from tests.conftest import TINY_GLOBAL, write_stations
@@ -49,9 +49,14 @@ def test_the_service_builds_the_calendar_rows_the_model_trained_on(global_regist
         np.testing.assert_array_equal(served, line.covariates[offset + end - W : offset + end + H])
 
 
-def test_validation_origins_give_few_series_more_windows():
-    assert validation_origins(584, 28) == [28]
-    assert validation_origins(6, 7) == [7, 14, 21, 28]
+def test_validation_origins_give_few_series_more_windows_while_a_training_window_remains():
+    daily = GlobalTrainConfig(window=28, horizon=7, season=7, features=1)
+    long = [Series(f"s{k}", "2019-01-01", "D", np.ones(400)) for k in range(584)]
+    assert validation_origins(long, daily.updated(horizon=28)) == [28]
+    assert validation_origins(long[:6], daily) == [7, 14, 21, 28]
+    monthly = GlobalTrainConfig(window=72, horizon=24, season=12, min_history=24, features=1)
+    ten = [Series(f"m{k}", "2010-01-01", "MS", np.ones(120)) for k in range(10)]
+    assert validation_origins(ten, monthly) == [24, 48, 72]  # a fourth would leave no training window
 
 
 def test_flags_of_the_other_kind_of_model_are_refused_in_one_line(stations_csv, tmp_path, capsys):
@@ -87,8 +92,9 @@ def test_a_holiday_file_that_misses_the_data_years_is_a_data_error(stations_csv,
 
 
 def test_too_short_a_file_is_refused_before_training(tmp_path):
-    path = write_stations(tmp_path / "short.csv", days=30)
-    with pytest.raises(DataError, match=r"the longest series has 30 steps; window 14 \+ horizon 7 \+ 4 validation"):
+    path = write_stations(tmp_path / "short.csv", days=20)
+    refused = r"the longest series has 20 steps; window 14 \+ horizon 7 \+ 1 validation horizon\(s\) need 28; give a"
+    with pytest.raises(DataError, match=refused):
         train_and_register(path, tmp_path / "reg", "s", show_progress=False, **TINY_GLOBAL)
 
 
