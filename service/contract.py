@@ -78,6 +78,12 @@ class ForecasterConfig(Frozen):
     dropout: float = flag(0.0, "dropout between layers and before the head", ge=0.0, lt=1.0)
     transform: Transform = flag("none", "value transform inside the graph (default: chosen by inner validation)")
 
+    @property
+    def eps(self) -> float:
+        """The graph's floor on a window's mean |value| (an all-zero window stays zero instead of dividing by 0);
+        the same floor scales its intervals (`intervals.window_scale`)."""
+        return 1e-6
+
     @model_validator(mode="after")
     def window_covers_a_season(self) -> Self:
         if self.window <= self.season:

@@ -12,16 +12,18 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from paxcast.service.exceptions import DataError, UsageError
-from paxcast.service.intervals import interval_bounds
+from paxcast.service.predictor import Predictor
 from paxcast.training.baselines import BASELINES, baseline_forecast
 from paxcast.training.data import Series, read_series
-from paxcast.training.evaluate import onnx_forecast, single_series_latency
-from paxcast.training.general_rival import general_forecast, load_general
+from paxcast.training.evaluate import single_series_latency
+from paxcast.training.general_rival import load_general, served_forecast
+from paxcast.training.registry import register
 from paxcast.training.splits import Split, cut_at
 
 LSTM, NO_NETWORK = "LSTM (paxcast)", "LSTM's baseline (no network)"
@@ -106,23 +108,21 @@ def run_split(
         fitted = fit(past, config, Path(tmp), show_progress=show_progress, designs=designs)
         window = fitted.config.window
         histories = np.stack([p.y[-window:] for p in past])
-        mean = onnx_forecast(fitted.onnx_path, histories)
+        # registered and answered as the service would: the graph, the card's intervals, the predictor's checks
+        registry = Path(tmp) / "registry"
+        card_for = partial(fitted.card, "backtest", data_file="-", data_sha256="0" * 64)
+        version = register(registry, "backtest", fitted.onnx_path, card_for)
+        predictor = Predictor.load(registry / "backtest" / version)
+        forecasts: dict[str, dict] = {LSTM: served_forecast(predictor, past, split.horizon, levels, LSTM)}
         latency = single_series_latency(fitted.onnx_path, histories[0])
     seconds = time.perf_counter() - started
-    forecasts: dict[str, dict] = {LSTM: {"mean": mean, "intervals": {}}}
-    calibration = fitted.intervals
-    if calibration:
-        for level in levels:
-            forecasts[LSTM]["intervals"][level] = interval_bounds(
-                mean, calibration.relative_errors, level, calibration.tail
-            )
     chosen = Forecaster(fitted.config).eval()
     with torch.no_grad():
         no_network = chosen.baseline_forecast(torch.tensor(histories, dtype=torch.float32)).numpy().astype(np.float64)
     forecasts[NO_NETWORK] = {"mean": no_network, "intervals": {}}
     if general is not None:
         label, predictor = general
-        forecasts[label] = general_forecast(predictor, past, split.horizon, levels)
+        forecasts[label] = served_forecast(predictor, past, split.horizon, levels, "--general")
     for name in BASELINES:
         outs = [baseline_forecast(name, p.y, split.horizon, config.season, levels) for p in past]
         forecasts[name] = {

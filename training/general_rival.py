@@ -1,8 +1,8 @@
 """`paxcast backtest --general DIR`: a registered general model, zero-shot, on a per-series backtest's splits.
 
-Each split posts the history before its origin to the model through the service's `Predictor` (the model's
-last `window` values, from their date), so the dedicated model trained on that history and the general
-model that never saw it are scored on the same splits by the same table.
+Each split posts the history before its origin through the service's `Predictor` (the model's last
+`window` values, from their date): to the general model that never saw it, and to the dedicated model
+trained on it, so both are scored on the same splits by the same table, as the service answers.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from paxcast.service.calendar import FREQ_NAMES, iso
 from paxcast.service.exceptions import DataError, InvalidInput, ModelError, UsageError
 from paxcast.service.predictor import Predictor, level_label
 from paxcast.service.registry import current_version
-from paxcast.service.schemas import ForecastRequest
+from paxcast.service.schemas import ID_MAX_LENGTH, ForecastRequest
 from paxcast.training.data import Series
 
 
@@ -57,19 +57,19 @@ def load_general(path: str | Path, freq: str, horizon: int, shortest: int) -> tu
     return f"{card.name} (general, zero-shot)", predictor
 
 
-def general_forecast(predictor: Predictor, past: list[Series], horizon: int, levels: list[int]) -> dict:
+def served_forecast(predictor: Predictor, past: list[Series], horizon: int, levels: list[int], who: str) -> dict:
     """{"mean": (series, horizon), "intervals": {level: (lower, upper)}} as the service answers each history
-    (no intervals from a model without a calibration)."""
+    (no intervals from a model without a calibration); `who` names the model in a refusal."""
     rows = []
     for s in past:
         tail = s.y[-predictor.window :]
         first = s.timestamp(len(s.y) - len(tail))
-        rows.append({"id": s.id[:200], "history": tail.tolist(), "start": iso(first, s.freq)})
+        rows.append({"id": s.id[:ID_MAX_LENGTH], "history": tail.tolist(), "start": iso(first, s.freq)})
     levels = levels if predictor.card.intervals is not None else []
     body = {"series": rows, "horizon": horizon, "level": levels, "freq": past[0].freq}
     try:
         result = predictor.forecast(ForecastRequest.model_validate(body))
     except (InvalidInput, ValidationError) as exc:  # what the service would answer with a 422
-        raise DataError(f"--general: {str(exc).splitlines()[0]}") from None
+        raise DataError(f"{who}: {str(exc).splitlines()[0]}") from None
     intervals = {lv: tuple(bound.astype(np.float64) for bound in result.intervals[level_label(lv)]) for lv in levels}
     return {"mean": result.mean.astype(np.float64), "intervals": intervals}

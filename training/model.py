@@ -97,7 +97,7 @@ class Forecaster(nn.Module):
         x = history[:, -self.config.window :]
         if self.config.transform == "log":
             return torch.log(x), None
-        level = x.abs().mean(dim=1, keepdim=True).clamp_min(1e-6)
+        level = x.abs().mean(dim=1, keepdim=True).clamp_min(self.config.eps)
         return x / level, level
 
     def features(self, xn):

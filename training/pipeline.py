@@ -105,7 +105,13 @@ def check_series(path: str | Path, series: list[Series], config: TrainConfig) ->
     require_complete(path, series, "the per-series model")
     needed = config.window + config.horizon + 1
     shortest = min(len(s.y) for s in series)
-    hint = f"; give a shorter --window and --horizon (each at most {(shortest - 1) // 2})" if shortest >= 5 else ""
+    fits = shortest - 1 - (config.season + 1) >= 1  # the window must exceed the season
+    hint = (
+        f"; give a shorter --window (above the season, {config.season}) and --horizon that add up to at most "
+        f"{shortest - 1}"
+        if fits
+        else ""
+    )
     require_length(
         path, series, needed, f"window {config.window} + horizon {config.horizon} + 1 validation window", hint
     )
@@ -162,12 +168,24 @@ def select_design(series: list[Series], designs: list[TrainConfig], show_progres
     return best.config, best, results
 
 
-def calibration(best: InnerResult | None, network_on: bool) -> Calibration | None:
-    """The interval calibration for the card: pooled out-of-sample relative errors per step."""
+def calibration(best: InnerResult | None, network_on: bool, series: list[Series]) -> Calibration | None:
+    """The interval calibration for the card: pooled out-of-sample relative errors per step.
+
+    Errors are relative to the forecast, unless the training data has a value <= 0: a forecast near zero
+    or crossing it then gave bands of zero width, or 200 times the actual; they are relative to each
+    window's seasonal-naive spread there, and count data (zeros, no negatives) keeps its bands at >= 0.
+    """
     if best is None:
         return None
-    errors = best.relative_errors if network_on else best.baseline_relative_errors
+    positive = all((s.y[~np.isnan(s.y)] > 0).all() for s in series)
+    if positive:
+        errors = best.relative_errors if network_on else best.baseline_relative_errors
+    else:
+        errors = best.spread_errors if network_on else best.baseline_spread_errors
+    counts = not positive and all((s.y[~np.isnan(s.y)] >= 0).all() for s in series)
     return Calibration(
+        scale="forecast" if positive else "mase",
+        floor=0.0 if counts else None,
         method="split conformal on relative errors from an inner rolling-origin backtest (neighbouring steps pooled)",
         # Overlapping inner forecasts are few independent draws: an exponential tail fitted to
         # their mean keeps high levels from resting on the largest of a handful of calm years.
@@ -187,9 +205,17 @@ def fit(
 ) -> Fitted:
     """Choose a design by inner validation, train it, export to `workdir/model.onnx`, verify parity, describe it."""
     started = time.perf_counter()
-    show_progress = sys.stdout.isatty() if show_progress is None else show_progress
-    config, best, results = select_design(series, designs or [config], show_progress)
-    result = train(series, config, show_progress=show_progress)
+    # A line per stage on stderr unless progress is off (hourly data trains for minutes: a log file or CI
+    # must show it is alive); tqdm bars per member on a terminal.
+    lines = show_progress is not False
+    config, best, results = select_design(series, designs or [config], lines)
+    if lines:
+        print(
+            f"training the chosen design (window {config.window}, transform {config.transform}): "
+            f"{config.ensemble} members, at most {config.epochs} epochs each",
+            file=sys.stderr,
+        )
+    result = train(series, config, show_progress=sys.stdout.isatty() if show_progress is None else show_progress)
     # The guard: a network that cannot beat its own baseline on inner validation is switched off.
     network_on = best is None or best.beats_baseline
     if not network_on:
@@ -233,7 +259,7 @@ def fit(
             network="on" if network_on else "off: it did not beat its no-network baseline on inner validation",
         ),
         onnx=OnnxFacts(opset=OPSET, parity_max_rel_error=error),
-        intervals=calibration(best, network_on),
+        intervals=calibration(best, network_on, series),
     )
 
 
@@ -329,16 +355,16 @@ def train_and_register(
 def resolve_config(series: list[Series], **overrides) -> TrainConfig:
     """TrainConfig with season, window and horizon filled from the data where not given.
 
-    Window and horizon default to three seasons each, or two, or one, whichever is the longest the
-    shortest series can train on (72 months train a 24-month window and horizon rather than being
-    refused); a flag given wins (0 is refused by the config, not taken for "not given").
+    Window and horizon default to three seasons each, or two if the shortest series cannot train on
+    three (72 months train a 24-month window and horizon rather than being refused); a flag given
+    wins (0 is refused by the config, not taken for "not given").
     """
     season = overrides.pop("season", None)
     season = DEFAULT_SEASON[series[0].freq] if season is None else season
     window, horizon = overrides.pop("window", None), overrides.pop("horizon", None)
     if window is None:
         shortest = min(len(s.y) for s in series)
-        fits = [default_window(season, k) for k in (3, 2, 1)]
+        fits = [default_window(season, k) for k in (3, 2)]
         window = next((w for w in fits if w + (w if horizon is None else horizon) + 1 <= shortest), fits[0])
     horizon = window if horizon is None else horizon
     values = {k: v for k, v in overrides.items() if v is not None}

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from paxcast.service.contract import Candidate, TrainConfig
+from paxcast.service.intervals import window_scale
 from paxcast.training import metrics
 from paxcast.training.data import Series
 from paxcast.training.global_scores import wape
@@ -42,6 +43,10 @@ class InnerResult:
     baseline_wape: float = float("nan")
     relative_errors: list[list[float]] = field(default_factory=list)
     baseline_relative_errors: list[list[float]] = field(default_factory=list)
+    # |actual - forecast| / the window's seasonal-naive spread (intervals.window_scale "mase"): finite where
+    # forecasts reach zero or change sign, so series with zeros or negatives are calibrated with these
+    spread_errors: list[list[float]] = field(default_factory=list)
+    baseline_spread_errors: list[list[float]] = field(default_factory=list)
     origins: list[int] = field(default_factory=list)
 
     @property
@@ -95,6 +100,7 @@ def inner_validate(series: list[Series], config: TrainConfig, backs: list[int] |
     h = config.horizon
     actuals, forecasts, baselines = ([[] for _ in range(h)] for _ in range(3))
     rel, base_rel = [[] for _ in range(h)], [[] for _ in range(h)]
+    spread, base_spread = [[] for _ in range(h)], [[] for _ in range(h)]
     for back in backs:
         cut = [replace(s, y=s.y[: len(s.y) - back]) for s in series]
         model = train(cut, config, show_progress=False).model
@@ -106,6 +112,7 @@ def inner_validate(series: list[Series], config: TrainConfig, backs: list[int] |
                 forecast = model(xt).numpy().astype(np.float64)
                 baseline = model.members[0].baseline_forecast(xt).numpy().astype(np.float64)
             observed = ~np.isnan(target)
+            scale = window_scale(x, "mase", config.season, config.eps)[:, 0]
             for step in range(h):
                 rows = observed[:, step]
                 a, f, b = target[rows, step], forecast[rows, step], baseline[rows, step]
@@ -114,6 +121,8 @@ def inner_validate(series: list[Series], config: TrainConfig, backs: list[int] |
                 baselines[step] += b.tolist()
                 rel[step] += (np.abs(f - a) / np.maximum(np.abs(f), 1e-9)).tolist()
                 base_rel[step] += (np.abs(b - a) / np.maximum(np.abs(b), 1e-9)).tolist()
+                spread[step] += (np.abs(f - a) / scale[rows]).tolist()
+                base_spread[step] += (np.abs(b - a) / scale[rows]).tolist()
     shortest = min(len(s.y) for s in series)
     (mape, wape_), (baseline_mape, baseline_wape) = _pooled(actuals, forecasts), _pooled(actuals, baselines)
     return InnerResult(
@@ -124,6 +133,8 @@ def inner_validate(series: list[Series], config: TrainConfig, backs: list[int] |
         baseline_wape=baseline_wape,
         relative_errors=rel,
         baseline_relative_errors=base_rel,
+        spread_errors=spread,
+        baseline_spread_errors=base_spread,
         origins=[shortest - b for b in backs],
     )
 

@@ -134,11 +134,15 @@ def test_bad_files_stop_with_one_line_naming_file_line_and_rule(tmp_path, text, 
 def test_too_few_rows_for_window_and_horizon(tmp_path):
     path = write(tmp_path, HEADER + monthly(40))
     series = read_series(path)
-    config = resolve_config(series, horizon=12)
+    assert resolve_config(series, horizon=12).window == 24  # three seasons do not fit 40 months; two do
+    assert resolve_config(series).window == 36  # nor do two for window and horizon: refused below, with a hint
+    short = read_series(write(tmp_path, HEADER + monthly(20)))
     with pytest.raises(
-        DataError, match=r"series 's' has 40 rows; window 36 \+ horizon 12 \+ 1 validation window needs at least 49"
+        DataError,
+        match=r"series 's' has 20 rows; window 36 \+ horizon 12 \+ 1 validation window needs at least 49; "
+        r"give a shorter --window \(above the season, 12\) and --horizon that add up to at most 19$",
     ):
-        check_series(path, series, config)
+        check_series(path, short, resolve_config(short, horizon=12))
 
 
 def test_log_transform_refuses_non_positive_values(tmp_path):

@@ -79,14 +79,14 @@ def test_a_general_model_that_cannot_answer_the_splits_is_one_line(air_csv, caps
 
 
 def test_a_history_shorter_than_the_window_is_posted_padded_from_its_own_start(general_registry):
-    from paxcast.training.general_rival import general_forecast, load_general
+    from paxcast.training.general_rival import load_general, served_forecast
 
     model_dir = general_registry / "general_monthly"
     label, predictor = load_general(model_dir, "MS", horizon=6, shortest=30)
     assert label == "general_monthly (general, zero-shot)" and predictor.window == 36 > 30
     air = read_series(ROOT / "data" / "air_passengers.csv")[0]
     short = type(air)(air.id, air.start, air.freq, air.y[:30])  # 1949-01 .. 1951-06
-    ours = general_forecast(predictor, [short], 6, [80])
+    ours = served_forecast(predictor, [short], 6, [80], "--general")
     request = {"series": [{"id": "a", "history": air.y[:30].tolist(), "start": "1949-01-01"}], "horizon": 6}
     served = predictor.forecast(ForecastRequest.model_validate({**request, "level": [80]}))
     np.testing.assert_allclose(ours["mean"], served.mean, rtol=1e-6)

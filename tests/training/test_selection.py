@@ -126,6 +126,8 @@ def test_candidate_designs_follow_the_flags_and_the_data(air_csv):
 
 
 def test_a_zero_late_in_the_series_ranks_designs_by_wape_and_the_card_round_trips(air_csv, tmp_path):
+    from paxcast.service.predictor import Predictor
+    from paxcast.service.schemas import ForecastRequest
     from paxcast.training.pipeline import train_and_register
     from paxcast.training.selection import describe, inner_summary
 
@@ -145,3 +147,14 @@ def test_a_zero_late_in_the_series_ranks_designs_by_wape_and_the_card_round_trip
     card = read_card(tmp_path / "registry" / "zero" / version)  # a card with a None MAPE reads back
     assert card.selection.chosen.mape is None and card.selection.chosen.wape > 0
     assert "WAPE" in card.selection.method
+    # a zero in the data: bands scale with each window's seasonal-naive spread, not with a forecast that may
+    # reach zero, and count data keeps them (and the forecast) at >= 0
+    assert card.intervals.scale == "mase" and card.intervals.floor == 0.0
+    predictor = Predictor.load(tmp_path / "registry" / "zero" / version)
+    history = frame["y"].tolist()[-24:]
+    history[-6:] = [0.0] * 6
+    body = {"series": [{"id": "closed", "history": history}], "horizon": 6, "level": [80]}
+    result = predictor.forecast(ForecastRequest.model_validate(body))
+    lower, upper = result.intervals["80"]
+    assert (lower >= 0).all() and (result.mean >= 0).all() and (upper - lower > 0).all()
+    assert np.isfinite(upper).all() and upper.max() < 10 * max(history)
