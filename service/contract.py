@@ -202,6 +202,11 @@ class GlobalTrainConfig(Frozen):
             raise ValueError(f"window ({self.window}) must be at least the season ({self.season})")
         if self.window % self.patch:
             raise ValueError(f"window ({self.window}) must be a multiple of patch ({self.patch})")
+        if "mase" in (self.metric, self.scaling) and self.window <= self.season:
+            raise ValueError(
+                f"window ({self.window}) must exceed the season ({self.season}) for MASE: its scale is seasonal "
+                "naive's error inside the window, which needs a seasonal pair there"
+            )
         if self.min_history is not None and not self.season <= self.min_history <= self.window:
             raise ValueError(
                 f"min_history ({self.min_history}) must be between the season ({self.season}) and the window "

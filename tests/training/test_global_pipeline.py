@@ -139,3 +139,13 @@ def test_a_series_too_short_for_a_training_window_is_skipped_and_counted(tmp_pat
     )
     assert "7 series (1 too short for a training window, skipped)" in capsys.readouterr().err
     assert read_card(tmp_path / "reg" / "s" / version).training.short_series == 1
+
+
+def test_weekly_defaults_pick_checkpoints_by_wape_and_mase_needs_a_seasonal_pair_in_the_window():
+    from paxcast.training.global_pipeline import resolve_global_config
+
+    weekly = [Series(f"w{k}", "2016-01-04", "W", np.ones(200)) for k in range(3)]
+    config = resolve_global_config(weekly, features=2)
+    assert (config.window, config.season, config.metric) == (52, 52, "wape")  # MASE was NaN at every check
+    with pytest.raises(ValueError, match=r"window \(52\) must exceed the season \(52\) for MASE"):
+        config.updated(metric="mase")
