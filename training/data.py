@@ -38,6 +38,9 @@ from paxcast.service.calendar import step as step_from
 from paxcast.service.exceptions import DataError
 
 DEFAULT_ID = "series"
+# Training runs in float32, where sums over a window of values near its 3.4e38 limit overflow (the
+# service rescales each posted row, training does not): larger values are refused, not trained into NaN.
+Y_LIMIT = 1e30
 log = logging.getLogger(__name__)
 
 
@@ -164,7 +167,7 @@ def _fast_columns(text: str, header: list[str]):
         y = np.array(fields[i_y::width]).astype(np.float64)
     except ValueError:
         return None
-    if not np.isfinite(y).all() or np.isnat(ds).any():
+    if not np.isfinite(y).all() or (np.abs(y) > Y_LIMIT).any() or np.isnat(ds).any():
         return None
     if "unique_id" in header:
         ids = fields[header.index("unique_id") :: width]
@@ -202,6 +205,11 @@ def _slow_columns(path: Path, text: str, header: list[str]):
                 raise DataError(f"{path}: line {line}: y {record[i_y]!r} is not a number") from None
             if not math.isfinite(value):
                 raise DataError(f"{path}: line {line}: y {record[i_y]!r} is not finite")
+            if abs(value) > Y_LIMIT:
+                raise DataError(
+                    f"{path}: line {line}: y {record[i_y]!r} is beyond ±{Y_LIMIT:g}, where training's float32 "
+                    "arithmetic overflows; rescale the series (e.g. to thousands)"
+                )
             rows.append((series_id, when, value, line))
     except csv.Error as exc:
         raise DataError(f"{path}: line {reader.line_num}: not a readable CSV row ({exc})") from None

@@ -63,6 +63,7 @@ def test_a_series_whose_own_spacing_names_no_frequency_is_read_on_the_files_grid
         (HEADER + "s,2020-01-01,1\ns,2020-02-01,abc\n", "line 3: y 'abc' is not a number"),
         (HEADER + "s,2020-01-01,1\ns,2020-02-01,inf\n", "line 3: y 'inf' is not finite"),
         (HEADER + "s,2020-01-01,1\ns,2020-02-01,nan\n", "line 3: y 'nan' is not finite"),
+        (HEADER + "s,2020-01-01,1\ns,2020-02-01,-1.2e38\n", "line 3: y '-1.2e38' is beyond ±1e+30, where training"),
         (HEADER + "s,2020-01-01,1\ns,2020-01-01,2\n", "line 3: duplicate ds 2020-01-01 in series 's'"),
         (HEADER + "s,2020-02-01,1\ns,2020-01-01,2\n", "line 3: ds 2020-01-01 is before the previous row's"),
         (
@@ -107,6 +108,7 @@ def test_a_series_whose_own_spacing_names_no_frequency_is_read_on_the_files_grid
         "non-numeric",
         "inf",
         "nan",
+        "beyond-float32",
         "duplicate",
         "unsorted",
         "off-grid-hour",
