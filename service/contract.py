@@ -139,7 +139,7 @@ class GlobalTrainConfig(Frozen):
     # Which validation score picks the checkpoint. Stations: pooled WAPE, the network's total volume, what
     # an operator staffs for. General models: mean MASE, every posted series alike, however small.
     metric: Literal["wape", "mase"] = flag(
-        "wape", "validation score that picks the checkpoint (default: wape hourly/daily, mase otherwise)"
+        "wape", "validation score that picks the checkpoint (default: wape hourly/daily/weekly, mase otherwise)"
     )
     # How the graph scales a window before the network reads it. "level": divided by its mean |value|.
     # "mase": centred on its mean and divided by its seasonal-naive MAE, the loss's own unit: scaled by the
