@@ -160,6 +160,12 @@ class GlobalTrainConfig(Frozen):
         1, "history values per recurrent step; the window must be a multiple (default: 24 hourly, else 1)", ge=1
     )
     steps: int = flag(3000, "optimiser steps (each a batch of windows drawn evenly across series)", ge=1)
+    patience_steps: int | None = flag(
+        None,
+        "stop once this many optimiser steps pass without a better validation score "
+        "(default: 1000 monthly/quarterly, off otherwise)",
+        ge=1,
+    )
     lr: float = flag(1e-3, "Adam learning rate", gt=0.0, le=1e3)
     batch_size: int = Field(256, ge=1)
     clip_norm: float = Field(1.0, gt=0.0)

@@ -227,9 +227,10 @@ class Predictor:
             scale = window_scale(prepared.x, kind, self.card.season, self.card.hyperparameters.eps)
         intervals = {level_label(level): bounds(mean, self.quantiles(level), scale) for level in levels}
         if (floor := self.card.intervals.floor if self.card.intervals else None) is not None:
-            # counts: neither a band nor the forecast below zero (an all-zero night came back as -3.6e-8)
+            # counts: neither the forecast nor either bound below zero (an all-zero night came back as
+            # -3.6e-8, its upper bound as -6.5e-8, below its clipped lower bound)
             mean = np.maximum(mean, floor)
-            intervals = {label: (np.maximum(lower, floor), upper) for label, (lower, upper) in intervals.items()}
+            intervals = {label: (np.maximum(lo, floor), np.maximum(hi, floor)) for label, (lo, hi) in intervals.items()}
         if prepared.exponents is not None:  # back to the posted units; beyond float32 is refused just below
             k = prepared.exponents[:, None]
             with np.errstate(over="ignore"):

@@ -28,6 +28,7 @@ from paxcast.training.cli_options import (
     add_training_flags,
     check_model_name,
     engine_session,
+    model_name_from,
     overrides_from,
     ray_settings,
     ray_trainer,
@@ -38,6 +39,7 @@ EXIT_INTERRUPTED = 130
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    args.name = model_name_from(args.data) if args.name is None else args.name
     check_model_name(args.name)
     require("train", "train", "torch", "onnx")
     settings = ray_settings(args)
@@ -198,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_global_flags(train)
     add_engine_flags(train, "training")
     train.add_argument("--out", default="models", help="model registry directory (default: models)")
-    train.add_argument("--name", default="air_passengers", help="model name in the registry")
+    train.add_argument(
+        "--name", help="model name in the registry (default: the data file's name, e.g. seoul_subway_daily)"
+    )
     train.set_defaults(func=cmd_train)
 
     backtest = commands.add_parser(

@@ -9,6 +9,7 @@ import importlib.util
 import re
 import types
 import typing
+from pathlib import Path
 
 from paxcast.service.contract import MODEL_NAME, GlobalTrainConfig, TrainConfig, flag_fields
 from paxcast.service.exceptions import MissingExtra, UsageError
@@ -134,6 +135,15 @@ def check_model_name(name: str) -> None:
             f"--name {name!r}: a model name is 1-100 letters, digits, '_', '.' or '-', starting with a letter "
             "or digit (it names one directory of the registry)"
         )
+
+
+def model_name_from(data: str) -> str:
+    """`paxcast train`'s default --name: the data file's name without .csv/.csv.gz (a file of weekly
+    counts used to become a new version of `air_passengers`, the serving default)."""
+    name = Path(data).name.removesuffix(".gz").removesuffix(".csv")
+    if not re.fullmatch(MODEL_NAME, name):
+        raise UsageError(f"--data {data}: the file's name {name!r} is not a model name; give --name")
+    return name
 
 
 def require(command: str, extra: str, *modules: str) -> None:

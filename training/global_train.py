@@ -273,6 +273,16 @@ def train_global(
             elif show_progress:
                 elapsed = time.perf_counter() - started
                 print(f"step {step}/{config.steps}  {status}  {elapsed:.0f}s", file=sys.stderr, flush=True)
+            # Every DDP worker scores the same validation windows with the same weights: they stop together.
+            if config.patience_steps is not None and step - best_step >= config.patience_steps:
+                if show_progress:
+                    print(
+                        f"stopped at step {step}: no better validation {metric.upper()} in "
+                        f"{config.patience_steps} steps",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                break
     if bar is not None:
         bar.close()
     model.load_state_dict(best_state)
@@ -289,7 +299,7 @@ def train_global(
         baseline_mase=baseline["mase"],
         val_loss=best_loss,
         relative_errors=calibration_scores(errors),
-        windows_drawn=config.steps * config.batch_size,
+        windows_drawn=step * config.batch_size,
         short_series=short,
         seconds=time.perf_counter() - started,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

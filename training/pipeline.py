@@ -43,7 +43,7 @@ from paxcast.training.global_pipeline import (
     resolve_global_config,
 )
 from paxcast.training.registry import register
-from paxcast.training.selection import InnerResult, choose, describe, inner_validate, pooled_scores
+from paxcast.training.selection import InnerResult, choose, describe, inner_backs, inner_validate, pooled_scores
 from paxcast.training.train import TrainResult, train
 
 PARITY_TOLERANCE = 1e-4
@@ -152,14 +152,14 @@ def select_design(series: list[Series], designs: list[TrainConfig], show_progres
         None/[] when the data is too short for any inner origin.
     """
     results = []
+    log = (lambda line: print(line, file=sys.stderr, flush=True)) if show_progress else None
     for k, design in enumerate(designs):
-        if show_progress:
-            print(
+        if log is not None and inner_backs(series, design):  # no line for a design the data is too short to judge
+            log(
                 f"inner validation {k + 1}/{len(designs)}: window {design.window}, "
-                f"transform {design.transform}, augment {design.augment:g}",
-                file=sys.stderr,
+                f"transform {design.transform}, augment {design.augment:g}"
             )
-        result = inner_validate(series, design)
+        result = inner_validate(series, design, log=log)
         if result is not None:
             results.append(result)
     if not results:

@@ -41,6 +41,7 @@ class InnerResult:
     baseline_mape: float
     wape: float = float("nan")
     baseline_wape: float = float("nan")
+    positive: bool = True  # every inner actual > 0
     relative_errors: list[list[float]] = field(default_factory=list)
     baseline_relative_errors: list[list[float]] = field(default_factory=list)
     # |actual - forecast| / the window's seasonal-naive spread (intervals.window_scale "mase"): finite where
@@ -51,9 +52,10 @@ class InnerResult:
 
     @property
     def metric(self) -> str:
-        """What ranks designs and guards the network: MAPE, the per-series model's headline, unless an
-        inner actual is zero; WAPE then, since one zero leaves MAPE undefined (and near-zeros dominate it)."""
-        return "mape" if np.isfinite(self.mape) and np.isfinite(self.baseline_mape) else "wape"
+        """What ranks designs and guards the network: MAPE, the per-series model's headline, when every inner
+        actual is positive; WAPE otherwise, since a zero leaves MAPE undefined and values near or across
+        zero dominate it (a series crossing zero scored an inner MAPE of 109 %)."""
+        return "mape" if self.positive and np.isfinite(self.mape) and np.isfinite(self.baseline_mape) else "wape"
 
     @property
     def score(self) -> float:
@@ -83,7 +85,7 @@ def inner_backs(series: list[Series], config: TrainConfig, count: int = 3) -> li
 
 
 def _pooled(actuals: list[list[float]], forecasts: list[list[float]]) -> tuple[float, float]:
-    """(MAPE, WAPE), percent, over every point of every step."""
+    """(MAPE, WAPE), percent, over every point of every step; MAPE is NaN where an actual is zero."""
     a = np.array([v for step in actuals for v in step])
     f = np.array([v for step in forecasts for v in step])
     if not a.size:
@@ -91,9 +93,11 @@ def _pooled(actuals: list[list[float]], forecasts: list[list[float]]) -> tuple[f
     return metrics.mape(a, f), wape(f, a)
 
 
-def inner_validate(series: list[Series], config: TrainConfig, backs: list[int] | None = None) -> InnerResult | None:
+def inner_validate(
+    series: list[Series], config: TrainConfig, backs: list[int] | None = None, log=None
+) -> InnerResult | None:
     """Train `config` at each inner origin (`backs` values before the end; default inner_backs)
-    and collect its out-of-sample errors; None if there is no inner origin."""
+    and collect its out-of-sample errors; None if there is no inner origin. `log(line)` hears of each origin."""
     backs = inner_backs(series, config) if backs is None else backs
     if not backs:
         return None
@@ -101,7 +105,9 @@ def inner_validate(series: list[Series], config: TrainConfig, backs: list[int] |
     actuals, forecasts, baselines = ([[] for _ in range(h)] for _ in range(3))
     rel, base_rel = [[] for _ in range(h)], [[] for _ in range(h)]
     spread, base_spread = [[] for _ in range(h)], [[] for _ in range(h)]
-    for back in backs:
+    for k, back in enumerate(backs):
+        if log is not None:
+            log(f"  inner origin {k + 1}/{len(backs)}: training on all but the last {back} values")
         cut = [replace(s, y=s.y[: len(s.y) - back]) for s in series]
         model = train(cut, config, show_progress=False).model
         for s in series:
@@ -131,6 +137,7 @@ def inner_validate(series: list[Series], config: TrainConfig, backs: list[int] |
         baseline_mape=baseline_mape,
         wape=wape_,
         baseline_wape=baseline_wape,
+        positive=all(a > 0 for step in actuals for a in step),
         relative_errors=rel,
         baseline_relative_errors=base_rel,
         spread_errors=spread,

@@ -78,7 +78,8 @@ def test_zeros_and_any_scale_are_accepted(stations):
     response = post(stations, series, level=[95])
     assert response.status_code == 200, response.text
     for forecast in response.json()["forecasts"]:  # counts: neither a band nor a forecast below zero (the floor)
-        assert min(forecast["intervals"]["95"]["lower"]) >= 0 and min(forecast["mean"]) >= 0
+        lower, upper = (np.array(forecast["intervals"]["95"][k]) for k in ("lower", "upper"))
+        assert lower.min() >= 0 and min(forecast["mean"]) >= 0 and (upper >= lower).all()
     closed, tiny, huge = (np.array(f["mean"]) for f in response.json()["forecasts"])
     assert np.abs(closed).max() < 1.0  # an all-zero window stays near zero (the scale floor)
     np.testing.assert_allclose(tiny * 1e8, huge, rtol=1e-5)  # rows enter the graph near unit level: scale-free

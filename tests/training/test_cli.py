@@ -91,3 +91,17 @@ def test_a_name_that_is_not_one_registry_directory_is_refused_before_any_trainin
     err = capsys.readouterr().err
     assert err.startswith(f"paxcast train: --name {name!r}: a model name is") and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []  # nothing trained, nothing created inside or outside --out
+
+
+def test_the_default_model_name_is_the_data_files_name(tmp_path, capsys):
+    from paxcast.training.cli_options import model_name_from
+
+    # it used to be air_passengers whatever the file: a weekly file became the serving default's next version
+    assert model_name_from("data/seoul_subway_daily/seoul_subway_daily.csv.gz") == "seoul_subway_daily"
+    assert model_name_from("/tmp/weekly300.csv") == "weekly300"
+    bad = tmp_path / "my counts.csv"
+    bad.write_text("ds,y\n2020-01-01,1\n")
+    assert main(["train", "--data", str(bad), "--out", str(tmp_path / "m")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"paxcast train: --data {bad}: the file's name 'my counts' is not a model name; give --name"
+    )

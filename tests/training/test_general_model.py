@@ -229,3 +229,17 @@ def test_mase_scaling_without_padding_is_seasonal_naive_untrained_and_exports(tm
     np.testing.assert_allclose(out, history[:, 24:36], rtol=1e-5)
     model = trained_like(unpadded)
     assert parity(model, export_onnx(model, tmp_path / "model.onnx"), history, np.zeros((4, 48, 2), np.float32)) < 1e-4
+
+
+def test_patience_ends_training_after_steps_without_a_better_score_and_keeps_the_best(monthly_split):
+    series, calendar = read_series(monthly_split[0]), Calendar("MS")
+    config = resolve_global_config(series, features=2, window=36, horizon=12, hidden=8, steps=60, eval_every=10)
+    assert config.patience_steps == 1000  # the monthly/quarterly default; stations train every step
+    full = train_global(series, config.updated(patience_steps=None), calendar, show_progress=False)
+    patient = train_global(series, config.updated(patience_steps=20), calendar, show_progress=False)
+    last = patient.log[-1]["step"]
+    assert last == min(60, patient.best_step + 20) and patient.windows_drawn == last * config.batch_size
+    assert patient.log == full.log[: len(patient.log)]  # the same run, cut short: deterministic per seed
+    better_later = [row["val_mase"] for row in full.log if row["step"] > last]
+    if patient.best_step + 20 < 60 and min(better_later, default=np.inf) >= patient.val_mase:
+        torch.testing.assert_close(patient.model.state_dict(), full.model.state_dict())

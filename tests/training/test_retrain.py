@@ -235,6 +235,7 @@ GLOBAL_ONLY_FLAGS = {
     "scaling": "mase",
     "trend": "drift",
     "synthetic": "0.1",
+    "patience_steps": "500",
 }
 
 

@@ -76,7 +76,7 @@ def test_the_guard_switches_the_network_off_exactly_when_it_loses_to_its_baselin
 
     real = pipeline.inner_validate
 
-    def scored(series, config, backs=None):  # inner validation says the network loses (or wins) by one point
+    def scored(series, config, backs=None, log=None):  # inner validation says the network loses (or wins) by one point
         result = real(series, config, backs)
         result.mape = result.baseline_mape + margin
         return result
@@ -158,3 +158,12 @@ def test_a_zero_late_in_the_series_ranks_designs_by_wape_and_the_card_round_trip
     lower, upper = result.intervals["80"]
     assert (lower >= 0).all() and (result.mean >= 0).all() and (upper - lower > 0).all()
     assert np.isfinite(upper).all() and upper.max() < 10 * max(history)
+
+
+def test_actuals_at_or_below_zero_rank_by_wape_even_where_mape_is_finite():
+    from paxcast.training.selection import InnerResult
+
+    crossing = InnerResult(TrainConfig(**TINY), mape=109.0, baseline_mape=120.0, wape=50.0, baseline_wape=49.0)
+    assert crossing.metric == "mape" and crossing.beats_baseline  # all actuals positive: MAPE decides
+    crossing.positive = False  # a series crossing zero: MAPE is dominated by the values near it
+    assert crossing.metric == "wape" and crossing.score == 50.0 and not crossing.beats_baseline
