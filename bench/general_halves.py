@@ -2,7 +2,7 @@
 score it on the other half.
 
     python -m bench.general_halves --data data/tourism/quarterly/train.csv.gz --seeds 0,1,2 [--scaling mase]
-        [--augment 0.1] [--trend none|drift] [--synthetic 0.1] [--out DIR]
+        [--augment 0.1] [--trend none|drift] [--synthetic 0.1] [--lr 3e-4] [--out DIR]
 
 A global model keeps the checkpoint with the best validation score out of ~30 checks, so that score is
 partly selection: a noisy network's minimum looks better than it is. Here `paxcast train`'s own pipeline
@@ -51,9 +51,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--augment", type=float, help="default: the frequency's")
     parser.add_argument("--trend", choices=["none", "drift"], help="default: the frequency's")
     parser.add_argument("--synthetic", type=float, help="share of synthetic training windows (default: 0)")
+    parser.add_argument("--lr", type=float, help="Adam learning rate (default: the config's)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/general_halves")
     args = parser.parse_args(argv)
-    chosen = {"scaling": args.scaling, "augment": args.augment, "trend": args.trend, "synthetic": args.synthetic}
+    chosen = {
+        "scaling": args.scaling,
+        "augment": args.augment,
+        "trend": args.trend,
+        "synthetic": args.synthetic,
+        "lr": args.lr,
+    }
     overrides = {k: v for k, v in chosen.items() if v is not None}
     odd = OddWindows()
     global_train.validation_windows = odd
