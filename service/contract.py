@@ -208,11 +208,6 @@ class GlobalTrainConfig(Frozen):
             raise ValueError(f"window ({self.window}) must be at least the season ({self.season})")
         if self.window % self.patch:
             raise ValueError(f"window ({self.window}) must be a multiple of patch ({self.patch})")
-        if "mase" in (self.metric, self.scaling) and self.window <= self.season:
-            raise ValueError(
-                f"window ({self.window}) must exceed the season ({self.season}) for MASE: its scale is seasonal "
-                "naive's error inside the window, which needs a seasonal pair there"
-            )
         if self.min_history is not None and not self.season <= self.min_history <= self.window:
             raise ValueError(
                 f"min_history ({self.min_history}) must be between the season ({self.season}) and the window "
@@ -338,7 +333,7 @@ class Calibration(Frozen):
     # A later step at least as wide as an earlier one: right for a handful of inner scores per step;
     # a global model has hundreds per step, and an hourly model's night steps must stay narrower than its peaks.
     monotone: bool = True
-    floor: float | None = None  # lower bounds never go below it: 0 for counts (the training data had no negatives)
+    floor: float | None = None  # neither the forecast nor a bound goes below it: 0 for counts (no negative in training)
     inner_origins: list[int]
     relative_errors: list[list[Score]]
     network_on: bool

@@ -1,7 +1,7 @@
 """Prediction intervals from a card's calibration: split-conformal quantiles of relative errors.
 
-The service and `paxcast backtest` both call `interval_bounds`, so what a backtest
-scores is what the service returns.
+The service's `Predictor.finish` calls `interval_quantiles` and `bounds`; `paxcast backtest` scores the
+bands that Predictor returns, so what a backtest scores is what the service returns.
 """
 
 from __future__ import annotations
@@ -9,13 +9,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-
-
-def interval_bounds(
-    mean: np.ndarray, relative_errors: list[list[float]], level: float, tail: str | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(lower, upper), each shaped like `mean` (batch, horizon), at `level` percent."""
-    return bounds(mean, interval_quantiles(relative_errors[: mean.shape[-1]], level, tail))
 
 
 def bounds(mean: np.ndarray, quantiles: np.ndarray, scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

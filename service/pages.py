@@ -176,6 +176,7 @@ def model_backtest(name: str, request: Request) -> ModelBacktest:
             BacktestMethod(
                 name=method,
                 mape=row.get("mape"),
+                wape=row.get("wape"),
                 smape=row.get("smape"),
                 mase=row.get("mase"),
                 rmse=row.get("rmse"),

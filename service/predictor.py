@@ -22,6 +22,7 @@ from paxcast.service.covariates import Calendar, CalendarError
 from paxcast.service.exceptions import InvalidInput, ModelError
 from paxcast.service.intervals import bounds, interval_quantiles, window_scale
 from paxcast.service.schemas import ForecastRequest
+from paxcast.service.unit_level import from_unit_level, to_unit_level, unit_exponents
 
 # Rows per session.run; see Predictor.predict and bench/model.py.
 RUN_ROWS = 64
@@ -68,7 +69,7 @@ class Prepared:
     x: np.ndarray
     levels: list[float]
     calendar: np.ndarray | None = None  # (batch, window + horizon, covariates) for a calendar-aware model
-    exponents: np.ndarray | None = None  # (batch,) each row was divided by 2**exponent; see unit_exponents
+    exponents: np.ndarray | None = None  # (batch,) each row was divided by 2**exponent (unit_level.py)
 
 
 @dataclass(frozen=True)
@@ -168,20 +169,18 @@ class Predictor:
     def prepare(self, request: ForecastRequest) -> Prepared:
         """Every check a request must pass before its rows may join a batch (one bad request fails alone)."""
         ids = [s.id for s in request.series]
-        x = self.batch(ids, [s.history for s in request.series], request.horizon)
-        # A log graph has no level floor (a factor is an offset in log space) and exp/log would change
-        # its last digits; every other graph takes its rows near unit level.
-        exponents = unit_exponents(x) if getattr(self.card.hyperparameters, "transform", None) != "log" else None
+        x, exponents = self.to_unit_level(self.batch(ids, [s.history for s in request.series], request.horizon))
         levels = self.check_levels(request.level) if request.level is not None else []
         calendar = self.calendar_rows(request) if self.calendar is not None else None
-        return Prepared(
-            request=request,
-            ids=ids,
-            x=x if exponents is None else np.ldexp(x, -exponents[:, None]),
-            levels=levels,
-            calendar=calendar,
-            exponents=exponents,
-        )
+        return Prepared(request=request, ids=ids, x=x, levels=levels, calendar=calendar, exponents=exponents)
+
+    def to_unit_level(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Checked rows near unit level and their exponents (unit_level.py); a log graph's rows as posted:
+        it has no level floor (a factor is an offset in log space) and exp/log would change its last digits."""
+        if self.card.transform == "log":
+            return x, None
+        exponents = unit_exponents(x)
+        return to_unit_level(x, exponents), exponents
 
     def calendar_rows(self, request: ForecastRequest) -> np.ndarray:
         """The covariates of each series' last `window` steps and the model's horizon, from its `start`."""
@@ -200,7 +199,7 @@ class Predictor:
                 raise InvalidInput(f"{where} {s.start.isoformat()} has a UTC offset; give local wall-clock time")
             if freq != "h" and start.time() != dt.time():
                 raise InvalidInput(f"{where} {start.isoformat()} is not on the {FREQ_NAMES[freq]} grid (midnight)")
-            if start.time().replace(hour=0) != dt.time():
+            if freq == "h" and start.time().replace(hour=0) != dt.time():
                 raise InvalidInput(f"{where} {start.isoformat()} is not on the hourly grid (whole hours)")
             try:
                 first = step(start, freq, len(s.history) - self.window)
@@ -226,16 +225,17 @@ class Predictor:
         if levels and (kind := self.card.intervals.scale) != "forecast":  # a global model's: from each window
             scale = window_scale(prepared.x, kind, self.card.season, self.card.hyperparameters.eps)
         intervals = {level_label(level): bounds(mean, self.quantiles(level), scale) for level in levels}
+        if prepared.exponents is not None:  # back to the posted units; beyond float32 is refused below
+            mean = from_unit_level(mean, prepared.exponents)
+            intervals = {
+                label: (from_unit_level(lo, prepared.exponents), from_unit_level(hi, prepared.exponents))
+                for label, (lo, hi) in intervals.items()
+            }
         if (floor := self.card.intervals.floor if self.card.intervals else None) is not None:
             # counts: neither the forecast nor either bound below zero (an all-zero night came back as
             # -3.6e-8, its upper bound as -6.5e-8, below its clipped lower bound)
             mean = np.maximum(mean, floor)
             intervals = {label: (np.maximum(lo, floor), np.maximum(hi, floor)) for label, (lo, hi) in intervals.items()}
-        if prepared.exponents is not None:  # back to the posted units; beyond float32 is refused just below
-            k = prepared.exponents[:, None]
-            with np.errstate(over="ignore"):
-                mean = np.ldexp(mean, k)
-                intervals = {label: (np.ldexp(lo, k), np.ldexp(hi, k)) for label, (lo, hi) in intervals.items()}
         check_finite(ids, mean, intervals)  # every number the response carries
         timestamps = [self.timestamps(s.id, s.start, len(s.history), request.horizon) for s in request.series]
         return ForecastResult(card=self.card, ids=ids, mean=mean, intervals=intervals, timestamps=timestamps)
@@ -299,8 +299,11 @@ class Predictor:
                 )
 
     def predict(self, x: np.ndarray, horizon: int) -> np.ndarray:
-        """Forecast a checked batch: (batch, window) float32 -> (batch, horizon) float32, C-contiguous."""
-        return np.ascontiguousarray(self.run_rows(x)[:, :horizon])
+        """Forecast a checked batch: (batch, window) float32 -> (batch, horizon) float32, C-contiguous,
+        through the same unit-level rescaling as `forecast`."""
+        rows, exponents = self.to_unit_level(x)
+        forecast = self.run_rows(rows)[:, :horizon]
+        return np.ascontiguousarray(forecast if exponents is None else from_unit_level(forecast, exponents))
 
     def run_rows(self, x: np.ndarray, calendar: np.ndarray | None = None) -> np.ndarray:
         """The graph on checked rows: (batch, window) float32 [and their calendar rows] -> (batch, model horizon).
@@ -343,21 +346,6 @@ class Predictor:
             if len(self.quantile_cache) < CACHED_LEVELS:
                 self.quantile_cache[level] = q
         return q
-
-
-def unit_exponents(x: np.ndarray) -> np.ndarray:
-    """Per row of posted values (batch, window), the power of two nearest their mean |value| (0 for a row
-    of zeros or padding only).
-
-    Every graph is scale-equivariant (it scales by the window's level: f(c * x) = c * f(x)) except
-    where a floor on that level (`eps`) bites, and its float32 arithmetic overflows long before the
-    posted values do. Dividing each row by 2**exponent before the graph and multiplying the forecast
-    after keeps histories of 1e-12 or 1e35 exact; a power of two changes no digit of ordinary rows.
-    """
-    magnitude = np.abs(x.astype(np.float64))
-    seen = np.isfinite(magnitude)
-    level = np.where(seen, magnitude, 0.0).sum(axis=1) / np.maximum(seen.sum(axis=1), 1)
-    return np.rint(np.log2(np.where(level > 0, level, 1.0))).astype(np.int32)
 
 
 def check_finite(

@@ -261,7 +261,8 @@ class ModelHistory(BaseModel):
 
 class BacktestMethod(BaseModel):
     name: str
-    mape: FiniteFloat | None = None
+    mape: FiniteFloat | None = Field(None, description="null where an actual is zero: MAPE is undefined there")
+    wape: FiniteFloat | None = None
     smape: FiniteFloat | None = None
     mase: FiniteFloat | None = None
     rmse: FiniteFloat | None = None

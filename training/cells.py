@@ -52,23 +52,25 @@ def render(rows: dict, reference: dict, levels: list[int], header: str) -> str:
     head = f"{'cell':<10}{'MAPE%':>8}{'sMAPE%':>8}{'MASE':>7}{'RMSE':>8}" + "".join(f"{c:>9}" for c in cov)
     head += f"{'params':>9}{'train s':>9}{'p50 µs':>8}{'p99 µs':>8}{'net on':>8}"
     lines = [header, head]
-    best = min(rows, key=lambda c: rows[c]["mape"])
+    # a metric the data leaves undefined (MAPE with a zero actual, MASE of a flat history) is None: "-"
+    cell_of = lambda value, width, digits: f"{'-':>{width}}" if value is None else f"{value:>{width}.{digits}f}"  # noqa: E731
+    best = min(rows, key=lambda c: np.inf if rows[c]["mape"] is None else rows[c]["mape"])
     for cell, r in rows.items():
         line = (
-            f"{cell + ('*' if cell == best else ''):<10}{r['mape']:>8.2f}"
-            f"{r['smape']:>8.2f}{r['mase']:>7.2f}{r['rmse']:>8.2f}"
+            f"{cell + ('*' if cell == best else ''):<10}{cell_of(r['mape'], 8, 2)}"
+            f"{cell_of(r['smape'], 8, 2)}{cell_of(r['mase'], 7, 2)}{cell_of(r['rmse'], 8, 2)}"
         )
-        line += "".join(f"{r.get(f'coverage{lv}', float('nan')):>9.1f}" for lv in levels)
+        line += "".join(cell_of(r.get(f"coverage{lv}"), 9, 1) for lv in levels)
         line += (
             f"{r['parameters']:>9}{r['train_seconds']:>9.1f}"
             f"{r['latency_p50_us']:>8.0f}{r['latency_p99_us']:>8.0f}{str(r['network_on']) + '/' + str(r['splits']):>8}"
         )
         lines.append(line)
     ref = (
-        f"{REFERENCE:<10}{reference['mape']:>8.2f}"
-        f"{reference['smape']:>8.2f}{reference['mase']:>7.2f}{reference['rmse']:>8.2f}"
+        f"{REFERENCE:<10}{cell_of(reference['mape'], 8, 2)}"
+        f"{cell_of(reference['smape'], 8, 2)}{cell_of(reference['mase'], 7, 2)}{cell_of(reference['rmse'], 8, 2)}"
     )
-    ref += "".join(f"{reference.get(f'coverage{lv}', float('nan')):>9.1f}" for lv in levels)
+    ref += "".join(cell_of(reference.get(f"coverage{lv}"), 9, 1) for lv in levels)
     lines.append(ref + f"{'-':>9}{'-':>9}{'-':>8}{'-':>8}{'-':>8}")
     lines.append(
         "* lowest MAPE. params: whole ensemble (all members); train s: the full `paxcast train` path over all splits "

@@ -190,7 +190,14 @@ def resolve_global_config(series: list[Series], features: int, **overrides) -> G
         values.setdefault("ensemble", GENERAL_ENSEMBLE)
         values.setdefault("patience_steps", GENERAL_PATIENCE_STEPS)
         values.setdefault("trend", "drift" if freq in DRIFT_INPUT else "none")
-    return make_config(GlobalTrainConfig, features=features, **values)
+    config = make_config(GlobalTrainConfig, features=features, **values)
+    # Checked here, not in the card: a card trained before this check must still load.
+    if "mase" in (config.metric, config.scaling) and config.window <= config.season:
+        raise UsageError(
+            f"--window {config.window} must exceed the season ({config.season}) for MASE (--metric/--scaling "
+            "mase): its scale is seasonal naive's error inside the window, which needs a seasonal pair there"
+        )
+    return config
 
 
 def check_global_series(path: str | Path, series: list[Series], config: GlobalTrainConfig) -> None:

@@ -73,6 +73,18 @@ class Shard:
         ranked = sorted(range(len(series)), key=lambda i: series[i].id)
         return sorted(ranked[self.rank :: self.world])
 
+    def agree(self, stop: bool) -> bool:
+        """True on every worker if any worker wants to stop. DDP averages gradients, not scores: on
+        different CPUs two workers' validation scores may differ in the last bits, and a worker that
+        left the loop alone would leave the others waiting in their next all-reduce."""
+        if self.world == 1:
+            return stop
+        import torch.distributed as dist
+
+        flag = torch.tensor([1.0 if stop else 0.0])
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item() > 0)
+
 
 LOCAL = Shard()
 
@@ -273,8 +285,7 @@ def train_global(
             elif show_progress:
                 elapsed = time.perf_counter() - started
                 print(f"step {step}/{config.steps}  {status}  {elapsed:.0f}s", file=sys.stderr, flush=True)
-            # Every DDP worker scores the same validation windows with the same weights: they stop together.
-            if config.patience_steps is not None and step - best_step >= config.patience_steps:
+            if config.patience_steps is not None and shard.agree(step - best_step >= config.patience_steps):
                 if show_progress:
                     print(
                         f"stopped at step {step}: no better validation {metric.upper()} in "

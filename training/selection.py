@@ -171,9 +171,10 @@ def pooled_scores(errors: list[list[float]], minimum: int = MIN_SCORES) -> list[
 
 
 def choose(results: list[InnerResult]) -> InnerResult:
-    """The design with the lowest inner score (the first listed wins a tie). Every design is scored
-    on the same actuals, so all rank by MAPE, or all by WAPE when one of those actuals is zero."""
-    return min(results, key=lambda r: np.nan_to_num(r.score, nan=np.inf))
+    """The design with the lowest inner score (the first listed wins a tie): all by MAPE, or all by WAPE
+    when any design's inner actuals call for it (designs with other windows have other inner origins)."""
+    metric = "mape" if all(r.metric == "mape" for r in results) else "wape"
+    return min(results, key=lambda r: np.nan_to_num(getattr(r, metric), nan=np.inf))
 
 
 def describe(result: InnerResult) -> Candidate:

@@ -86,29 +86,41 @@
       const y = parseNumber(record[iY]);
       if (y === null) throw new Error(`line ${line}: y '${record[iY]}' is not a number`);
       if (!Number.isFinite(y)) throw new Error(`line ${line}: y '${record[iY]}' is not finite`);
+      if (Math.abs(y) > 1e30) throw new Error(`line ${line}: y '${record[iY]}' is beyond ±1e+30, where training's float32 arithmetic overflows; rescale the series (e.g. to thousands)`);
       if (!series.has(id)) series.set(id, { id, rows: [] });
       series.get(id).rows.push({ line, when, y });
     }
-    let first = null;
-    for (const s of series.values()) {
+    // As paxcast.training.data: the first series whose own spacing names a frequency sets the file's; a
+    // series whose rows name none (a new station's single row) is read at the file's frequency.
+    const list = [...series.values()];
+    for (const s of list) {
       const rows = s.rows;
-      if (rows.length < 2) throw new Error(`line ${rows[0].line}: series '${s.id}' has a single row; need a regular series`);
       for (let i = 1; i < rows.length; i++) {
         const prev = rows[i - 1].when.getTime(), now = rows[i].when.getTime();
         if (now === prev) throw new Error(`line ${rows[i].line}: duplicate ds ${formatTimestamp(rows[i].when)} in series '${s.id}'`);
         if (now < prev) throw new Error(`line ${rows[i].line}: ds ${formatTimestamp(rows[i].when)} is before the previous row's; sort by ds`);
       }
-      s.freq = inferFreq(rows[0].when, rows[1].when);
-      if (!s.freq) throw new Error(`line ${rows[1].line}: the spacing ${formatTimestamp(rows[0].when)} -> ${formatTimestamp(rows[1].when)} in series '${s.id}' is not one of: monthly, quarterly, yearly, weekly, daily, hourly`);
-      for (let i = 2; i < rows.length; i++) {
+      s.ownFreq = rows.length < 2 ? null : inferFreq(rows[0].when, rows[1].when);
+    }
+    const first = list.find((s) => s.ownFreq);
+    if (!first) {
+      const rows = list[0].rows;
+      if (rows.length < 2) throw new Error(`line ${rows[0].line}: series '${list[0].id}' has a single row; need a regular series`);
+      throw new Error(`line ${rows[1].line}: the spacing ${formatTimestamp(rows[0].when)} -> ${formatTimestamp(rows[1].when)} in series '${list[0].id}' is not one of: monthly, quarterly, yearly, weekly, daily, hourly`);
+    }
+    const fileFreq = first.ownFreq;
+    for (const s of list) {
+      const rows = s.rows;
+      if (s.ownFreq && s.ownFreq !== fileFreq) throw new Error(`line ${rows[0].line}: series '${s.id}' is ${FREQ_WORDS[s.ownFreq][0]} but series '${first.id}' (line ${first.rows[0].line}) is ${FREQ_WORDS[fileFreq][0]}; one frequency per file`);
+      s.freq = fileFreq;
+      for (let i = 1; i < rows.length; i++) {
         if (step(rows[i - 1].when, s.freq).getTime() !== rows[i].when.getTime()) {
           throw new Error(`line ${rows[i].line}: ds ${formatTimestamp(rows[i].when)} does not follow ${formatTimestamp(rows[i - 1].when)} at the ${FREQ_WORDS[s.freq][0]} frequency of series '${s.id}'`);
         }
       }
-      if (first && s.freq !== first.freq) throw new Error(`line ${rows[0].line}: series '${s.id}' is ${FREQ_WORDS[s.freq][0]} but series '${first.id}' is ${FREQ_WORDS[first.freq][0]}; one frequency per file`);
-      first = first || s;
       s.start = rows[0].when;
       s.values = rows.map((r) => r.y);
+      delete s.ownFreq;
     }
     return [...series.values()];
   }

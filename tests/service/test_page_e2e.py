@@ -329,7 +329,9 @@ BROKEN_FILES = {
     "bad-date": "unique_id,ds,y\na,2020-01-01,1\na,2020-13-01,2\n",
     "bad-number": "unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,abc\n",
     "infinite": "unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,inf\n",
-    "single-row": "unique_id,ds,y\na,2020-01-01,1\nb,2020-01-01,1\nb,2020-02-01,2\n",
+    "single-row": "unique_id,ds,y\na,2020-01-01,1\n",  # with other series, it takes their frequency
+    "beyond-1e30": "unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,-2e31\n",
+    "mixed-frequency": "unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,2\nb,2020-01-01,1\nb,2020-01-02,2\n",
     "duplicate": "unique_id,ds,y\na,2020-01-01,1\na,2020-01-01,2\n",
     "unsorted": "unique_id,ds,y\na,2020-02-01,1\na,2020-01-01,2\n",
 }
@@ -350,3 +352,8 @@ def test_the_page_refuses_a_broken_csv_with_the_cli_s_line_and_words(page, tmp_p
         if in_page != str(cli.value).removeprefix(f"{path}: "):
             differ[case] = (in_page, str(cli.value))
     assert differ == {}
+    new_station = "unique_id,ds,y\na,2020-01-01,1\na,2020-02-01,2\nb,2020-02-01,5\n"  # one row: a's grid
+    (tmp_path / "new.csv").write_text(new_station)
+    assert [s.freq for s in read_series(tmp_path / "new.csv")] == ["MS", "MS"]
+    parsed = page.evaluate("t => paxcastInput.parseLongCsv(t).map((s) => [s.id, s.freq, s.values])", new_station)
+    assert parsed == [["a", "MS", [1, 2]], ["b", "MS", [5]]]

@@ -245,7 +245,8 @@ def test_backtest_is_404_without_one_and_abridged_with_one(registry, client):
         "levels": [80, 95],
         "summary": {
             "LSTM (paxcast)": {
-                "mape": 4.1,
+                "mape": None,  # a zero actual: undefined, written as null
+                "wape": 3.9,
                 "smape": 4.0,
                 "mase": 0.9,
                 "rmse": 25.0,
@@ -261,7 +262,8 @@ def test_backtest_is_404_without_one_and_abridged_with_one(registry, client):
     assert body["splits"] == "hold-out: the last 36 values" and body["levels"] == [80, 95]
     assert body["methods"][0] == {
         "name": "LSTM (paxcast)",
-        "mape": 4.1,
+        "mape": None,
+        "wape": 3.9,
         "smape": 4.0,
         "mase": 0.9,
         "rmse": 25.0,

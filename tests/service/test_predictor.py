@@ -6,10 +6,11 @@ import pytest
 
 from paxcast.service.contract import sha256_of
 from paxcast.service.exceptions import InvalidInput, ModelError
-from paxcast.service.intervals import bounds, conformal_quantile, interval_bounds
-from paxcast.service.predictor import Predictor, unit_exponents
+from paxcast.service.intervals import bounds, conformal_quantile, interval_quantiles
+from paxcast.service.predictor import Predictor
 from paxcast.service.registry import current_version
 from paxcast.service.schemas import ForecastRequest
+from paxcast.service.unit_level import unit_exponents
 from tests.conftest import ROOT
 
 
@@ -57,13 +58,13 @@ def test_exponential_tail_widens_only_where_the_scores_are_too_few():
         [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.5],
         [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5],
     ]
-    lower, upper = interval_bounds(mean, errors, 80)  # conformal: the ceil(11 * .8) = 9th score
+    lower, upper = bounds(mean, interval_quantiles(errors, 80))  # conformal: the ceil(11 * .8) = 9th score
     np.testing.assert_allclose(upper, [[110.0, 290.0]])
-    lower, upper = interval_bounds(mean, errors, 95, tail="exponential")
+    lower, upper = bounds(mean, interval_quantiles(errors, 95, tail="exponential"))
     # step 1: max(0.5, -ln(.05) * 0.14 = 0.4194) = 0.5; step 2: max(0.5, -ln(.05) * 0.275 = 0.8238)
     np.testing.assert_allclose(upper - mean, [[50.0, 200.0 * -np.log(0.05) * 0.275]], rtol=1e-5)
     np.testing.assert_allclose(mean - lower, upper - mean)
-    lower, upper = interval_bounds(mean, errors[::-1], 80)  # a later step never gets a narrower quantile
+    lower, upper = bounds(mean, interval_quantiles(errors[::-1], 80))  # a later step never gets a narrower quantile
     np.testing.assert_allclose(upper - mean, [[45.0, 200.0 * 0.45]])
 
 
