@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from paxcast.training.data import read_series
-from paxcast.training.pipeline import resolve_config
+from paxcast.training.designs import resolve_config
 from paxcast.training.selection import inner_validate
 from paxcast.training.train import train
 

@@ -17,7 +17,7 @@ import torch
 
 from paxcast.training.baselines import baseline_forecast
 from paxcast.training.data import read_series
-from paxcast.training.pipeline import resolve_config
+from paxcast.training.designs import resolve_config
 from paxcast.training.train import train
 
 OUT = Path(__file__).parent / "results" / "data"

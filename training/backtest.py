@@ -1,6 +1,6 @@
 """`paxcast backtest`: the LSTM and statistical baselines on the same honest splits.
 
-Each split trains on the values before its origin only, through `pipeline.prepare`
+Each split trains on the values before its origin only, through `designs.prepare`
 and `pipeline.fit` — the code `paxcast train` runs, inner design choice and interval
 calibration included — and forecasts the next `horizon` values with the exported
 ONNX graph through onnxruntime, the way the service does.
@@ -83,7 +83,7 @@ def make_splits(series: list[Series], holdout: int | None, origins: str | None, 
 
 def prepare_split(data_path, series: list[Series], split: Split, overrides: dict):
     """The split's past and its checked config and designs, through `paxcast train`'s own `prepare`."""
-    from paxcast.training.pipeline import prepare
+    from paxcast.training.designs import prepare
 
     past = [replace(s, y=cut_at(s, split)[0]) for s in series]
     config, designs = prepare(

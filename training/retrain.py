@@ -41,8 +41,9 @@ from paxcast.service.covariates import Calendar
 from paxcast.service.exceptions import DataError, ModelError, UsageError
 from paxcast.service.registry import current_version
 from paxcast.training.data import Series, read_series, require_length
+from paxcast.training.designs import check_series
 from paxcast.training.global_pipeline import FittedGlobal, check_global_series, fit_global
-from paxcast.training.pipeline import Fitted, check_series, fit, train_and_register
+from paxcast.training.pipeline import Fitted, fit, train_and_register
 from paxcast.training.registry import (
     append_history,
     clean_staging,

@@ -242,3 +242,16 @@ def test_patience_ends_training_after_steps_without_a_better_score_and_keeps_the
     assert patient.log[-1]["step"] == 20 and patient.windows_drawn == 20 * config.batch_size
     assert patient.log == full.log[:2]  # the same run, cut short: deterministic per seed
     torch.testing.assert_close(patient.model.state_dict(), full.model.state_dict())  # both keep step 0
+
+
+def test_data_parallel_workers_agree_on_stopping_through_an_all_reduce(tmp_path):
+    import torch.distributed as dist
+
+    from paxcast.training.global_train import Shard
+
+    assert Shard().agree(True) and not Shard().agree(False)  # one process: its own verdict
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
+    try:  # the all-reduce path, on a one-process group: MAX of one flag is that flag
+        assert Shard(rank=0, world=2).agree(True) and not Shard(rank=0, world=2).agree(False)
+    finally:
+        dist.destroy_process_group()

@@ -109,7 +109,7 @@ def test_inner_origins_cut_at_most_a_quarter_of_the_data(air_csv):
 
 
 def test_candidate_designs_follow_the_flags_and_the_data(air_csv):
-    from paxcast.training.pipeline import candidate_designs, resolve_config
+    from paxcast.training.designs import candidate_designs, resolve_config
 
     series = read_series(air_csv)
     designs = candidate_designs(series, resolve_config(series, horizon=12), explicit={"horizon"})
