@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--trend", choices=["none", "drift"], help="default: the frequency's")
     parser.add_argument("--synthetic", type=float, help="share of synthetic training windows (default: 0)")
     parser.add_argument("--lr", type=float, help="Adam learning rate (default: the config's)")
+    parser.add_argument("--ema", type=float, help="decay of the weights' moving average (default: off)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/general_halves")
     args = parser.parse_args(argv)
     chosen = {
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
         "trend": args.trend,
         "synthetic": args.synthetic,
         "lr": args.lr,
+        "ema": args.ema,
     }
     overrides = {k: v for k, v in chosen.items() if v is not None}
     odd = OddWindows()

@@ -188,6 +188,11 @@ class GlobalTrainConfig(Frozen):
     # A share of each training batch replaced by synthetic smooth series (steady trend, fixed season, little
     # noise: `training.synthetic`), which continue their trend as tourism's noisy windows rarely do.
     synthetic: float = flag(0.0, "share of each training batch that is synthetic smooth series", ge=0.0, le=1.0)
+    # The weights validation scores (and the graph keeps) can be an exponential moving average of the
+    # trained ones: one network's score jumps from check to check, and an average of nearby steps does not.
+    ema: float = flag(
+        0.0, "decay of a moving average of the weights that validation scores and keeps (0: off)", ge=0.0, lt=1.0
+    )
     # One network's validation score jumps by 0.1-0.2 MASE from one check to the next, so the checkpoint kept
     # is partly a draw; members trained from seeds seed, seed + 1, ... and averaged inside the graph are not.
     ensemble: int = flag(

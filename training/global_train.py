@@ -226,18 +226,26 @@ def train_global(
     # Drawn from only when config.augment or config.synthetic > 0, so training without them is as it was.
     tilts = torch.Generator().manual_seed(config.seed + shard.rank)
 
+    # Off (0): the trained weights themselves, as before the option existed.
+    averaged = None
+    if config.ema > 0:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
+    scored = model if averaged is None else averaged.module
+
     def evaluate() -> tuple[dict, float, np.ndarray]:
-        model.eval()
+        scored.eval()
         with torch.no_grad():
-            forecast = model(val_history, val_calendar)
-        model.train()
+            forecast = scored(val_history, val_calendar)
+        scored.train()
         loss = scaled_l1(forecast, torch.from_numpy(val.target), val_scale, config.eps).item()
         f = forecast.numpy()
         scores = {"wape": wape(f, val.target), "mase": mean_mase(f, val.target, val.history, config.season)}
         return scores, loss, f
 
     baseline, best_loss, best_forecast = evaluate()
-    best, best_step, best_state, log = baseline, 0, snapshot(model), []
+    best, best_step, best_state, log = baseline, 0, snapshot(scored), []
     metric, unit = config.metric, "%" if config.metric == "wape" else ""
     bar = None
     if show_progress:
@@ -261,6 +269,8 @@ def train_global(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
         optimizer.step()
+        if averaged is not None:
+            averaged.update_parameters(model)
         if bar is not None:
             bar.update()
         if step % config.eval_every == 0 or step == config.steps:
@@ -276,7 +286,7 @@ def train_global(
             )
             if scores[metric] < best[metric]:
                 best, best_step, best_loss, best_forecast = scores, step, val_loss, forecast
-                best_state = snapshot(model)
+                best_state = snapshot(scored)
             status = (
                 f"val {metric.upper()} {scores[metric]:.3f}{unit} (best {best[metric]:.3f}{unit} at step {best_step})"
             )

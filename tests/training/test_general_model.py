@@ -19,6 +19,7 @@ from paxcast.training.global_cuts import series_end, split_cut
 from paxcast.training.global_ensemble import train_members
 from paxcast.training.global_model import GlobalForecaster, WindowSampler, export_onnx, parity
 from paxcast.training.global_pipeline import resolve_global_config
+from paxcast.training.global_scores import mean_mase
 from paxcast.training.global_train import train_global
 
 PADDED = GlobalTrainConfig(window=36, horizon=12, season=12, min_history=24, seasonal_lags=3, hidden=8, features=2)
@@ -255,3 +256,17 @@ def test_data_parallel_workers_agree_on_stopping_through_an_all_reduce(tmp_path)
         assert Shard(rank=0, world=2).agree(True) and not Shard(rank=0, world=2).agree(False)
     finally:
         dist.destroy_process_group()
+
+
+def test_a_moving_average_of_the_weights_is_what_validation_scores_and_the_graph_keeps(monthly_split):
+    series, calendar = read_series(monthly_split[0]), Calendar("MS")
+    config = resolve_global_config(series, features=2, window=36, horizon=12, hidden=8, steps=20, eval_every=10)
+    plain = train_global(series, config, calendar, show_progress=False)
+    averaged = train_global(series, config.updated(ema=0.9), calendar, show_progress=False)
+    assert [row["loss"] for row in averaged.log] == [row["loss"] for row in plain.log]  # the same training steps
+    assert [row["val_mase"] for row in averaged.log] != [row["val_mase"] for row in plain.log]  # other weights scored
+    history, covariates = (torch.from_numpy(a) for a in (averaged.validation.history, averaged.validation.calendar))
+    with torch.no_grad():
+        forecast = averaged.model(history, covariates).numpy()
+    kept = mean_mase(forecast, averaged.validation.target, averaged.validation.history, config.season)
+    assert kept == pytest.approx(averaged.val_mase, rel=1e-5)  # the kept weights are the ones scored

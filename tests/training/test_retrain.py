@@ -236,6 +236,7 @@ GLOBAL_ONLY_FLAGS = {
     "trend": "drift",
     "synthetic": "0.1",
     "patience_steps": "500",
+    "ema": "0.5",
 }
 
 
