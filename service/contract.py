@@ -304,7 +304,7 @@ class Candidate(Frozen):
     transform: Transform
     augment: float
     weight_decay: float
-    mape: float | None  # None when an inner actual is zero: MAPE is undefined there, WAPE ranks instead
+    mape: float | None  # None where WAPE ranked: an inner actual was zero or negative
     baseline_mape: float | None
     wape: float | None = None  # None on cards written before WAPE was recorded
     baseline_wape: float | None = None

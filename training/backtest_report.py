@@ -12,8 +12,6 @@ import numpy as np
 from paxcast.training import metrics
 from paxcast.training.global_scores import wape
 
-POINT_METRICS = ("mape", "wape", "smape", "mase", "rmse")
-
 
 def split_metrics(run: dict, name: str, levels: list[int], season: int) -> dict:
     """Metrics of one method on one split; arrays are (series, horizon), MASE per series then averaged.

@@ -42,7 +42,16 @@ from paxcast.training.global_pipeline import (
     resolve_global_config,
 )
 from paxcast.training.registry import register
-from paxcast.training.selection import InnerResult, choose, describe, inner_backs, inner_validate, pooled_scores
+from paxcast.training.selection import (
+    InnerResult,
+    choose,
+    choose_metric,
+    describe,
+    inner_backs,
+    inner_validate,
+    interval_scale,
+    pooled_scores,
+)
 from paxcast.training.train import TrainResult, train
 
 PARITY_TOLERANCE = 1e-4
@@ -109,22 +118,15 @@ def select_design(series: list[Series], designs: list[TrainConfig], show_progres
 
 
 def calibration(best: InnerResult | None, network_on: bool, series: list[Series]) -> Calibration | None:
-    """The interval calibration for the card: pooled out-of-sample relative errors per step.
-
-    Errors are relative to the forecast, unless the training data has a value <= 0: a forecast near zero
-    or crossing it then gave bands of zero width, or 200 times the actual; they are relative to each
-    window's seasonal-naive spread there, and count data (zeros, no negatives) keeps its bands at >= 0.
-    """
+    """The interval calibration for the card: pooled out-of-sample relative errors per step, relative to
+    what `selection.interval_scale` names; count data (zeros, no negatives) keeps its bands at >= 0."""
     if best is None:
         return None
-    positive = all((s.y[~np.isnan(s.y)] > 0).all() for s in series)
-    if positive:
-        errors = best.relative_errors if network_on else best.baseline_relative_errors
-    else:
-        errors = best.spread_errors if network_on else best.baseline_spread_errors
-    counts = not positive and all((s.y[~np.isnan(s.y)] >= 0).all() for s in series)
+    errors = best.relative_errors if network_on else best.baseline_relative_errors
+    scale = interval_scale(series)
+    counts = scale != "forecast" and all((s.y[~np.isnan(s.y)] >= 0).all() for s in series)
     return Calibration(
-        scale="forecast" if positive else "mase",
+        scale=scale,
         floor=0.0 if counts else None,
         method="split conformal on relative errors from an inner rolling-origin backtest (neighbouring steps pooled)",
         # Overlapping inner forecasts are few independent draws: an exponential tail fitted to
@@ -190,8 +192,8 @@ def fit(
         ),
         selection=Selection(
             method=(
-                f"inner rolling-origin validation: pooled {best.metric.upper() if best else 'MAPE'} over every inner "
-                "forecast point, percent (WAPE where an inner actual is zero)"
+                f"inner rolling-origin validation: pooled {choose_metric(results).upper()} over every inner forecast "
+                "point, percent (MAPE unless an inner actual is zero or negative, then WAPE)"
             ),
             inner_origins=best.origins if best else [],
             candidates=[describe(r) for r in results],

@@ -32,8 +32,8 @@ class InnerResult:
     `mape` / `baseline_mape`: percent, the mean APE over every inner out-of-sample
     forecast point, NaN when one of those actuals is zero; `wape` / `baseline_wape`: pooled
     |error| / pooled |actual|, percent, defined with zeros. `relative_errors[h]`:
-    |actual - forecast| / |forecast| at step h (network), `baseline_relative_errors[h]`
-    the same for the no-network baseline.
+    |actual - forecast| / the scale `interval_scale` names, at step h (network),
+    `baseline_relative_errors[h]` the same for the no-network baseline.
     """
 
     config: TrainConfig
@@ -44,10 +44,6 @@ class InnerResult:
     positive: bool = True  # every inner actual > 0
     relative_errors: list[list[float]] = field(default_factory=list)
     baseline_relative_errors: list[list[float]] = field(default_factory=list)
-    # |actual - forecast| / the window's seasonal-naive spread (intervals.window_scale "mase"): finite where
-    # forecasts reach zero or change sign, so series with zeros or negatives are calibrated with these
-    spread_errors: list[list[float]] = field(default_factory=list)
-    baseline_spread_errors: list[list[float]] = field(default_factory=list)
     origins: list[int] = field(default_factory=list)
 
     @property
@@ -84,6 +80,13 @@ def inner_backs(series: list[Series], config: TrainConfig, count: int = 3) -> li
     return backs
 
 
+def interval_scale(series: list[Series]) -> str:
+    """What inner errors, and so the card's bands, are relative to: the forecast when every training value
+    is positive; otherwise each window's seasonal-naive spread (`intervals.window_scale("mase")`), since a
+    forecast near or across zero made bands of zero width, or 200 times the actual."""
+    return "forecast" if all((s.y[~np.isnan(s.y)] > 0).all() for s in series) else "mase"
+
+
 def _pooled(actuals: list[list[float]], forecasts: list[list[float]]) -> tuple[float, float]:
     """(MAPE, WAPE), percent, over every point of every step; MAPE is NaN where an actual is zero."""
     a = np.array([v for step in actuals for v in step])
@@ -104,7 +107,7 @@ def inner_validate(
     h = config.horizon
     actuals, forecasts, baselines = ([[] for _ in range(h)] for _ in range(3))
     rel, base_rel = [[] for _ in range(h)], [[] for _ in range(h)]
-    spread, base_spread = [[] for _ in range(h)], [[] for _ in range(h)]
+    relative_to_forecast = interval_scale(series) == "forecast"
     for k, back in enumerate(backs):
         if log is not None:
             log(f"  inner origin {k + 1}/{len(backs)}: training on all but the last {back} values")
@@ -118,17 +121,19 @@ def inner_validate(
                 forecast = model(xt).numpy().astype(np.float64)
                 baseline = model.members[0].baseline_forecast(xt).numpy().astype(np.float64)
             observed = ~np.isnan(target)
-            scale = window_scale(x, "mase", config.season, config.eps)[:, 0]
+            spread = None if relative_to_forecast else window_scale(x, "mase", config.season, config.eps)[:, 0]
             for step in range(h):
                 rows = observed[:, step]
                 a, f, b = target[rows, step], forecast[rows, step], baseline[rows, step]
                 actuals[step] += a.tolist()
                 forecasts[step] += f.tolist()
                 baselines[step] += b.tolist()
-                rel[step] += (np.abs(f - a) / np.maximum(np.abs(f), 1e-9)).tolist()
-                base_rel[step] += (np.abs(b - a) / np.maximum(np.abs(b), 1e-9)).tolist()
-                spread[step] += (np.abs(f - a) / scale[rows]).tolist()
-                base_spread[step] += (np.abs(b - a) / scale[rows]).tolist()
+                if relative_to_forecast:
+                    rel[step] += (np.abs(f - a) / np.maximum(np.abs(f), 1e-9)).tolist()
+                    base_rel[step] += (np.abs(b - a) / np.maximum(np.abs(b), 1e-9)).tolist()
+                else:
+                    rel[step] += (np.abs(f - a) / spread[rows]).tolist()
+                    base_rel[step] += (np.abs(b - a) / spread[rows]).tolist()
     shortest = min(len(s.y) for s in series)
     (mape, wape_), (baseline_mape, baseline_wape) = _pooled(actuals, forecasts), _pooled(actuals, baselines)
     return InnerResult(
@@ -140,8 +145,6 @@ def inner_validate(
         positive=all(a > 0 for step in actuals for a in step),
         relative_errors=rel,
         baseline_relative_errors=base_rel,
-        spread_errors=spread,
-        baseline_spread_errors=base_spread,
         origins=[shortest - b for b in backs],
     )
 
@@ -170,10 +173,15 @@ def pooled_scores(errors: list[list[float]], minimum: int = MIN_SCORES) -> list[
     return out
 
 
+def choose_metric(results: list[InnerResult]) -> str:
+    """All designs rank by MAPE, or all by WAPE when any design's inner actuals call for it (designs with
+    other windows have other inner origins)."""
+    return "mape" if all(r.metric == "mape" for r in results) else "wape"
+
+
 def choose(results: list[InnerResult]) -> InnerResult:
-    """The design with the lowest inner score (the first listed wins a tie): all by MAPE, or all by WAPE
-    when any design's inner actuals call for it (designs with other windows have other inner origins)."""
-    metric = "mape" if all(r.metric == "mape" for r in results) else "wape"
+    """The design with the lowest inner score by `choose_metric` (the first listed wins a tie)."""
+    metric = choose_metric(results)
     return min(results, key=lambda r: np.nan_to_num(getattr(r, metric), nan=np.inf))
 
 
@@ -187,16 +195,17 @@ def describe(result: InnerResult) -> Candidate:
         transform=c.transform,
         augment=c.augment,
         weight_decay=c.weight_decay,
-        mape=_rounded(result.mape),
-        baseline_mape=_rounded(result.baseline_mape),
+        # None where WAPE ranked: a MAPE that is undefined, or dominated by values near or across zero
+        mape=_rounded(result.mape) if result.metric == "mape" else None,
+        baseline_mape=_rounded(result.baseline_mape) if result.metric == "mape" else None,
         wape=_rounded(result.wape),
         baseline_wape=_rounded(result.baseline_wape),
     )
 
 
 def inner_summary(chosen: dict) -> str:
-    """'inner MAPE 4.10% vs its no-network baseline 5.20%' (WAPE where MAPE is undefined) for a
-    `describe`d candidate, dumped to a dict."""
+    """'inner MAPE 4.10% vs its no-network baseline 5.20%' (WAPE where WAPE ranked: `describe` leaves
+    MAPE out there) for a `describe`d candidate, dumped to a dict."""
     key = "mape" if chosen.get("mape") is not None and chosen.get("baseline_mape") is not None else "wape"
     value, baseline = chosen.get(key), chosen.get(f"baseline_{key}")
     if value is None or baseline is None:

@@ -142,3 +142,26 @@ def test_values_must_be_json_numbers_not_booleans_or_strings(field, value):
     body = body | {"level": value} if field == "level" else {**body, "series": [{"id": "s", "history": value}]}
     with pytest.raises(ValueError, match="Input should be a valid number"):
         ForecastRequest.model_validate_json(json.dumps(body))
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "models").iterdir() if p.is_dir()))
+def test_ordinary_rows_give_the_same_bits_through_unit_level(name):
+    # the README's claim: a power of two changes no digit of an ordinary row (log graphs are not rescaled)
+    from paxcast.service.unit_level import from_unit_level, to_unit_level
+
+    predictor = Predictor.load(ROOT / "models" / name / current_version(ROOT / "models", name))
+    if predictor.card.transform == "log":
+        pytest.skip("a log graph's rows are posted as they are")
+    rng = np.random.default_rng(0)
+    x = rng.gamma(2.0, 500.0, size=(16, predictor.window)) * rng.choice([0.37, 1.0, 3e6], size=(16, 1))
+    x = x.astype(np.float32)
+    x[:4, : predictor.window - predictor.card.min_history] = np.nan  # padded rows, where a graph masks
+    calendar = None
+    if predictor.calendar is not None:
+        firsts = np.full(len(x), np.datetime64("2019-01-07T00:00:00"), dtype="datetime64[s]")
+        calendar = predictor.calendar.windows(firsts, predictor.window + predictor.horizon)
+    exponents = unit_exponents(x)
+    assert (exponents != 0).all()  # the rows really are rescaled
+    direct = predictor.run_rows(x, calendar)
+    rescaled = from_unit_level(predictor.run_rows(to_unit_level(x, exponents), calendar), exponents)
+    np.testing.assert_array_equal(rescaled, direct)
