@@ -2,7 +2,8 @@
 score it on the other half.
 
     python -m bench.general_halves --data data/tourism/quarterly/train.csv.gz --seeds 0,1,2 [--scaling mase]
-        [--augment 0.1] [--trend none|drift] [--synthetic 0.1] [--lr 3e-4] [--out DIR]
+        [--augment 0.1] [--trend none|drift] [--synthetic 0.1] [--lr 3e-4] [--hidden 128] [--window 96] [--layers 2]
+        [--out DIR]
 
 A global model keeps the checkpoint with the best validation score out of ~30 checks, so that score is
 partly selection: a noisy network's minimum looks better than it is. Here `paxcast train`'s own pipeline
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--synthetic", type=float, help="share of synthetic training windows (default: 0)")
     parser.add_argument("--lr", type=float, help="Adam learning rate (default: the config's)")
     parser.add_argument("--ema", type=float, help="decay of the weights' moving average (default: off)")
+    parser.add_argument("--hidden", type=int, help="hidden units (default: the config's)")
+    parser.add_argument("--window", type=int, help="history window (default: the frequency's)")
+    parser.add_argument("--layers", type=int, help="stacked LSTM layers (default: the config's)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/general_halves")
     args = parser.parse_args(argv)
     chosen = {
@@ -62,6 +66,9 @@ def main(argv: list[str] | None = None) -> dict:
         "synthetic": args.synthetic,
         "lr": args.lr,
         "ema": args.ema,
+        "hidden": args.hidden,
+        "window": args.window,
+        "layers": args.layers,
     }
     overrides = {k: v for k, v in chosen.items() if v is not None}
     odd = OddWindows()

@@ -1,15 +1,16 @@
 """NeuralForecast's NHITS and LSTM on the tourism competition's official split: the deep-learning peers of
 the general models (`paxcast backtest --test` runs ours and the statistical peers).
 
-    python -m bench.general_tourism [--folders monthly,quarterly] [--methods NF-NHITS,NF-LSTM]
+    python -m bench.general_tourism [--folders monthly,quarterly] [--methods NF-NHITS,NF-LSTM] [--seeds 0,1,2]
 
 Each model trains once on every series' training part (as ours does) and forecasts the official
 horizon (24 months, 8 quarters) from each series' end. Documented defaults except `h`, `input_size`
 (our window: 72 months, 24 quarters), `start_padding_enabled` (histories shorter than that, as ours
 pads them) and `scaler_type="robust"`: the defaults do not scale the
 windows, and tourism series run from tens to millions (unscaled, one loss is dominated by the largest
-series). Scores are those of `paxcast backtest` (`paxcast.training.global_scores.score`): MAPE, MASE
-with each series' in-sample seasonal-naive scale. Results: bench/results/general_tourism_nf.json.
+series). One run per seed (`random_seed`); with several seeds also the mean of their forecasts, the peer
+of our three-member ensemble. Scores are those of `paxcast backtest` (`paxcast.training.global_scores.score`):
+MAPE, MASE with each series' in-sample seasonal-naive scale. Results: bench/results/general_tourism_nf.json.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ RESULTS = ROOT / "bench" / "results" / "general_tourism_nf.json"
 SETTINGS = {"monthly": ("MS", 12, 72), "quarterly": ("QS", 4, 24)}  # freq, season, input_size
 
 
-def forecast(method: str, ids: list[str], histories: list[np.ndarray], ends, freq: str, horizon: int, window: int):
+def forecast(
+    method: str, ids: list[str], histories: list[np.ndarray], ends, freq: str, horizon: int, window: int, seed: int
+):
     import pandas as pd
     from neuralforecast import NeuralForecast
     from neuralforecast.models import LSTM, NHITS
@@ -51,7 +54,7 @@ def forecast(method: str, ids: list[str], histories: list[np.ndarray], ends, fre
         enable_progress_bar=False,
         enable_model_summary=False,
         logger=False,
-        random_seed=0,
+        random_seed=seed,
     )
     nf = NeuralForecast(models=[model], freq=freq)
     nf.fit(pd.concat(frames, ignore_index=True))
@@ -64,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folders", default="monthly,quarterly")
     parser.add_argument("--methods", default="NF-NHITS,NF-LSTM")
+    parser.add_argument("--seeds", default="0", help="one run per seed; several also score their mean forecast")
     args = parser.parse_args(argv)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for folder in args.folders.split(","):
@@ -74,22 +78,33 @@ def main(argv: list[str] | None = None) -> None:
         scales = np.array([mase_scale(h, season) for h in c.histories])
         ends = [c.end(k) for k in range(len(c.ids))]
         for method in args.methods.split(","):
-            load = os.getloadavg()[0]
-            started = time.perf_counter()
-            mean = forecast(method, c.ids, c.histories, ends, freq, c.horizon, window)
-            seconds = time.perf_counter() - started
-            metrics = score(c.actuals, mean, scales)
-            results[f"{folder}/{method}"] = {
-                "mape": round(metrics["mape"], 3),
-                "mase": round(metrics["mase"], 4),
-                "series": metrics["series"],
-                "seconds": round(seconds, 1),
-                "load": [round(load, 2), round(os.getloadavg()[0], 2)],
-                "machine": machine(),
-            }
-            print(f"{folder} {method}: {results[f'{folder}/{method}']}", flush=True)
+            forecasts, seconds, first_load = [], 0.0, os.getloadavg()[0]
+            for seed in [int(k) for k in args.seeds.split(",")]:
+                load = os.getloadavg()[0]
+                started = time.perf_counter()
+                forecasts.append(forecast(method, c.ids, c.histories, ends, freq, c.horizon, window, seed))
+                seconds += time.perf_counter() - started
+                key = f"{folder}/{method}" + (f"/seed{seed}" if seed else "")
+                results[key] = row(c.actuals, forecasts[-1], scales, time.perf_counter() - started, load)
+                print(f"{key}: {results[key]}", flush=True)
+            if len(forecasts) > 1:
+                key = f"{folder}/{method}/mean of seeds {args.seeds}"
+                results[key] = row(c.actuals, np.mean(forecasts, axis=0), scales, seconds, first_load)
+                print(f"{key}: {results[key]}", flush=True)
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
             RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+
+
+def row(actuals: np.ndarray, mean: np.ndarray, scales: np.ndarray, seconds: float, load: float) -> dict:
+    metrics = score(actuals, mean, scales)
+    return {
+        "mape": round(metrics["mape"], 3),
+        "mase": round(metrics["mase"], 4),
+        "series": metrics["series"],
+        "seconds": round(seconds, 1),
+        "load": [round(load, 2), round(os.getloadavg()[0], 2)],
+        "machine": machine(),
+    }
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ def score(
     Returns:
         series, points, wape (%), mape (%, over nonzero actuals), mase (mean), mase_median, mase_p90,
         mase_series (series with a scale > 0, over which the MASE statistics run), coverage<level> (%),
-        width<level> (sum of widths / sum |actual|, %).
+        coverage<level>_by_step (%, one per horizon step: a band calibrated on one period can be right on
+        average and wrong by step), width<level> (sum of widths / sum |actual|, %).
     """
     seen = np.isfinite(actuals)
     if not np.isfinite(mean[seen]).all():
@@ -82,5 +83,9 @@ def score(
     for level, (lower, upper) in (intervals or {}).items():
         lo, hi = lower[seen], upper[seen]
         out[f"coverage{level}"] = float(((y >= lo) & (y <= hi)).mean() * 100)
+        inside, counted = ((actuals >= lower) & (actuals <= upper) & seen).sum(axis=0), seen.sum(axis=0)
+        out[f"coverage{level}_by_step"] = [
+            round(100.0 * k / n, 2) if n else None for k, n in zip(inside.tolist(), counted.tolist(), strict=True)
+        ]
         out[f"width{level}"] = float((hi - lo).sum() / total * 100)
     return out

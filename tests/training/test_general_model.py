@@ -19,7 +19,7 @@ from paxcast.training.global_cuts import series_end, split_cut
 from paxcast.training.global_ensemble import train_members
 from paxcast.training.global_model import GlobalForecaster, WindowSampler, export_onnx, parity
 from paxcast.training.global_pipeline import resolve_global_config
-from paxcast.training.global_scores import mean_mase
+from paxcast.training.global_scores import mean_mase, score
 from paxcast.training.global_train import train_global
 
 PADDED = GlobalTrainConfig(window=36, horizon=12, season=12, min_history=24, seasonal_lags=3, hidden=8, features=2)
@@ -208,7 +208,19 @@ def test_backtest_on_a_test_file_scores_the_served_general_model_and_its_peers(m
     for method in ("paxcast global LSTM", "SeasonalNaive", "AutoETS"):
         metrics = document["summary"][method]
         assert metrics["mape"] > 0 and metrics["mase"] > 0 and metrics["points"] == 72
+    ours = document["summary"]["paxcast global LSTM"]
+    assert len(ours["coverage80_by_step"]) == 12  # six series, one value a step: the pooled figure is their mean
+    assert np.mean(ours["coverage80_by_step"]) == pytest.approx(ours["coverage80"], abs=0.01)
     assert "MAPE%" in capsys.readouterr().out
+
+
+def test_coverage_by_step_counts_observed_actuals_only_and_a_step_without_any_is_null():
+    actuals = np.array([[1.0, 2.0, np.nan], [1.0, np.nan, np.nan]])
+    mean, lower = np.zeros_like(actuals), np.zeros_like(actuals)
+    upper = np.array([[2.0, 1.0, 9.0], [0.5, 9.0, 9.0]])
+    scores = score(actuals, mean, np.ones(2), {80: (lower, upper)})
+    assert scores["coverage80_by_step"] == [50.0, 0.0, None]
+    assert scores["coverage80"] == pytest.approx(100 / 3)
 
 
 @pytest.mark.parametrize(
