@@ -2,8 +2,8 @@
 score it on the other half.
 
     python -m bench.general_halves --data data/tourism/quarterly/train.csv.gz --seeds 0,1,2 [--scaling mase]
-        [--augment 0.1] [--trend none|drift] [--synthetic 0.1] [--lr 3e-4] [--hidden 128] [--window 96] [--layers 2]
-        [--out DIR]
+        [--augment 0.1] [--trend none|drift] [--synthetic 0.1] [--lr 3e-4] [--hidden 128] [--window 96]
+        [--layers 2] [--dropout 0.2] [--weight-decay 0.01] [--out DIR]
 
 A global model keeps the checkpoint with the best validation score out of ~30 checks, so that score is
 partly selection: a noisy network's minimum looks better than it is. Here `paxcast train`'s own pipeline
@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--hidden", type=int, help="hidden units (default: the config's)")
     parser.add_argument("--window", type=int, help="history window (default: the frequency's)")
     parser.add_argument("--layers", type=int, help="stacked LSTM layers (default: the config's)")
+    parser.add_argument("--dropout", type=float, help="dropout on the encoder's summary (default: off)")
+    parser.add_argument("--weight-decay", type=float, help="AdamW weight decay (default: off)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/general_halves")
     args = parser.parse_args(argv)
     chosen = {
@@ -69,6 +71,8 @@ def main(argv: list[str] | None = None) -> dict:
         "hidden": args.hidden,
         "window": args.window,
         "layers": args.layers,
+        "dropout": args.dropout,
+        "weight_decay": args.weight_decay,
     }
     overrides = {k: v for k, v in chosen.items() if v is not None}
     odd = OddWindows()

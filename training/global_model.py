@@ -84,7 +84,10 @@ class GlobalForecaster(nn.Module):
         # Each segment's covariates are those of its last step (a segment's weekday, hour and holiday flags).
         marks = past[:, c.patch - 1 :: c.patch]  # (B, S, F)
         _, (h, _) = self.encoder(torch.cat([*values, marks], dim=-1))
-        context = h[-1].unsqueeze(1).expand(-1, c.horizon, -1)  # (B, H, hidden)
+        summary = h[-1]  # (B, hidden)
+        if c.dropout:  # the identity in eval mode, so the exported graph never sees it
+            summary = nn.functional.dropout(summary, c.dropout, self.training)
+        context = summary.unsqueeze(1).expand(-1, c.horizon, -1)  # (B, H, hidden)
         head_in = [context, future, base.unsqueeze(-1)]
         if c.seasonal_lags:
             head_in.append(x[:, self.lags_index])  # (B, H, lags)

@@ -222,7 +222,10 @@ def train_global(
 
     model = GlobalForecaster(config)
     net = shard.wrap(model)  # the model itself locally; under DDP the same parameters, gradients averaged
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    if config.weight_decay:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    else:  # Adam itself, so training without decay is bit for bit what it was
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     # Drawn from only when config.augment or config.synthetic > 0, so training without them is as it was.
     tilts = torch.Generator().manual_seed(config.seed + shard.rank)
 

@@ -282,3 +282,28 @@ def test_a_moving_average_of_the_weights_is_what_validation_scores_and_the_graph
         forecast = averaged.model(history, covariates).numpy()
     kept = mean_mase(forecast, averaged.validation.target, averaged.validation.history, config.season)
     assert kept == pytest.approx(averaged.val_mase, rel=1e-5)  # the kept weights are the ones scored
+
+
+def test_dropout_changes_training_only_and_the_exported_graph_is_the_same_as_without(tmp_path):
+    plain = trained_like(PADDED)
+    dropped = GlobalForecaster(PADDED.updated(dropout=0.5))
+    dropped.load_state_dict(plain.state_dict())
+    history = np.linspace(50, 150, 4 * 36, dtype=np.float32).reshape(4, 36)
+    x, covariates = torch.from_numpy(history), torch.zeros(4, 48, 2)
+    with torch.no_grad():
+        assert not torch.equal(dropped.train()(x, covariates), dropped(x, covariates))  # a new mask each pass
+        torch.testing.assert_close(dropped.eval()(x, covariates), plain.eval()(x, covariates), rtol=0, atol=0)
+    import onnx
+
+    graphs = [onnx.load(export_onnx(m, tmp_path / f"{k}.onnx")) for k, m in enumerate((plain, dropped))]
+    assert [n.op_type for n in graphs[0].graph.node] == [n.op_type for n in graphs[1].graph.node]
+
+
+def test_weight_decay_trains_with_adamw_and_zero_is_plain_adam(monthly_split):
+    series, calendar = read_series(monthly_split[0]), Calendar("MS")
+    config = resolve_global_config(series, features=2, window=36, horizon=12, hidden=8, steps=20, eval_every=10)
+    plain = train_global(series, config, calendar, show_progress=False)
+    again = train_global(series, config.updated(weight_decay=0.0), calendar, show_progress=False)
+    decayed = train_global(series, config.updated(weight_decay=0.5), calendar, show_progress=False)
+    assert [row["loss"] for row in again.log] == [row["loss"] for row in plain.log]
+    assert [row["loss"] for row in decayed.log] != [row["loss"] for row in plain.log]
