@@ -154,6 +154,9 @@ class GlobalTrainConfig(Frozen):
     trend: Literal["none", "drift"] = flag(
         "none", "'drift': the head also reads the window's mean seasonal change (default: drift quarterly, else none)"
     )
+    # Without it the head cannot tell step h from step h + season: both read the same month's calendar, the
+    # same seasonal-naive value and the same lags, so the second year's correction is the first year's.
+    lead_input: bool = flag(False, "the head also reads how far ahead each step lies (steps / season)")
     hidden: int = flag(64, "hidden units of the LSTM encoder and the head", ge=1, le=4096)
     layers: int = flag(1, "stacked LSTM layers", ge=1, le=8)
     patch: int = flag(

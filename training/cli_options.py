@@ -43,6 +43,9 @@ def add_training_flags(
         optional = [arg for arg in typing.get_args(kind) if arg is not type(None)]
         if typing.get_origin(kind) in (typing.Union, types.UnionType) and len(optional) == 1:
             kind = optional[0]  # `int | None`: the flag takes an int; not given, the default applies
+        if kind is bool:  # --name / --no-name; not given, the default applies
+            parser.add_argument(f"--{name}", action=argparse.BooleanOptionalAction, default=None, help=description)
+            continue
         if typing.get_origin(kind) is typing.Literal:
             kind, choices = str, typing.get_args(kind)
         parser.add_argument(f"--{name}", type=kind, choices=choices, help=description)
