@@ -5,9 +5,10 @@
      to the registry before this passes, so bad data leaves it untouched;
   2. under the registry lock, fit the challenger (the champion's settings, plus any explicit
      overrides) on the data before the hold-out — the last `horizon` points of every series —
-     and score it through onnxruntime; score the champion on the same hold-out: its served
-     ONNX when history.jsonl proves its training data ended before the hold-out, otherwise
-     its settings refitted on the same data;
+     and score it as the service would answer (registered in a scratch registry, through the
+     `Predictor`); score the champion on the same hold-out: its served version when
+     history.jsonl proves its training data ended before the hold-out, otherwise its settings
+     refitted on the same data;
   3. promote — train on all the data through `train_and_register`, the one training path —
      or keep the champion;
   4. write the history line ("promoting" for a promotion), switch CURRENT, prune and complete
@@ -39,6 +40,7 @@ from paxcast.service.contract import (
 )
 from paxcast.service.covariates import Calendar
 from paxcast.service.exceptions import DataError, ModelError, UsageError
+from paxcast.service.predictor import Predictor
 from paxcast.service.registry import current_version
 from paxcast.training.data import Series, read_series, require_length
 from paxcast.training.designs import check_series
@@ -56,7 +58,7 @@ from paxcast.training.registry import (
     set_current,
     utc_now,
 )
-from paxcast.training.retrain_scores import judge, score
+from paxcast.training.retrain_scores import judge, score, served
 from paxcast.training.splits import Split, split_series
 
 # A staging directory lives for the milliseconds of one registration; an hour-old one belongs to a killed run.
@@ -166,7 +168,7 @@ def score_champion(
     name: str,
     champion: Champion,
     config: TrainConfig,
-    challenger_onnx: Path,
+    challenger: Predictor,
     series: list[Series],
     before: list[Series],
     actual: np.ndarray,
@@ -180,24 +182,22 @@ def score_champion(
     still matches; otherwise the champion's settings are refitted on the data before it
     (with no overrides that is exactly the challenger's fit, so that fit is reused).
     """
-    calendar = champion_calendar(champion)
     if served_is_clean(root, name, champion, series, config.horizon):
         try:
-            read_card(champion.path)
             return "served model (trained on data that ends before the hold-out)", score(
-                champion.path / "model.onnx", before, actual, config, calendar
+                Predictor.load(champion.path), before, actual
             )
         except ModelError:
             pass  # a damaged artefact: judge the champion by its settings instead
     settings = champion_config(champion)
     if settings == config:
         return "champion's settings refitted before the hold-out (the same fit as the challenger's)", score(
-            challenger_onnx, before, actual, config, calendar
+            challenger, before, actual
         )
     (workdir / "champion").mkdir()
     refit = fit_challenger(before, settings, champion, workdir / "champion", show_progress, trainer)
     return "champion's settings refitted before the hold-out", score(
-        refit.onnx_path, before, actual, settings, calendar
+        served(refit, workdir / "champion"), before, actual
     )
 
 
@@ -267,14 +267,15 @@ def retrain(
             (workdir / "challenger").mkdir()
             challenger_fit = fit_challenger(before, config, champion, workdir / "challenger", show_progress, trainer)
             calendar = champion_calendar(champion)
-            challenger_scores = score(challenger_fit.onnx_path, before, actual, config, calendar)
+            challenger = served(challenger_fit, workdir / "challenger")
+            challenger_scores = score(challenger, before, actual)
 
             basis, champion_scores = score_champion(
                 root,
                 name,
                 champion,
                 config,
-                challenger_fit.onnx_path,
+                challenger,
                 series,
                 before,
                 actual,

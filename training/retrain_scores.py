@@ -1,31 +1,52 @@
-"""How `paxcast retrain` scores a model on the hold-out and decides: errors of one ONNX graph through
-onnxruntime (per-series: MAPE and sMAPE; global: pooled WAPE and mean MASE), and the verdict that compares
-challenger and champion.
+"""How `paxcast retrain` scores a model on the hold-out and decides: the errors of a registered version's
+answers through the service's `Predictor` (per-series: MAPE and sMAPE; global: pooled WAPE and mean MASE),
+and the verdict that compares challenger and champion.
+
+What is scored is what would be served: the card's graph through onnxruntime, with the service's padding,
+unit-level rescaling and count floor (`training.general_rival.served_forecast`, as `paxcast backtest`).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from paxcast.service.contract import GlobalTrainConfig
-from paxcast.service.covariates import Calendar
+from paxcast.service.exceptions import DataError
+from paxcast.service.predictor import Predictor
 from paxcast.training.data import Series
-from paxcast.training.evaluate import onnx_forecast
+from paxcast.training.general_rival import served_forecast
+from paxcast.training.global_pipeline import FittedGlobal
 from paxcast.training.global_scores import mean_mase, wape
 from paxcast.training.metrics import mape, smape
+from paxcast.training.pipeline import Fitted
+from paxcast.training.registry import register
 
 
-def score(onnx_path: Path, before: list[Series], actual: np.ndarray, config, calendar: Calendar | None) -> dict:
-    """Hold-out errors of one ONNX model with `config`'s window: MAPE and sMAPE (percent) over every point of
-    every series; for a global model (`calendar` given) pooled WAPE (percent; stations have zeros and gaps)
-    and mean MASE instead."""
-    if calendar is not None:
-        return score_global(onnx_path, before, actual, config, calendar)
-    window = config.window
-    forecast = onnx_forecast(onnx_path, np.stack([s.y[-window:] for s in before]))
-    if not np.isfinite(forecast).all():
+def served(fitted: Fitted | FittedGlobal, workdir: Path) -> Predictor:
+    """`fitted` registered in a scratch registry under `workdir` and loaded as the service loads a version."""
+    registry = workdir / "served"
+    card_for = partial(fitted.card, "retrain", data_file="-", data_sha256="0" * 64)
+    return Predictor.load(registry / "retrain" / register(registry, "retrain", fitted.onnx_path, card_for))
+
+
+def served_mean(predictor: Predictor, before: list[Series], horizon: int) -> np.ndarray | None:
+    """(series, horizon) forecasts as the service answers `before`'s histories; None if any is not finite
+    (the service's 422: the history is outside the range the model can forecast)."""
+    try:
+        return served_forecast(predictor, before, horizon, [], "hold-out")["mean"]
+    except DataError:
+        return None
+
+
+def score(predictor: Predictor, before: list[Series], actual: np.ndarray) -> dict:
+    """Hold-out errors of one served model: MAPE and sMAPE (percent) over every point of every series; for a
+    global model pooled WAPE (percent; stations have zeros and gaps) and mean MASE instead."""
+    if predictor.card.is_global:
+        return score_global(predictor, before, actual)
+    forecast = served_mean(predictor, before, actual.shape[1])
+    if forecast is None:
         return {"mape": None, "smape": None}
     nonzero = np.abs(actual) + np.abs(forecast) > 0  # sMAPE of 0 vs 0 is a perfect 0, not 0/0
     scores = {"mape": mape(actual, forecast) if np.all(actual != 0) else None, "smape": 0.0}
@@ -34,30 +55,24 @@ def score(onnx_path: Path, before: list[Series], actual: np.ndarray, config, cal
     return scores
 
 
-def score_global(
-    onnx_path: Path, before: list[Series], actual: np.ndarray, config: GlobalTrainConfig, calendar: Calendar
-) -> dict:
+def score_global(predictor: Predictor, before: list[Series], actual: np.ndarray) -> dict:
     """Pooled WAPE and mean MASE (each series' MAE over its window's seasonal-naive MAE, as the checkpoint
     was picked) on the hold-out of every series the service would forecast, over observed actuals: its last
-    `window` values (or, for a padded general model, all of at least `shortest`, NaN-padded as the service
-    pads them) have no gap. A series with a gap there is left out: the service refuses gaps."""
-    from paxcast.service.predictor import make_session, run_session
-
-    window, shortest = config.window, config.shortest
-    tails = {k: s.y[-window:] for k, s in enumerate(before) if len(s.y) >= shortest}
-    rows = [k for k, tail in tails.items() if np.isfinite(tail).all()]
+    `window` values (or, for a padded general model, all of at least `min_history`, which the service pads)
+    have no gap. A series with a gap there is left out: the service refuses gaps."""
+    window, shortest = predictor.window, predictor.card.min_history
+    rows = [k for k, s in enumerate(before) if len(s.y) >= shortest and np.isfinite(s.y[-window:]).all()]
     if not rows:
         return {"wape": None, "mase": None, "series_scored": 0}
-    horizon = actual.shape[1]
-    firsts = np.array([np.datetime64(before[k].timestamp(len(before[k].y) - window), "s") for k in rows])
-    x = np.full((len(rows), window), np.nan, np.float32)
-    for row, k in enumerate(rows):
-        x[row, window - len(tails[k]) :] = tails[k]
-    forecast = run_session(make_session(onnx_path), x, calendar.windows(firsts, window + horizon))[:, :horizon]
-    if not np.isfinite(forecast).all():
+    forecast = served_mean(predictor, [before[k] for k in rows], actual.shape[1])
+    if forecast is None:
         return {"wape": None, "mase": None, "series_scored": len(rows)}
-    forecast, target = forecast.astype(np.float64), actual[rows]
-    mase = mean_mase(forecast, target, x.astype(np.float64), config.season)
+    x = np.full((len(rows), window), np.nan)
+    for row, k in enumerate(rows):
+        tail = before[k].y[-window:]
+        x[row, window - len(tail) :] = tail
+    target = actual[rows]
+    mase = mean_mase(forecast, target, x, predictor.card.hyperparameters.season)
     return {"wape": wape(forecast, target), "mase": mase if np.isfinite(mase) else None, "series_scored": len(rows)}
 
 

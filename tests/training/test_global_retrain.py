@@ -65,27 +65,26 @@ def test_a_general_champion_is_judged_by_mean_mase_as_its_checkpoint_was_picked(
 def test_a_padded_general_model_is_scored_on_short_histories_as_the_service_pads_them(general_registry):
     import numpy as np
 
-    from paxcast.service.covariates import Calendar
     from paxcast.service.schemas import ForecastRequest
     from paxcast.training.data import Series
     from paxcast.training.retrain_scores import score_global
 
     version_dir = general_registry / "general_monthly" / current_version(general_registry, "general_monthly")
     predictor = Predictor.load(version_dir)
-    config = predictor.card.hyperparameters  # window 36, shortest 24
+    # window 36, shortest 24
     rng = np.random.default_rng(0)
     months = lambda n: 100 + 20 * np.sin(np.arange(n) * np.pi / 6) + rng.normal(0, 2, n)  # noqa: E731
     before = [Series("short", "2018-01-01", "MS", months(30)), Series("full", "2016-01-01", "MS", months(40))]
     before.append(Series("too-short", "2019-01-01", "MS", months(20)))
     actual = np.stack([months(12) for _ in before])
-    scores = score_global(version_dir / "model.onnx", before, actual, config, Calendar("MS"))
+    scores = score_global(predictor, before, actual)
     assert scores["series_scored"] == 2 and scores["mase"] > 0
     served = predictor.forecast(
         ForecastRequest.model_validate(
             {"series": [{"id": "s", "history": before[0].y.tolist(), "start": "2018-01-01"}], "horizon": 12}
         )
     )
-    alone = score_global(version_dir / "model.onnx", before[:1], actual[:1], config, Calendar("MS"))
+    alone = score_global(predictor, before[:1], actual[:1])
     assert alone["wape"] == pytest.approx(
         100 * np.abs(served.mean[0] - actual[0]).sum() / np.abs(actual[0]).sum(), rel=1e-5
     )

@@ -237,6 +237,8 @@ GLOBAL_ONLY_FLAGS = {
     "synthetic": "0.1",
     "patience_steps": "500",
     "ema": "0.5",
+    "weight_decay": "0.01",
+    "lead_input": "True",  # a switch: --lead_input
 }
 
 
@@ -249,7 +251,7 @@ def test_global_champions_take_their_own_flags(global_registry, flag, value):
     from paxcast.training.cli_options import overrides_from
     from paxcast.training.retrain import champion_config, read_champion
 
-    args = build_parser().parse_args(["retrain", f"--{flag}", value])
+    args = build_parser().parse_args(["retrain", f"--{flag}"] + ([] if value == "True" else [value]))
     overrides = {k: v for k, v in overrides_from(args, retrainable=True).items() if v is not None}
     config = champion_config(read_champion(global_registry, "stations"), **overrides)
     assert str(getattr(config, flag)) == value
@@ -272,7 +274,7 @@ def test_every_flag_retrain_offers_changes_the_challenger(registry, flag, value)
     from paxcast.training.cli_options import overrides_from
     from paxcast.training.retrain import champion_config, read_champion
 
-    args = build_parser().parse_args(["retrain", f"--{flag}", value])
+    args = build_parser().parse_args(["retrain", f"--{flag}"] + ([] if value == "True" else [value]))
     overrides = {k: v for k, v in overrides_from(args, retrainable=True).items() if v is not None}
     config = champion_config(read_champion(registry, NAME), **overrides)
     assert str(getattr(config, flag)) == value
