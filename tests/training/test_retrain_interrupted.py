@@ -17,15 +17,18 @@ from paxcast.training.registry import locked, read_history
 
 NAME = "air_passengers"
 
-# `paxcast retrain` whose first call of `module.attribute` touches `marker` and then blocks, so a
-# signal lands at exactly that point (test-only fault injection: nothing in the package reads it).
+# `paxcast retrain` whose first call of `module.attribute` (with a first argument under `within`, when
+# given) touches `marker` and then blocks, so a signal lands at exactly that point (test-only fault
+# injection: nothing in the package reads it).
 PAUSING_RETRAIN = """
 import importlib, pathlib, sys, time
-module_name, attribute, marker = sys.argv[1:4]
+module_name, attribute, marker, within = sys.argv[1:5]
 module = importlib.import_module(module_name)
 real = getattr(module, attribute)
 
 def pause(*args, **kwargs):
+    if within and not str(args[0] if args else "").startswith(within):
+        return real(*args, **kwargs)
     setattr(module, attribute, real)
     pathlib.Path(marker).touch()
     time.sleep(600)
@@ -33,7 +36,7 @@ def pause(*args, **kwargs):
 
 setattr(module, attribute, pause)
 from paxcast.training.cli import main
-sys.exit(main(sys.argv[4:]))
+sys.exit(main(sys.argv[5:]))
 """
 
 # Where each moment pauses, in the order a forced retrain reaches them.
@@ -63,6 +66,8 @@ def start_retrain(registry, air_csv, tmp_path, moment):
         module,
         attribute,
         str(marker),
+        # retrain also registers its fits in a scratch registry to score them as served: stage the real one
+        str(registry) if moment == "staged" else "",
         *forced_retrain(registry, air_csv),
         "--patience",
         "2",
