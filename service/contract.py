@@ -196,8 +196,8 @@ class GlobalTrainConfig(Frozen):
     ema: float = flag(
         0.0, "decay of a moving average of the weights that validation scores and keeps (0: off)", ge=0.0, lt=1.0
     )
-    # Regularisers, off unless asked: the general members peak after about one pass over the corpus' windows
-    # and fit those windows worse for the rest (docs/accuracy.md). Dropout acts on the encoder's summary of
+    # Regularisers, off unless asked: the general members peak after one or two passes over the corpus'
+    # windows and score worse on validation for the rest (docs/accuracy.md). Dropout acts on the encoder's summary of
     # the window while training only: the exported graph has no trace of it.
     dropout: float = flag(0.0, "dropout on the encoder's summary of the window while training", ge=0.0, lt=1.0)
     weight_decay: float = flag(0.0, "decoupled weight decay (AdamW; 0: plain Adam)", ge=0.0, le=1.0)

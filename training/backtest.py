@@ -12,18 +12,15 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from paxcast.service.exceptions import DataError, UsageError
-from paxcast.service.predictor import Predictor
 from paxcast.training.baselines import BASELINES, baseline_forecast
 from paxcast.training.data import Series, read_series
 from paxcast.training.evaluate import single_series_latency
-from paxcast.training.general_rival import load_general, served_forecast
-from paxcast.training.registry import register
+from paxcast.training.general_rival import load_general, served_forecast, served_predictor
 from paxcast.training.splits import Split, cut_at
 
 LSTM, NO_NETWORK = "LSTM (paxcast)", "LSTM's baseline (no network)"
@@ -108,11 +105,7 @@ def run_split(
         fitted = fit(past, config, Path(tmp), show_progress=show_progress, designs=designs)
         window = fitted.config.window
         histories = np.stack([p.y[-window:] for p in past])
-        # registered and answered as the service would: the graph, the card's intervals, the predictor's checks
-        registry = Path(tmp) / "registry"
-        card_for = partial(fitted.card, "backtest", data_file="-", data_sha256="0" * 64)
-        version = register(registry, "backtest", fitted.onnx_path, card_for)
-        predictor = Predictor.load(registry / "backtest" / version)
+        predictor = served_predictor(fitted, Path(tmp) / "registry", "backtest")
         forecasts: dict[str, dict] = {LSTM: served_forecast(predictor, past, split.horizon, levels, LSTM)}
         latency = single_series_latency(fitted.onnx_path, histories[0])
     seconds = time.perf_counter() - started

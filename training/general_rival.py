@@ -7,7 +7,9 @@ trained on it, so both are scored on the same splits by the same table, as the s
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import ValidationError
@@ -18,6 +20,11 @@ from paxcast.service.predictor import Predictor, level_label
 from paxcast.service.registry import current_version
 from paxcast.service.schemas import ID_MAX_LENGTH, ForecastRequest
 from paxcast.training.data import Series
+from paxcast.training.registry import register
+
+if TYPE_CHECKING:
+    from paxcast.training.global_pipeline import FittedGlobal
+    from paxcast.training.pipeline import Fitted
 
 
 def load_general(path: str | Path, freq: str, horizon: int, shortest: int) -> tuple[str, Predictor]:
@@ -55,6 +62,13 @@ def load_general(path: str | Path, freq: str, horizon: int, shortest: int) -> tu
             f"the earliest split leaves {shortest}"
         )
     return f"{card.name} (general, zero-shot)", predictor
+
+
+def served_predictor(fitted: Fitted | FittedGlobal, registry: Path, name: str) -> Predictor:
+    """`fitted` registered as `name` in a scratch `registry` and loaded as the service loads a version, so
+    what a backtest or a retrain scores is the card's graph with the service's checks, padding and floors."""
+    card_for = partial(fitted.card, name, data_file="-", data_sha256="0" * 64)
+    return Predictor.load(registry / name / register(registry, name, fitted.onnx_path, card_for))
 
 
 def served_forecast(predictor: Predictor, past: list[Series], horizon: int, levels: list[int], who: str) -> dict:

@@ -44,6 +44,7 @@ from paxcast.service.predictor import Predictor
 from paxcast.service.registry import current_version
 from paxcast.training.data import Series, read_series, require_length
 from paxcast.training.designs import check_series
+from paxcast.training.general_rival import served_predictor
 from paxcast.training.global_pipeline import FittedGlobal, check_global_series, fit_global
 from paxcast.training.pipeline import Fitted, fit, train_and_register
 from paxcast.training.registry import (
@@ -58,7 +59,7 @@ from paxcast.training.registry import (
     set_current,
     utc_now,
 )
-from paxcast.training.retrain_scores import judge, score, served
+from paxcast.training.retrain_scores import judge, score
 from paxcast.training.splits import Split, split_series
 
 # A staging directory lives for the milliseconds of one registration; an hour-old one belongs to a killed run.
@@ -197,7 +198,7 @@ def score_champion(
     (workdir / "champion").mkdir()
     refit = fit_challenger(before, settings, champion, workdir / "champion", show_progress, trainer)
     return "champion's settings refitted before the hold-out", score(
-        served(refit, workdir / "champion"), before, actual
+        served_predictor(refit, workdir / "champion" / "served", "retrain"), before, actual
     )
 
 
@@ -267,7 +268,7 @@ def retrain(
             (workdir / "challenger").mkdir()
             challenger_fit = fit_challenger(before, config, champion, workdir / "challenger", show_progress, trainer)
             calendar = champion_calendar(champion)
-            challenger = served(challenger_fit, workdir / "challenger")
+            challenger = served_predictor(challenger_fit, workdir / "challenger" / "served", "retrain")
             challenger_scores = score(challenger, before, actual)
 
             basis, champion_scores = score_champion(

@@ -8,27 +8,14 @@ unit-level rescaling and count floor (`training.general_rival.served_forecast`, 
 
 from __future__ import annotations
 
-from functools import partial
-from pathlib import Path
-
 import numpy as np
 
 from paxcast.service.exceptions import DataError
 from paxcast.service.predictor import Predictor
 from paxcast.training.data import Series
 from paxcast.training.general_rival import served_forecast
-from paxcast.training.global_pipeline import FittedGlobal
 from paxcast.training.global_scores import mean_mase, wape
 from paxcast.training.metrics import mape, smape
-from paxcast.training.pipeline import Fitted
-from paxcast.training.registry import register
-
-
-def served(fitted: Fitted | FittedGlobal, workdir: Path) -> Predictor:
-    """`fitted` registered in a scratch registry under `workdir` and loaded as the service loads a version."""
-    registry = workdir / "served"
-    card_for = partial(fitted.card, "retrain", data_file="-", data_sha256="0" * 64)
-    return Predictor.load(registry / "retrain" / register(registry, "retrain", fitted.onnx_path, card_for))
 
 
 def served_mean(predictor: Predictor, before: list[Series], horizon: int) -> np.ndarray | None:
