@@ -3,7 +3,7 @@ score it on the other half.
 
     python -m bench.general_halves --data data/tourism/quarterly/train.csv.gz --seeds 0,1,2 [--scaling mase]
         [--augment 0.1] [--trend none|drift] [--synthetic 0.1] [--lr 3e-4] [--hidden 128] [--window 96]
-        [--layers 2] [--dropout 0.2] [--weight-decay 0.01] [--lead-input] [--out DIR]
+        [--layers 2] [--dropout 0.2] [--weight-decay 0.01] [--lead-input] [--local-forecasts] [--out DIR]
 
 A global model keeps the checkpoint with the best validation score out of ~30 checks, so that score is
 partly selection: a noisy network's minimum looks better than it is. Here `paxcast train`'s own pipeline
@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--dropout", type=float, help="dropout on the encoder's summary (default: off)")
     parser.add_argument("--weight-decay", type=float, help="AdamW weight decay (default: off)")
     parser.add_argument("--lead-input", action="store_true", default=None, help="the head reads each step's lead")
+    parser.add_argument(
+        "--local-forecasts", action="store_true", default=None, help="the head weighs local smoothing forecasts"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/general_halves")
     args = parser.parse_args(argv)
     chosen = {
@@ -75,6 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
         "dropout": args.dropout,
         "weight_decay": args.weight_decay,
         "lead_input": args.lead_input,
+        "local_forecasts": args.local_forecasts,
     }
     overrides = {k: v for k, v in chosen.items() if v is not None}
     odd = OddWindows()

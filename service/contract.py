@@ -157,6 +157,12 @@ class GlobalTrainConfig(Frozen):
     # Without it the head cannot tell step h from step h + season: both read the same month's calendar, the
     # same seasonal-naive value and the same lags, so the second year's correction is the first year's.
     lead_input: bool = flag(False, "the head also reads how far ahead each step lies (steps / season)")
+    # Fixed-parameter exponential smoothing and a seasonal line fitted to the window (`training.smoothing`),
+    # with each one's error on the window's own last horizon: the head weighs them per window. A local fit is
+    # what beats the network on smooth series it never saw; these are its fixed-parameter, in-graph kind.
+    local_forecasts: bool = flag(
+        False, "the head also weighs local smoothing forecasts of the window by their error on its last horizon"
+    )
     hidden: int = flag(64, "hidden units of the LSTM encoder and the head", ge=1, le=4096)
     layers: int = flag(1, "stacked LSTM layers", ge=1, le=8)
     patch: int = flag(
@@ -226,6 +232,8 @@ class GlobalTrainConfig(Frozen):
                 f"min_history ({self.min_history}) must be between the season ({self.season}) and the window "
                 f"({self.window}): the graph's seasonal naive reads the last season"
             )
+        if self.local_forecasts and self.window <= self.season:
+            raise ValueError(f"local_forecasts needs a window ({self.window}) longer than the season ({self.season})")
         if self.seasonal_lags * self.season > self.window:
             raise ValueError(
                 f"seasonal_lags ({self.seasonal_lags}) x season ({self.season}) exceeds the window ({self.window})"

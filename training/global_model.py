@@ -6,7 +6,8 @@ each window by its mean |value| (zeros allowed; `scaling="level"`, the station m
 and divides it by its seasonal-naive MAE (`scaling="mase"`, the general models), encodes the history
 and its covariates with an LSTM, and a per-step MLP head that sees the encoding, the horizon's
 covariates and a seasonal-naive baseline (and, with `trend="drift"`, the window's mean seasonal change times
-the seasons ahead; with `lead_input`, how far ahead the step lies) adds a correction to that baseline. The
+the seasons ahead; with `lead_input`, how far ahead the step lies) adds a correction to that baseline (with
+`local_forecasts`, also weights on fixed exponential-smoothing forecasts of the window, `training.smoothing`). The
 head's last layer starts at zero, so the untrained network *is* seasonal naive. `WindowSampler` draws training windows
 uniformly per series (no station dominates) without materialising them all.
 """
@@ -23,6 +24,7 @@ from torch import nn
 from paxcast.service.contract import CALENDAR, FORECAST, HISTORY, OPSET, GlobalTrainConfig
 from paxcast.service.intervals import SPREAD_FLOOR
 from paxcast.service.predictor import make_session, run_session
+from paxcast.training.smoothing import local_weights
 
 INPUTS, OUTPUT = (HISTORY, CALENDAR), FORECAST
 
@@ -41,7 +43,16 @@ class GlobalForecaster(nn.Module):
         # and so how close to zero a non-negative series sits, which centring and scaling hide.
         head_in = c.hidden + c.features + 1 + c.seasonal_lags * (1 + masks) + (c.scaling == "mase")
         head_in += (c.trend == "drift") + c.lead_input
-        self.head = nn.Sequential(nn.Linear(head_in, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 1))
+        locals_ = 0
+        if c.local_forecasts:
+            self.add_local_forecasts()
+            locals_ = self.local_ahead.shape[1] // c.horizon
+            # each method's forecast less seasonal naive, and every method's (and seasonal naive's) error on the
+            # window's last `held` values; padded, also the share of them observed
+            head_in += locals_ + (locals_ + 1) + c.pads
+        # Outputs per step: the correction, and with local forecasts one weight per method on its difference
+        # from seasonal naive, so a window can take one method's forecast outright.
+        self.head = nn.Sequential(nn.Linear(head_in, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 1 + locals_))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
         reps = -(-c.horizon // c.season)
@@ -57,6 +68,40 @@ class GlobalForecaster(nn.Module):
         self.register_buffer(
             "lags_index", lag_index[:, None] - c.season * torch.arange(c.seasonal_lags), persistent=False
         )
+
+    def add_local_forecasts(self) -> None:
+        """Buffers of `training.smoothing`'s maps: the window's forecasts by each method, and each method's
+        forecasts of the window's last `held` values (a horizon, or what the window holds beyond one season)
+        from the values before them."""
+        c = self.config
+        self.held = min(c.horizon, c.window - c.season)
+        ahead = torch.from_numpy(local_weights(c.window, c.horizon, c.season))  # (K, H, W)
+        behind = torch.from_numpy(local_weights(c.window - self.held, self.held, c.season))  # (K, held, W - held)
+        self.register_buffer("local_ahead", ahead.reshape(-1, c.window).T.contiguous(), persistent=False)
+        self.register_buffer("local_behind", behind.reshape(-1, c.window - self.held).T.contiguous(), persistent=False)
+        first = c.window - self.held
+        self.register_buffer("behind_naive", first - c.season + torch.arange(self.held) % c.season, persistent=False)
+
+    def local_inputs(self, x: torch.Tensor, base: torch.Tensor, observed: torch.Tensor | None):
+        """The head's inputs about the methods: each one's forecast less seasonal naive (B, H, K), first, and
+        naive, and each method's (and seasonal naive's) mean |error| over the window's last `held` observed
+        values, capped at 10 window spreads so one wild method cannot swamp the head."""
+        c, n = self.config, x.shape[0]
+        first = c.window - self.held
+        forecasts = (x @ self.local_ahead).reshape(n, -1, c.horizon).transpose(1, 2)  # (B, H, K)
+        backcasts = (x[:, :first] @ self.local_behind).reshape(n, -1, self.held)  # (B, K, held)
+        backcasts = torch.cat([x[:, self.behind_naive].unsqueeze(1), backcasts], dim=1)  # (B, K + 1, held)
+        errors = (backcasts - x[:, first:].unsqueeze(1)).abs()
+        inputs = [forecasts - base.unsqueeze(-1)]
+        if observed is None:
+            scores = errors.mean(dim=-1)
+        else:
+            seen = observed[:, first:].to(x.dtype)  # (B, held)
+            counted = seen.sum(dim=-1, keepdim=True)
+            scores = (errors * seen.unsqueeze(1)).sum(dim=-1) / counted.clamp_min(1.0)
+            inputs.append((counted / self.held).unsqueeze(1).expand(-1, c.horizon, -1))  # (B, H, 1)
+        inputs.append(scores.clamp_max(10.0).unsqueeze(1).expand(-1, c.horizon, -1))  # (B, H, K + 1)
+        return inputs
 
     def forward(self, history: torch.Tensor, calendar: torch.Tensor) -> torch.Tensor:
         c = self.config
@@ -101,8 +146,13 @@ class GlobalForecaster(nn.Module):
             head_in.append((self.seasonal_drift(x, observed) * self.seasons_ahead).unsqueeze(-1))  # (B, H, 1)
         if c.lead_input:
             head_in.append(self.lead.expand(x.shape[0], -1).unsqueeze(-1))  # (B, H, 1)
-        correction = self.head(torch.cat(head_in, dim=-1)).squeeze(-1)  # (B, H)
-        return (base + correction) * scale + centre
+        if not c.local_forecasts:
+            correction = self.head(torch.cat(head_in, dim=-1)).squeeze(-1)  # (B, H)
+            return (base + correction) * scale + centre
+        inputs = self.local_inputs(x, base, observed)
+        out = self.head(torch.cat(head_in + inputs, dim=-1))  # (B, H, 1 + K)
+        weighed = (out[..., 1:] * inputs[0]).sum(dim=-1)  # (B, H): each weight times its method's difference
+        return (base + out[..., 0] + weighed) * scale + centre
 
     def seasonal_drift(self, x: torch.Tensor, observed: torch.Tensor | None) -> torch.Tensor:
         """(B, 1) mean x[t] - x[t - season] over observed pairs of the scaled window: a season's trend."""

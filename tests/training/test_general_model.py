@@ -47,10 +47,17 @@ def trained_like(config: GlobalTrainConfig) -> GlobalForecaster:
     return model
 
 
-VARIANTS = [{"scaling": "level"}, {"scaling": "mase"}, {"scaling": "mase", "trend": "drift"}, {"lead_input": True}]
+VARIANTS = [
+    {"scaling": "level"},
+    {"scaling": "mase"},
+    {"scaling": "mase", "trend": "drift"},
+    {"lead_input": True},
+    {"scaling": "mase", "local_forecasts": True},
+]
+IDS = ["level", "mase", "mase-drift", "lead", "local"]
 
 
-@pytest.mark.parametrize("variant", VARIANTS, ids=["level", "mase", "mase-drift", "lead"])
+@pytest.mark.parametrize("variant", VARIANTS, ids=IDS)
 def test_padding_is_masked_what_it_holds_and_where_the_history_starts_do_not_leak(variant):
     model = trained_like(PADDED.updated(**variant))
     padded = torch.from_numpy(noisy_windows(3, np.random.default_rng(3)))  # row 0: 12 months of padding
@@ -102,7 +109,7 @@ def test_mase_scaled_network_untrained_is_seasonal_naive_and_a_periodic_window_s
             np.testing.assert_allclose(trained(periodic * factor, torch.zeros(1, 48, 2)), out * factor, rtol=1e-4)
 
 
-@pytest.mark.parametrize("variant", VARIANTS, ids=["level", "mase", "mase-drift", "lead"])
+@pytest.mark.parametrize("variant", VARIANTS, ids=IDS)
 def test_onnx_graph_takes_padded_rows_like_torch(tmp_path, variant):
     model = trained_like(PADDED.updated(**variant))
     path = export_onnx(model, tmp_path / "model.onnx")

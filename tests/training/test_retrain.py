@@ -239,6 +239,7 @@ GLOBAL_ONLY_FLAGS = {
     "ema": "0.5",
     "weight_decay": "0.01",
     "lead_input": "True",  # a switch: --lead_input
+    "local_forecasts": "True",
 }
 
 
