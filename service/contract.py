@@ -37,6 +37,10 @@ from paxcast.service.exceptions import ModelError, UsageError
 HISTORY, FORECAST = "history", "forecast"  # the ONNX graph's input and output tensors
 CALENDAR = "calendar"  # a calendar-aware graph's second input: (batch, window + horizon, covariates)
 OPSET = 17
+# The graphs' floor on a window's mean |value| (an all-zero window stays zero instead of dividing by 0); the
+# same floor scales its intervals (`intervals.window_scale`). Tiny, so that a series in thousandths is scaled
+# like one in millions (1.0 here made sub-unit series not scale-free).
+EPS = 1e-6
 CARD_FILE, ONNX_FILE = "model.json", "model.onnx"
 CARD_VERSION = 2
 CELLS = ("lstm", "gru", "peephole")
@@ -80,9 +84,8 @@ class ForecasterConfig(Frozen):
 
     @property
     def eps(self) -> float:
-        """The graph's floor on a window's mean |value| (an all-zero window stays zero instead of dividing by 0);
-        the same floor scales its intervals (`intervals.window_scale`)."""
-        return 1e-6
+        """EPS: a per-series model's card does not store it (a global model's card does, as `eps`)."""
+        return EPS
 
     @model_validator(mode="after")
     def window_covers_a_season(self) -> Self:
@@ -180,9 +183,7 @@ class GlobalTrainConfig(Frozen):
     clip_norm: float = Field(1.0, gt=0.0)
     eval_every: int = Field(100, ge=1)  # steps between validation checks (the checkpoint kept is the best one)
     features: int = Field(ge=0, le=64)  # calendar columns, len(card.covariates.names)
-    # Scale floor: an all-zero window stays zero instead of dividing by 0. Tiny, so that a series in
-    # thousandths is scaled like one in millions (1.0 here made sub-unit series not scale-free).
-    eps: float = Field(1e-6, gt=0.0)
+    eps: float = Field(EPS, gt=0.0)  # recorded in the card, so the service floors a window as the graph did
     # Against the corpus' own growth: tourism grew about 7 % a year in every year of its training part, and
     # a window's own trend told nothing about its future there, so the network learnt "add 10 %" for every
     # series. A random tilt shared by a window's history and target makes the trend it reads the trend it

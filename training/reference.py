@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from paxcast.service.contract import EPS
+
 
 def sigmoid(v: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-v))
@@ -115,7 +117,7 @@ def forecast(history: np.ndarray, state: dict, config: dict) -> np.ndarray:
     if config["transform"] == "log":
         xn, level = np.log(x), None
     else:
-        level = np.maximum(np.abs(x).mean(axis=1, keepdims=True), 1e-6)
+        level = np.maximum(np.abs(x).mean(axis=1, keepdims=True), EPS)
         xn = x / level
     change = xn[:, season:] - xn[:, :-season]  # change over one season, (B, window - season)
     position = xn[:, season:] - xn.mean(axis=1, keepdims=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from paxcast.service.contract import TrainConfig
+from paxcast.service.contract import EPS, TrainConfig
 from paxcast.training import metrics
 from paxcast.training.data import Series
 from paxcast.training.model import Ensemble, Forecaster
@@ -80,7 +80,7 @@ def split_windows(series: list[Series], window: int, horizon: int, val_fraction:
 
 def relative_loss(forecast, target, history):
     """Mean absolute error relative to each window's level over the observed (non-NaN) targets: scale-free."""
-    level = history.abs().mean(dim=1, keepdim=True).clamp_min(1e-6)
+    level = history.abs().mean(dim=1, keepdim=True).clamp_min(EPS)
     observed = ~torch.isnan(target)
     error = torch.where(observed, (forecast - torch.nan_to_num(target)).abs() / level, torch.zeros_like(forecast))
     return error.sum() / observed.sum().clamp_min(1)
