@@ -1,0 +1,170 @@
+"""Tried, not shipped: choosing, per window, between a general model and fixed local methods by their error on
+the window's own last horizon (docs/accuracy.md, "Local forecasts").
+
+    python -m bench.general_selection odd --data data/tourism/quarterly/train.csv.gz --members DIR/0 DIR/1 DIR/2
+    python -m bench.general_selection unseen --rule blend:0.5 -- --registry DIR/0 --data FILE --peers SeasonalNaive
+
+`odd` scores each rule on the odd tourism validation windows with the members `bench.general_halves` trained
+(each member alone, and their mean forecast). `unseen` runs `bench.general_unseen` with the rule applied to every
+forecast the registered graph makes. The candidates of a window holding n observed values: the graph's forecast;
+the methods of `training.smoothing` fitted to those n values. Each is scored on the window's last
+held = min(horizon, n - shortest) values, forecast from the values before them (the graph from the shorter
+history, padded as the service pads it), in units of the window's seasonal-naive MAE. Rules:
+- `net`: the graph alone (reproduces `general_halves` and `general_unseen`);
+- `argmin`: the candidate with the lowest error; `inv2`: weights 1 / error^2;
+- `switch:R`: the best local method if its error is under R, else the graph; `blend:R`: then the mean of the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from paxcast.training.smoothing import local_weights
+
+Run = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@functools.cache
+def maps(n: int, held: int, horizon: int, season: int) -> tuple[np.ndarray, np.ndarray]:
+    return local_weights(n - held, held, season), local_weights(n, horizon, season)
+
+
+def earlier(calendar: np.ndarray, steps: int, season: int) -> np.ndarray:
+    """The calendar rows of the window `steps` earlier; the general models' covariates repeat every season."""
+    index = np.arange(len(calendar)) - steps
+    return calendar[np.where(index < 0, index + season * ((-index + season - 1) // season), index)]
+
+
+def candidates(run: Run, history: np.ndarray, calendar: np.ndarray, shortest: int, season: int):
+    """The graph's forecasts (B, H), and per row (candidate forecasts (C, H), errors (C,)) or None when the row
+    is too short to hold values out; candidate 0 is the graph."""
+    width = history.shape[1]
+    graph = run(history, calendar)
+    horizon = graph.shape[1]
+    observed = [row[~np.isnan(row)].astype(np.float64) for row in history]
+    held = [min(horizon, len(y) - shortest) for y in observed]
+    rows = [i for i, h in enumerate(held) if h >= 1]
+    shorter = np.full((len(rows), width), np.nan, np.float32)
+    for j, i in enumerate(rows):
+        kept = observed[i][: len(observed[i]) - held[i]]
+        shorter[j, width - len(kept) :] = kept
+    calendars = np.stack([earlier(calendar[i], held[i], season) for i in rows]) if rows else calendar[:0]
+    backcast = dict(zip(rows, run(shorter, calendars) if rows else [], strict=True))
+    out = []
+    for i, y in enumerate(observed):
+        n, h = len(y), held[i]
+        if h < 1:
+            out.append(None)
+            continue
+        behind, ahead = maps(n, h, horizon, season)
+        truth = y[n - h :]
+        errors = np.concatenate([[np.abs(backcast[i][:h] - truth).mean()], np.abs(behind @ y[: n - h] - truth).mean(1)])
+        scale = max(np.abs(y[season:] - y[:-season]).mean(), 1e-9)
+        out.append((np.vstack([graph[i][None], ahead @ y]), errors / scale))
+    return graph, out
+
+
+def rule(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    kind, _, bound = name.partition(":")
+    r = float(bound or 0)
+
+    def choose(forecasts: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        if kind == "net":
+            return forecasts[0]
+        if kind == "argmin":
+            return forecasts[np.argmin(errors)]
+        if kind == "inv2":
+            w = 1 / np.maximum(errors, 1e-9) ** 2
+            return (w[:, None] * forecasts).sum(0) / w.sum()
+        best = 1 + np.argmin(errors[1:])
+        if errors[best] >= r:
+            return forecasts[0]
+        return forecasts[best] if kind == "switch" else 0.5 * (forecasts[0] + forecasts[best])
+
+    return choose
+
+
+def apply(name: str, graph: np.ndarray, found: list) -> np.ndarray:
+    choose, out = rule(name), graph.copy()
+    for i, c in enumerate(found):
+        if c is not None:
+            out[i] = choose(*c)
+    return out
+
+
+# window -> (min_history, season) of the general models' defaults, monthly and quarterly
+SHAPES = {72: (24, 12), 24: (8, 4)}
+RULES = ["net", "argmin", "inv2", "switch:0.3", "switch:0.5", "switch:0.7", "blend:0.3", "blend:0.5"]
+
+
+def odd(args: argparse.Namespace) -> dict:
+    from paxcast.service.contract import GlobalTrainConfig
+    from paxcast.service.predictor import make_session, run_session
+    from paxcast.training import global_train
+    from paxcast.training.data import read_series
+    from paxcast.training.global_pipeline import make_calendar
+    from paxcast.training.global_scores import mean_mase
+
+    series, runs, report = read_series(args.data), {}, {}
+    for member in args.members:
+        (path,) = member.glob("general_*/2*/model.onnx")
+        card = json.loads(path.with_name("model.json").read_text())
+        config = GlobalTrainConfig(**card["hyperparameters"])
+        session = make_session(path)
+        runs[member.name] = functools.partial(lambda s, x, c: run_session(s, x.astype(np.float32), c), session)
+    line = global_train.timeline(
+        series, make_calendar(card["freq"], None, None, None), config.horizon, config.window - config.shortest
+    )
+    v = global_train.validation_windows(series, line, config)
+    held = np.arange(len(v.history)) % 2 == 1  # the windows general_halves did not pick checkpoints on
+    history, calendar, target = v.history[held], v.calendar[held], v.target[held]
+    runs["mean"] = lambda x, c: np.mean([run(x, c) for run in list(runs.values())[: len(args.members)]], axis=0)
+    for label, run in runs.items():
+        graph, found = candidates(run, history, calendar, config.shortest, config.season)
+        report[label] = {
+            r: round(float(mean_mase(apply(r, graph, found), target, history, config.season)), 4) for r in RULES
+        }
+        print(label, report[label], flush=True)
+    return report
+
+
+def unseen(args: argparse.Namespace) -> None:
+    import paxcast.service.predictor as predictor
+    from bench.general_unseen import main as general_unseen
+
+    plain = predictor.run_session
+
+    def with_rule(session, x, calendar=None):
+        shortest, season = SHAPES[x.shape[1]]
+        run = lambda h, c: plain(session, h.astype(np.float32), c)  # noqa: E731
+        return apply(args.rule, *candidates(run, x, calendar, shortest, season)).astype(np.float32)
+
+    predictor.run_session = with_rule
+    general_unseen(args.rest)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.general_selection", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="mode", required=True)
+    o = sub.add_parser("odd")
+    o.add_argument("--data", type=Path, required=True)
+    o.add_argument("--members", type=Path, nargs="+", required=True)
+    u = sub.add_parser("unseen")
+    u.add_argument("--rule", default="net")
+    u.add_argument("rest", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.mode == "odd":
+        odd(args)
+    else:
+        args.rest = [a for a in args.rest if a != "--"]
+        unseen(args)
+
+
+if __name__ == "__main__":
+    main()
