@@ -125,7 +125,22 @@ def table(plan: Plan, runs: list[OriginRun], scores: Scores) -> str:
         "Pooled over origins: WAPE and coverage over every observed point, MASE over every (series, origin); "
         "w = interval width / |actual|, %; fit s = fit + forecast wall time, summed over origins."
     )
+    steps = [line for label in scores.labels if (line := coverage_by_step(label, scores.summary[label], levels))]
+    if steps:
+        lines += ["Coverage by horizon step, lowest and highest (every step is in the JSON):", *steps]
     return "\n".join(lines)
+
+
+def coverage_by_step(label: str, row: dict, levels: list[int]) -> str | None:
+    """'  label  80%: 75.1 (step 2) to 91.5 (step 22); 95%: ...', or None for a method without bands: a band
+    right on average can be wrong at every step."""
+    parts = []
+    for level in levels:
+        by_step = [(v, k + 1) for k, v in enumerate(row.get(f"coverage{level}_by_step") or []) if v is not None]
+        if by_step:
+            (low, at_low), (high, at_high) = min(by_step), max(by_step)
+            parts.append(f"{level}%: {low:.1f} (step {at_low}) to {high:.1f} (step {at_high})")
+    return f"  {label}  " + "; ".join(parts) if parts else None
 
 
 def plain(value):

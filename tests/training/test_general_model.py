@@ -218,7 +218,10 @@ def test_backtest_on_a_test_file_scores_the_served_general_model_and_its_peers(m
     ours = document["summary"]["paxcast global LSTM"]
     assert len(ours["coverage80_by_step"]) == 12  # six series, one value a step: the pooled figure is their mean
     assert np.mean(ours["coverage80_by_step"]) == pytest.approx(ours["coverage80"], abs=0.01)
-    assert "MAPE%" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "MAPE%" in printed
+    low = min(ours["coverage80_by_step"])
+    assert f"  paxcast global LSTM  80%: {low:.1f} (step {ours['coverage80_by_step'].index(low) + 1}) to" in printed
 
 
 def test_coverage_by_step_counts_observed_actuals_only_and_a_step_without_any_is_null():
