@@ -1,0 +1,102 @@
+"""Tried, not shipped: ensembles of general-model members that read different lengths of history
+(docs/accuracy.md, "Members with different windows").
+
+    python -m bench.general_mix odd --data data/tourism/monthly/train.csv.gz --members DIR72/0 DIR120/0 ...
+    python -m bench.general_mix unseen --extra DIR72/1,DIR72/2 -- --registry DIR120/0 --data FILE --peers SeasonalNaive
+
+`odd` scores every member, and the mean forecast of every three of them, on the odd tourism validation windows
+(those `bench.general_halves` did not pick checkpoints on), all on the MASE scale of the window-72 (quarterly:
+24) histories, so members with different windows compare; then the mean score of the mixes per set of windows.
+`unseen` runs `bench.general_unseen` with the extra members' forecasts averaged into the registered one's; the
+registered member must read the longest window, each extra one reads the last values of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from paxcast.service.predictor import make_session, run_session
+
+REFERENCE_WINDOWS = (72, 24)  # the shipped monthly and quarterly windows: the scale every member is scored on
+
+
+def graph(member: Path) -> tuple[Path, dict]:
+    (path,) = member.glob("general_*/2*/model.onnx")
+    return path, json.loads(path.with_name("model.json").read_text())
+
+
+def odd(args: argparse.Namespace) -> None:
+    from paxcast.service.contract import GlobalTrainConfig
+    from paxcast.training import global_train
+    from paxcast.training.data import read_series
+    from paxcast.training.global_pipeline import make_calendar
+    from paxcast.training.global_scores import mean_mase
+
+    series, forecasts, reference = read_series(args.data), {}, None
+    for member in args.members:
+        path, card = graph(member)
+        config = GlobalTrainConfig(**card["hyperparameters"])
+        calendar = make_calendar(card["freq"], None, None, None)
+        line = global_train.timeline(series, calendar, config.horizon, config.window - config.shortest)
+        v = global_train.validation_windows(series, line, config)
+        held = np.arange(len(v.history)) % 2 == 1
+        forecasts[member] = (config.window, run_session(make_session(path), v.history[held], v.calendar[held]))
+        if config.window in REFERENCE_WINDOWS:
+            reference = (v.history[held], v.target[held], config.season)
+    if reference is None:
+        raise SystemExit(f"no member reads the reference window ({' or '.join(map(str, REFERENCE_WINDOWS))})")
+    history, target, season = reference
+    for member, (window, f) in forecasts.items():
+        print(f"{member} (window {window}): {mean_mase(f, target, history, season):.4f}")
+    by_windows = defaultdict(list)
+    for trio in itertools.combinations(forecasts, 3):
+        windows = tuple(sorted(forecasts[m][0] for m in trio))
+        mean = np.mean([forecasts[m][1] for m in trio], axis=0)
+        by_windows[windows].append(float(mean_mase(mean, target, history, season)))
+    for windows, scores in sorted(by_windows.items(), key=lambda kv: np.mean(kv[1])):
+        spread = f"{min(scores):.4f}-{max(scores):.4f}"
+        print(f"windows {windows}: {len(scores)} mixes, mean {np.mean(scores):.4f} ({spread})")
+
+
+def unseen(args: argparse.Namespace) -> None:
+    import paxcast.service.predictor as predictor
+    from bench.general_unseen import main as general_unseen
+
+    extras = []
+    for member in args.extra.split(","):
+        path, card = graph(Path(member))
+        extras.append((make_session(path), card["window"]))
+
+    def averaged(session, x, calendar=None):
+        width = x.shape[1]
+        outs = [run_session(session, x, calendar)]
+        for extra, window in extras:
+            cut = slice(width - window, None)
+            outs.append(run_session(extra, np.ascontiguousarray(x[:, cut]), np.ascontiguousarray(calendar[:, cut])))
+        return np.mean(outs, axis=0).astype(np.float32)
+
+    predictor.run_session = averaged
+    general_unseen([a for a in args.rest if a != "--"])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.general_mix", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="mode", required=True)
+    o = sub.add_parser("odd")
+    o.add_argument("--data", type=Path, required=True)
+    o.add_argument("--members", type=Path, nargs="+", required=True)
+    u = sub.add_parser("unseen")
+    u.add_argument("--extra", required=True, help="comma-separated member directories averaged in")
+    u.add_argument("rest", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    odd(args) if args.mode == "odd" else unseen(args)
+
+
+if __name__ == "__main__":
+    main()
