@@ -62,7 +62,7 @@ def save_module(model: SameModel, path: Path) -> Path:
 def load_module(path: Path):
     import torch
 
-    from paxcast.service.contract import TrainConfig
+    from paxcast.service.hyperparameters import TrainConfig
     from paxcast.training.model import Ensemble, Forecaster
 
     saved = torch.load(path, weights_only=True)

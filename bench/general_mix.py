@@ -32,7 +32,7 @@ def graph(member: Path) -> tuple[Path, dict]:
 
 
 def odd(args: argparse.Namespace) -> None:
-    from paxcast.service.contract import GlobalTrainConfig
+    from paxcast.service.hyperparameters import GlobalTrainConfig
     from paxcast.training import global_train
     from paxcast.training.data import read_series
     from paxcast.training.global_pipeline import make_calendar

@@ -104,7 +104,7 @@ RULES = ["net", "argmin", "inv2", "switch:0.3", "switch:0.5", "switch:0.7", "ble
 
 
 def odd(args: argparse.Namespace) -> dict:
-    from paxcast.service.contract import GlobalTrainConfig
+    from paxcast.service.hyperparameters import GlobalTrainConfig
     from paxcast.service.predictor import make_session, run_session
     from paxcast.training import global_train
     from paxcast.training.data import read_series

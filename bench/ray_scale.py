@@ -141,7 +141,7 @@ def allreduce(calls: int) -> dict:
 
     import torch.multiprocessing as mp
 
-    from paxcast.service.contract import GlobalTrainConfig
+    from paxcast.service.hyperparameters import GlobalTrainConfig
     from paxcast.training.global_model import GlobalForecaster
 
     model = GlobalForecaster(GlobalTrainConfig(window=28, horizon=28, season=7, features=12))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from paxcast.service.contract import CELLS
 from paxcast.service.exceptions import UsageError
+from paxcast.service.hyperparameters import CELLS
 from paxcast.training.backtest import LSTM, run_backtest
 from paxcast.training.backtest_report import describe_splits, machine, summarize
 from paxcast.training.data import read_series

@@ -14,8 +14,8 @@ import argparse
 import signal
 import sys
 
-from paxcast.service.contract import GlobalTrainConfig, TrainConfig
 from paxcast.service.exceptions import PaxcastError, UsageError
+from paxcast.service.hyperparameters import GlobalTrainConfig, TrainConfig
 from paxcast.training.cli_models import (
     add_registry_arguments,
     cmd_models_list,

@@ -11,8 +11,9 @@ import types
 import typing
 from pathlib import Path
 
-from paxcast.service.contract import MODEL_NAME, GlobalTrainConfig, TrainConfig, flag_fields
+from paxcast.service.contract import MODEL_NAME
 from paxcast.service.exceptions import MissingExtra, UsageError
+from paxcast.service.hyperparameters import GlobalTrainConfig, TrainConfig, flag_fields
 
 
 def training_fields(retrainable: bool = False, include_global: bool = False) -> dict:

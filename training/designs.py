@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from paxcast.service.calendar import DEFAULT_SEASON
-from paxcast.service.contract import TrainConfig, make_config
 from paxcast.service.exceptions import DataError
+from paxcast.service.hyperparameters import TrainConfig, make_config
 from paxcast.training.data import Series, require_complete, require_length
 
 # Candidate designs, compared by inner rolling-origin validation inside the training data.

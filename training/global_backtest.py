@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from paxcast.service.calendar import FREQ_NAMES, iso, step
-from paxcast.service.contract import GlobalTrainConfig, sha256_of
+from paxcast.service.contract import sha256_of
 from paxcast.service.covariates import Calendar
 from paxcast.service.exceptions import DataError, UsageError
+from paxcast.service.hyperparameters import GlobalTrainConfig
 from paxcast.service.predictor import Predictor, level_label
 from paxcast.service.schemas import ForecastRequest
 from paxcast.training.data import Series, read_series

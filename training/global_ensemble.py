@@ -12,8 +12,8 @@ from dataclasses import replace
 
 import torch
 
-from paxcast.service.contract import GlobalTrainConfig
 from paxcast.service.covariates import Calendar
+from paxcast.service.hyperparameters import GlobalTrainConfig
 from paxcast.training.data import Series
 from paxcast.training.global_model import GlobalEnsemble
 from paxcast.training.global_scores import mean_mase, wape

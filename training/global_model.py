@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from paxcast.service.contract import CALENDAR, FORECAST, HISTORY, OPSET, GlobalTrainConfig
+from paxcast.service.contract import CALENDAR, FORECAST, HISTORY, OPSET
+from paxcast.service.hyperparameters import GlobalTrainConfig
 from paxcast.service.intervals import SPREAD_FLOOR
 from paxcast.service.predictor import make_session, run_session
 from paxcast.training.smoothing import local_weights

@@ -19,16 +19,15 @@ from paxcast.service.contract import (
     CALENDAR,
     OPSET,
     Calibration,
-    GlobalTrainConfig,
     ModelCard,
     OnnxFacts,
     Selection,
     TrainingFacts,
     Validation,
-    make_config,
 )
 from paxcast.service.covariates import Calendar, CalendarError
 from paxcast.service.exceptions import DataError, ModelError, UsageError
+from paxcast.service.hyperparameters import GlobalTrainConfig, make_config
 from paxcast.training.data import Series
 from paxcast.training.global_ensemble import train_members
 from paxcast.training.global_model import export_onnx, parity

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from paxcast.service.contract import GlobalTrainConfig
 from paxcast.service.covariates import Calendar
+from paxcast.service.hyperparameters import GlobalTrainConfig
 from paxcast.service.intervals import window_scale
 from paxcast.training.data import Series
 from paxcast.training.global_model import GlobalForecaster, WindowSampler

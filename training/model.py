@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from paxcast.service.contract import CELLS, ForecasterConfig
+from paxcast.service.hyperparameters import CELLS, ForecasterConfig
 
 N_FEATURES = 2  # seasonal change, position within the window
 

@@ -20,17 +20,16 @@ import numpy as np
 from paxcast.service.contract import (
     OPSET,
     Calibration,
-    GlobalTrainConfig,
     ModelCard,
     OnnxFacts,
     Selection,
-    TrainConfig,
     TrainingFacts,
     Validation,
     sha256_of,
 )
 from paxcast.service.covariates import Calendar
 from paxcast.service.exceptions import ModelError, UsageError
+from paxcast.service.hyperparameters import GlobalTrainConfig, TrainConfig
 from paxcast.training.data import Series, read_series
 from paxcast.training.designs import prepare
 from paxcast.training.export import export_onnx, parity, sample_histories

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import ray
 import torch
 
-from paxcast.service.contract import GlobalTrainConfig
 from paxcast.service.covariates import Calendar
 from paxcast.service.exceptions import ModelError, UsageError
+from paxcast.service.hyperparameters import GlobalTrainConfig
 from paxcast.training.data import Series
 from paxcast.training.global_train import GlobalResult, Shard, train_global
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from paxcast.service.contract import EPS
+from paxcast.service.hyperparameters import EPS
 
 
 def sigmoid(v: np.ndarray) -> np.ndarray:

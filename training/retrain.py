@@ -29,17 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from paxcast.service.calendar import FREQ_NAMES, parse_timestamp
-from paxcast.service.contract import (
-    GlobalTrainConfig,
-    ModelCard,
-    TrainConfig,
-    flag_fields,
-    make_config,
-    read_card,
-    sha256_of,
-)
+from paxcast.service.contract import ModelCard, read_card, sha256_of
 from paxcast.service.covariates import Calendar
 from paxcast.service.exceptions import DataError, ModelError, UsageError
+from paxcast.service.hyperparameters import GlobalTrainConfig, TrainConfig, flag_fields, make_config
 from paxcast.service.predictor import Predictor
 from paxcast.service.registry import current_version
 from paxcast.training.data import Series, read_series, require_length

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from paxcast.service.contract import Candidate, TrainConfig
+from paxcast.service.contract import Candidate
+from paxcast.service.hyperparameters import TrainConfig
 from paxcast.service.intervals import window_scale
 from paxcast.training import metrics
 from paxcast.training.data import Series

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from paxcast.service.contract import EPS, TrainConfig
+from paxcast.service.hyperparameters import EPS, TrainConfig
 from paxcast.training import metrics
 from paxcast.training.data import Series
 from paxcast.training.model import Ensemble, Forecaster

@@ -4,7 +4,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from paxcast.service.contract import TrainConfig
+from paxcast.service.hyperparameters import TrainConfig
 from paxcast.training.data import read_series
 from paxcast.training.export import export_onnx, parity, sample_histories
 from paxcast.training.train import train

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from paxcast.service.contract import GlobalTrainConfig
 from paxcast.service.covariates import Calendar
 from paxcast.service.exceptions import DataError
+from paxcast.service.hyperparameters import GlobalTrainConfig
 from paxcast.service.intervals import SPREAD_FLOOR, window_scale
 from paxcast.training.cli import main
 from paxcast.training.data import Series, read_series

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paxcast.service.contract import GlobalTrainConfig, read_card
+from paxcast.service.contract import read_card
 from paxcast.service.covariates import Calendar
 from paxcast.service.exceptions import DataError, UsageError
+from paxcast.service.hyperparameters import GlobalTrainConfig
 from paxcast.service.predictor import Predictor
 from paxcast.service.registry import current_version
 from paxcast.service.schemas import ForecastRequest

@@ -5,7 +5,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from paxcast.service.contract import TrainConfig
+from paxcast.service.hyperparameters import TrainConfig
 from paxcast.training import reference
 from paxcast.training.data import read_series
 from paxcast.training.export import export_onnx, sample_histories

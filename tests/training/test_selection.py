@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 import torch
 
-from paxcast.service.contract import TrainConfig, read_card
+from paxcast.service.contract import read_card
+from paxcast.service.hyperparameters import TrainConfig
 from paxcast.service.registry import current_version
 from paxcast.training.data import read_series
 from paxcast.training.selection import inner_backs, inner_validate, pooled_scores

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from paxcast.service.contract import GlobalTrainConfig
+from paxcast.service.hyperparameters import GlobalTrainConfig
 from paxcast.training.global_model import GlobalForecaster
 from paxcast.training.smoothing import METHODS, Smoothing, holt_winters, local_weights, seasonal_line
 
