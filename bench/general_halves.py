@@ -28,6 +28,29 @@ from paxcast.training.backtest_report import machine
 from paxcast.training.global_scores import mean_mase
 
 
+def member_graph(member: Path) -> tuple[Path, dict]:
+    """The graph a run registered under DIR/<seed>/ and its card, as a dict."""
+    (path,) = member.glob("general_*/2*/model.onnx")
+    return path, json.loads(path.with_name("model.json").read_text())
+
+
+def odd_windows(data: Path, card: dict) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
+    """The windows a member of `card`'s config was scored on: (shortest history, season, history, calendar,
+    target) of the odd validation windows of `data`."""
+    from paxcast.service.hyperparameters import GlobalTrainConfig
+    from paxcast.training.data import read_series
+    from paxcast.training.global_pipeline import make_calendar
+
+    config = GlobalTrainConfig(**card["hyperparameters"])
+    series = read_series(data)
+    calendar = make_calendar(card["freq"], None, None, None)
+    v = global_train.validation_windows(
+        series, global_train.timeline(series, calendar, config.horizon, config.window - config.shortest), config
+    )
+    odd = np.arange(len(v.history)) % 2 == 1
+    return config.shortest, config.season, v.history[odd], v.calendar[odd], v.target[odd]
+
+
 class OddWindows:
     """Stands in for `global_train.validation_windows`: hands training the even windows, keeps the odd ones."""
 

@@ -15,40 +15,28 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
+from bench.general_halves import member_graph, odd_windows
+from bench.general_unseen import main_through
 from paxcast.service.predictor import make_session, run_session
 
 REFERENCE_WINDOWS = (72, 24)  # the shipped monthly and quarterly windows: the scale every member is scored on
 
 
-def graph(member: Path) -> tuple[Path, dict]:
-    (path,) = member.glob("general_*/2*/model.onnx")
-    return path, json.loads(path.with_name("model.json").read_text())
-
-
 def odd(args: argparse.Namespace) -> None:
-    from paxcast.service.hyperparameters import GlobalTrainConfig
-    from paxcast.training import global_train
-    from paxcast.training.data import read_series
-    from paxcast.training.global_pipeline import make_calendar
     from paxcast.training.global_scores import mean_mase
 
-    series, forecasts, reference = read_series(args.data), {}, None
+    forecasts, reference = {}, None
     for member in args.members:
-        path, card = graph(member)
-        config = GlobalTrainConfig(**card["hyperparameters"])
-        calendar = make_calendar(card["freq"], None, None, None)
-        line = global_train.timeline(series, calendar, config.horizon, config.window - config.shortest)
-        v = global_train.validation_windows(series, line, config)
-        held = np.arange(len(v.history)) % 2 == 1
-        forecasts[member] = (config.window, run_session(make_session(path), v.history[held], v.calendar[held]))
-        if config.window in REFERENCE_WINDOWS:
-            reference = (v.history[held], v.target[held], config.season)
+        path, card = member_graph(member)
+        _, season, history, calendar, target = odd_windows(args.data, card)
+        forecasts[member] = (card["window"], run_session(make_session(path), history, calendar))
+        if card["window"] in REFERENCE_WINDOWS:
+            reference = (history, target, season)
     if reference is None:
         raise SystemExit(f"no member reads the reference window ({' or '.join(map(str, REFERENCE_WINDOWS))})")
     history, target, season = reference
@@ -65,12 +53,9 @@ def odd(args: argparse.Namespace) -> None:
 
 
 def unseen(args: argparse.Namespace) -> None:
-    import paxcast.service.predictor as predictor
-    from bench.general_unseen import main as general_unseen
-
     extras = []
     for member in args.extra.split(","):
-        path, card = graph(Path(member))
+        path, card = member_graph(Path(member))
         extras.append((make_session(path), card["window"]))
 
     def averaged(session, x, calendar=None):
@@ -81,8 +66,7 @@ def unseen(args: argparse.Namespace) -> None:
             outs.append(run_session(extra, np.ascontiguousarray(x[:, cut]), np.ascontiguousarray(calendar[:, cut])))
         return np.mean(outs, axis=0).astype(np.float32)
 
-    predictor.run_session = averaged
-    general_unseen([a for a in args.rest if a != "--"])
+    main_through(averaged, args.rest)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from bench.general_halves import member_graph, odd_windows
+from bench.general_unseen import main_through
 from paxcast.training.smoothing import local_weights
 
 Run = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -104,49 +105,34 @@ RULES = ["net", "argmin", "inv2", "switch:0.3", "switch:0.5", "switch:0.7", "ble
 
 
 def odd(args: argparse.Namespace) -> dict:
-    from paxcast.service.hyperparameters import GlobalTrainConfig
     from paxcast.service.predictor import make_session, run_session
-    from paxcast.training import global_train
-    from paxcast.training.data import read_series
-    from paxcast.training.global_pipeline import make_calendar
     from paxcast.training.global_scores import mean_mase
 
-    series, runs, report = read_series(args.data), {}, {}
+    runs, report = {}, {}
     for member in args.members:
-        (path,) = member.glob("general_*/2*/model.onnx")
-        card = json.loads(path.with_name("model.json").read_text())
-        config = GlobalTrainConfig(**card["hyperparameters"])
-        session = make_session(path)
-        runs[member.name] = functools.partial(lambda s, x, c: run_session(s, x.astype(np.float32), c), session)
-    line = global_train.timeline(
-        series, make_calendar(card["freq"], None, None, None), config.horizon, config.window - config.shortest
-    )
-    v = global_train.validation_windows(series, line, config)
-    held = np.arange(len(v.history)) % 2 == 1  # the windows general_halves did not pick checkpoints on
-    history, calendar, target = v.history[held], v.calendar[held], v.target[held]
-    runs["mean"] = lambda x, c: np.mean([run(x, c) for run in list(runs.values())[: len(args.members)]], axis=0)
+        path, card = member_graph(member)
+        runs[member.name] = functools.partial(
+            lambda s, x, c: run_session(s, x.astype(np.float32), c), make_session(path)
+        )
+    shortest, season, history, calendar, target = odd_windows(args.data, card)
+    members = list(runs.values())
+    runs["mean"] = lambda x, c: np.mean([run(x, c) for run in members], axis=0)
     for label, run in runs.items():
-        graph, found = candidates(run, history, calendar, config.shortest, config.season)
-        report[label] = {
-            r: round(float(mean_mase(apply(r, graph, found), target, history, config.season)), 4) for r in RULES
-        }
+        graph, found = candidates(run, history, calendar, shortest, season)
+        report[label] = {r: round(float(mean_mase(apply(r, graph, found), target, history, season)), 4) for r in RULES}
         print(label, report[label], flush=True)
     return report
 
 
 def unseen(args: argparse.Namespace) -> None:
-    import paxcast.service.predictor as predictor
-    from bench.general_unseen import main as general_unseen
-
-    plain = predictor.run_session
+    from paxcast.service.predictor import run_session
 
     def with_rule(session, x, calendar=None):
         shortest, season = SHAPES[x.shape[1]]
-        run = lambda h, c: plain(session, h.astype(np.float32), c)  # noqa: E731
+        run = lambda h, c: run_session(session, h.astype(np.float32), c)  # noqa: E731
         return apply(args.rule, *candidates(run, x, calendar, shortest, season)).astype(np.float32)
 
-    predictor.run_session = with_rule
-    general_unseen(args.rest)
+    main_through(with_rule, args.rest)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -159,11 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     u.add_argument("--rule", default="net")
     u.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
-    if args.mode == "odd":
-        odd(args)
-    else:
-        args.rest = [a for a in args.rest if a != "--"]
-        unseen(args)
+    odd(args) if args.mode == "odd" else unseen(args)
 
 
 if __name__ == "__main__":

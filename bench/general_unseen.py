@@ -208,6 +208,18 @@ def provenance(freq: str, predictor: Predictor) -> dict:
     }
 
 
+def main_through(run_session, argv: list[str]) -> dict:
+    """`main(argv)` with every graph call the Predictor makes going through `run_session(session, x, calendar)`:
+    how `bench.general_selection` and `bench.general_mix` score a rule or an ensemble built outside a graph."""
+    import paxcast.service.predictor as predictor
+
+    plain, predictor.run_session = predictor.run_session, run_session
+    try:
+        return main([a for a in argv if a != "--"])
+    finally:
+        predictor.run_session = plain
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.general_unseen", description=__doc__.split("\n")[0])
     parser.add_argument("--registry", type=Path, default=ROOT / "models")
