@@ -202,8 +202,11 @@ class GlobalTrainConfig(Frozen):
                 f"min_history ({self.min_history}) must be between the season ({self.season}) and the window "
                 f"({self.window}): the graph's seasonal naive reads the last season"
             )
-        if self.local_forecasts and self.window <= self.season:
-            raise ValueError(f"local_forecasts needs a window ({self.window}) longer than the season ({self.season})")
+        if self.local_forecasts and (self.window <= 2 * self.season or self.scaling != "mase"):
+            raise ValueError(
+                f"local_forecasts needs scaling 'mase' and a window ({self.window}) over two seasons ({self.season}): "
+                "the methods are scored in seasonal-naive units, fitted to two seasons at least"
+            )
         if self.seasonal_lags * self.season > self.window:
             raise ValueError(
                 f"seasonal_lags ({self.seasonal_lags}) x season ({self.season}) exceeds the window ({self.window})"

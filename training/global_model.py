@@ -25,7 +25,7 @@ from paxcast.service.contract import CALENDAR, FORECAST, HISTORY, OPSET
 from paxcast.service.hyperparameters import GlobalTrainConfig
 from paxcast.service.intervals import SPREAD_FLOOR
 from paxcast.service.predictor import make_session, run_session
-from paxcast.training.smoothing import local_weights
+from paxcast.training.smoothing import LocalForecasts
 
 INPUTS, OUTPUT = (HISTORY, CALENDAR), FORECAST
 
@@ -44,16 +44,14 @@ class GlobalForecaster(nn.Module):
         # and so how close to zero a non-negative series sits, which centring and scaling hide.
         head_in = c.hidden + c.features + 1 + c.seasonal_lags * (1 + masks) + (c.scaling == "mase")
         head_in += (c.trend == "drift") + c.lead_input
-        locals_ = 0
+        methods = 0
         if c.local_forecasts:
-            self.add_local_forecasts()
-            locals_ = self.local_ahead.shape[1] // c.horizon
-            # each method's forecast less seasonal naive, and every method's (and seasonal naive's) error on the
-            # window's last `held` values; padded, also the share of them observed
-            head_in += locals_ + (locals_ + 1) + c.pads
+            self.local = LocalForecasts(c.window, c.shortest, c.horizon, c.season)
+            methods = self.local.methods
+            head_in += methods + 1 + (methods + 1)  # each method's difference; held share; every error
         # Outputs per step: the correction, and with local forecasts one weight per method on its difference
         # from seasonal naive, so a window can take one method's forecast outright.
-        self.head = nn.Sequential(nn.Linear(head_in, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 1 + locals_))
+        self.head = nn.Sequential(nn.Linear(head_in, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 1 + methods))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
         reps = -(-c.horizon // c.season)
@@ -69,40 +67,6 @@ class GlobalForecaster(nn.Module):
         self.register_buffer(
             "lags_index", lag_index[:, None] - c.season * torch.arange(c.seasonal_lags), persistent=False
         )
-
-    def add_local_forecasts(self) -> None:
-        """Buffers of `training.smoothing`'s maps: the window's forecasts by each method, and each method's
-        forecasts of the window's last `held` values (a horizon, or what the window holds beyond one season)
-        from the values before them."""
-        c = self.config
-        self.held = min(c.horizon, c.window - c.season)
-        ahead = torch.from_numpy(local_weights(c.window, c.horizon, c.season))  # (K, H, W)
-        behind = torch.from_numpy(local_weights(c.window - self.held, self.held, c.season))  # (K, held, W - held)
-        self.register_buffer("local_ahead", ahead.reshape(-1, c.window).T.contiguous(), persistent=False)
-        self.register_buffer("local_behind", behind.reshape(-1, c.window - self.held).T.contiguous(), persistent=False)
-        first = c.window - self.held
-        self.register_buffer("behind_naive", first - c.season + torch.arange(self.held) % c.season, persistent=False)
-
-    def local_inputs(self, x: torch.Tensor, base: torch.Tensor, observed: torch.Tensor | None):
-        """The head's inputs about the methods: each one's forecast less seasonal naive (B, H, K), first, and
-        naive, and each method's (and seasonal naive's) mean |error| over the window's last `held` observed
-        values, capped at 10 window spreads so one wild method cannot swamp the head."""
-        c, n = self.config, x.shape[0]
-        first = c.window - self.held
-        forecasts = (x @ self.local_ahead).reshape(n, -1, c.horizon).transpose(1, 2)  # (B, H, K)
-        backcasts = (x[:, :first] @ self.local_behind).reshape(n, -1, self.held)  # (B, K, held)
-        backcasts = torch.cat([x[:, self.behind_naive].unsqueeze(1), backcasts], dim=1)  # (B, K + 1, held)
-        errors = (backcasts - x[:, first:].unsqueeze(1)).abs()
-        inputs = [forecasts - base.unsqueeze(-1)]
-        if observed is None:
-            scores = errors.mean(dim=-1)
-        else:
-            seen = observed[:, first:].to(x.dtype)  # (B, held)
-            counted = seen.sum(dim=-1, keepdim=True)
-            scores = (errors * seen.unsqueeze(1)).sum(dim=-1) / counted.clamp_min(1.0)
-            inputs.append((counted / self.held).unsqueeze(1).expand(-1, c.horizon, -1))  # (B, H, 1)
-        inputs.append(scores.clamp_max(10.0).unsqueeze(1).expand(-1, c.horizon, -1))  # (B, H, K + 1)
-        return inputs
 
     def forward(self, history: torch.Tensor, calendar: torch.Tensor) -> torch.Tensor:
         c = self.config
@@ -150,10 +114,10 @@ class GlobalForecaster(nn.Module):
         if not c.local_forecasts:
             correction = self.head(torch.cat(head_in, dim=-1)).squeeze(-1)  # (B, H)
             return (base + correction) * scale + centre
-        inputs = self.local_inputs(x, base, observed)
-        out = self.head(torch.cat(head_in + inputs, dim=-1))  # (B, H, 1 + K)
-        weighed = (out[..., 1:] * inputs[0]).sum(dim=-1)  # (B, H): each weight times its method's difference
-        return (base + out[..., 0] + weighed) * scale + centre
+        differences, facts = self.local(x, base, count)  # (B, H, K), (B, H, K + 2)
+        out = self.head(torch.cat([*head_in, differences, facts], dim=-1))  # (B, H, 1 + K)
+        weighted = (out[..., 1:] * differences).sum(dim=-1)  # (B, H): each weight times its method's difference
+        return (base + out[..., 0] + weighted) * scale + centre
 
     def seasonal_drift(self, x: torch.Tensor, observed: torch.Tensor | None) -> torch.Tensor:
         """(B, 1) mean x[t] - x[t - season] over observed pairs of the scaled window: a season's trend."""

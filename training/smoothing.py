@@ -18,6 +18,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import torch
+from torch import nn
 
 
 class Smoothing(NamedTuple):
@@ -55,7 +57,7 @@ def holt_winters(y: np.ndarray, horizon: int, season: int, method: Smoothing) ->
     """(horizon, columns): additive Holt-Winters forecasts of each column of `y (length, columns)`.
 
     Initial level: the first season's mean; initial season: the first season less that mean; initial trend:
-    the change between the first two seasons' means per step (0 if the window holds one season)."""
+    the change between the first two seasons' means per step (0 if the window holds under two seasons)."""
     a, b, g, phi = method
     m = season
     level = y[:m].mean(axis=0)
@@ -81,3 +83,65 @@ def seasonal_line(length: int, horizon: int, season: int) -> np.ndarray:
         design = np.column_stack([design, (t - length) / season])
     fitted, ahead = design[:length], design[length:]
     return ahead @ np.linalg.pinv(fitted)
+
+
+def held_out(n: int, horizon: int, season: int) -> int:
+    """How many of the last values of an n-value history the methods are scored on: a horizon, or fewer so
+    that two seasons stay to fit them from (under two seasons every method is seasonal naive); 0: none."""
+    return max(0, min(horizon, n - 2 * season))
+
+
+def window_maps(window: int, shortest: int, horizon: int, season: int) -> tuple[np.ndarray, ...]:
+    """The maps for every observed length n from `shortest` to `window`, reading only the n observed values at
+    the window's end (a padded window's padding gets weight 0):
+    ahead (lengths, K, horizon, window): each method's forecast of the horizon;
+    behind (lengths, K + 1, scored, window), scored = held_out(window): seasonal naive's and each method's
+    forecast of the window's last held_out(n) values from the values before them, in the last rows;
+    scored_steps (lengths, scored): 1 where a row of `behind` forecasts a value, 0 where n holds too few."""
+    lengths = range(shortest, window + 1)
+    scored = held_out(window, horizon, season)
+    ahead = np.zeros((len(lengths), len(METHODS) + 1, horizon, window), np.float32)
+    behind = np.zeros((len(lengths), len(METHODS) + 2, scored, window), np.float32)
+    scored_steps = np.zeros((len(lengths), scored), np.float32)
+    for i, n in enumerate(lengths):
+        ahead[i, :, :, window - n :] = local_weights(n, horizon, season)
+        held = held_out(n, horizon, season)
+        if not held:
+            continue
+        steps = slice(scored - held, scored)
+        behind[i, 1:, steps, window - n : window - held] = local_weights(n - held, held, season)
+        for j in range(held):  # seasonal naive: the same season position in the last season before them
+            behind[i, 0, scored - held + j, window - held - season + j % season] = 1.0
+        scored_steps[i, steps] = 1.0
+    return ahead, behind, scored_steps
+
+
+class LocalForecasts(nn.Module):
+    """What a head reads about the local methods of one window: each method's forecast less seasonal naive
+    (B, H, K), and (B, H, K + 2) the share of the window's last `scored` values the methods were scored on, then
+    seasonal naive's and each method's mean |error| on them, capped at 10 so one wild method cannot swamp the
+    head. Windows are in the graph's scaled units (centred, over their seasonal-naive MAE), so the errors are too.
+    """
+
+    def __init__(self, window: int, shortest: int, horizon: int, season: int):
+        super().__init__()
+        self.shortest, self.horizon = shortest, horizon
+        ahead, behind, scored_steps = (torch.from_numpy(m) for m in window_maps(window, shortest, horizon, season))
+        self.register_buffer("ahead", ahead.flatten(1, 2), persistent=False)  # (lengths, K * H, W)
+        self.register_buffer("behind", behind.flatten(1, 2), persistent=False)  # (lengths, (K + 1) * scored, W)
+        self.register_buffer("scored_steps", scored_steps, persistent=False)  # (lengths, scored)
+        self.methods = len(METHODS) + 1
+
+    def forward(self, x: torch.Tensor, base: torch.Tensor, count: torch.Tensor):
+        """x (B, W) scaled, padding 0; base (B, H) seasonal naive; count (B, 1) observed values."""
+        n, scored = x.shape[0], self.scored_steps.shape[1]
+        length = (count[:, 0] - self.shortest).clamp(0, self.ahead.shape[0] - 1).long()  # (B,)
+        column = x.unsqueeze(-1)  # (B, W, 1)
+        forecasts = torch.bmm(self.ahead[length], column).reshape(n, self.methods, self.horizon).transpose(1, 2)
+        backcasts = torch.bmm(self.behind[length], column).reshape(n, self.methods + 1, scored)
+        steps = self.scored_steps[length]  # (B, scored)
+        errors = (backcasts - x[:, x.shape[1] - scored :].unsqueeze(1)).abs() * steps.unsqueeze(1)
+        held = steps.sum(dim=1, keepdim=True)  # (B, 1)
+        scores = (errors.sum(dim=-1) / held.clamp_min(1.0)).clamp_max(10.0)  # (B, K + 1)
+        facts = torch.cat([held / scored, scores], dim=-1).unsqueeze(1).expand(-1, self.horizon, -1)
+        return forecasts - base.unsqueeze(-1), facts

@@ -8,7 +8,7 @@ import torch
 
 from paxcast.service.hyperparameters import GlobalTrainConfig
 from paxcast.training.global_model import GlobalForecaster
-from paxcast.training.smoothing import METHODS, Smoothing, holt_winters, local_weights, seasonal_line
+from paxcast.training.smoothing import METHODS, Smoothing, holt_winters, local_weights, seasonal_line, window_maps
 
 QUARTERS = dict(window=24, horizon=8, season=4, min_history=8, seasonal_lags=2, hidden=8, features=2)
 LOCAL = GlobalTrainConfig(**QUARTERS, scaling="mase", local_forecasts=True)
@@ -47,29 +47,48 @@ def test_the_seasonal_line_continues_a_steady_trend_with_a_fixed_season_exactly(
     np.testing.assert_allclose(flat.sum(axis=1), 1.0)
 
 
-def test_untrained_the_graph_is_seasonal_naive_and_trained_it_can_take_the_line_outright():
+def test_untrained_the_graph_is_seasonal_naive_and_trained_it_can_take_the_line_outright_padded_or_not():
     model = GlobalForecaster(LOCAL).eval()
     t = np.arange(32, dtype=np.float32)
     line = 1000 + 3 * t + 50 * np.sin(t * np.pi / 2)
     history = torch.from_numpy(np.stack([line[:24], line[:24]]))
-    history[1, :10] = float("nan")  # padded: the errors count observed values only, and stay finite
+    history[1, :10] = float("nan")  # padded: 14 observed values, the methods fit those alone
     with torch.no_grad():
         out = model(history, torch.zeros(2, 32, 2)).numpy()
         np.testing.assert_allclose(out, np.nan_to_num(history.numpy())[:, [20, 21, 22, 23] * 2], rtol=1e-6)
         # A head whose only output is weight 1 on the line method forecasts the line, to the float.
         model.head[-1].bias[len(METHODS) + 1] = 1.0
         out = model(history, torch.zeros(2, 32, 2)).numpy()
-    np.testing.assert_allclose(out[0], line[24:], rtol=1e-5)
+    np.testing.assert_allclose(out, np.stack([line[24:], line[24:]]), rtol=1e-5)
 
 
-def test_the_head_reads_every_methods_error_on_the_windows_last_horizon():
+def test_the_head_reads_every_methods_error_on_the_windows_last_values_and_padding_weighs_nothing():
     model = GlobalForecaster(LOCAL).eval()
     t = np.arange(24, dtype=np.float32)
-    x = torch.from_numpy((0.5 * t + np.sin(t * np.pi / 2))[None])
-    base = x[:, model.lag_index]
-    differences, *_, scores = model.local_inputs(x, base, None)
-    assert differences.shape == (1, 8, len(METHODS) + 1)
-    scores = scores[0, 0].numpy()  # seasonal naive first, then the methods
-    # Seasonal naive repeats the last season over both seasons held: it misses one year's trend (4 x 0.5), then two.
-    assert scores[0] == pytest.approx(3.0, rel=1e-5)
-    assert scores[-1] == pytest.approx(0.0, abs=1e-4)  # the line is exact on a line with a season
+    x = torch.from_numpy(np.stack([0.5 * t + np.sin(t * np.pi / 2)] * 3))
+    x[1, :6] = 0.0  # 18 observed: scored on the last 8 still (18 - 8 leaves two seasons)
+    x[2, :12] = 0.0  # 12 observed: scored on the last 4 (two seasons stay to fit)
+    count = torch.tensor([[24.0], [18.0], [12.0]])
+    differences, facts = model.local(x, x[:, model.lag_index], count)
+    assert differences.shape == (3, 8, len(METHODS) + 1) and facts.shape == (3, 8, len(METHODS) + 3)
+    facts = facts[:, 0].numpy()  # the share scored, seasonal naive's error, then each method's
+    np.testing.assert_allclose(facts[:, 0], [1.0, 1.0, 0.5])
+    # Seasonal naive repeats the last season before the scored values: it misses one year's trend (4 x 0.5),
+    # then two, over a block of two seasons; one, over a block of one.
+    np.testing.assert_allclose(facts[:, 1], [3.0, 3.0, 2.0], rtol=1e-5)
+    np.testing.assert_allclose(facts[:, -1], 0.0, atol=1e-4)  # the line is exact, whatever the padding held
+
+
+def test_each_length_reads_its_observed_values_only():
+    ahead, behind, scored_steps = window_maps(window=24, shortest=8, horizon=8, season=4)
+    for n in (8, 13, 24):
+        np.testing.assert_array_equal(ahead[n - 8, :, :, : 24 - n], 0.0)  # the padding
+        np.testing.assert_allclose(ahead[n - 8, :, :, 24 - n :], local_weights(n, 8, 4))
+    assert scored_steps[0].sum() == 0 and scored_steps[13 - 8].sum() == 5 and scored_steps[-1].sum() == 8
+
+
+def test_local_forecasts_need_mase_scaling_and_two_seasons_to_fit():
+    with pytest.raises(ValueError, match="local_forecasts needs scaling 'mase'"):
+        GlobalTrainConfig(**QUARTERS, local_forecasts=True)
+    with pytest.raises(ValueError, match="over two seasons"):
+        GlobalTrainConfig(**{**QUARTERS, "window": 8}, scaling="mase", local_forecasts=True)
