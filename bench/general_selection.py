@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,13 +27,14 @@ import numpy as np
 
 from bench.general_halves import member_graph, odd_windows
 from bench.general_unseen import main_through
-from paxcast.training.smoothing import local_weights
+from paxcast.training.smoothing import METHODS, held_out, local_weights
 
 Run = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @functools.cache
-def maps(n: int, held: int, horizon: int, season: int) -> tuple[np.ndarray, np.ndarray]:
+def method_maps(n: int, held: int, horizon: int, season: int) -> tuple[np.ndarray, np.ndarray]:
+    """The methods' forecasts of the last `held` of n values from the values before, and of the horizon."""
     return local_weights(n - held, held, season), local_weights(n, horizon, season)
 
 
@@ -42,15 +44,17 @@ def earlier(calendar: np.ndarray, steps: int, season: int) -> np.ndarray:
     return calendar[np.where(index < 0, index + season * ((-index + season - 1) // season), index)]
 
 
-def candidates(run: Run, history: np.ndarray, calendar: np.ndarray, shortest: int, season: int):
+def candidates(run: Run, history: np.ndarray, calendar: np.ndarray, shortest: int, season: int, full: bool = False):
     """The graph's forecasts (B, H), and per row (candidate forecasts (C, H), errors (C,)) or None when the row
-    is too short to hold values out; candidate 0 is the graph."""
+    is too short to hold values out (or, `full`, padded at all); candidate 0 is the graph. The values held out
+    are `smoothing.held_out`'s, as the graph's `local_forecasts` scores them; the graph forecasts them from the
+    history before them, so that history must hold `shortest` values."""
     width = history.shape[1]
     graph = run(history, calendar)
     horizon = graph.shape[1]
-    observed = [row[~np.isnan(row)].astype(np.float64) for row in history]
-    held = [min(horizon, len(y) - shortest) for y in observed]
-    rows = [i for i, h in enumerate(held) if h >= 1]
+    observed = [row[~np.isnan(row)].astype(np.float64) for row in history]  # validation windows have no gaps
+    held = [min(held_out(len(y), horizon, season), len(y) - shortest) for y in observed]
+    rows = [i for i, h in enumerate(held) if h >= 1 and not (full and len(observed[i]) < width)]
     shorter = np.full((len(rows), width), np.nan, np.float32)
     for j, i in enumerate(rows):
         kept = observed[i][: len(observed[i]) - held[i]]
@@ -60,10 +64,10 @@ def candidates(run: Run, history: np.ndarray, calendar: np.ndarray, shortest: in
     out = []
     for i, y in enumerate(observed):
         n, h = len(y), held[i]
-        if h < 1:
+        if i not in backcast:
             out.append(None)
             continue
-        behind, ahead = maps(n, h, horizon, season)
+        behind, ahead = method_maps(n, h, horizon, season)
         truth = y[n - h :]
         errors = np.concatenate([[np.abs(backcast[i][:h] - truth).mean()], np.abs(behind @ y[: n - h] - truth).mean(1)])
         scale = max(np.abs(y[season:] - y[:-season]).mean(), 1e-9)
@@ -73,6 +77,8 @@ def candidates(run: Run, history: np.ndarray, calendar: np.ndarray, shortest: in
 
 def rule(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     kind, _, bound = name.partition(":")
+    if (kind in ("switch", "blend")) != bool(bound) or kind not in ("net", "argmin", "inv2", "switch", "blend"):
+        raise SystemExit(f"rule {name!r}: one of net, argmin, inv2, switch:R, blend:R")
     r = float(bound or 0)
 
     def choose(forecasts: np.ndarray, errors: np.ndarray) -> np.ndarray:
@@ -93,13 +99,19 @@ def rule(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
 
 def apply(name: str, graph: np.ndarray, found: list) -> np.ndarray:
     choose, out = rule(name), graph.copy()
-    for i, c in enumerate(found):
-        if c is not None:
-            out[i] = choose(*c)
+    for i, candidate in enumerate(found):
+        if candidate is not None:
+            out[i] = choose(*candidate)
     return out
 
 
-# window -> (min_history, season) of the general models' defaults, monthly and quarterly
+def changed(graph: np.ndarray, out: np.ndarray) -> int:
+    """Forecasts the rule did not leave to the graph."""
+    return int((np.abs(out - graph).max(axis=1) > 0).sum())
+
+
+# window -> (min_history, season) of the general models' defaults, monthly and quarterly: `unseen` sees the
+# graph's session only, not its card
 SHAPES = {72: (24, 12), 24: (8, 4)}
 RULES = ["net", "argmin", "inv2", "switch:0.3", "switch:0.5", "switch:0.7", "blend:0.3", "blend:0.5"]
 
@@ -118,21 +130,40 @@ def odd(args: argparse.Namespace) -> dict:
     members = list(runs.values())
     runs["mean"] = lambda x, c: np.mean([run(x, c) for run in members], axis=0)
     for label, run in runs.items():
-        graph, found = candidates(run, history, calendar, shortest, season)
-        report[label] = {r: round(float(mean_mase(apply(r, graph, found), target, history, season)), 4) for r in RULES}
-        print(label, report[label], flush=True)
+        graph, found = candidates(run, history, calendar, shortest, season, args.full)
+        report[label] = {}
+        for r in RULES:
+            out = apply(r, graph, found)
+            report[label][r] = {
+                "mase": round(float(mean_mase(out, target, history, season)), 4),
+                "changed": changed(graph, out),
+            }
+        print(label, {r: v["mase"] for r, v in report[label].items()}, flush=True)
+    picks = np.bincount([np.argmin(c[1]) for c in found if c is not None], minlength=len(METHODS) + 2)
+    moved = {r: v["changed"] for r, v in report["mean"].items()}
+    print(f"{len(history)} windows; forecasts the rules changed: {moved}")
+    print(f"the lowest error picks (the graph, {len(METHODS)} Holt-Winters, the line): {picks.tolist()}")
     return report
 
 
 def unseen(args: argparse.Namespace) -> None:
     from paxcast.service.predictor import run_session
 
+    counts = {"forecasts": 0, "changed": 0}
+
     def with_rule(session, x, calendar=None):
+        if x.shape[1] not in SHAPES:
+            raise SystemExit(f"a graph of window {x.shape[1]}: this bench knows the general models' {list(SHAPES)}")
         shortest, season = SHAPES[x.shape[1]]
         run = lambda h, c: run_session(session, h.astype(np.float32), c)  # noqa: E731
-        return apply(args.rule, *candidates(run, x, calendar, shortest, season)).astype(np.float32)
+        graph, found = candidates(run, x, calendar, shortest, season, args.full)
+        out = apply(args.rule, graph, found)
+        counts["forecasts"] += len(x)
+        counts["changed"] += changed(graph, out)
+        return out.astype(np.float32)
 
     main_through(with_rule, args.rest)
+    print(f"rule {args.rule}: changed {counts['changed']} of {counts['forecasts']} forecasts", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -142,7 +173,9 @@ def main(argv: list[str] | None = None) -> None:
     o.add_argument("--data", type=Path, required=True)
     o.add_argument("--members", type=Path, nargs="+", required=True)
     u = sub.add_parser("unseen")
-    u.add_argument("--rule", default="net")
+    u.add_argument("--rule", default="net", help="net, argmin, inv2, switch:R or blend:R")
+    for mode in (o, u):
+        mode.add_argument("--full", action="store_true", help="leave padded windows to the graph")
     u.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     odd(args) if args.mode == "odd" else unseen(args)
