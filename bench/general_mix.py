@@ -24,7 +24,8 @@ from bench.general_halves import member_graph, odd_windows
 from bench.general_unseen import main_through
 from paxcast.service.predictor import make_session, run_session
 
-REFERENCE_WINDOWS = (72, 24)  # the shipped monthly and quarterly windows: the scale every member is scored on
+# The shipped monthly and quarterly windows: every member is scored on the MASE scale of their histories.
+REFERENCE_WINDOW = {"MS": 72, "QS": 24}
 
 
 def odd(args: argparse.Namespace) -> None:
@@ -35,11 +36,12 @@ def odd(args: argparse.Namespace) -> None:
         path, card = member_graph(member)
         _, season, history, calendar, target = odd_windows(args.data, card)
         forecasts[member] = (card["window"], run_session(make_session(path), history, calendar))
-        if card["window"] in REFERENCE_WINDOWS:
+        if reference is not None and not np.array_equal(reference[1], target, equal_nan=True):
+            raise SystemExit(f"{member} scores other windows than the members before it: compare like with like")
+        if card["window"] == REFERENCE_WINDOW[card["freq"]] or reference is None:
             reference = (history, target, season)
-    if reference is None:
-        raise SystemExit(f"no member reads the reference window ({' or '.join(map(str, REFERENCE_WINDOWS))})")
     history, target, season = reference
+    print(f"MASE on the scale of window-{history.shape[1]} histories")
     for member, (window, f) in forecasts.items():
         print(f"{member} (window {window}): {mean_mase(f, target, history, season):.4f}")
     by_windows = defaultdict(list)
@@ -60,6 +62,8 @@ def unseen(args: argparse.Namespace) -> None:
 
     def averaged(session, x, calendar=None):
         width = x.shape[1]
+        if any(window > width for _, window in extras):
+            raise SystemExit(f"the registered member reads {width} values; an extra one reads more")
         outs = [run_session(session, x, calendar)]
         for extra, window in extras:
             cut = slice(width - window, None)
