@@ -28,8 +28,8 @@ from pydantic import (
 )
 
 from paxcast.service.calendar import DEFAULT_SEASON
-from paxcast.service.exceptions import ModelError, one_line
-from paxcast.service.hyperparameters import Frozen, GlobalTrainConfig, Hyperparameters, Transform
+from paxcast.service.exceptions import ModelError
+from paxcast.service.hyperparameters import Frozen, GlobalTrainConfig, Hyperparameters, Transform, one_line
 
 HISTORY, FORECAST = "history", "forecast"  # the ONNX graph's input and output tensors
 CALENDAR = "calendar"  # a calendar-aware graph's second input: (batch, window + horizon, covariates)

@@ -14,11 +14,6 @@ Anything else that escapes a command is a bug: a traceback and exit 1, never a o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pydantic import ValidationError
-
 
 class PaxcastError(Exception):
     """A known failure whose message is one complete line."""
@@ -63,16 +58,3 @@ class RegistryBusy(PaxcastError):
 
 class InvalidInput(PaxcastError, ValueError):
     """A request asks for something the model cannot answer; the message names the series and the rule."""
-
-
-def one_line(exc: ValidationError, prefix: str = "") -> str:
-    """The first validation error as `field.path: message (and N more problems)`."""
-    first = exc.errors(include_url=False, include_input=False)[0]
-    # A discriminated union puts its tag in the path (hyperparameters.recurrent.horizon); the file has no such key.
-    path = first["loc"]
-    loc = [
-        p for k, p in enumerate(path) if not (k and path[k - 1] == "hyperparameters" and p in ("recurrent", "global"))
-    ]
-    where = f"{prefix}{'.'.join(str(part) for part in loc)}: " if loc else ""
-    more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-    return f"{where}{first['msg'].removeprefix('Value error, ')}{more}"

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
-from paxcast.service.exceptions import UsageError, one_line
+from paxcast.service.exceptions import UsageError
 
 # The graphs' floor on a window's mean |value| (an all-zero window stays zero instead of dividing by 0); the
 # same floor scales its intervals (`intervals.window_scale`). Tiny, so that a series in thousandths is scaled
@@ -53,7 +53,8 @@ class ForecasterConfig(Frozen):
 
     @property
     def eps(self) -> float:
-        """EPS: a per-series model's card does not store it (a global model's card does, as `eps`)."""
+        """The floor on a window's mean |value|: EPS, which a per-series card does not store (a global card
+        does, as its `eps` field)."""
         return EPS
 
     @model_validator(mode="after")
@@ -234,6 +235,19 @@ Hyperparameters = Annotated[
     Annotated[TrainConfig, Tag("recurrent")] | Annotated[GlobalTrainConfig, Tag("global")],
     Discriminator(hyperparameters_kind),
 ]
+
+
+def one_line(exc: ValidationError, prefix: str = "") -> str:
+    """The first validation error as `field.path: message (and N more problems)`."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    # A discriminated union puts its tag in the path (hyperparameters.recurrent.horizon); the file has no such key.
+    path = first["loc"]
+    loc = [
+        p for k, p in enumerate(path) if not (k and path[k - 1] == "hyperparameters" and p in ("recurrent", "global"))
+    ]
+    where = f"{prefix}{'.'.join(str(part) for part in loc)}: " if loc else ""
+    more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+    return f"{where}{first['msg'].removeprefix('Value error, ')}{more}"
 
 
 def make_config(cls: type[BaseModel] = TrainConfig, **values) -> Any:

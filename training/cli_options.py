@@ -1,5 +1,6 @@
-"""What several `paxcast` commands share: flags made from the config contract, where work runs (this
-process or Ray), and the extras a command needs. Plain argparse helpers; `training.cli` wires them up.
+"""What several `paxcast` commands share: flags made from the configs of `paxcast.service.hyperparameters`,
+where work runs (this process or Ray), and the extras a command needs. Plain argparse helpers; `training.cli`
+wires them up.
 """
 
 from __future__ import annotations
