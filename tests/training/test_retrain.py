@@ -239,13 +239,16 @@ GLOBAL_ONLY_FLAGS = {
     "ema": "0.5",
     "weight_decay": "0.01",
     "lead_input": "True",  # a switch: --lead_input
-    "local_forecasts": "True",
+    "local_forecasts": "True",  # refused for this champion (window 14 = two weeks): the test below
 }
 
 
 @pytest.mark.parametrize(
     "flag, value",
-    sorted({**GLOBAL_ONLY_FLAGS, "hidden": "6", "lr": "0.01", "augment": "0.1", "ensemble": "2", "seed": "7"}.items()),
+    sorted(
+        {**GLOBAL_ONLY_FLAGS, "hidden": "6", "lr": "0.01", "augment": "0.1", "ensemble": "2", "seed": "7"}.items()
+        - {("local_forecasts", "True")}
+    ),
 )
 def test_global_champions_take_their_own_flags(global_registry, flag, value):
     from paxcast.training.cli import build_parser
@@ -256,6 +259,15 @@ def test_global_champions_take_their_own_flags(global_registry, flag, value):
     overrides = {k: v for k, v in overrides_from(args, retrainable=True).items() if v is not None}
     config = champion_config(read_champion(global_registry, "stations"), **overrides)
     assert str(getattr(config, flag)) == value
+
+
+def test_a_flag_the_champions_shape_cannot_take_is_refused_in_one_line(global_registry):
+    from paxcast.service.exceptions import UsageError
+    from paxcast.training.retrain import champion_config, read_champion
+
+    rule = r"^local_forecasts needs scaling 'mase' and a window \(14\) over two seasons \(7\)"
+    with pytest.raises(UsageError, match=rule):  # retrain keeps the window: no flag can make it fit
+        champion_config(read_champion(global_registry, "stations"), local_forecasts=True, scaling="mase")
 
 
 def test_a_flag_of_the_other_kind_of_model_is_refused_in_one_line(registry, global_registry):
