@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from bench.common import ROOT
-from paxcast.training import global_train
+from paxcast.training import global_train, global_windows
 from paxcast.training.backtest_report import machine
 from paxcast.training.global_scores import mean_mase
 
@@ -44,8 +44,8 @@ def odd_windows(data: Path, card: dict) -> tuple[int, int, np.ndarray, np.ndarra
     config = GlobalTrainConfig(**card["hyperparameters"])
     series = read_series(data)
     calendar = make_calendar(card["freq"], None, None, None)
-    v = global_train.validation_windows(
-        series, global_train.timeline(series, calendar, config.horizon, config.window - config.shortest), config
+    v = global_windows.validation_windows(
+        series, global_windows.timeline(series, calendar, config.horizon, config.window - config.shortest), config
     )
     odd = np.arange(len(v.history)) % 2 == 1
     return config.shortest, config.season, v.history[odd], v.calendar[odd], v.target[odd]
@@ -56,13 +56,13 @@ class OddWindows:
 
     def __init__(self):
         self.whole = global_train.validation_windows
-        self.held: global_train.Validation | None = None
+        self.held: global_windows.Validation | None = None
 
-    def __call__(self, series, line, config) -> global_train.Validation:
+    def __call__(self, series, line, config) -> global_windows.Validation:
         v = self.whole(series, line, config)
         even, odd = (np.arange(len(v.history)) % 2 == k for k in (0, 1))
-        self.held = global_train.Validation(v.history[odd], v.calendar[odd], v.target[odd], v.origins, v.skipped)
-        return global_train.Validation(v.history[even], v.calendar[even], v.target[even], v.origins, v.skipped)
+        self.held = global_windows.Validation(v.history[odd], v.calendar[odd], v.target[odd], v.origins, v.skipped)
+        return global_windows.Validation(v.history[even], v.calendar[even], v.target[even], v.origins, v.skipped)
 
 
 def main(argv: list[str] | None = None) -> dict:

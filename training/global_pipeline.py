@@ -31,7 +31,8 @@ from paxcast.service.hyperparameters import GlobalTrainConfig, make_config
 from paxcast.training.data import Series
 from paxcast.training.global_ensemble import train_members
 from paxcast.training.global_model import export_onnx, parity
-from paxcast.training.global_train import GlobalResult, interval_kind, train_global, validation_origins
+from paxcast.training.global_train import GlobalResult, interval_kind, train_global
+from paxcast.training.global_windows import validation_origins
 
 PARITY_TOLERANCE = 1e-4
 # (window, horizon, seasonal-naive lag) by frequency when not given. Daily: four weeks of history for

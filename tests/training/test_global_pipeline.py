@@ -14,7 +14,7 @@ from paxcast.service.registry import current_version
 from paxcast.service.schemas import ForecastRequest
 from paxcast.training.cli import main
 from paxcast.training.data import Series, read_series
-from paxcast.training.global_train import timeline, validation_origins
+from paxcast.training.global_windows import timeline, validation_origins
 from paxcast.training.pipeline import train_and_register
 from tests.conftest import TINY_GLOBAL, write_stations
 
