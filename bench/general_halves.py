@@ -23,32 +23,33 @@ import numpy as np
 import torch
 
 from bench.common import ROOT
+from paxcast.service.contract import ONNX_FILE, ModelCard, read_card
+from paxcast.service.registry import current_version
 from paxcast.training import global_train, global_windows
 from paxcast.training.backtest_report import machine
 from paxcast.training.global_scores import mean_mase
 
 
-def member_graph(member: Path) -> tuple[Path, dict]:
-    """The graph a run registered under DIR/<seed>/ and its card, as a dict."""
-    (path,) = member.glob("general_*/2*/model.onnx")
-    return path, json.loads(path.with_name("model.json").read_text())
+def member_graph(member: Path) -> tuple[Path, ModelCard]:
+    """The graph a run registered under DIR/<seed>/ (its one model's CURRENT version) and its card."""
+    (name,) = [entry.name for entry in member.iterdir() if entry.is_dir()]
+    version = member / name / current_version(member, name)
+    return version / ONNX_FILE, read_card(version)
 
 
-def odd_windows(data: Path, card: dict) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
-    """The windows a member of `card`'s config was scored on: (shortest history, season, history, calendar,
-    target) of the odd validation windows of `data`."""
-    from paxcast.service.hyperparameters import GlobalTrainConfig
+def odd_windows(data: Path, card: ModelCard) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The windows a member with `card` was scored on: history, calendar and target of the odd validation
+    windows of `data`, the calendar rebuilt from the card as the service rebuilds it."""
+    from paxcast.service.covariates import Calendar
     from paxcast.training.data import read_series
-    from paxcast.training.global_pipeline import make_calendar
 
-    config = GlobalTrainConfig(**card["hyperparameters"])
-    series = read_series(data)
-    calendar = make_calendar(card["freq"], None, None, None)
-    v = global_windows.validation_windows(
-        series, global_windows.timeline(series, calendar, config.horizon, config.window - config.shortest), config
+    config, series = card.hyperparameters, read_series(data)
+    line = global_windows.timeline(
+        series, Calendar.of(card.freq, card.covariates), config.horizon, config.window - config.shortest
     )
+    v = global_windows.validation_windows(series, line, config)
     odd = np.arange(len(v.history)) % 2 == 1
-    return config.shortest, config.season, v.history[odd], v.calendar[odd], v.target[odd]
+    return v.history[odd], v.calendar[odd], v.target[odd]
 
 
 class OddWindows:

@@ -34,12 +34,12 @@ def odd(args: argparse.Namespace) -> None:
     forecasts, reference = {}, None
     for member in args.members:
         path, card = member_graph(member)
-        _, season, history, calendar, target = odd_windows(args.data, card)
-        forecasts[member] = (card["window"], run_session(make_session(path), history, calendar))
+        history, calendar, target = odd_windows(args.data, card)
+        forecasts[member] = (card.window, run_session(make_session(path), history, calendar))
         if reference is not None and not np.array_equal(reference[1], target, equal_nan=True):
             raise SystemExit(f"{member} scores other windows than the members before it: compare like with like")
-        if card["window"] == REFERENCE_WINDOW[card["freq"]] or reference is None:
-            reference = (history, target, season)
+        if card.window == REFERENCE_WINDOW[card.freq] or reference is None:
+            reference = (history, target, card.season)
     history, target, season = reference
     print(f"MASE on the scale of window-{history.shape[1]} histories")
     for member, (window, f) in forecasts.items():
@@ -58,7 +58,7 @@ def unseen(args: argparse.Namespace) -> None:
     extras = []
     for member in args.extra.split(","):
         path, card = member_graph(Path(member))
-        extras.append((make_session(path), card["window"]))
+        extras.append((make_session(path), card.window))
 
     def averaged(session, x, calendar=None):
         width = x.shape[1]

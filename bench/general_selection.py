@@ -126,7 +126,8 @@ def odd(args: argparse.Namespace) -> dict:
         runs[member.name] = functools.partial(
             lambda s, x, c: run_session(s, x.astype(np.float32), c), make_session(path)
         )
-    shortest, season, history, calendar, target = odd_windows(args.data, card)
+    history, calendar, target = odd_windows(args.data, card)
+    shortest, season = card.hyperparameters.shortest, card.season
     members = list(runs.values())
     runs["mean"] = lambda x, c: np.mean([run(x, c) for run in members], axis=0)
     for label, run in runs.items():
