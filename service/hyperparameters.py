@@ -186,6 +186,10 @@ class GlobalTrainConfig(Frozen):
         ge=1,
         le=16,
     )
+    # Validation takes each series' last `origins x horizon` values from training: the newest, and for a short
+    # series a large share. With `refit`, each member is trained again from its seed on every value for the
+    # steps validation chose, and that network is served; the card's scores and bands stay the checkpoint's.
+    refit: bool = flag(False, "after validation picks the step, train again on every value for that many steps")
     seed: int = flag(0, "seed of the weights and the window sampler (member k: seed + k)", ge=0)
 
     # What the card's top level repeats for every model (`ModelCard.cell`, ...): LSTMs, no transform.

@@ -10,21 +10,16 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
+import numpy as np
 import torch
 
 from paxcast.service.covariates import Calendar
 from paxcast.service.hyperparameters import GlobalTrainConfig
 from paxcast.training.data import Series
+from paxcast.training.global_fit import loss_scale, scaled_l1
 from paxcast.training.global_model import GlobalEnsemble
 from paxcast.training.global_scores import mean_mase, wape
-from paxcast.training.global_train import (
-    GlobalResult,
-    calibration_errors,
-    calibration_scores,
-    loss_scale,
-    scaled_l1,
-    train_global,
-)
+from paxcast.training.global_train import GlobalResult, calibration_errors, calibration_scores, train_global
 
 
 def train_members(
@@ -46,11 +41,10 @@ def combine(members: list[GlobalResult], config: GlobalTrainConfig) -> GlobalRes
     """The members' mean as one result: validation scores, loss and calibration errors of the mean forecast."""
     first, val = members[0], members[0].validation
     model = GlobalEnsemble([m.model for m in members]).eval()
+    # The members' own validation forecasts, not the ensemble's: a refitted member has trained on these windows.
+    f = np.mean([m.validation_forecast for m in members], axis=0, dtype=np.float32)
     history = torch.from_numpy(val.history)
-    with torch.no_grad():
-        forecast = model(history, torch.from_numpy(val.calendar))
-    loss = scaled_l1(forecast, torch.from_numpy(val.target), loss_scale(history, config), config.eps).item()
-    f = forecast.numpy()
+    loss = scaled_l1(torch.from_numpy(f), torch.from_numpy(val.target), loss_scale(history, config), config.eps).item()
     return replace(
         first,
         model=model,
@@ -66,4 +60,5 @@ def combine(members: list[GlobalResult], config: GlobalTrainConfig) -> GlobalRes
         peak_rss_mb=max(m.peak_rss_mb for m in members),
         load_average=os.getloadavg()[0],
         log=[{"member": k, **row} for k, m in enumerate(members) for row in m.log],
+        validation_forecast=f,
     )

@@ -30,8 +30,9 @@ from paxcast.service.exceptions import DataError, ModelError, UsageError
 from paxcast.service.hyperparameters import GlobalTrainConfig, make_config
 from paxcast.training.data import Series
 from paxcast.training.global_ensemble import train_members
+from paxcast.training.global_fit import interval_kind
 from paxcast.training.global_model import export_onnx, parity
-from paxcast.training.global_train import GlobalResult, interval_kind, train_global
+from paxcast.training.global_train import GlobalResult, train_global
 from paxcast.training.global_windows import validation_origins
 
 PARITY_TOLERANCE = 1e-4
@@ -115,6 +116,12 @@ class FittedGlobal:
                     f"the checkpoint with the lowest validation {METRIC_WORDS[self.config.metric]}, checked every "
                     f"{self.config.eval_every} "
                     "steps; step 0 (seasonal naive) is a candidate"
+                    + (
+                        "; then trained again from its seed on every value, the validation horizons too, for that "
+                        "many steps (refit): the scores and the bands are the checkpoint's"
+                        if self.config.refit
+                        else ""
+                    )
                 ),
                 inner_origins=origins,
                 candidates=[],

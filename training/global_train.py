@@ -17,7 +17,6 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,44 +26,13 @@ from paxcast.service.covariates import Calendar
 from paxcast.service.hyperparameters import GlobalTrainConfig
 from paxcast.service.intervals import window_scale
 from paxcast.training.data import Series
-from paxcast.training.global_model import GlobalForecaster, WindowSampler
+from paxcast.training.global_fit import LOCAL, Fit, Shard, interval_kind, loss_scale, refit, scaled_l1, window_sampler
+from paxcast.training.global_model import GlobalForecaster
 from paxcast.training.global_scores import mean_mase, wape
 from paxcast.training.global_windows import Validation, timeline, validation_windows
-from paxcast.training.synthetic import mix_smooth
-from paxcast.training.train import augment_growth
 
 # Calibration scores kept per horizon step in the card: evenly spaced order statistics of all of them.
 CALIBRATION_SCORES = 256
-
-
-@dataclass(frozen=True)
-class Shard:
-    """This process's part of a data-parallel run (training/ray_train.py): rank `rank` of `world` trains on
-    every `world`-th series by sorted unique_id, draws `batch_size // world` windows a step, and steps the
-    model through `wrap` (DDP, which averages the gradients). The default is the whole, local run."""
-
-    rank: int = 0
-    world: int = 1
-    wrap: Callable[[torch.nn.Module], torch.nn.Module] = lambda model: model
-
-    def mine(self, series: list[Series]) -> list[int]:
-        ranked = sorted(range(len(series)), key=lambda i: series[i].id)
-        return sorted(ranked[self.rank :: self.world])
-
-    def agree(self, stop: bool) -> bool:
-        """True on every worker if any worker wants to stop. DDP averages gradients, not scores: on
-        different CPUs two workers' validation scores may differ in the last bits, and a worker that
-        left the loop alone would leave the others waiting in their next all-reduce."""
-        if self.world == 1:
-            return stop
-        import torch.distributed as dist
-
-        flag = torch.tensor([1.0 if stop else 0.0])
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return bool(flag.item() > 0)
-
-
-LOCAL = Shard()
 
 
 @dataclass
@@ -86,27 +54,9 @@ class GlobalResult:
     load_average: float  # 1-minute, when training ended
     log: list[dict] = field(default_factory=list)
     member_steps: list[int] = field(default_factory=list)  # an ensemble's: each member's best step
-
-
-def scaled_l1(forecast: torch.Tensor, target: torch.Tensor, level: torch.Tensor, eps: float) -> torch.Tensor:
-    """Mean |error| / window level over observed targets: every station weighs the same, whatever its size.
-
-    A window whose history is all zeros (level at the floor) has no scale to judge its errors by;
-    it is left out rather than allowed to dominate the batch with errors divided by the floor.
-    """
-    seen = torch.isfinite(target) & (level > eps)
-    return ((forecast - torch.nan_to_num(target)).abs() / level)[seen].sum() / seen.sum().clamp_min(1)
-
-
-def loss_scale(history: torch.Tensor, config: GlobalTrainConfig) -> torch.Tensor:
-    """Per window (B, 1), what the loss divides its errors by (NaN padding allowed): the scale the intervals use.
-
-    `metric="wape"` (stations): the window's mean |value|. `metric="mase"` (general models): the window's
-    seasonal-naive MAE, MASE's own scale, so a noisy series weighs no more than a smooth one; training on
-    the level instead left the network no better than seasonal naive by MASE on tourism validation.
-    A window at the `eps` floor has no scale: scaled_l1 leaves it out.
-    """
-    return torch.from_numpy(window_scale(history.numpy(), interval_kind(config), config.season, config.eps))
+    # The kept checkpoint's forecast of the validation windows (windows, H): what the scores and the
+    # calibration read, so they stay out of sample when `refit` trains the served network on those windows.
+    validation_forecast: np.ndarray | None = None
 
 
 def train_global(
@@ -132,35 +82,12 @@ def train_global(
     val = validation_windows(series, line, config)
     held_out = val.origins[-1]
     short = sum(len(s.y) - held_out < config.shortest + H for s in series)  # too short for one training window
-    mine = shard.mine(series)
-    sampler = WindowSampler(
-        [series[i].y[: len(series[i].y) - held_out] for i in mine],
-        [line.offsets[i] for i in mine],
-        line.covariates,
-        W,
-        H,
-        seed=config.seed + shard.rank,
-        min_history=config.shortest,
-    )
+    sampler = window_sampler(series, line, config, shard, held_out)
     val_history, val_calendar = torch.from_numpy(val.history), torch.from_numpy(val.calendar)
     val_scale = loss_scale(val_history, config)
 
-    model = GlobalForecaster(config)
-    net = shard.wrap(model)  # the model itself locally; under DDP the same parameters, gradients averaged
-    if config.weight_decay:
-        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    else:  # Adam itself, so training without decay is bit for bit what it was
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    # Drawn from only when config.augment or config.synthetic > 0, so training without them is as it was.
-    tilts = torch.Generator().manual_seed(config.seed + shard.rank)
-
-    # Off (0): the trained weights themselves, as before the option existed.
-    averaged = None
-    if config.ema > 0:
-        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-        averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
-    scored = model if averaged is None else averaged.module
+    fit = Fit(config, shard)
+    model, scored = fit.model, fit.scored
 
     def evaluate() -> tuple[dict, float, np.ndarray]:
         scored.eval()
@@ -189,16 +116,7 @@ def train_global(
         )
         bar = tqdm(total=config.steps, desc="training", unit="step", file=sys.stderr, disable=not bar_on_terminal)
     for step in range(1, config.steps + 1):
-        history, covariates, target = (torch.from_numpy(a) for a in sampler.sample(config.batch_size // shard.world))
-        history, target = augment_growth(history, target, config.season, config.augment, tilts)
-        history, target = mix_smooth(history, target, config.synthetic, config.season, tilts)
-        loss = scaled_l1(net(history, covariates), target, loss_scale(history, config), config.eps)
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
-        optimizer.step()
-        if averaged is not None:
-            averaged.update_parameters(model)
+        loss = fit.step(sampler)
         if bar is not None:
             bar.update()
         if step % config.eval_every == 0 or step == config.steps:
@@ -236,6 +154,8 @@ def train_global(
         bar.close()
     model.load_state_dict(best_state)
     model.eval()
+    if config.refit and best_step > 0:
+        model = refit(series, line, config, shard, best_step, show_progress)
     errors = calibration_errors(val.target, best_forecast, val.history, config)
     return GlobalResult(
         model=model,
@@ -254,16 +174,12 @@ def train_global(
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         load_average=os.getloadavg()[0],
         log=log,
+        validation_forecast=best_forecast,
     )
 
 
 def snapshot(model: torch.nn.Module) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-def interval_kind(config: GlobalTrainConfig) -> str:
-    """The card's `intervals.scale`: seasonal naive's in-window error for a MASE-trained model, else the level."""
-    return "mase" if config.metric == "mase" else "level"
 
 
 def calibration_errors(target: np.ndarray, forecast: np.ndarray, history: np.ndarray, config: GlobalTrainConfig):

@@ -31,7 +31,8 @@ from paxcast.service.covariates import Calendar
 from paxcast.service.exceptions import ModelError, UsageError
 from paxcast.service.hyperparameters import GlobalTrainConfig
 from paxcast.training.data import Series
-from paxcast.training.global_train import GlobalResult, Shard, train_global
+from paxcast.training.global_fit import Shard
+from paxcast.training.global_train import GlobalResult, train_global
 
 
 @dataclass(frozen=True)

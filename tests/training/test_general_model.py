@@ -270,7 +270,7 @@ def test_patience_ends_training_after_steps_without_a_better_score_and_keeps_the
 def test_data_parallel_workers_agree_on_stopping_through_an_all_reduce(tmp_path):
     import torch.distributed as dist
 
-    from paxcast.training.global_train import Shard
+    from paxcast.training.global_fit import Shard
 
     assert Shard().agree(True) and not Shard().agree(False)  # one process: its own verdict
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
@@ -317,3 +317,36 @@ def test_weight_decay_trains_with_adamw_and_zero_is_plain_adam(monthly_split):
     decayed = train_global(series, config.updated(weight_decay=0.5), calendar, show_progress=False)
     assert [row["loss"] for row in again.log] == [row["loss"] for row in plain.log]
     assert [row["loss"] for row in decayed.log] != [row["loss"] for row in plain.log]
+
+
+def test_refit_serves_a_network_that_trained_on_the_validation_horizons_and_keeps_the_checkpoints_scores(
+    monthly_split,
+):
+    series, calendar = read_series(monthly_split[0]), Calendar("MS")
+    config = resolve_global_config(series, features=2, window=36, horizon=12, hidden=8, steps=30, eval_every=10)
+    plain = train_global(series, config, calendar, show_progress=False)
+    refitted = train_global(series, config.updated(refit=True), calendar, show_progress=False)
+    assert plain.best_step > 0  # step 0 is seasonal naive: nothing to refit
+    assert refitted.log == plain.log and refitted.best_step == plain.best_step  # the same run chose the step
+    assert refitted.val_mase == plain.val_mase and refitted.relative_errors == plain.relative_errors
+    history, covariates = (torch.from_numpy(a) for a in (plain.validation.history, plain.validation.calendar))
+    with torch.no_grad():
+        served_plain = plain.model(history, covariates).numpy()
+        served_refit = refitted.model(history, covariates).numpy()
+    np.testing.assert_array_equal(served_plain, plain.validation_forecast)  # off: the checkpoint is served
+    np.testing.assert_array_equal(refitted.validation_forecast, plain.validation_forecast)  # what was scored
+    assert np.abs(served_refit - served_plain).max() > 1e-3  # on: another network, trained on more values
+
+
+def test_the_refit_sampler_draws_targets_from_each_series_last_values_which_training_never_sees(monthly_split):
+    from paxcast.training.global_fit import LOCAL, window_sampler
+    from paxcast.training.global_windows import timeline
+
+    series, calendar = read_series(monthly_split[0]), Calendar("MS")
+    config = resolve_global_config(series, features=2, window=36, horizon=12, hidden=8)
+    line = timeline(series, calendar, config.horizon, lead=config.window - config.shortest)
+    newest = np.concatenate([s.y[-config.horizon :] for s in series]).astype(np.float32)
+    newest = newest[newest > 0]  # one series has a zero every January, in its training values too
+    for held_out, reached in ((config.horizon, False), (0, True)):
+        _, _, target = window_sampler(series, line, config, LOCAL, held_out).sample(4096)
+        assert np.isin(newest, target).any() == reached

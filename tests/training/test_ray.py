@@ -120,7 +120,7 @@ def test_a_ray_backtest_writes_the_local_json_bit_for_bit(ray_cluster, stations_
 
 def test_the_shards_split_the_series_by_unique_id_without_overlap():
     from paxcast.training.data import Series
-    from paxcast.training.global_train import Shard
+    from paxcast.training.global_fit import Shard
 
     series = [Series(uid, "2020-01-01", "D", np.zeros(3)) for uid in ["c", "a", "e", "b", "d"]]
     shards = [Shard(rank, 2).mine(series) for rank in range(2)]

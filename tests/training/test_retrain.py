@@ -240,6 +240,7 @@ GLOBAL_ONLY_FLAGS = {
     "weight_decay": "0.01",
     "lead_input": "True",  # a switch: --lead_input
     "local_forecasts": "True",  # refused for this champion (window 14 = two weeks): the test below
+    "refit": "True",
 }
 
 
