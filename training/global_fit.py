@@ -47,6 +47,17 @@ class Shard:
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return bool(flag.item() > 0)
 
+    def first(self, value: int) -> int:
+        """Rank 0's `value` on every worker: `refit` trains for the kept step count, and workers whose
+        scores differed in the last bits could keep different steps and then wait in each other's all-reduce."""
+        if self.world == 1:
+            return value
+        import torch.distributed as dist
+
+        box = torch.tensor([value], dtype=torch.int64)
+        dist.broadcast(box, src=0)
+        return int(box.item())
+
 
 LOCAL = Shard()
 

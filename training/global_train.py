@@ -154,8 +154,8 @@ def train_global(
         bar.close()
     model.load_state_dict(best_state)
     model.eval()
-    if config.refit and best_step > 0:
-        model = refit(series, line, config, shard, best_step, show_progress)
+    if config.refit and (steps := shard.first(best_step)) > 0:
+        model = refit(series, line, config, shard, steps, show_progress)
     errors = calibration_errors(val.target, best_forecast, val.history, config)
     return GlobalResult(
         model=model,

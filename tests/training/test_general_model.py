@@ -35,6 +35,7 @@ def test_monthly_and_quarterly_defaults_pad_two_seasons_read_every_season_and_pi
     quarterly = resolve_global_config([Series("q", "2000-01-01", "QS", np.arange(40.0))], features=2)
     assert (quarterly.window, quarterly.horizon, quarterly.min_history, quarterly.seasonal_lags) == (24, 8, 8, 6)
     assert quarterly.scaling == "mase" and quarterly.trend == "drift" and quarterly.ensemble == 3
+    assert monthly.refit and quarterly.refit  # the served members also train on the validation horizons
 
 
 def trained_like(config: GlobalTrainConfig) -> GlobalForecaster:
@@ -276,13 +277,16 @@ def test_data_parallel_workers_agree_on_stopping_through_an_all_reduce(tmp_path)
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
     try:  # the all-reduce path, on a one-process group: MAX of one flag is that flag
         assert Shard(rank=0, world=2).agree(True) and not Shard(rank=0, world=2).agree(False)
+        assert Shard(rank=0, world=2).first(1300) == 1300  # refit's step count: rank 0's, broadcast
     finally:
         dist.destroy_process_group()
 
 
 def test_a_moving_average_of_the_weights_is_what_validation_scores_and_the_graph_keeps(monthly_split):
     series, calendar = read_series(monthly_split[0]), Calendar("MS")
-    config = resolve_global_config(series, features=2, window=36, horizon=12, hidden=8, steps=20, eval_every=10)
+    config = resolve_global_config(
+        series, features=2, window=36, horizon=12, hidden=8, steps=20, eval_every=10, refit=False
+    )  # the checkpoint itself served
     plain = train_global(series, config, calendar, show_progress=False)
     averaged = train_global(series, config.updated(ema=0.9), calendar, show_progress=False)
     assert [row["loss"] for row in averaged.log] == [row["loss"] for row in plain.log]  # the same training steps
@@ -324,7 +328,7 @@ def test_refit_serves_a_network_that_trained_on_the_validation_horizons_and_keep
 ):
     series, calendar = read_series(monthly_split[0]), Calendar("MS")
     config = resolve_global_config(series, features=2, window=36, horizon=12, hidden=8, steps=30, eval_every=10)
-    plain = train_global(series, config, calendar, show_progress=False)
+    plain = train_global(series, config.updated(refit=False), calendar, show_progress=False)
     refitted = train_global(series, config.updated(refit=True), calendar, show_progress=False)
     assert plain.best_step > 0  # step 0 is seasonal naive: nothing to refit
     assert refitted.log == plain.log and refitted.best_step == plain.best_step  # the same run chose the step
