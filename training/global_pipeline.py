@@ -55,11 +55,6 @@ GENERAL_PATIENCE_STEPS = 1000
 # and on the other sources' quarterly series; monthly, the two disagreed (docs/accuracy.md, "Shipped
 # (quarterly only): the head reads the window's seasonal drift").
 DRIFT_INPUT = ("QS",)
-# And after validation picks the step, each member is trained again on every value for that many steps
-# (`refit`): validation takes the newest 24 months / 8 quarters of each series, which the served network
-# should know. On two earlier splits of tourism's training part it lowered the pseudo-test MASE by 0.009 and
-# 0.038 (monthly) and 0.059 (quarterly; the other quarterly split kept step 0) (docs/accuracy.md, "Refit").
-GENERAL_REFIT = True
 SCALE_WORDS = {"level": "mean |value|", "mase": "seasonal-naive MAE"}
 METRIC_WORDS = {"wape": "pooled WAPE", "mase": "mean MASE (each window's MAE over its seasonal-naive MAE)"}
 
@@ -202,7 +197,6 @@ def resolve_global_config(series: list[Series], features: int, **overrides) -> G
         values.setdefault("ensemble", GENERAL_ENSEMBLE)
         values.setdefault("patience_steps", GENERAL_PATIENCE_STEPS)
         values.setdefault("trend", "drift" if freq in DRIFT_INPUT else "none")
-        values.setdefault("refit", GENERAL_REFIT)
     config = make_config(GlobalTrainConfig, features=features, **values)
     # Checked here, not in the card: a card trained before this check must still load.
     if "mase" in (config.metric, config.scaling) and config.window <= config.season:
