@@ -52,11 +52,11 @@ class GlobalResult:
     seconds: float
     peak_rss_mb: float
     load_average: float  # 1-minute, when training ended
-    log: list[dict] = field(default_factory=list)
-    member_steps: list[int] = field(default_factory=list)  # an ensemble's: each member's best step
     # The kept checkpoint's forecast of the validation windows (windows, H): what the scores and the
     # calibration read, so they stay out of sample when `refit` trains the served network on those windows.
-    validation_forecast: np.ndarray | None = None
+    validation_forecast: np.ndarray
+    log: list[dict] = field(default_factory=list)
+    member_steps: list[int] = field(default_factory=list)  # an ensemble's: each member's best step
 
 
 def train_global(
@@ -173,8 +173,8 @@ def train_global(
         seconds=time.perf_counter() - started,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         load_average=os.getloadavg()[0],
-        log=log,
         validation_forecast=best_forecast,
+        log=log,
     )
 
 
