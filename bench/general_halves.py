@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -57,13 +58,35 @@ class OddWindows:
 
     def __init__(self):
         self.whole = global_train.validation_windows
-        self.held: global_windows.Validation | None = None
+        self.held: global_windows.HeldOutWindows | None = None
 
-    def __call__(self, series, line, config) -> global_windows.Validation:
+    def __call__(self, series, line, config) -> global_windows.HeldOutWindows:
         v = self.whole(series, line, config)
         even, odd = (np.arange(len(v.history)) % 2 == k for k in (0, 1))
-        self.held = global_windows.Validation(v.history[odd], v.calendar[odd], v.target[odd], v.origins, v.skipped)
-        return global_windows.Validation(v.history[even], v.calendar[even], v.target[even], v.origins, v.skipped)
+        self.held = global_windows.HeldOutWindows(v.history[odd], v.calendar[odd], v.target[odd], v.origins, v.skipped)
+        return global_windows.HeldOutWindows(v.history[even], v.calendar[even], v.target[even], v.origins, v.skipped)
+
+
+def run_member_bench(
+    argv: list[str] | None,
+    prog: str,
+    description: str,
+    modes: dict[str, Callable[[argparse.Namespace], object]],
+    options: Callable[[argparse.ArgumentParser, argparse.ArgumentParser], None],
+) -> None:
+    """The two modes of a bench over members this module trained: `odd` scores them on the odd tourism windows
+    (`--data`, `--members`), `unseen` runs `bench.general_unseen` with the arguments after `--`.
+    `options(odd_parser, unseen_parser)` adds the bench's own options; `modes` maps each mode to its function."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    sub = parser.add_subparsers(dest="mode", required=True)
+    odd, unseen = sub.add_parser("odd"), sub.add_parser("unseen")
+    odd.add_argument("--data", type=Path, required=True)
+    odd.add_argument("--members", type=Path, nargs="+", required=True)
+    options(odd, unseen)
+    unseen.add_argument("rest", nargs=argparse.REMAINDER, help="bench.general_unseen's arguments, after --")
+    args = parser.parse_args(argv)
+    args.rest = [a for a in getattr(args, "rest", []) if a != "--"]
+    modes[args.mode](args)
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.general_halves import member_graph, odd_windows
-from bench.general_unseen import main_through
+from bench.general_halves import member_graph, odd_windows, run_member_bench
+from bench.general_unseen import main as unseen_main
 from paxcast.service.predictor import make_session, run_session
 
 # The shipped monthly and quarterly windows: every member is scored on the MASE scale of their histories.
@@ -70,20 +70,16 @@ def unseen(args: argparse.Namespace) -> None:
             outs.append(run_session(extra, np.ascontiguousarray(x[:, cut]), np.ascontiguousarray(calendar[:, cut])))
         return np.mean(outs, axis=0).astype(np.float32)
 
-    main_through(averaged, args.rest)
+    unseen_main(args.rest, call=averaged)
+
+
+def options(odd_parser: argparse.ArgumentParser, unseen_parser: argparse.ArgumentParser) -> None:
+    unseen_parser.add_argument("--extra", required=True, help="comma-separated member directories averaged in")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.general_mix", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="mode", required=True)
-    o = sub.add_parser("odd")
-    o.add_argument("--data", type=Path, required=True)
-    o.add_argument("--members", type=Path, nargs="+", required=True)
-    u = sub.add_parser("unseen")
-    u.add_argument("--extra", required=True, help="comma-separated member directories averaged in")
-    u.add_argument("rest", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    odd(args) if args.mode == "odd" else unseen(args)
+    modes = {"odd": odd, "unseen": unseen}
+    run_member_bench(argv, "python -m bench.general_mix", __doc__.split("\n")[0], modes, options)
 
 
 if __name__ == "__main__":

@@ -21,12 +21,11 @@ import argparse
 import functools
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-from bench.general_halves import member_graph, odd_windows
-from bench.general_unseen import main_through
+from bench.general_halves import member_graph, odd_windows, run_member_bench
+from bench.general_unseen import main as unseen_main
 from paxcast.training.smoothing import METHODS, held_out, local_weights
 
 Run = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -163,23 +162,19 @@ def unseen(args: argparse.Namespace) -> None:
         counts["changed"] += changed(graph, out)
         return out.astype(np.float32)
 
-    main_through(with_rule, args.rest)
+    unseen_main(args.rest, call=with_rule)
     print(f"rule {args.rule}: changed {counts['changed']} of {counts['forecasts']} forecasts", file=sys.stderr)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.general_selection", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="mode", required=True)
-    o = sub.add_parser("odd")
-    o.add_argument("--data", type=Path, required=True)
-    o.add_argument("--members", type=Path, nargs="+", required=True)
-    u = sub.add_parser("unseen")
-    u.add_argument("--rule", default="net", help="net, argmin, inv2, switch:R or blend:R")
-    for mode in (o, u):
+def options(odd_parser: argparse.ArgumentParser, unseen_parser: argparse.ArgumentParser) -> None:
+    unseen_parser.add_argument("--rule", default="net", help="net, argmin, inv2, switch:R or blend:R")
+    for mode in (odd_parser, unseen_parser):
         mode.add_argument("--full", action="store_true", help="leave padded windows to the graph")
-    u.add_argument("rest", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    odd(args) if args.mode == "odd" else unseen(args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    modes = {"odd": odd, "unseen": unseen}
+    run_member_bench(argv, "python -m bench.general_selection", __doc__.split("\n")[0], modes, options)
 
 
 if __name__ == "__main__":

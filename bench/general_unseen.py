@@ -32,14 +32,16 @@ import datetime as dt
 import json
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bench.common import package_versions, table
 from paxcast.service.calendar import FREQ_NAMES, step
-from paxcast.service.contract import sha256_of
+from paxcast.service.contract import CALENDAR, HISTORY, sha256_of
 from paxcast.service.predictor import Predictor, level_label
 from paxcast.service.registry import current_version
 from paxcast.service.schemas import ForecastRequest
@@ -208,19 +210,25 @@ def provenance(freq: str, predictor: Predictor) -> dict:
     }
 
 
-def main_through(run_session, argv: list[str]) -> dict:
-    """`main(argv)` with every graph call the Predictor makes going through `run_session(session, x, calendar)`:
-    how `bench.general_selection` and `bench.general_mix` score a rule or an ensemble built outside a graph."""
-    import paxcast.service.predictor as predictor
-
-    plain, predictor.run_session = predictor.run_session, run_session
-    try:
-        return main([a for a in argv if a != "--"])
-    finally:
-        predictor.run_session = plain
+# A replacement for one graph call: (session, history (batch, W), calendar or None) -> forecast (batch, H).
+GraphCall = Callable[[Any, np.ndarray, np.ndarray | None], np.ndarray]
 
 
-def main(argv: list[str] | None = None) -> dict:
+@dataclass(frozen=True)
+class RoutedSession:
+    """A loaded session whose forecasts come from `call(session, history, calendar)`: how
+    `bench.general_selection` and `bench.general_mix` score a rule or an ensemble built outside a graph
+    through the service's own `Predictor` (its checks, padding, scaling and intervals), touching no module."""
+
+    session: Any
+    call: GraphCall
+
+    def run(self, outputs: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return [self.call(self.session, feeds[HISTORY], feeds.get(CALENDAR))]
+
+
+def main(argv: list[str] | None = None, call: GraphCall | None = None) -> dict:
+    """The bench; with `call`, every graph call the loaded predictors make goes through it (`RoutedSession`)."""
     parser = argparse.ArgumentParser(prog="python -m bench.general_unseen", description=__doc__.split("\n")[0])
     parser.add_argument("--registry", type=Path, default=ROOT / "models")
     parser.add_argument("--series", help="comma-separated series ids (default: all)")
@@ -237,6 +245,8 @@ def main(argv: list[str] | None = None) -> dict:
     for freq in sorted({c.series.freq for c in cases}):
         root = args.registry / MODELS[freq]
         predictors[freq] = Predictor.load(root / current_version(args.registry, MODELS[freq]))
+        if call is not None:  # after load: the load checks probe the real graph
+            predictors[freq] = replace(predictors[freq], session=RoutedSession(predictors[freq].session, call))
         models[FREQ_NAMES[freq]] = provenance(freq, predictors[freq])
         if not models[FREQ_NAMES[freq]]["trained_on_tourism_train"]:
             print(

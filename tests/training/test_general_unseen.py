@@ -78,6 +78,26 @@ def test_bench_scores_a_monthly_series_through_the_predictor(general_registry, t
     assert naive["mase"] == pytest.approx(np.mean(by_hand))
 
 
+def test_a_routed_call_replaces_the_graph_and_leaves_the_module_alone(general_registry, tmp_path):
+    """`main(call=...)` (bench.general_mix, bench.general_selection): every graph call of the loaded predictors goes
+    through the call, which sees the real session, and nothing is left patched for the next run."""
+    import paxcast.service.predictor as predictor
+
+    args = ["--registry", str(general_registry), "--series", "wineind", "--peers", "SeasonalNaive"]
+    args += ["--out", str(tmp_path)]
+    plain = main(args)["results"][0]["scores"]["ours"]["mean"]
+    calls = []
+
+    def doubled(session, history, calendar):
+        calls.append(history.shape)
+        return 2 * predictor.run_session(session, history, calendar)
+
+    routed = main(args, call=doubled)["results"][0]["scores"]["ours"]["mean"]
+    assert len(calls) == 3  # one request per origin
+    np.testing.assert_allclose(routed, 2 * np.asarray(plain), rtol=1e-4)
+    assert main(args)["results"][0]["scores"]["ours"]["mean"] == plain
+
+
 def test_bench_scores_another_file_by_the_same_protocol(general_registry, tmp_path):
     """`--data`: the series bench.general_corpus writes from the repo's other sources, scored as the unseen are."""
     from bench.general_corpus import main as build
