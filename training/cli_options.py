@@ -16,6 +16,9 @@ from paxcast.service.contract import MODEL_NAME
 from paxcast.service.exceptions import MissingExtra, UsageError
 from paxcast.service.hyperparameters import GlobalTrainConfig, TrainConfig, flag_fields
 
+# Torch threads of local training unless `--threads` says otherwise: measured, see `use_threads`.
+LOCAL_THREADS = 1
+
 
 def training_fields(retrainable: bool = False, include_global: bool = False) -> dict:
     """name -> (FieldInfo, help text) of the flag fields of TrainConfig [and GlobalTrainConfig]."""
@@ -85,26 +88,48 @@ def add_engine_flags(parser: argparse.ArgumentParser, what: str, workers: bool =
     parser.add_argument(
         "--cpus-per-worker", type=int, help="--engine ray: CPUs (and torch threads) per worker or task (default: 1)"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="--engine local: torch threads of a global model's training (default: 1; on 2 cores, 2 threads "
+        "trained 1.4-1.7x faster alone and 3-14x slower beside one other busy process)",
+    )
 
 
 def ray_settings(args: argparse.Namespace):
-    """The Ray settings of `--engine ray`, or None for a local run (which refuses the Ray-only flags)."""
+    """The Ray settings of `--engine ray`, or None for a local run (which refuses the Ray-only flags and sets
+    torch's threads to `--threads`)."""
     given = {
         "address": args.address,
         "workers": getattr(args, "workers", None),
         "cpus_per_worker": args.cpus_per_worker,
     }
+    threads = getattr(args, "threads", None)
     if args.engine != "ray":
         for name, value in given.items():
             if value is not None:
                 raise UsageError(f"--{name.replace('_', '-')} applies to --engine ray")
+        use_threads(LOCAL_THREADS if threads is None else threads)
         return None
+    if threads is not None:
+        raise UsageError("--threads applies to --engine local; a Ray worker takes --cpus-per-worker threads")
     require(args.command, "ray", "ray")
     from paxcast.training.ray_train import RaySettings
 
     settings = RaySettings(**{k: v for k, v in given.items() if v is not None})
     settings.check()
     return settings
+
+
+def use_threads(threads: int) -> None:
+    """Torch's intra-op threads for this process. Torch's default, a thread per core the host has (not the
+    cores a container may use), made a global model's training 3x (quarterly) to 14x (monthly) slower beside
+    one other busy process on 2 cores; one thread costs 1.4-1.7x on an idle machine (docs/performance.md, 11)."""
+    if threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {threads}")
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def ray_trainer(settings):

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-from paxcast.training.cli import main
+from paxcast.training.cli import build_parser, main
 from tests.conftest import ROOT, TINY_GLOBAL
 
 SEOUL = ROOT / "data" / "seoul_subway_daily" / "seoul_subway_daily.csv.gz"
@@ -163,8 +164,13 @@ def test_without_engine_ray_nothing_imports_ray(stations_csv, tmp_path):
             "paxcast train: --workers 3 must divide the batch of 256 windows (each worker draws an equal share "
             "of every step's batch)",
         ),
+        (
+            ["--engine", "ray", "--threads", "2"],
+            "paxcast train: --threads applies to --engine local; a Ray worker takes --cpus-per-worker threads",
+        ),
+        (["--threads", "0"], "paxcast train: --threads must be at least 1, got 0"),
     ],
-    ids=["workers-without-ray", "address-without-ray", "no-workers", "uneven-batch"],
+    ids=["workers-without-ray", "address-without-ray", "no-workers", "uneven-batch", "threads-with-ray", "no-threads"],
 )
 def test_impossible_engine_flags_are_one_line_and_exit_2_before_any_cluster(
     stations_csv, tmp_path, capsys, argv, detail
@@ -172,6 +178,19 @@ def test_impossible_engine_flags_are_one_line_and_exit_2_before_any_cluster(
     code = main(["train", "--data", str(stations_csv), "--out", str(tmp_path), "--country", "KR", *argv])
     assert code == 2
     assert capsys.readouterr().err.strip() == detail
+
+
+@pytest.mark.parametrize(("argv", "threads"), [([], 1), (["--threads", "2"], 2)], ids=["default", "given"])
+def test_a_local_run_sets_torch_threads_before_training(argv, threads):
+    """Torch's default (a thread per host core) thrashes beside any other busy process: local runs take one."""
+    from paxcast.training.cli_options import ray_settings
+
+    before = torch.get_num_threads()
+    try:
+        assert ray_settings(build_parser().parse_args(["train", "--data", "x.csv", *argv])) is None
+        assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_engine_ray_on_one_series_says_it_trains_global_models(air_csv, tmp_path, capsys):

@@ -208,6 +208,7 @@ def retrain_flags() -> dict[str, str]:
         "address",
         "workers",
         "cpus_per_worker",
+        "threads",
     }
     values = {
         "cell": "gru",

@@ -1,0 +1,88 @@
+"""How many torch threads a global model's local training should take: alone, and beside a twin.
+
+    python -m bench.train_threads [--data data/tourism/quarterly/train.csv.gz] [--steps 600] [--threads 1,2]
+
+Runs `paxcast train --ensemble 1 --steps N --threads T` as a subprocess, once alone and then twice at the
+same time (another training, a test suite or the service on the same host is the common case), for each T,
+and reads the training seconds each run printed (data loading and export left out). Every run trains the
+same member, so each row's validation MASE and best step must agree: threads change the speed, not the model.
+Writes bench/results/train_threads.{md,json}. Run it on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.common import ROOT, table
+from paxcast.training.backtest_report import machine
+
+REGISTERED = re.compile(r"MASE ([0-9.]+) vs [0-9.]+ \(picked by MASE, best step (\d+)\), ([0-9.]+)s at load")
+
+
+def start(data: Path, steps: int, threads: int, out: Path) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "paxcast.training.cli", "train", "--data", str(data), "--out", str(out)]
+    argv += ["--ensemble", "1", "--steps", str(steps), "--threads", str(threads)]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+
+
+def finish(run: subprocess.Popen) -> dict:
+    output, _ = run.communicate(timeout=1800)
+    found = REGISTERED.search(output)
+    if run.returncode or not found:
+        raise SystemExit(f"a training run failed (exit {run.returncode}):\n{output[-2000:]}")
+    return {"mase": float(found[1]), "best_step": int(found[2]), "seconds": float(found[3])}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench.train_threads", description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT / "data/tourism/quarterly/train.csv.gz")
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--threads", default="1,2", help="comma-separated torch thread counts")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results")
+    args = parser.parse_args(argv)
+    rows, load_before = [], os.getloadavg()
+    with tempfile.TemporaryDirectory() as scratch:
+        for threads in [int(t) for t in args.threads.split(",")]:
+            alone = finish(start(args.data, args.steps, threads, Path(scratch) / f"alone{threads}"))
+            pair = [start(args.data, args.steps, threads, Path(scratch) / f"pair{threads}{k}") for k in (0, 1)]
+            twins = [finish(run) for run in pair]
+            rows.append({"threads": threads, "alone": alone, "beside_a_twin": twins})
+    report = {"data": str(args.data), "steps": args.steps, "machine": machine(), "load_before": load_before}
+    report["rows"] = rows
+    headers = ["torch threads", "alone, s", "beside a twin, s (each)", "validation MASE / best step (every run)"]
+    lines = []
+    for r in rows:
+        runs = [r["alone"], *r["beside_a_twin"]]
+        models = sorted({(x["mase"], x["best_step"]) for x in runs})
+        lines.append(
+            [r["threads"], f"{r['alone']['seconds']:.0f}", " / ".join(f"{x['seconds']:.0f}" for x in runs[1:])]
+            + ["; ".join(f"{m:.3f} / {s}" for m, s in models)]
+        )
+    text = "\n".join(
+        [
+            f"# Local training by torch threads: {args.data.parent.name}/{args.data.name}, one member, "
+            f"{args.steps} steps",
+            "",
+            table(headers, lines),
+            "",
+            f"Machine (at the end): {report['machine']}; load average at the start "
+            + " ".join(f"{x:.2f}" for x in load_before),
+            "",
+        ]
+    )
+    print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "train_threads.md").write_text(text)
+    (args.out / "train_threads.json").write_text(json.dumps(report, indent=1) + "\n")
+    return report
+
+
+if __name__ == "__main__":
+    main()
