@@ -132,7 +132,7 @@ def test_drift_of_a_series_growing_ten_percent_a_year():
 
 
 def test_groups_average_each_group_alike_and_measure_our_bias():
-    from bench.general_unseen import groups
+    from bench.general_unseen_report import groups
 
     def result(series: str, ours: float, naive: float, ratio: float) -> dict:
         scores = {"ours": {"mase": ours, "mean": [[ratio * 100.0] * 2]}, "SeasonalNaive": {"mase": naive}}
