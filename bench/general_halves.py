@@ -58,13 +58,16 @@ class OddWindows:
 
     def __init__(self):
         self.whole = global_train.validation_windows
-        self.held: global_windows.HeldOutWindows | None = None
+        self.held: global_windows.ValidationWindows | None = None
 
-    def __call__(self, series, line, config) -> global_windows.HeldOutWindows:
+    def __call__(self, series, line, config) -> global_windows.ValidationWindows:
         v = self.whole(series, line, config)
         even, odd = (np.arange(len(v.history)) % 2 == k for k in (0, 1))
-        self.held = global_windows.HeldOutWindows(v.history[odd], v.calendar[odd], v.target[odd], v.origins, v.skipped)
-        return global_windows.HeldOutWindows(v.history[even], v.calendar[even], v.target[even], v.origins, v.skipped)
+        half = lambda rows: global_windows.ValidationWindows(  # noqa: E731
+            v.history[rows], v.calendar[rows], v.target[rows], v.origins, v.skipped
+        )
+        self.held = half(odd)
+        return half(even)
 
 
 def run_member_bench(

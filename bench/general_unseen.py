@@ -233,6 +233,8 @@ def main(argv: list[str] | None = None, call: GraphCall | None = None) -> dict:
     report = {
         "protocol": __doc__.split("Protocol (fixed):\n", 1)[1].strip(),
         "models": models,
+        # A routed run's "ours" is the registered graph as `call` changed it (bench.general_mix, general_selection).
+        "routed": None if call is None else getattr(call, "__qualname__", repr(call)),
         "peers": peers,
         "levels": LEVELS,
         "machine": machine(),

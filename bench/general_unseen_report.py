@@ -98,6 +98,8 @@ def markdown(report: dict) -> str:
             f"{m['min_history']}, steps {m['steps']}), trained on {m['trained_on']}"
             + ("" if m["trained_on_tourism_train"] else " **(not the tourism training file: check before reading)**")
         )
+    if report.get("routed"):
+        lines.append(f"- **routed**: every forecast of ours went through `{report['routed']}`, not the graph alone")
     lines += ["", "MASE (lower is better; best in bold)", "", render(results, peers, "mase"), ""]
     lines += ["MAPE % (lower is better; best in bold)", "", render(results, peers, "mape"), ""]
     if any(g["series"] > 1 for g in report["groups"]):  # a file of series groups (bench.general_corpus)

@@ -23,7 +23,7 @@ from pathlib import Path
 from bench.common import ROOT, table
 from paxcast.training.backtest_report import machine
 
-REGISTERED = re.compile(r"MASE ([0-9.]+) vs [0-9.]+ \(picked by MASE, best step (\d+)\), ([0-9.]+)s at load")
+REGISTERED = re.compile(r"MASE ([0-9.]+) vs [0-9.]+ \(picked by \w+, best step (\d+)\), ([0-9.]+)s at load")
 
 
 def start(data: Path, steps: int, threads: int, out: Path) -> subprocess.Popen:
@@ -35,8 +35,10 @@ def start(data: Path, steps: int, threads: int, out: Path) -> subprocess.Popen:
 def finish(run: subprocess.Popen) -> dict:
     output, _ = run.communicate(timeout=1800)
     found = REGISTERED.search(output)
-    if run.returncode or not found:
+    if run.returncode:
         raise SystemExit(f"a training run failed (exit {run.returncode}):\n{output[-2000:]}")
+    if not found:
+        raise SystemExit(f"could not read the training run's summary line:\n{output[-2000:]}")
     return {"mase": float(found[1]), "best_step": int(found[2]), "seconds": float(found[3])}
 
 

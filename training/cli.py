@@ -28,9 +28,9 @@ from paxcast.training.cli_options import (
     add_training_flags,
     check_model_name,
     engine_session,
+    engine_settings,
     model_name_from,
     overrides_from,
-    ray_settings,
     ray_trainer,
     require,
 )
@@ -42,7 +42,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     args.name = model_name_from(args.data) if args.name is None else args.name
     check_model_name(args.name)
     require("train", "train", "torch", "onnx")
-    settings = ray_settings(args)
+    settings = engine_settings(args)
     from paxcast.training.pipeline import train_and_register
     from paxcast.training.selection import inner_summary
 
@@ -70,7 +70,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_backtest(args: argparse.Namespace) -> int:
     require("backtest", "train", "torch", "onnx")
     require("backtest", "bench", "statsforecast", "matplotlib")
-    settings = ray_settings(args)
+    settings = engine_settings(args)
     from paxcast.training.data import read_series
     from paxcast.training.pipeline import check_flags, choose_kind
 
@@ -163,7 +163,7 @@ def raise_interrupt(signum, frame) -> None:
 def cmd_retrain(args: argparse.Namespace) -> int:
     check_model_name(args.name)
     require("retrain", "train", "torch", "onnx")
-    settings = ray_settings(args)
+    settings = engine_settings(args)
     from paxcast.training.retrain import retrain
 
     trainer = ray_trainer(settings)  # one Ray session for both fits of the run (engine_session below)

@@ -92,13 +92,14 @@ def add_engine_flags(parser: argparse.ArgumentParser, what: str, workers: bool =
         "--threads",
         type=int,
         help="--engine local: torch threads of a global model's training (default: 1; on 2 cores, 2 threads "
-        "trained 1.4-1.7x faster alone and 3-14x slower beside one other busy process)",
+        "trained 1.4-1.7x faster alone and 3-14x slower beside one other busy process); the per-series "
+        "model always trains on one",
     )
 
 
-def ray_settings(args: argparse.Namespace):
-    """The Ray settings of `--engine ray`, or None for a local run (which refuses the Ray-only flags and sets
-    torch's threads to `--threads`)."""
+def engine_settings(args: argparse.Namespace):
+    """Where the command's work runs: the Ray settings of `--engine ray`, or None for a local run, which
+    refuses the Ray-only flags and sets this process's torch threads to `--threads` (`use_threads`)."""
     given = {
         "address": args.address,
         "workers": getattr(args, "workers", None),

@@ -29,7 +29,7 @@ from paxcast.training.data import Series
 from paxcast.training.global_fit import LOCAL, Fit, Shard, interval_kind, loss_scale, refit, scaled_l1, window_sampler
 from paxcast.training.global_model import GlobalForecaster
 from paxcast.training.global_scores import mean_mase, wape
-from paxcast.training.global_windows import HeldOutWindows, timeline, validation_windows
+from paxcast.training.global_windows import ValidationWindows, timeline, validation_windows
 
 # Calibration scores kept per horizon step in the card: evenly spaced order statistics of all of them.
 CALIBRATION_SCORES = 256
@@ -39,7 +39,7 @@ CALIBRATION_SCORES = 256
 class GlobalResult:
     model: GlobalForecaster
     config: GlobalTrainConfig
-    validation: HeldOutWindows
+    validation: ValidationWindows
     best_step: int
     val_wape: float  # percent, of the kept checkpoint
     baseline_wape: float  # percent, of the untrained network (seasonal naive)

@@ -30,7 +30,7 @@ class Timeline:
 
 
 @dataclass
-class HeldOutWindows:
+class ValidationWindows:
     """Validation windows: history (n, W), calendar (n, W+H, F), target (n, H) with NaN where missing."""
 
     history: np.ndarray
@@ -71,7 +71,7 @@ def validation_origins(series: list[Series], config: GlobalTrainConfig) -> list[
     return [config.horizon * k for k in range(1, count + 1)]
 
 
-def validation_windows(series: list[Series], line: Timeline, config: GlobalTrainConfig) -> HeldOutWindows:
+def validation_windows(series: list[Series], line: Timeline, config: GlobalTrainConfig) -> ValidationWindows:
     W, H = config.window, config.horizon
     origins = validation_origins(series, config)
     history, calendar, target, skipped = [], [], [], 0
@@ -90,4 +90,4 @@ def validation_windows(series: list[Series], line: Timeline, config: GlobalTrain
     if not history:
         raise ValueError(f"no series has {config.shortest + H * origins[-1]} values for a validation window")
     f32 = lambda rows: np.stack(rows).astype(np.float32)  # noqa: E731
-    return HeldOutWindows(f32(history), f32(calendar), f32(target), origins, skipped)
+    return ValidationWindows(f32(history), f32(calendar), f32(target), origins, skipped)

@@ -107,7 +107,7 @@ class RayTrainer:
     and after training is the local code."""
 
     def __init__(self, settings: RaySettings):
-        settings.check()  # also when built from Python, not only through the CLI's ray_settings
+        settings.check()  # also when built from Python, not only through the CLI's engine_settings
         self.settings = settings
         self.last_run: dict = {}  # facts of the last run: workers, wall time of trainer.fit()
 

@@ -92,7 +92,9 @@ def test_a_routed_call_replaces_the_graph_and_leaves_the_module_alone(general_re
         calls.append(history.shape)
         return 2 * predictor.run_session(session, history, calendar)
 
-    routed = main(args, call=doubled)["results"][0]["scores"]["ours"]["mean"]
+    report = main(args, call=doubled)
+    routed = report["results"][0]["scores"]["ours"]["mean"]
+    assert report["routed"].endswith("doubled") and "went through `" in (tmp_path / "general_unseen.md").read_text()
     assert len(calls) == 3  # one request per origin
     np.testing.assert_allclose(routed, 2 * np.asarray(plain), rtol=1e-4)
     assert main(args)["results"][0]["scores"]["ours"]["mean"] == plain

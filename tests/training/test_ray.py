@@ -85,8 +85,6 @@ def test_two_ray_workers_train_a_model_the_service_loads_and_serves(ray_cluster,
 
 def run_backtest(data: Path, report: Path, *engine: str) -> dict:
     """`paxcast backtest` in-process on one torch thread; the JSON it wrote, without the times and loads."""
-    import torch
-
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -183,11 +181,12 @@ def test_impossible_engine_flags_are_one_line_and_exit_2_before_any_cluster(
 @pytest.mark.parametrize(("argv", "threads"), [([], 1), (["--threads", "2"], 2)], ids=["default", "given"])
 def test_a_local_run_sets_torch_threads_before_training(argv, threads):
     """Torch's default (a thread per host core) thrashes beside any other busy process: local runs take one."""
-    from paxcast.training.cli_options import ray_settings
+    from paxcast.training.cli_options import engine_settings
 
     before = torch.get_num_threads()
+    torch.set_num_threads(3)  # neither case may pass by leaving the count as it was
     try:
-        assert ray_settings(build_parser().parse_args(["train", "--data", "x.csv", *argv])) is None
+        assert engine_settings(build_parser().parse_args(["train", "--data", "x.csv", *argv])) is None
         assert torch.get_num_threads() == threads
     finally:
         torch.set_num_threads(before)
