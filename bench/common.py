@@ -106,3 +106,13 @@ def package_versions(*names: str) -> str:
         with contextlib.suppress(PackageNotFoundError):
             out.append(f"{name} {version(name)}")
     return ", ".join(out)
+
+
+def write_report(out: Path, stem: str, text: str, report: dict) -> None:
+    """Print a bench's markdown and write it beside its JSON: `out/<stem>.md`, `out/<stem>.json`."""
+    import json
+
+    print(text)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.md").write_text(text)
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")

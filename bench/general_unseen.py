@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import time
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import package_versions
+from bench.common import package_versions, write_report
 from bench.general_unseen_report import LEVELS, OURS, groups, markdown, wins
 from paxcast.service.calendar import FREQ_NAMES, step
 from paxcast.service.contract import CALENDAR, HISTORY, sha256_of
@@ -249,11 +248,7 @@ def main(argv: list[str] | None = None, call: GraphCall | None = None) -> dict:
         "results": results,
         "groups": groups(results, peers),
     }
-    text = markdown(report)
-    print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "general_unseen.md").write_text(text)
-    (args.out / "general_unseen.json").write_text(json.dumps(report, indent=1) + "\n")
+    write_report(args.out, "general_unseen", markdown(report), report)
     return report
 
 

@@ -12,7 +12,6 @@ Writes bench/results/train_threads.{md,json}. Run it on an otherwise idle machin
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -20,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import ROOT, table
+from bench.common import ROOT, table, write_report
 from paxcast.training.backtest_report import machine
 
 REGISTERED = re.compile(r"MASE ([0-9.]+) vs [0-9.]+ \(picked by \w+, best step (\d+)\), ([0-9.]+)s at load")
@@ -79,10 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
             "",
         ]
     )
-    print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "train_threads.md").write_text(text)
-    (args.out / "train_threads.json").write_text(json.dumps(report, indent=1) + "\n")
+    write_report(args.out, "train_threads", text, report)
     return report
 
 
