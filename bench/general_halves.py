@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -63,11 +64,8 @@ class OddWindows:
     def __call__(self, series, line, config) -> global_windows.ValidationWindows:
         v = self.whole(series, line, config)
         even, odd = (np.arange(len(v.history)) % 2 == k for k in (0, 1))
-        half = lambda rows: global_windows.ValidationWindows(  # noqa: E731
-            v.history[rows], v.calendar[rows], v.target[rows], v.origins, v.skipped
-        )
-        self.held = half(odd)
-        return half(even)
+        self.held = replace(v, history=v.history[odd], calendar=v.calendar[odd], target=v.target[odd])
+        return replace(v, history=v.history[even], calendar=v.calendar[even], target=v.target[even])
 
 
 def run_member_bench(

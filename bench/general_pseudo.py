@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.general_unseen import ROOT
+from bench.common import ROOT
 
 HORIZONS = {"monthly": 24, "quarterly": 8}
 

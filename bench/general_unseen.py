@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import package_versions, write_report
+from bench.common import ROOT, package_versions, write_report
 from bench.general_unseen_report import LEVELS, OURS, groups, markdown, wins
 from paxcast.service.calendar import FREQ_NAMES, step
 from paxcast.service.contract import CALENDAR, HISTORY, sha256_of
@@ -50,7 +50,6 @@ from paxcast.training.data import Series, read_series
 from paxcast.training.global_peers import parse_peers, peer_forecast
 from paxcast.training.global_scores import mase_scale, score
 
-ROOT = Path(__file__).resolve().parents[1]
 FILES = (ROOT / "data/unseen/monthly.csv.gz", ROOT / "data/unseen/quarterly.csv.gz", ROOT / "data/air_passengers.csv")
 MODELS = {"MS": "general_monthly", "QS": "general_quarterly"}
 # What the general models were trained on: a card naming another file is not zero-shot until checked.

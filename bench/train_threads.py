@@ -4,41 +4,41 @@
 
 Runs `paxcast train --ensemble 1 --steps N --threads T` as a subprocess, once alone and then twice at the
 same time (another training, a test suite or the service on the same host is the common case), for each T,
-and reads the training seconds each run printed (data loading and export left out). Every run trains the
-same member, so each row's validation MASE and best step must agree: threads change the speed, not the model.
-Writes bench/results/train_threads.{md,json}. Run it on an otherwise idle machine.
+and reads each run's card: its training seconds (data loading and export left out), validation MASE and kept
+step. Every run trains the same member, so each row's MASE and step must agree: threads change the speed,
+not the model. The runs inherit the environment (e.g. OMP_WAIT_POLICY). Writes
+bench/results/train_threads.{md,json}. Run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import ROOT, table, write_report
+from bench.common import ROOT, served_card, table, write_report
 from paxcast.training.backtest_report import machine
 
-REGISTERED = re.compile(r"MASE ([0-9.]+) vs [0-9.]+ \(picked by \w+, best step (\d+)\), ([0-9.]+)s at load")
+NAME = "threads"
 
 
-def start(data: Path, steps: int, threads: int, out: Path) -> subprocess.Popen:
+def start(data: Path, steps: int, threads: int, out: Path) -> tuple[subprocess.Popen, Path]:
     argv = [sys.executable, "-m", "paxcast.training.cli", "train", "--data", str(data), "--out", str(out)]
-    argv += ["--ensemble", "1", "--steps", str(steps), "--threads", str(threads)]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    argv += ["--name", NAME, "--ensemble", "1", "--steps", str(steps), "--threads", str(threads)]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT), out
 
 
-def finish(run: subprocess.Popen) -> dict:
+def finish(started: tuple[subprocess.Popen, Path]) -> dict:
+    """What the registered card says of the run: its training seconds, validation MASE and kept step."""
+    run, out = started
     output, _ = run.communicate(timeout=1800)
-    found = REGISTERED.search(output)
     if run.returncode:
         raise SystemExit(f"a training run failed (exit {run.returncode}):\n{output[-2000:]}")
-    if not found:
-        raise SystemExit(f"could not read the training run's summary line:\n{output[-2000:]}")
-    return {"mase": float(found[1]), "best_step": int(found[2]), "seconds": float(found[3])}
+    card = served_card(out, NAME)
+    return {"mase": card.validation.mase, "best_step": card.training.best_step, "seconds": card.training.seconds}
 
 
 def main(argv: list[str] | None = None) -> dict:
