@@ -47,7 +47,10 @@ class Server:
         env.update({f"PAXCAST_{k.upper()}": str(v) for k, v in settings.items()})
         self.log = open(f"/tmp/paxcast-attacks-{self.port}.log", "w+b")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "paxcast.training.cli", "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "paxcast.service.cli.main", "serve"],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from paxcast.service.predictor import Predictor
-from paxcast.service.registry import current_version
-from paxcast.service.schemas import ForecastRequest
+from paxcast.service.core.registry import current_version
+from paxcast.service.core.request import ForecastRequest
+from paxcast.service.inference.predictor import Predictor
 from paxcast.training.data import read_series
 
 

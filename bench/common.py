@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paxcast.service.contract import ModelCard, read_card
+from paxcast.service.core.contract import ModelCard, read_card
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +25,7 @@ class SameModel:
     name: str
     version: str
     card: ModelCard
-    module: object  # training.model.Ensemble, eval mode
+    module: object  # training.series.model.Ensemble, eval mode
 
     @property
     def onnx_path(self) -> Path:
@@ -33,7 +33,7 @@ class SameModel:
 
 
 def served_card(model_dir: Path, name: str) -> ModelCard:
-    from paxcast.service.registry import current_version
+    from paxcast.service.core.registry import current_version
 
     return read_card(Path(model_dir) / name / current_version(model_dir, name), verify_hash=False)
 
@@ -62,8 +62,8 @@ def save_module(model: SameModel, path: Path) -> Path:
 def load_module(path: Path):
     import torch
 
-    from paxcast.service.hyperparameters import TrainConfig
-    from paxcast.training.model import Ensemble, Forecaster
+    from paxcast.service.core.hyperparameters import TrainConfig
+    from paxcast.training.series.model import Ensemble, Forecaster
 
     saved = torch.load(path, weights_only=True)
     module = Ensemble([Forecaster(TrainConfig(**config)) for config in saved["configs"]])

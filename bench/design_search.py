@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from paxcast.training.data import read_series
-from paxcast.training.designs import resolve_config
-from paxcast.training.selection import inner_validate
-from paxcast.training.train import train
+from paxcast.training.series.designs import resolve_config
+from paxcast.training.series.selection import inner_validate
+from paxcast.training.series.train import train
 
 SPLITS = [(108, 36), (96, 12), (108, 12), (120, 12)]
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from paxcast.service.predictor import Predictor
-from paxcast.service.registry import current_version
-from paxcast.service.schemas import ForecastRequest
+from paxcast.service.core.registry import current_version
+from paxcast.service.core.request import ForecastRequest
+from paxcast.service.inference.predictor import Predictor
 
 YEARLY = (-0.12, -0.06, -0.01, 0.0, 0.01, 0.06, 0.12)
 

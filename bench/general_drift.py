@@ -19,7 +19,7 @@ import numpy as np
 
 from bench.general_unseen import ROOT
 from paxcast.training.data import read_series
-from paxcast.training.global_pipeline import GLOBAL_DEFAULTS
+from paxcast.training.network.pipeline import GLOBAL_DEFAULTS
 
 
 def ratios(y: np.ndarray, window: int, horizon: int, season: int) -> tuple[np.ndarray, np.ndarray]:

@@ -25,11 +25,12 @@ import numpy as np
 import torch
 
 from bench.common import ROOT
-from paxcast.service.contract import ONNX_FILE, ModelCard, read_card
-from paxcast.service.registry import current_version
-from paxcast.training import global_train, global_windows
-from paxcast.training.backtest_report import machine
-from paxcast.training.global_scores import mean_mase
+from paxcast.service.core.contract import ONNX_FILE, ModelCard, read_card
+from paxcast.service.core.registry import current_version
+from paxcast.training.backtest.series_report import machine
+from paxcast.training.network import train as global_train
+from paxcast.training.network import windows as global_windows
+from paxcast.training.scores import mean_mase
 
 
 def member_graph(member: Path) -> tuple[Path, ModelCard]:
@@ -42,7 +43,7 @@ def member_graph(member: Path) -> tuple[Path, ModelCard]:
 def odd_windows(data: Path, card: ModelCard) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The windows a member with `card` was scored on: history, calendar and target of the odd validation
     windows of `data`, the calendar rebuilt from the card as the service rebuilds it."""
-    from paxcast.service.covariates import Calendar
+    from paxcast.service.core.covariates import Calendar
     from paxcast.training.data import read_series
 
     config, series = card.hyperparameters, read_series(data)

@@ -22,14 +22,14 @@ import numpy as np
 
 from bench.general_halves import member_graph, odd_windows, run_member_bench
 from bench.general_unseen import main as unseen_main
-from paxcast.service.predictor import make_session, run_session
+from paxcast.service.inference.predictor import make_session, run_session
 
 # The shipped monthly and quarterly windows: every member is scored on the MASE scale of their histories.
 REFERENCE_WINDOW = {"MS": 72, "QS": 24}
 
 
 def odd(args: argparse.Namespace) -> None:
-    from paxcast.training.global_scores import mean_mase
+    from paxcast.training.scores import mean_mase
 
     forecasts, reference = {}, None
     for member in args.members:

@@ -7,7 +7,7 @@ the window's own last horizon (docs/accuracy.md, "Local forecasts").
 `odd` scores each rule on the odd tourism validation windows with the members `bench.general_halves` trained
 (each member alone, and their mean forecast). `unseen` runs `bench.general_unseen` with the rule applied to every
 forecast the registered graph makes. The candidates of a window holding n observed values: the graph's forecast;
-the methods of `training.smoothing` fitted to those n values. Each is scored on the window's last
+the methods of `training.network.smoothing` fitted to those n values. Each is scored on the window's last
 held = min(horizon, n - shortest) values, forecast from the values before them (the graph from the shorter
 history, padded as the service pads it), in units of the window's seasonal-naive MAE. Rules:
 - `net`: the graph alone (reproduces `general_halves` and `general_unseen`);
@@ -26,7 +26,7 @@ import numpy as np
 
 from bench.general_halves import member_graph, odd_windows, run_member_bench
 from bench.general_unseen import main as unseen_main
-from paxcast.training.smoothing import METHODS, held_out, local_weights
+from paxcast.training.network.smoothing import METHODS, held_out, local_weights
 
 Run = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -116,8 +116,8 @@ RULES = ["net", "argmin", "inv2", "switch:0.3", "switch:0.5", "switch:0.7", "ble
 
 
 def odd(args: argparse.Namespace) -> dict:
-    from paxcast.service.predictor import make_session, run_session
-    from paxcast.training.global_scores import mean_mase
+    from paxcast.service.inference.predictor import make_session, run_session
+    from paxcast.training.scores import mean_mase
 
     runs, report = {}, {}
     for member in args.members:
@@ -147,7 +147,7 @@ def odd(args: argparse.Namespace) -> dict:
 
 
 def unseen(args: argparse.Namespace) -> None:
-    from paxcast.service.predictor import run_session
+    from paxcast.service.inference.predictor import run_session
 
     counts = {"forecasts": 0, "changed": 0}
 

@@ -18,9 +18,9 @@ Protocol (fixed):
 - Ours: `Predictor.load(<registry>/general_<monthly|quarterly>/<CURRENT>)` answers
   `Predictor.forecast(ForecastRequest)` for the history's last `window` values (or all of it, if fewer)
   with `start` = the date of the first value posted and `level` [80, 95]: what the service answers.
-- Peers (`training.global_peers.peer_forecast`): SeasonalNaive, AutoETS, AutoTheta, AutoARIMA, each fit by
+- Peers (`training.backtest.peers.peer_forecast`): SeasonalNaive, AutoETS, AutoTheta, AutoARIMA, each fit by
   statsforecast on that series' history alone at each origin.
-- Metrics per series, pooled over its origins (`training.global_scores.score`): MASE (each origin's
+- Metrics per series, pooled over its origins (`training.scores.score`): MASE (each origin's
   errors over the in-sample seasonal-naive MAE of its own history, then the mean over origins) and MAPE
   (over every scored point); interval coverage at 80 and 95 % for ours and AutoETS.
 """
@@ -40,15 +40,15 @@ import numpy as np
 
 from bench.common import ROOT, package_versions, write_report
 from bench.general_unseen_report import LEVELS, OURS, groups, markdown, wins
-from paxcast.service.calendar import FREQ_NAMES, step
-from paxcast.service.contract import CALENDAR, HISTORY, sha256_of
-from paxcast.service.predictor import Predictor, level_label
-from paxcast.service.registry import current_version
-from paxcast.service.schemas import ForecastRequest
-from paxcast.training.backtest_report import machine
+from paxcast.service.core.calendar import FREQ_NAMES, step
+from paxcast.service.core.contract import CALENDAR, HISTORY, sha256_of
+from paxcast.service.core.registry import current_version
+from paxcast.service.core.request import ForecastRequest
+from paxcast.service.inference.predictor import Predictor, level_label
+from paxcast.training.backtest.peers import parse_peers, peer_forecast
+from paxcast.training.backtest.series_report import machine
 from paxcast.training.data import Series, read_series
-from paxcast.training.global_peers import parse_peers, peer_forecast
-from paxcast.training.global_scores import mase_scale, score
+from paxcast.training.scores import mase_scale, score
 
 FILES = (ROOT / "data/unseen/monthly.csv.gz", ROOT / "data/unseen/quarterly.csv.gz", ROOT / "data/air_passengers.csv")
 MODELS = {"MS": "general_monthly", "QS": "general_quarterly"}

@@ -32,8 +32,8 @@ import numpy as np
 from bench import serving
 from bench.common import ROOT, histories, package_versions, same_model, save_module, table
 from bench.serving import free_port
-from paxcast.service.main import HTTP, LOOP
-from paxcast.training.backtest_report import machine
+from paxcast.service.api.main import HTTP, LOOP
+from paxcast.training.backtest.series_report import machine
 
 LUA = Path(__file__).with_name("post.lua")
 PREVIOUS = "ea0f385"  # the last commit before the typed contract and batching (stop 7's landing)
@@ -152,7 +152,7 @@ def servers(
         torch_env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     return {
         "a": Server(
-            "a", "(a) paxcast serve (onnxruntime)", [sys.executable, "-m", "paxcast.training.cli", "serve"], common
+            "a", "(a) paxcast serve (onnxruntime)", [sys.executable, "-m", "paxcast.service.cli.main", "serve"], common
         ),
         "b": Server(
             "b", "(b) same app, PyTorch eager", uvicorn_argv("bench.servers:torch_app", port, workers), torch_env
@@ -172,7 +172,11 @@ def servers(
         ),
         # The previous release had top-level `service`/`training` packages: it runs from its own checkout.
         "p": Server(
-            "p", "(p) previous release", [sys.executable, "-m", "training.cli", "serve"], common, cwd=previous or ROOT
+            "p",
+            "(p) previous release",
+            [sys.executable, "-m", "service.cli.main", "serve"],
+            common,
+            cwd=previous or ROOT,
         ),
     }
 

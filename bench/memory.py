@@ -23,7 +23,7 @@ import numpy as np
 
 from bench.common import ROOT, histories, served_card, table
 from bench.serving import serve
-from paxcast.training.backtest_report import machine
+from paxcast.training.backtest.series_report import machine
 
 
 def rss_mib(pid: int) -> float:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, histories, median, package_versions, percentile, same_model, table
-from paxcast.training.backtest_report import machine
+from paxcast.training.backtest.series_report import machine
 
 
 def time_calls(call, seconds: float, min_reps: int = 5, max_reps: int = 5000) -> list[float]:
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from paxcast.service.predictor import RUN_ROWS, Predictor, run_session
+    from paxcast.service.inference.predictor import RUN_ROWS, Predictor, run_session
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory(prefix="paxcast-bench-") as tmp:

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from paxcast.training.baselines import baseline_forecast
+from paxcast.training.backtest.baselines import baseline_forecast
 from paxcast.training.data import read_series
-from paxcast.training.designs import resolve_config
-from paxcast.training.train import train
+from paxcast.training.series.designs import resolve_config
+from paxcast.training.series.train import train
 
 OUT = Path(__file__).parent / "results" / "data"
 

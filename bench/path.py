@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bench.common import ROOT, histories, served_card, table
-from paxcast.training.backtest_report import machine
+from paxcast.training.backtest.series_report import machine
 
 
 def scope_for(path: str, body: bytes) -> dict:
@@ -78,11 +78,11 @@ async def measure(app, body: bytes, requests: int, concurrency: int) -> float:
 
 
 async def run(args) -> list[float]:
-    from paxcast.service import observability
-    from paxcast.service.app import create_app
-    from paxcast.service.settings import Settings
+    from paxcast.service.api import observability
+    from paxcast.service.api.app import create_app
+    from paxcast.service.core.settings import Settings
 
-    observability.lean_log_records()  # as service.main.app_factory does in every worker
+    observability.lean_log_records()  # as service.api.main.app_factory does in every worker
 
     logging.getLogger("paxcast.access").addHandler(logging.NullHandler())  # the line is formatted, as in service
     logging.getLogger("paxcast.access").setLevel(logging.INFO)
@@ -100,9 +100,9 @@ async def run(args) -> list[float]:
 
 def big_batch(model_dir: Path, name: str, rows: int, rounds: int = 3) -> list[list[object]]:
     """One `rows`-series batch through `Batcher.run` in process, per way of using two threads; ms per call."""
-    from paxcast.service.batching import Batcher
-    from paxcast.service.predictor import Predictor
-    from paxcast.service.registry import current_version
+    from paxcast.service.core.registry import current_version
+    from paxcast.service.inference.batching import Batcher
+    from paxcast.service.inference.predictor import Predictor
 
     card = served_card(model_dir, name)
     x = histories(card, rows, seed=4)

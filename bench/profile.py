@@ -23,7 +23,7 @@ from bench.common import ROOT, histories, served_card, table
 from bench.http import HORIZON, run_wrk
 from bench.memory import server_pid
 from bench.serving import serve
-from paxcast.training.backtest_report import machine
+from paxcast.training.backtest.series_report import machine
 
 # (part of the request, a piece of the frame text that identifies it); the innermost match wins.
 PARTS = [
@@ -35,7 +35,7 @@ PARTS = [
     ("metrics (prometheus-client)", "prometheus_client"),
     ("JSON request log line", "logging/__init__"),
     ("request id, timing (service middleware)", "observability.py"),
-    ("route body (service/routes.py)", "routes.py"),
+    ("route body (service/api/routes.py)", "routes.py"),
     ("uvicorn HTTP protocol + socket I/O", "uvicorn/"),
     ("FastAPI/Starlette routing, DI, middleware", "fastapi/"),
     ("FastAPI/Starlette routing, DI, middleware", "starlette/"),

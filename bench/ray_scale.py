@@ -34,14 +34,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from paxcast.service.contract import sha256_of
-from paxcast.training.backtest_report import machine
+from paxcast.service.core.contract import sha256_of
+from paxcast.training.backtest.network import plan_backtest, serve_ours
+from paxcast.training.backtest.peers import peer_forecast
+from paxcast.training.backtest.series_report import machine
 from paxcast.training.data import read_series
-from paxcast.training.global_backtest import plan_backtest, serve_ours
-from paxcast.training.global_peers import peer_forecast
-from paxcast.training.global_pipeline import make_calendar, resolve_global_config
-from paxcast.training.global_scores import wape
-from paxcast.training.global_train import train_global
+from paxcast.training.network.pipeline import make_calendar, resolve_global_config
+from paxcast.training.network.train import train_global
+from paxcast.training.scores import wape
 
 ROOT = Path(__file__).resolve().parents[1]
 SEOUL = ROOT / "data/seoul_subway_daily/seoul_subway_daily.csv.gz"
@@ -53,7 +53,7 @@ def trainer_for(mode: str):
     if mode.startswith("local"):
         torch.set_num_threads(int(mode[5:6] or os.cpu_count()))
         return train_global
-    from paxcast.training.ray_train import RaySettings, RayTrainer
+    from paxcast.training.network.ray import RaySettings, RayTrainer
 
     return RayTrainer(RaySettings(workers=int(mode[3])))
 
@@ -141,8 +141,8 @@ def allreduce(calls: int) -> dict:
 
     import torch.multiprocessing as mp
 
-    from paxcast.service.hyperparameters import GlobalTrainConfig
-    from paxcast.training.global_model import GlobalForecaster
+    from paxcast.service.core.hyperparameters import GlobalTrainConfig
+    from paxcast.training.network.model import GlobalForecaster
 
     model = GlobalForecaster(GlobalTrainConfig(window=28, horizon=28, season=7, features=12))
     numel = sum(p.numel() for p in model.parameters())

@@ -29,10 +29,10 @@ def torch_app():
     import torch
 
     from bench.common import load_module
-    from paxcast.service import holder
-    from paxcast.service.app import create_app
-    from paxcast.service.predictor import Predictor
-    from paxcast.service.settings import get_settings
+    from paxcast.service.api.app import create_app
+    from paxcast.service.core.settings import get_settings
+    from paxcast.service.inference import holder
+    from paxcast.service.inference.predictor import Predictor
 
     module = load_module(os.environ["PAXCAST_BENCH_TORCH_MODULE"])
     torch.set_num_threads(get_settings().threads)  # the same intra-op threads as onnxruntime gets
@@ -83,7 +83,7 @@ def floor_app():
 
 
 def parse_app():
-    from paxcast.service.schemas import ForecastRequest
+    from paxcast.service.core.request import ForecastRequest
 
     app = FastAPI()
 
@@ -107,16 +107,16 @@ def parse_app():
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve an app factory with the uvicorn options `paxcast serve` uses (service/main.py)."""
+    """Serve an app factory with the uvicorn options `paxcast serve` uses (service/api/main.py)."""
     import argparse
 
     import uvicorn
 
-    from paxcast.service.main import HTTP, LOOP
-    from paxcast.service.observability import log_config
+    from paxcast.service.api.main import HTTP, LOOP
+    from paxcast.service.api.observability import log_config
 
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("app", help="module:factory, e.g. bench.servers:floor_app or service.main:app_factory")
+    parser.add_argument("app", help="module:factory, e.g. bench.servers:floor_app or service.api.main:app_factory")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--loop", default=LOOP)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVE = [sys.executable, "-m", "paxcast.training.cli", "serve"]  # `paxcast serve` of this interpreter
+SERVE = [sys.executable, "-m", "paxcast.service.cli.main", "serve"]  # `paxcast serve` of this interpreter
 
 
 @dataclass(frozen=True)

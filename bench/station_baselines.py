@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.station_windows import ROOT, Window, impute, score, take_subset, windows
-from paxcast.training.global_peers import peer_forecast
+from paxcast.training.backtest.peers import peer_forecast
 
 RESULTS = ROOT / "bench" / "results" / "station_baselines.json"
 DOC = ROOT / "docs" / "station_baselines.md"
@@ -49,7 +49,7 @@ def long_frame(window: Window, last: int | None = None):
 def run_method(window: Window, method: str) -> dict:
     """Fit and forecast one method on one window; mean (n, h), intervals and the fit seconds.
 
-    The statsforecast methods run as `paxcast backtest` runs its peers (`paxcast.training.global_peers`:
+    The statsforecast methods run as `paxcast backtest` runs its peers (`paxcast.training.backtest.peers`:
     the same seasons, the same hourly history cap)."""
     if not method.startswith("NF-"):
         out = peer_forecast(method, window.ids, window.histories, window.freq, window.season, window.horizon, LEVELS)

@@ -22,9 +22,9 @@ import numpy as np
 
 from bench.common import table
 from bench.serving import ROOT, serve
-from paxcast.service.contract import read_card
-from paxcast.service.registry import current_version
-from paxcast.training.backtest_report import machine
+from paxcast.service.core.contract import read_card
+from paxcast.service.core.registry import current_version
+from paxcast.training.backtest.series_report import machine
 from paxcast.training.data import read_series
 
 
@@ -32,7 +32,7 @@ def request_body(model_dir: Path, name: str, history: int) -> tuple[bytes, int]:
     """Every series of the model's data file whose last `history` values are complete, as one forecast request."""
     card = read_card(model_dir / name / current_version(model_dir, name), verify_hash=False)
     (path,) = (ROOT / "data").rglob(card.data_file)
-    from paxcast.service.covariates import timestamps
+    from paxcast.service.core.covariates import timestamps
 
     series = []
     for s in read_series(path):
@@ -62,9 +62,9 @@ def over_http(model_dir: Path, name: str, body: bytes, requests: int) -> list[fl
 
 def in_process(model_dir: Path, name: str, body: bytes, rounds: int = 10) -> dict[str, float]:
     """Median ms per stage: the same calls the route makes, timed one by one."""
-    from paxcast.service.predictor import Predictor
-    from paxcast.service.responses import forecast_response
-    from paxcast.service.schemas import ForecastRequest
+    from paxcast.service.api.responses import forecast_response
+    from paxcast.service.core.request import ForecastRequest
+    from paxcast.service.inference.predictor import Predictor
 
     predictor = Predictor.load(model_dir / name / current_version(model_dir, name))
     stages: dict[str, list[float]] = {"parse": [], "checks + calendar": [], "onnxruntime": [], "finish + render": []}

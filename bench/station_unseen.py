@@ -3,7 +3,7 @@
     python -m bench.station_unseen [--data seoul] [--origin 2019-11-30] [--steps N]
 
 Two global models on the data up to `--origin`, both through `paxcast backtest`'s own path
-(`training.global_backtest.serve_ours`: `paxcast train`'s fit, the registry, the service's
+(`training.backtest.network.serve_ours`: `paxcast train`'s fit, the registry, the service's
 Predictor): one trained on every station, one on a random 80 % (numpy seed 0). Both forecast the
 held-out 20 % for the next horizon; the table gives their pooled WAPE on those stations beside
 seasonal naive. If the model needed to have seen a station, the 80 % model would fall behind.
@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import table
-from paxcast.service.contract import sha256_of
-from paxcast.training.backtest_report import machine
+from paxcast.service.core.contract import sha256_of
+from paxcast.training.backtest.network import plan_backtest, serve_ours
+from paxcast.training.backtest.peers import peer_forecast
+from paxcast.training.backtest.series_report import machine
 from paxcast.training.data import read_series
-from paxcast.training.global_backtest import plan_backtest, serve_ours
-from paxcast.training.global_peers import peer_forecast
-from paxcast.training.global_scores import wape
+from paxcast.training.scores import wape
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = {

@@ -3,7 +3,7 @@
 A `Window` is one forecast origin over a multi-series file: each series' history up to and
 including the origin (NaN where the file has no row) and the next `horizon` actuals. Scoring
 is on observed actuals only; methods that need complete histories get `impute()`'d copies.
-Imputation, the MASE scale and the scores are the product's (`paxcast.training.global_cuts`,
+Imputation, the MASE scale and the scores are the product's (`paxcast.training.backtest.cuts`,
 `global_scores`, which `paxcast backtest` uses on multi-series files); the bench keeps its windows
 and its result keys.
 """
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from paxcast.service.covariates import timestamps
-from paxcast.training import global_scores
+from paxcast.service.core.covariates import timestamps
+from paxcast.training import scores as global_scores
+from paxcast.training.backtest.cuts import impute, subset_rows
 from paxcast.training.data import read_series
-from paxcast.training.global_cuts import impute, subset_rows
-from paxcast.training.global_scores import mase_scale
+from paxcast.training.scores import mase_scale
 
 __all__ = ["Window", "impute", "make_window", "mase_scale", "score", "seasonal_naive", "subset_rows", "take_subset"]
 
@@ -75,7 +75,7 @@ def windows(which: str = "all", max_series: int | None = None) -> list[Window]:
 
 
 def score(window: Window, mean: np.ndarray, intervals: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> dict:
-    """`paxcast.training.global_scores.score` under the keys of bench/results/station_baselines.json.
+    """`paxcast.training.scores.score` under the keys of bench/results/station_baselines.json.
 
     Args:
         mean: forecasts of shape (n, horizon), rows in `window.ids` order.

@@ -20,13 +20,13 @@ import tempfile
 from pathlib import Path
 
 from bench.common import ROOT, served_card, table, write_report
-from paxcast.training.backtest_report import machine
+from paxcast.training.backtest.series_report import machine
 
 NAME = "threads"
 
 
 def start(data: Path, steps: int, threads: int, out: Path) -> tuple[subprocess.Popen, Path]:
-    argv = [sys.executable, "-m", "paxcast.training.cli", "train", "--data", str(data), "--out", str(out)]
+    argv = [sys.executable, "-m", "paxcast.service.cli.main", "train", "--data", str(data), "--out", str(out)]
     argv += ["--name", NAME, "--ensemble", "1", "--steps", str(steps), "--threads", str(threads)]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT), out
 

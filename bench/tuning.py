@@ -22,7 +22,7 @@ import numpy as np
 from bench.common import ROOT, median, same_model, table
 from bench.http import Server, combine, run_wrk, running, uvicorn_argv, write_bodies
 from bench.serving import free_port
-from paxcast.training.backtest_report import machine
+from paxcast.training.backtest.series_report import machine
 
 
 def variants(registry: Path, port: int) -> list[tuple[str, Server]]:
@@ -32,8 +32,8 @@ def variants(registry: Path, port: int) -> list[tuple[str, Server]]:
         "PAXCAST_HOST": "127.0.0.1",
         "PAXCAST_RELOAD_INTERVAL": "0",
     }
-    serve = [sys.executable, "-m", "paxcast.training.cli", "serve"]
-    app = "paxcast.service.main:app_factory"
+    serve = [sys.executable, "-m", "paxcast.service.cli.main", "serve"]
+    app = "paxcast.service.api.main:app_factory"
     one, two = (
         {**env, "PAXCAST_WORKERS": "1", "PAXCAST_THREADS": "1"},
         {**env, "PAXCAST_WORKERS": "2", "PAXCAST_THREADS": "1"},
@@ -58,7 +58,7 @@ def renderers(n_series: int, horizon: int) -> list[list[str]]:
     """Render a response of `n_series` forecasts: orjson on float32 arrays vs the stdlib via lists."""
     from starlette.responses import JSONResponse
 
-    from paxcast.service.responses import JSONBytes
+    from paxcast.service.api.responses import JSONBytes
 
     mean = np.random.default_rng(0).uniform(100, 600, size=(n_series, horizon)).astype(np.float32)
 
@@ -96,7 +96,7 @@ def renderers(n_series: int, horizon: int) -> list[list[str]]:
 def large_batch(onnx_path: Path, card, n: int = 10_000) -> list[list[str]]:
     """One `n`-series batch in process: one run vs slices, and what a second ORT thread does."""
     from bench.common import histories
-    from paxcast.service.predictor import RUN_ROWS, make_session, run_session
+    from paxcast.service.inference.predictor import RUN_ROWS, make_session, run_session
 
     x = histories(card, n, seed=4)
 

@@ -32,7 +32,7 @@ def write_stations(path: Path, days: int = 150, start: str = "2019-09-01", gap: 
     sizes (one series all zeros on Sundays), and a missing week in one series when `gap`."""
     import numpy as np
 
-    from paxcast.service.covariates import Calendar, timestamps
+    from paxcast.service.core.covariates import Calendar, timestamps
 
     ds = timestamps(start, "D", days)
     calendar = Calendar("D", country="KR")
@@ -63,7 +63,7 @@ def write_monthly(folder: Path, horizon: int = 12) -> tuple[Path, Path]:
     two years (the general models pad it), one with zeros."""
     import numpy as np
 
-    from paxcast.service.covariates import timestamps
+    from paxcast.service.core.covariates import timestamps
 
     rng = np.random.default_rng(1)
     train, test = ["unique_id,ds,y"], ["unique_id,ds,y"]

@@ -1,4 +1,5 @@
-"""The tree's shape: no import cycle, one model contract, one place for the tensor names."""
+"""The tree's shape: the layers and who may import whom, no import cycle, one model contract, one place for
+the tensor names."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ PACKAGES = {"paxcast.service": ROOT / "service", "paxcast.training": ROOT / "tra
 
 
 def modules() -> dict[str, Path]:
-    return {
-        f"{package}.{path.stem}": path
-        for package, folder in PACKAGES.items()
-        for path in sorted(folder.glob("*.py"))
-        if path.stem != "__init__"
-    }
+    """Every module of the two packages by its dotted name (a package's `__init__` by the package's name)."""
+    found = {}
+    for package, folder in PACKAGES.items():
+        for path in sorted(folder.rglob("*.py")):
+            parts = path.relative_to(folder).with_suffix("").parts
+            parts = parts[:-1] if parts[-1] == "__init__" else parts
+            found[".".join((package, *parts))] = path
+    return found
 
 
 def imports_of(path: Path, known: set[str]) -> set[str]:
@@ -27,7 +30,11 @@ def imports_of(path: Path, known: set[str]) -> set[str]:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            # `from package import module` imports the module (the package's __init__ only when it names no module)
+            submodules = [
+                f"{node.module}.{alias.name}" for alias in node.names if f"{node.module}.{alias.name}" in known
+            ]
+            names = submodules or [node.module]
         else:
             continue
         found.update(name for name in names if name in known)
@@ -68,8 +75,63 @@ def test_the_cycle_finder_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
+# Who may import whom. A module of the layer on the left imports only modules under the prefixes on the right
+# (its own layer included); training reaches the service through its torch-free core and the `Predictor` only.
+LAYERS = {
+    "paxcast.service.core": ("paxcast.service.core",),
+    "paxcast.service.inference": ("paxcast.service.core", "paxcast.service.inference"),
+    "paxcast.service.api": ("paxcast.service.core", "paxcast.service.inference", "paxcast.service.api"),
+    "paxcast.service.cli": ("paxcast.service",),
+    "paxcast.training": ("paxcast.service.core", "paxcast.service.inference.predictor", "paxcast.training"),
+}
+# The one crossing the other way: the command line's front hands train|backtest|retrain to training.
+FRONT_TO_TRAINING = ("paxcast.service.cli.main", "paxcast.training.commands")
+
+
+def layer_of(module: str) -> str:
+    return max((layer for layer in LAYERS if module == layer or module.startswith(layer + ".")), key=len)
+
+
+def allowed(importer: str, imported: str) -> bool:
+    if (importer, imported) == FRONT_TO_TRAINING:
+        return True
+    return any(imported == p or imported.startswith(p + ".") for p in LAYERS[layer_of(importer)])
+
+
+def test_every_module_belongs_to_a_layer():
+    top = {"paxcast.service", "paxcast.training"}  # the packages' own docstrings
+    assert [m for m in modules() if m not in top and layer_of(m) in top - {"paxcast.training"}] == []
+
+
+def test_each_layer_imports_only_the_layers_below_it():
+    known = set(modules())
+    offenders = []
+    for name, path in modules().items():
+        for imported in imports_of(path, known) - {name}:
+            if not allowed(name, imported):
+                offenders.append(f"{name} imports {imported}")
+    assert offenders == []
+
+
+def test_the_layer_rules_refuse_what_they_should():
+    assert not allowed("paxcast.service.core.contract", "paxcast.service.inference.predictor")
+    assert not allowed("paxcast.service.inference.holder", "paxcast.service.api.settings")
+    assert not allowed("paxcast.training.series.model", "paxcast.service.api.app")
+    assert not allowed("paxcast.training.engine", "paxcast.service.cli.options")
+    assert not allowed("paxcast.service.cli.models", "paxcast.training.commands")
+    assert allowed("paxcast.service.cli.main", "paxcast.training.commands")
+    assert allowed("paxcast.training.served", "paxcast.service.inference.predictor")
+
+
+def test_the_front_reaches_training_only_from_inside_the_training_command():
+    """`paxcast serve` and `paxcast models` run without torch: nothing at module level pulls training in."""
+    tree = ast.parse((ROOT / "service" / "cli" / "main.py").read_text())
+    at_top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert not [n for n in at_top if "training" in (getattr(n, "module", None) or "")]
+
+
 def source_files():
-    return [p for folder in ("service", "training", "bench") for p in sorted((ROOT / folder).glob("*.py"))]
+    return [p for folder in ("service", "training", "bench") for p in sorted((ROOT / folder).rglob("*.py"))]
 
 
 @pytest.mark.parametrize("pattern", ['meta["', "meta.get(", "read_contract"])

@@ -1,1 +1,3 @@
-"""Offline training for paxcast: data, model, training loop, ONNX export and the registry."""
+"""Offline training for paxcast (the `train` extra: torch): per-series and global models exported to one ONNX
+graph each, their backtests against peers, and champion/challenger retraining. Imports the service's torch-free
+core and its `Predictor`, never its HTTP app."""

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paxcast.service.calendar import (
+from paxcast.service.core.calendar import (
     DEFAULT_SEASON,
     FIXED_STEPS,
     FREQ_NAMES,
@@ -34,8 +34,8 @@ from paxcast.service.calendar import (
     add_months,
     parse_timestamp,
 )
-from paxcast.service.calendar import step as step_from
-from paxcast.service.exceptions import DataError
+from paxcast.service.core.calendar import step as step_from
+from paxcast.service.core.exceptions import DataError
 
 DEFAULT_ID = "series"
 # Training runs in float32, where sums over a window of values near its 3.4e38 limit overflow (the
@@ -49,7 +49,7 @@ class Series:
     """One series on a regular grid: `y` of shape (t,), NaN where the grid has no row.
 
     `start` is the first timestamp (ISO date, or date-time for sub-daily series), `freq`
-    one of `paxcast.service.calendar.FREQUENCIES`.
+    one of `paxcast.service.core.calendar.FREQUENCIES`.
     """
 
     id: str

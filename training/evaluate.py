@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paxcast.service.predictor import make_session, run_session
+from paxcast.service.inference.predictor import make_session, run_session
 
 
 def onnx_forecast(onnx_path: str | Path, histories: np.ndarray) -> np.ndarray:

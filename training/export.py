@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from paxcast.service.contract import FORECAST, HISTORY, OPSET
-from paxcast.service.predictor import make_session, run_session
+from paxcast.service.core.contract import FORECAST, HISTORY, OPSET
+from paxcast.service.inference.predictor import make_session, run_session
 
 
 def export_onnx(model: torch.nn.Module, path: str | Path, window: int) -> Path:

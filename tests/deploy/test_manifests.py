@@ -15,7 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from paxcast.training.cli import build_parser
+from paxcast.service.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"

@@ -1,8 +1,8 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from paxcast.service.app import create_app
-from paxcast.service.settings import Settings
+from paxcast.service.api.app import create_app
+from paxcast.service.core.settings import Settings
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.serving import serve
-from paxcast.service.buffered_log import FLUSH_SECONDS
+from paxcast.service.api.buffered_log import FLUSH_SECONDS
 
 
 @contextlib.contextmanager

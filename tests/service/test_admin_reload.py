@@ -8,12 +8,12 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from paxcast.service import holder as holder_module
-from paxcast.service.app import create_app
-from paxcast.service.contract import sha256_of
-from paxcast.service.registry import current_version
-from paxcast.service.settings import Settings
-from paxcast.training.registry import write_atomic
+from paxcast.service.api.app import create_app
+from paxcast.service.core.atomic import write_atomic
+from paxcast.service.core.contract import sha256_of
+from paxcast.service.core.registry import current_version
+from paxcast.service.core.settings import Settings
+from paxcast.service.inference import holder as holder_module
 
 TOKEN = "s3cret-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paxcast.service.app import create_app
-from paxcast.service.batching import Batcher
-from paxcast.service.predictor import Predictor
-from paxcast.service.registry import current_version
-from paxcast.service.schemas import ForecastRequest
-from paxcast.service.settings import Settings
-from paxcast.training.registry import write_atomic
+from paxcast.service.api.app import create_app
+from paxcast.service.core.atomic import write_atomic
+from paxcast.service.core.registry import current_version
+from paxcast.service.core.request import ForecastRequest
+from paxcast.service.core.settings import Settings
+from paxcast.service.inference.batching import Batcher
+from paxcast.service.inference.predictor import Predictor
 
 
 class Recorder:

@@ -5,7 +5,7 @@ import io
 import logging
 import time
 
-from paxcast.service.buffered_log import BufferedStreamHandler
+from paxcast.service.api.buffered_log import BufferedStreamHandler
 
 
 class CountingStream(io.StringIO):

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paxcast.service.covariates import Calendar, CalendarError, timestamps
+from paxcast.service.core.covariates import Calendar, CalendarError, timestamps
 
 HOLIDAYS_KR = Path(__file__).parents[2] / "data" / "seoul_subway_daily" / "holidays_kr.csv"
 
@@ -122,7 +122,7 @@ def test_covariates_module_imports_no_torch():
     import sys
 
     code = (
-        "import sys, paxcast.service.covariates as c; c.Calendar('D', "
+        "import sys, paxcast.service.core.covariates as c; c.Calendar('D', "
         "country='KR').features(c.timestamps('2020-01-01', 'D', 3)); print('torch' in sys.modules)"
     )
     assert (

@@ -17,8 +17,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from paxcast.service.app import create_app
-from paxcast.service.settings import Settings
+from paxcast.service.api.app import create_app
+from paxcast.service.core.settings import Settings
 
 FUZZ_EXAMPLES = 100  # per operation and generation mode; bounded so the suite stays fast
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from paxcast.service.app import create_app
-from paxcast.service.intervals import SPREAD_FLOOR, interval_quantiles
-from paxcast.service.predictor import Predictor
-from paxcast.service.registry import current_version
-from paxcast.service.schemas import ForecastRequest
-from paxcast.service.settings import Settings
+from paxcast.service.api.app import create_app
+from paxcast.service.core.intervals import SPREAD_FLOOR, interval_quantiles
+from paxcast.service.core.registry import current_version
+from paxcast.service.core.request import ForecastRequest
+from paxcast.service.core.settings import Settings
+from paxcast.service.inference.predictor import Predictor
 from tests.conftest import ROOT
 
 MONTHS = [100.0 + 30 * np.sin(np.pi * k / 6) for k in range(24)]  # two years: shorter than the 36-month window

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from paxcast.service.app import create_app
-from paxcast.service.settings import Settings
+from paxcast.service.api.app import create_app
+from paxcast.service.core.settings import Settings
 
 HISTORY = [100.0 + 20 * (k % 7 < 5) for k in range(40)]
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from paxcast.service.registry import current_version
+from paxcast.service.core.registry import current_version
 
 GOOD = list(range(100, 124))
 
@@ -183,7 +183,7 @@ def test_a_500_carries_the_request_id_and_a_json_detail(client, monkeypatch):
     ids=["series-items", "history-item", "unknown-field-first", "not-an-object"],
 )
 def test_a_problem_in_the_first_bytes_of_a_big_body_is_found_from_them(raw, detail):
-    from paxcast.service.parsing import RequestInvalid, check_prefix, parse_forecast_request
+    from paxcast.service.api.parsing import RequestInvalid, check_prefix, parse_forecast_request
 
     with pytest.raises(RequestInvalid) as caught:
         check_prefix(raw)
@@ -204,7 +204,7 @@ def test_a_problem_in_the_first_bytes_of_a_big_body_is_found_from_them(raw, deta
     ids=["long-history", "many-series"],
 )
 def test_a_valid_body_is_never_refused_from_its_prefix(raw):
-    from paxcast.service.parsing import check_prefix
+    from paxcast.service.api.parsing import check_prefix
 
     check_prefix(raw)  # raises nothing: cut-off values and missing fields are not problems
 

@@ -5,8 +5,8 @@ import weakref
 
 from fastapi.testclient import TestClient
 
-from paxcast.service.app import create_app
-from paxcast.service.settings import Settings
+from paxcast.service.api.app import create_app
+from paxcast.service.core.settings import Settings
 from tests.service.test_admin_reload import AUTH, TOKEN, add_version
 
 

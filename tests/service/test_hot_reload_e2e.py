@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bench.serving import serve, wait_until
-from paxcast.service.registry import current_version
+from paxcast.service.core.registry import current_version
 
 NAME = "air_passengers"
 
@@ -57,7 +57,7 @@ def test_retrain_promotes_a_new_version_while_the_service_answers_every_request(
                 [
                     sys.executable,
                     "-m",
-                    "paxcast.training.cli",
+                    "paxcast.service.cli.main",
                     "retrain",
                     "--force",
                     "--data",

@@ -8,7 +8,7 @@ import socket
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from paxcast.service.http_protocol import HttpToolsNoDelay
+from paxcast.service.api.http_protocol import HttpToolsNoDelay
 
 
 async def app(scope, receive, send):  # pragma: no cover - never called

@@ -43,7 +43,7 @@ def test_intervals_scale_with_the_series(client, air_history):
 def test_model_without_calibration_refuses_levels(make_client, registry, air_history):
     import json
 
-    from paxcast.service.registry import current_version
+    from paxcast.service.core.registry import current_version
 
     meta_path = registry / "air_passengers" / current_version(registry, "air_passengers") / "model.json"
     meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "intervals": None}))
@@ -64,15 +64,15 @@ def test_model_without_calibration_refuses_levels(make_client, registry, air_his
 def test_the_shipped_model_serves_calibrated_intervals(air_history):
     from pathlib import Path
 
-    from paxcast.service.predictor import Predictor
-    from paxcast.service.registry import current_version
+    from paxcast.service.core.registry import current_version
+    from paxcast.service.inference.predictor import Predictor
 
     models = Path(__file__).resolve().parents[2] / "models"
     predictor = Predictor.load(models / "air_passengers" / current_version(models, "air_passengers"))
     assert predictor.card.selection.network == "on" and predictor.card.intervals.tail == "exponential"
     x = predictor.batch(["air"], [air_history], 36)
     mean = predictor.predict(x, 36)
-    from paxcast.service.schemas import ForecastRequest
+    from paxcast.service.core.request import ForecastRequest
 
     result = predictor.forecast(
         ForecastRequest(series=[{"id": "air", "history": air_history}], horizon=36, level=[95, 80])
@@ -88,7 +88,7 @@ def test_the_shipped_model_serves_calibrated_intervals(air_history):
 
 def test_a_calibration_that_is_not_monotone_keeps_each_steps_own_quantile():
     """An hourly global model: night steps stay narrower than the peak before them."""
-    from paxcast.service.intervals import interval_quantiles
+    from paxcast.service.core.intervals import interval_quantiles
 
     night_after_peak = [[1.0] * 50, [6.0] * 50, [0.2] * 50]
     np.testing.assert_allclose(interval_quantiles(night_after_peak, 80, monotone=False), [1.0, 6.0, 0.2])

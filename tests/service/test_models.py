@@ -9,13 +9,15 @@ import shutil
 import pytest
 from fastapi.testclient import TestClient
 
-from paxcast.service.app import create_app
-from paxcast.service.contract import read_card
-from paxcast.service.exceptions import ModelError
-from paxcast.service.holder import ServedModels
-from paxcast.service.registry import current_version
-from paxcast.service.settings import Settings
-from paxcast.training.registry import register, write_atomic
+from paxcast.service.api.app import create_app
+from paxcast.service.core.atomic import write_atomic
+from paxcast.service.core.contract import read_card
+from paxcast.service.core.exceptions import ModelError
+from paxcast.service.core.publish import register
+from paxcast.service.core.registry import current_version
+from paxcast.service.core.settings import Settings
+from paxcast.service.inference.holder import ServedModels
+from paxcast.service.inference.predictor import check_servable
 
 TOKEN = "s3cret-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -60,6 +62,7 @@ def add_version(root, name, version):
         name,
         base / card.version / "model.onnx",
         lambda v, sha: card.model_copy(update={"version": v, "onnx_sha256": sha}),
+        check=check_servable,
         make_current=False,
     )
     (base / registered).rename(base / version)

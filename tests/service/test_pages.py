@@ -12,7 +12,7 @@ import zipfile
 import pytest
 from web_data import ROOT, add_model_copy, write_history, write_stations
 
-from paxcast.service.datasets import find_data_file, load_data_set
+from paxcast.service.api.datasets import find_data_file, load_data_set
 
 AIR_ROWS = list(csv.DictReader((ROOT / "data" / "air_passengers.csv").open()))
 
@@ -320,8 +320,8 @@ def test_the_page_is_not_in_the_api_schema(client):
 
 def test_the_wheel_carries_the_page(built_wheel):
     """The serving install is the wheel: every file the page route serves must be inside it."""
-    from paxcast.service.pages import ASSETS
+    from paxcast.service.api.pages import ASSETS
 
     wheel = built_wheel
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {f"paxcast/service/static/{name}" for name in [*ASSETS, "index.html"]} <= names
+    assert {f"paxcast/service/api/static/{name}" for name in [*ASSETS, "index.html"]} <= names

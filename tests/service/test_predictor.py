@@ -4,13 +4,13 @@ import re
 import numpy as np
 import pytest
 
-from paxcast.service.contract import sha256_of
-from paxcast.service.exceptions import InvalidInput, ModelError
-from paxcast.service.intervals import bounds, conformal_quantile, interval_quantiles
-from paxcast.service.predictor import Predictor
-from paxcast.service.registry import current_version
-from paxcast.service.schemas import ForecastRequest
-from paxcast.service.unit_level import unit_exponents
+from paxcast.service.core.contract import sha256_of
+from paxcast.service.core.exceptions import InvalidInput, ModelError
+from paxcast.service.core.intervals import bounds, conformal_quantile, interval_quantiles
+from paxcast.service.core.registry import current_version
+from paxcast.service.core.request import ForecastRequest
+from paxcast.service.inference.predictor import Predictor
+from paxcast.service.inference.unit_level import unit_exponents
 from tests.conftest import ROOT
 
 
@@ -147,7 +147,7 @@ def test_values_must_be_json_numbers_not_booleans_or_strings(field, value):
 @pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "models").iterdir() if p.is_dir()))
 def test_ordinary_rows_give_the_same_bits_through_unit_level(name):
     # the README's claim: a power of two changes no digit of an ordinary row (log graphs are not rescaled)
-    from paxcast.service.unit_level import from_unit_level, to_unit_level
+    from paxcast.service.inference.unit_level import from_unit_level, to_unit_level
 
     predictor = Predictor.load(ROOT / "models" / name / current_version(ROOT / "models", name))
     if predictor.card.transform == "log":

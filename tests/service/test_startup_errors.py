@@ -13,7 +13,11 @@ def serve(registry, **env) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("PAXCAST_", "PROMETHEUS_"))}
     environ.update(PAXCAST_MODEL_DIR=str(registry), PAXCAST_RELOAD_INTERVAL="0", **env)
     return subprocess.run(
-        [sys.executable, "-m", "paxcast.training.cli", "serve"], env=environ, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "paxcast.service.cli.main", "serve"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 from live import access_lines, scrape, serving
 
-from paxcast.service.registry import current_version
+from paxcast.service.core.registry import current_version
 
 pytestmark = pytest.mark.e2e  # real `paxcast serve` processes
 

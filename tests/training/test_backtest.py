@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
+from paxcast.service.cli.main import main
 from paxcast.training import metrics
-from paxcast.training.cli import main
 
 TINY = ["--window", "24", "--hidden", "4", "--epochs", "3", "--patience", "3", "--ensemble", "1"]
 METHODS = ["LSTM (paxcast)", "LSTM's baseline (no network)", "SeasonalNaive", "AutoETS", "AutoTheta", "AutoARIMA"]
@@ -132,7 +132,7 @@ def test_bad_backtest_flags_are_one_line(air_csv, capsys, tmp_path, flags, code,
 
 
 def test_metrics_a_zero_actual_leaves_undefined_are_null_in_the_report_not_infinity(tmp_path):
-    from paxcast.training.backtest_report import summarize, table
+    from paxcast.training.backtest.series_report import summarize, table
 
     run = {
         "actual": np.array([[0.0, 10.0, 20.0]]),

@@ -3,10 +3,11 @@ import time
 
 import pytest
 
-from paxcast.service.exceptions import UsageError
-from paxcast.training import backtest, pipeline
-from paxcast.training.cells import parse_cells
-from paxcast.training.cli import main
+from paxcast.service.cli.main import main
+from paxcast.service.core.exceptions import UsageError
+from paxcast.training.backtest import series as backtest
+from paxcast.training.backtest.cells import parse_cells
+from paxcast.training.series import pipeline
 
 TINY = ["--window", "24", "--hidden", "4", "--epochs", "3", "--patience", "3", "--ensemble", "1"]
 

@@ -3,14 +3,14 @@ import sys
 
 import pytest
 
-from paxcast.service.predictor import Predictor
-from paxcast.service.registry import current_version
-from paxcast.training.cli import main
+from paxcast.service.cli.main import main
+from paxcast.service.core.registry import current_version
+from paxcast.service.inference.predictor import Predictor
 
 
 def run_cli(*args):
     return subprocess.run(
-        [sys.executable, "-m", "paxcast.training.cli", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "paxcast.service.cli.main", *args], capture_output=True, text=True, timeout=300
     )
 
 
@@ -71,7 +71,7 @@ def test_impossible_settings_are_one_line(tmp_path, air_csv):
 
 
 def test_a_gap_is_refused_by_the_per_series_model(tmp_path, capsys):
-    from paxcast.training.cli import main
+    from paxcast.service.cli.main import main
 
     data = tmp_path / "gap.csv"
     data.write_text("ds,y\n2020-01-01,1\n2020-02-01,2\n2020-04-01,3\n")
@@ -85,7 +85,7 @@ def test_a_gap_is_refused_by_the_per_series_model(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["../evil", "a b/ c", ".hidden", ""])
 def test_a_name_that_is_not_one_registry_directory_is_refused_before_any_training(tmp_path, air_csv, capsys, name):
-    from paxcast.training.cli import main
+    from paxcast.service.cli.main import main
 
     assert main(["train", "--data", str(air_csv), "--out", str(tmp_path / "m"), "--name", name]) == 2
     err = capsys.readouterr().err
@@ -94,7 +94,7 @@ def test_a_name_that_is_not_one_registry_directory_is_refused_before_any_trainin
 
 
 def test_the_default_model_name_is_the_data_files_name(tmp_path, capsys):
-    from paxcast.training.cli_options import model_name_from
+    from paxcast.service.cli.options import model_name_from
 
     # it used to be air_passengers whatever the file: a weekly file became the serving default's next version
     assert model_name_from("data/seoul_subway_daily/seoul_subway_daily.csv.gz") == "seoul_subway_daily"

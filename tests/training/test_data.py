@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from paxcast.training.data import DataError, read_series, require_complete
-from paxcast.training.designs import check_series, resolve_config
+from paxcast.training.series.designs import check_series, resolve_config
 
 HEADER = "unique_id,ds,y\n"
 

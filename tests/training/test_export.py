@@ -4,10 +4,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from paxcast.service.hyperparameters import TrainConfig
+from paxcast.service.core.hyperparameters import TrainConfig
 from paxcast.training.data import read_series
 from paxcast.training.export import export_onnx, parity, sample_histories
-from paxcast.training.train import train
+from paxcast.training.series.train import train
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from paxcast.service.covariates import Calendar
-from paxcast.service.exceptions import DataError
-from paxcast.service.hyperparameters import GlobalTrainConfig
-from paxcast.service.intervals import SPREAD_FLOOR, window_scale
-from paxcast.training.cli import main
+from paxcast.service.cli.main import main
+from paxcast.service.core.covariates import Calendar
+from paxcast.service.core.exceptions import DataError
+from paxcast.service.core.hyperparameters import GlobalTrainConfig
+from paxcast.service.core.intervals import SPREAD_FLOOR, window_scale
+from paxcast.training.backtest.cuts import series_end, split_cut
 from paxcast.training.data import Series, read_series
-from paxcast.training.global_cuts import series_end, split_cut
-from paxcast.training.global_ensemble import train_members
-from paxcast.training.global_model import GlobalForecaster, WindowSampler, export_onnx, parity
-from paxcast.training.global_pipeline import resolve_global_config
-from paxcast.training.global_scores import mean_mase, score
-from paxcast.training.global_train import train_global
+from paxcast.training.network.ensemble import train_members
+from paxcast.training.network.model import GlobalForecaster, WindowSampler, export_onnx, parity
+from paxcast.training.network.pipeline import resolve_global_config
+from paxcast.training.network.train import train_global
+from paxcast.training.scores import mean_mase, score
 
 PADDED = GlobalTrainConfig(window=36, horizon=12, season=12, min_history=24, seasonal_lags=3, hidden=8, features=2)
 
@@ -271,7 +271,7 @@ def test_patience_ends_training_after_steps_without_a_better_score_and_keeps_the
 def test_data_parallel_workers_agree_on_stopping_through_an_all_reduce(tmp_path):
     import torch.distributed as dist
 
-    from paxcast.training.global_fit import Shard
+    from paxcast.training.network.fit import Shard
 
     assert Shard().agree(True) and not Shard().agree(False)  # one process: its own verdict
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
@@ -343,8 +343,8 @@ def test_refit_serves_a_network_that_trained_on_the_validation_horizons_and_keep
 
 
 def test_the_refit_sampler_draws_targets_from_each_series_last_values_which_training_never_sees(monthly_split):
-    from paxcast.training.global_fit import LOCAL, window_sampler
-    from paxcast.training.global_windows import timeline
+    from paxcast.training.network.fit import LOCAL, window_sampler
+    from paxcast.training.network.windows import timeline
 
     series, calendar = read_series(monthly_split[0]), Calendar("MS")
     config = resolve_global_config(series, features=2, window=36, horizon=12, hidden=8)

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from paxcast.service.predictor import Predictor
-from paxcast.service.registry import current_version
-from paxcast.service.schemas import ForecastRequest
-from paxcast.training.cli import main
+from paxcast.service.cli.main import main
+from paxcast.service.core.registry import current_version
+from paxcast.service.core.request import ForecastRequest
+from paxcast.service.inference.predictor import Predictor
 from paxcast.training.data import read_series
 from tests.conftest import ROOT
 
@@ -79,7 +79,8 @@ def test_a_general_model_that_cannot_answer_the_splits_is_one_line(air_csv, caps
 
 
 def test_a_history_shorter_than_the_window_is_posted_padded_from_its_own_start(general_registry):
-    from paxcast.training.general_rival import load_general, served_forecast
+    from paxcast.training.backtest.general import load_general
+    from paxcast.training.served import served_forecast
 
     model_dir = general_registry / "general_monthly"
     label, predictor = load_general(model_dir, "MS", horizon=6, shortest=30)

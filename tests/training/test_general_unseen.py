@@ -81,7 +81,7 @@ def test_bench_scores_a_monthly_series_through_the_predictor(general_registry, t
 def test_a_routed_call_replaces_the_graph_and_leaves_the_module_alone(general_registry, tmp_path):
     """`main(call=...)` (bench.general_mix, bench.general_selection): every graph call of the loaded predictors goes
     through the call, which sees the real session, and nothing is left patched for the next run."""
-    import paxcast.service.predictor as predictor
+    import paxcast.service.inference.predictor as predictor
 
     args = ["--registry", str(general_registry), "--series", "wineind", "--peers", "SeasonalNaive"]
     args += ["--out", str(tmp_path)]

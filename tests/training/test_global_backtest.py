@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from paxcast.training.cli import main
+from paxcast.service.cli.main import main
 from paxcast.training.data import Series
 
 DAYS = 130  # 2021-01-01 .. 2021-05-10
@@ -213,8 +213,8 @@ def test_bad_flags_are_one_line_before_any_training(files, tmp_path, capsys, fla
 
 
 def test_hourly_origins_are_date_times_on_the_hour():
-    from paxcast.service.exceptions import UsageError
-    from paxcast.training.global_cuts import parse_origins
+    from paxcast.service.core.exceptions import UsageError
+    from paxcast.training.backtest.cuts import parse_origins
 
     series = [
         Series("a", "2015-01-01T00:00:00", "h", np.ones(24 * 40)),

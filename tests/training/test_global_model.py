@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from paxcast.service.hyperparameters import GlobalTrainConfig
-from paxcast.training.global_model import GlobalForecaster, WindowSampler, export_onnx, parity
+from paxcast.service.core.hyperparameters import GlobalTrainConfig
+from paxcast.training.network.model import GlobalForecaster, WindowSampler, export_onnx, parity
 
 CONFIG = GlobalTrainConfig(window=14, horizon=10, season=7, features=3, hidden=8)
 

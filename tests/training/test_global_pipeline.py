@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paxcast.service.contract import read_card
-from paxcast.service.covariates import Calendar
-from paxcast.service.exceptions import DataError, UsageError
-from paxcast.service.hyperparameters import GlobalTrainConfig
-from paxcast.service.predictor import Predictor
-from paxcast.service.registry import current_version
-from paxcast.service.schemas import ForecastRequest
-from paxcast.training.cli import main
+from paxcast.service.cli.main import main
+from paxcast.service.core.contract import read_card
+from paxcast.service.core.covariates import Calendar
+from paxcast.service.core.exceptions import DataError, UsageError
+from paxcast.service.core.hyperparameters import GlobalTrainConfig
+from paxcast.service.core.registry import current_version
+from paxcast.service.core.request import ForecastRequest
+from paxcast.service.inference.predictor import Predictor
 from paxcast.training.data import Series, read_series
-from paxcast.training.global_windows import timeline, validation_origins
+from paxcast.training.network.windows import timeline, validation_origins
 from paxcast.training.pipeline import train_and_register
 from tests.conftest import TINY_GLOBAL, write_stations
 
@@ -143,7 +143,7 @@ def test_a_series_too_short_for_a_training_window_is_skipped_and_counted(tmp_pat
 
 
 def test_weekly_defaults_pick_checkpoints_by_wape_and_mase_needs_a_seasonal_pair_in_the_window():
-    from paxcast.training.global_pipeline import resolve_global_config
+    from paxcast.training.network.pipeline import resolve_global_config
 
     weekly = [Series(f"w{k}", "2016-01-04", "W", np.ones(200)) for k in range(3)]
     config = resolve_global_config(weekly, features=2)

@@ -6,10 +6,11 @@ import shutil
 
 import pytest
 
-from paxcast.service.contract import read_card
-from paxcast.service.predictor import Predictor
-from paxcast.service.registry import current_version, read_history
-from paxcast.training.cli import main
+from paxcast.service.cli.main import main
+from paxcast.service.core.contract import read_card
+from paxcast.service.core.history import read_history
+from paxcast.service.core.registry import current_version
+from paxcast.service.inference.predictor import Predictor
 from tests.conftest import write_stations
 
 
@@ -65,9 +66,9 @@ def test_a_general_champion_is_judged_by_mean_mase_as_its_checkpoint_was_picked(
 def test_a_padded_general_model_is_scored_on_short_histories_as_the_service_pads_them(general_registry):
     import numpy as np
 
-    from paxcast.service.schemas import ForecastRequest
+    from paxcast.service.core.request import ForecastRequest
     from paxcast.training.data import Series
-    from paxcast.training.retrain_scores import score_global
+    from paxcast.training.retrain.scores import score_global
 
     version_dir = general_registry / "general_monthly" / current_version(general_registry, "general_monthly")
     predictor = Predictor.load(version_dir)

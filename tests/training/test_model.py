@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from paxcast.service.hyperparameters import ForecasterConfig, TrainConfig
+from paxcast.service.core.hyperparameters import ForecasterConfig, TrainConfig
 from paxcast.training.data import read_series
-from paxcast.training.model import Ensemble, Forecaster
-from paxcast.training.train import train
+from paxcast.training.series.model import Ensemble, Forecaster
+from paxcast.training.series.train import train
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "peephole"])
@@ -53,8 +53,8 @@ def test_ensemble_is_the_mean_of_its_members():
     ids=["cell", "transform", "window-within-season", "dropout", "huge-window"],
 )
 def test_config_rejects_impossible_settings_naming_the_flag(bad, message):
-    from paxcast.service.exceptions import UsageError
-    from paxcast.service.hyperparameters import make_config
+    from paxcast.service.core.exceptions import UsageError
+    from paxcast.service.core.hyperparameters import make_config
 
     settings = dict(window=24, horizon=4, season=12) | bad
     with pytest.raises(UsageError, match=message):

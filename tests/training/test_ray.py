@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from paxcast.training.cli import build_parser, main
+from paxcast.service.cli.main import build_parser, main
 from tests.conftest import ROOT, TINY_GLOBAL
 
 SEOUL = ROOT / "data" / "seoul_subway_daily" / "seoul_subway_daily.csv.gz"
@@ -47,12 +47,12 @@ def seoul_slice(tmp_path_factory) -> Path:
 def test_two_ray_workers_train_a_model_the_service_loads_and_serves(ray_cluster, seoul_slice, tmp_path):
     from fastapi.testclient import TestClient
 
-    from paxcast.service.app import create_app
-    from paxcast.service.contract import read_card
-    from paxcast.service.registry import current_version
-    from paxcast.service.settings import Settings
+    from paxcast.service.api.app import create_app
+    from paxcast.service.core.contract import read_card
+    from paxcast.service.core.registry import current_version
+    from paxcast.service.core.settings import Settings
+    from paxcast.training.network.ray import RaySettings, RayTrainer
     from paxcast.training.pipeline import train_and_register
-    from paxcast.training.ray_train import RaySettings, RayTrainer
 
     trainer = RayTrainer(RaySettings(workers=2))
     version, fitted = train_and_register(
@@ -112,7 +112,7 @@ def timeless(node):
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_a_ray_backtest_writes_the_local_json_bit_for_bit(ray_cluster, stations_csv, tmp_path, monkeypatch):
-    from paxcast.training import ray_backtest
+    from paxcast.training.backtest.series import ray as ray_backtest
 
     monkeypatch.setattr(ray_backtest, "CHUNK_SERIES", 4)  # six series: two chunks per peer, put back in order
     local = run_backtest(stations_csv, tmp_path / "local.json")
@@ -128,7 +128,7 @@ def test_a_ray_backtest_writes_the_local_json_bit_for_bit(ray_cluster, stations_
 
 def test_the_shards_split_the_series_by_unique_id_without_overlap():
     from paxcast.training.data import Series
-    from paxcast.training.global_fit import Shard
+    from paxcast.training.network.fit import Shard
 
     series = [Series(uid, "2020-01-01", "D", np.zeros(3)) for uid in ["c", "a", "e", "b", "d"]]
     shards = [Shard(rank, 2).mine(series) for rank in range(2)]
@@ -140,10 +140,10 @@ def test_without_engine_ray_nothing_imports_ray(stations_csv, tmp_path):
     flags = [f"--{k}={v}" for k, v in TINY_GLOBAL.items() if k != "steps"] + ["--steps=5"]
     script = (
         "import sys\n"
-        "from paxcast.training.cli import build_parser, main\n"
+        "from paxcast.service.cli.main import build_parser, main\n"
         "build_parser().parse_args(['backtest', '--data', 'x.csv'])\n"
         f"assert main(['train', '--data', {str(stations_csv)!r}, '--out', {str(tmp_path)!r}, *{flags!r}]) == 0\n"
-        "import paxcast.training.global_backtest, paxcast.training.retrain, statsforecast  # noqa\n"
+        "import paxcast.training.backtest.network, paxcast.training.retrain.run, statsforecast  # noqa\n"
         "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -181,7 +181,7 @@ def test_impossible_engine_flags_are_one_line_and_exit_2_before_any_cluster(
 @pytest.mark.parametrize(("argv", "threads"), [([], 1), (["--threads", "2"], 2)], ids=["default", "given"])
 def test_a_local_run_sets_torch_threads_before_training(argv, threads):
     """Torch's default (a thread per host core) thrashes beside any other busy process: local runs take one."""
-    from paxcast.training.cli_options import engine_settings
+    from paxcast.training.engine import engine_settings
 
     before = torch.get_num_threads()
     torch.set_num_threads(3)  # neither case may pass by leaving the count as it was

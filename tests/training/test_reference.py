@@ -5,12 +5,12 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from paxcast.service.hyperparameters import TrainConfig
-from paxcast.training import reference
+from paxcast.service.core.hyperparameters import TrainConfig
 from paxcast.training.data import read_series
 from paxcast.training.export import export_onnx, sample_histories
-from paxcast.training.model import PeepholeCell
-from paxcast.training.train import train
+from paxcast.training.series import reference
+from paxcast.training.series.model import PeepholeCell
+from paxcast.training.series.train import train
 
 
 def numpy_states(ensemble) -> list[dict]:

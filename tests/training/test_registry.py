@@ -3,11 +3,11 @@ import os
 
 import pytest
 
-from paxcast.service.contract import read_card, sha256_of
-from paxcast.service.exceptions import ModelError
-from paxcast.service.predictor import Predictor
-from paxcast.service.registry import current_version, list_versions
-from paxcast.training import registry as writer
+from paxcast.service.core import publish as writer
+from paxcast.service.core.contract import read_card, sha256_of
+from paxcast.service.core.exceptions import ModelError
+from paxcast.service.core.registry import current_version, list_versions
+from paxcast.service.inference.predictor import Predictor, check_servable
 
 
 def test_training_registers_a_complete_version(tiny_registry, air_csv):
@@ -40,7 +40,7 @@ def test_current_switch_is_atomic_and_refuses_incomplete_versions(registry):
     (base / "broken").mkdir()
     (base / "broken" / "model.json").write_text("{}")
     with pytest.raises(ModelError, match=r"broken/model.json: name: Field required \(and \d+ more problems\)$"):
-        writer.set_current(registry, "air_passengers", "broken")
+        writer.set_current(registry, "air_passengers", "broken", check=check_servable)
     assert current_version(registry, "air_passengers") == old
     assert not [p for p in base.iterdir() if p.name.startswith(".CURRENT")]
 
@@ -53,11 +53,14 @@ def test_interrupted_registration_leaves_nothing_visible(registry, tmp_path, mon
     def crash(*args, **kwargs):
         raise KeyboardInterrupt  # as if the process were interrupted mid-write
 
-    monkeypatch.setattr(writer, "check_servable", crash)
     card = read_card(base / old)
     with pytest.raises(KeyboardInterrupt):
         writer.register(
-            registry, "air_passengers", onnx_file, lambda version, sha: card.model_copy(update={"version": version})
+            registry,
+            "air_passengers",
+            onnx_file,
+            lambda version, sha: card.model_copy(update={"version": version}),
+            check=crash,
         )
     assert list_versions(registry, "air_passengers") == [old]
     assert current_version(registry, "air_passengers") == old
@@ -88,6 +91,6 @@ def test_current_written_with_rename(registry, monkeypatch):
     real = os.replace
     monkeypatch.setattr(os, "replace", lambda a, b: (calls.append((str(a), str(b))), real(a, b)))
     version = current_version(registry, "air_passengers")
-    writer.set_current(registry, "air_passengers", version)
+    writer.set_current(registry, "air_passengers", version, check=check_servable)
     assert calls and calls[-1][1].endswith("CURRENT") and "/.CURRENT." in calls[-1][0]
     assert json.loads((registry / "air_passengers" / version / "model.json").read_text())["version"] == version

@@ -7,15 +7,17 @@ import sys
 
 import pytest
 
-from paxcast.service.contract import read_card
-from paxcast.service.registry import current_version, list_versions
-from paxcast.training.cli import main
+from paxcast.service.cli.main import main
+from paxcast.service.core.contract import read_card
+from paxcast.service.core.history import read_history
+from paxcast.service.core.publish import locked
+from paxcast.service.core.registry import current_version, list_versions
+from paxcast.service.inference.predictor import check_servable
 from paxcast.training.data import read_series
 from paxcast.training.evaluate import onnx_forecast
 from paxcast.training.metrics import mape
 from paxcast.training.pipeline import train_and_register
-from paxcast.training.registry import locked, read_history
-from paxcast.training.retrain_scores import judge
+from paxcast.training.retrain.scores import judge
 
 NAME = "air_passengers"
 CRIPPLED = [
@@ -177,8 +179,8 @@ def test_the_served_shape_cannot_change_in_a_retrain(registry, air_csv, capsys, 
 
 
 def test_the_library_refuses_a_shape_change_naming_the_kept_value(registry):
-    from paxcast.service.exceptions import UsageError
-    from paxcast.training.retrain import champion_config, read_champion
+    from paxcast.service.core.exceptions import UsageError
+    from paxcast.training.retrain.run import champion_config, read_champion
 
     with pytest.raises(
         UsageError,
@@ -191,7 +193,7 @@ def retrain_flags() -> dict[str, str]:
     """Every training flag `paxcast retrain --help` offers, with a valid value different from the tiny champion's."""
     import argparse
 
-    from paxcast.training.cli import build_parser
+    from paxcast.service.cli.main import build_parser
 
     parser = build_parser()
     retrain_parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["retrain"]
@@ -253,9 +255,9 @@ GLOBAL_ONLY_FLAGS = {
     ),
 )
 def test_global_champions_take_their_own_flags(global_registry, flag, value):
-    from paxcast.training.cli import build_parser
-    from paxcast.training.cli_options import overrides_from
-    from paxcast.training.retrain import champion_config, read_champion
+    from paxcast.service.cli.main import build_parser
+    from paxcast.service.cli.options import overrides_from
+    from paxcast.training.retrain.run import champion_config, read_champion
 
     args = build_parser().parse_args(["retrain", f"--{flag}"] + ([] if value == "True" else [value]))
     overrides = {k: v for k, v in overrides_from(args, retrainable=True).items() if v is not None}
@@ -264,8 +266,8 @@ def test_global_champions_take_their_own_flags(global_registry, flag, value):
 
 
 def test_a_flag_the_champions_shape_cannot_take_is_refused_in_one_line(global_registry):
-    from paxcast.service.exceptions import UsageError
-    from paxcast.training.retrain import champion_config, read_champion
+    from paxcast.service.core.exceptions import UsageError
+    from paxcast.training.retrain.run import champion_config, read_champion
 
     rule = r"^local_forecasts needs scaling 'mase' and a window \(14\) over two seasons \(7\)"
     with pytest.raises(UsageError, match=rule):  # retrain keeps the window: no flag can make it fit
@@ -273,8 +275,8 @@ def test_a_flag_the_champions_shape_cannot_take_is_refused_in_one_line(global_re
 
 
 def test_a_flag_of_the_other_kind_of_model_is_refused_in_one_line(registry, global_registry):
-    from paxcast.service.exceptions import UsageError
-    from paxcast.training.retrain import champion_config, read_champion
+    from paxcast.service.core.exceptions import UsageError
+    from paxcast.training.retrain.run import champion_config, read_champion
 
     with pytest.raises(UsageError, match=r"^--steps applies to global models; air_passengers is not one$"):
         champion_config(read_champion(registry, NAME), steps=5)
@@ -285,9 +287,9 @@ def test_a_flag_of_the_other_kind_of_model_is_refused_in_one_line(registry, glob
 @pytest.mark.parametrize("flag, value", sorted(retrain_flags().items()))
 def test_every_flag_retrain_offers_changes_the_challenger(registry, flag, value):
     """What `retrain --help` offers, retrain accepts: the flag reaches the challenger's settings (no training)."""
-    from paxcast.training.cli import build_parser
-    from paxcast.training.cli_options import overrides_from
-    from paxcast.training.retrain import champion_config, read_champion
+    from paxcast.service.cli.main import build_parser
+    from paxcast.service.cli.options import overrides_from
+    from paxcast.training.retrain.run import champion_config, read_champion
 
     args = build_parser().parse_args(["retrain", f"--{flag}"] + ([] if value == "True" else [value]))
     overrides = {k: v for k, v in overrides_from(args, retrainable=True).items() if v is not None}
@@ -300,14 +302,14 @@ def test_retrain_with_augment_runs_end_to_end(registry, air_csv, capsys):
     assert retrain(registry, air_csv, "--augment", "0.1", "--epochs", "3", "--force") == 0
     new = current_version(registry, NAME)
     assert read_history(registry, NAME)[-1]["challenger"]["settings"]["augment"] == 0.1
-    from paxcast.service.contract import read_card
+    from paxcast.service.core.contract import read_card
 
     assert read_card(registry / NAME / new).hyperparameters.augment == 0.1
 
 
 HOLD_THE_LOCK = """
 import sys, time
-from paxcast.training.registry import locked
+from paxcast.service.core.publish import locked
 with locked(sys.argv[1], "air_passengers"):
     print("held", flush=True)
     time.sleep(60)
@@ -337,7 +339,7 @@ def test_a_concurrent_run_is_refused_and_a_killed_holder_releases_the_lock(regis
 
 def add_version(registry):
     """A second complete version through the registry's own writer; returns its id."""
-    from paxcast.training.registry import register
+    from paxcast.service.core.publish import register
 
     base = registry / NAME
     old = current_version(registry, NAME)
@@ -347,6 +349,7 @@ def add_version(registry):
         NAME,
         base / old / "model.onnx",
         lambda version, sha: card.model_copy(update={"version": version, "onnx_sha256": sha}),
+        check=check_servable,
     )
 
 
@@ -419,7 +422,7 @@ def test_retrain_prunes_to_keep_but_never_the_current_version(registry, air_csv,
 
 
 def test_history_survives_a_torn_last_line(registry):
-    from paxcast.training.registry import append_history
+    from paxcast.service.core.history import append_history
 
     path = registry / NAME / "history.jsonl"
     path.write_text('{"event":"retrain","decision":"kept"}\n{"event":"retr')  # a writer killed mid-line
@@ -431,7 +434,7 @@ def test_history_survives_a_torn_last_line(registry):
 
 @pytest.mark.slow
 def test_a_promotion_whose_history_line_cannot_be_written_is_undone(registry, air_csv, monkeypatch, capsys):
-    import paxcast.training.retrain as retrain_module
+    import paxcast.training.retrain.run as retrain_module
 
     champion = current_version(registry, NAME)
 
@@ -445,7 +448,7 @@ def test_a_promotion_whose_history_line_cannot_be_written_is_undone(registry, ai
 
 
 def test_a_promoting_line_whose_switch_never_happened_is_completed_as_abandoned(registry):
-    from paxcast.training.registry import append_history, reconcile_history
+    from paxcast.service.core.history import append_history, reconcile_history
 
     champion = current_version(registry, NAME)
     append_history(
@@ -462,7 +465,7 @@ def test_a_promoting_line_whose_switch_never_happened_is_completed_as_abandoned(
 
 
 def test_a_promoting_line_followed_by_a_rollback_away_from_it_is_completed_as_promoted(registry):
-    from paxcast.training.registry import append_history, reconcile_history
+    from paxcast.service.core.history import append_history, reconcile_history
 
     champion = current_version(registry, NAME)
     append_history(

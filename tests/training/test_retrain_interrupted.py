@@ -9,11 +9,12 @@ import sys
 import pytest
 
 from bench.serving import wait_until
-from paxcast.service.contract import read_card
-from paxcast.service.predictor import Predictor
-from paxcast.service.registry import current_version, list_versions
-from paxcast.training.cli import main
-from paxcast.training.registry import locked, read_history
+from paxcast.service.cli.main import main
+from paxcast.service.core.contract import read_card
+from paxcast.service.core.history import read_history
+from paxcast.service.core.publish import locked
+from paxcast.service.core.registry import current_version, list_versions
+from paxcast.service.inference.predictor import Predictor
 
 NAME = "air_passengers"
 
@@ -35,16 +36,16 @@ def pause(*args, **kwargs):
     return real(*args, **kwargs)
 
 setattr(module, attribute, pause)
-from paxcast.training.cli import main
+from paxcast.service.cli.main import main
 sys.exit(main(sys.argv[5:]))
 """
 
 # Where each moment pauses, in the order a forced retrain reaches them.
 MOMENTS = {
-    "training": "paxcast.training.retrain.fit",  # the challenger starts training; the lock is held
-    "staged": "paxcast.training.registry.check_servable",  # register's load check of the complete staging directory
-    "registered": "paxcast.training.retrain.set_current",  # the new version is in place; CURRENT not switched yet
-    "switched": "paxcast.training.retrain.prune",  # CURRENT names the new version; no history line yet
+    "training": "paxcast.training.retrain.run.fit",  # the challenger starts training; the lock is held
+    "staged": "paxcast.training.pipeline.check_servable",  # register's load check of the complete staging directory
+    "registered": "paxcast.training.retrain.run.set_current",  # the new version is in place; CURRENT not switched yet
+    "switched": "paxcast.training.retrain.run.prune",  # CURRENT names the new version; no history line yet
 }
 
 
@@ -169,13 +170,13 @@ def test_sigterm_stops_cleanly_with_the_registry_unchanged(registry, air_csv, tm
 
 SWITCH_THEN_DIE = """
 import os, signal, sys
-import paxcast.training.retrain as retrain
+import paxcast.training.retrain.run as retrain
 real = retrain.set_current
 def switch_then_die(*args, **kwargs):
     real(*args, **kwargs)
     os.kill(os.getpid(), signal.SIGKILL)  # the moment between CURRENT's switch and the history line
 retrain.set_current = switch_then_die
-from paxcast.training.cli import main
+from paxcast.service.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 

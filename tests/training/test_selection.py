@@ -3,12 +3,12 @@ import pandas as pd
 import pytest
 import torch
 
-from paxcast.service.contract import read_card
-from paxcast.service.hyperparameters import TrainConfig
-from paxcast.service.registry import current_version
+from paxcast.service.core.contract import read_card
+from paxcast.service.core.hyperparameters import TrainConfig
+from paxcast.service.core.registry import current_version
 from paxcast.training.data import read_series
-from paxcast.training.selection import inner_backs, inner_validate, pooled_scores
-from paxcast.training.train import masked_windows
+from paxcast.training.series.selection import inner_backs, inner_validate, pooled_scores
+from paxcast.training.series.train import masked_windows
 
 TINY = dict(window=24, horizon=6, season=12, hidden=4, epochs=3, patience=3, ensemble=1)
 OFF = "off: it did not beat its no-network baseline on inner validation"
@@ -71,9 +71,9 @@ def test_calibration_and_selection_are_stored_in_model_json(tiny_registry):
 def test_the_guard_switches_the_network_off_exactly_when_it_loses_to_its_baseline(
     air_csv, tmp_path, monkeypatch, margin, network
 ):
-    from paxcast.training import pipeline
     from paxcast.training.evaluate import onnx_forecast
-    from paxcast.training.model import Forecaster
+    from paxcast.training.series import pipeline
+    from paxcast.training.series.model import Forecaster
 
     real = pipeline.inner_validate
 
@@ -110,7 +110,7 @@ def test_inner_origins_cut_at_most_a_quarter_of_the_data(air_csv):
 
 
 def test_candidate_designs_follow_the_flags_and_the_data(air_csv):
-    from paxcast.training.designs import candidate_designs, resolve_config
+    from paxcast.training.series.designs import candidate_designs, resolve_config
 
     series = read_series(air_csv)
     designs = candidate_designs(series, resolve_config(series, horizon=12), explicit={"horizon"})
@@ -127,10 +127,10 @@ def test_candidate_designs_follow_the_flags_and_the_data(air_csv):
 
 
 def test_a_zero_late_in_the_series_ranks_designs_by_wape_and_the_card_round_trips(air_csv, tmp_path):
-    from paxcast.service.predictor import Predictor
-    from paxcast.service.schemas import ForecastRequest
+    from paxcast.service.core.request import ForecastRequest
+    from paxcast.service.inference.predictor import Predictor
     from paxcast.training.pipeline import train_and_register
-    from paxcast.training.selection import describe, inner_summary
+    from paxcast.training.series.selection import describe, inner_summary
 
     frame = pd.read_csv(air_csv)
     frame.loc[len(frame) - 5, "y"] = 0  # a closure inside the last inner origin's forecasts
@@ -162,7 +162,7 @@ def test_a_zero_late_in_the_series_ranks_designs_by_wape_and_the_card_round_trip
 
 
 def test_actuals_at_or_below_zero_rank_by_wape_even_where_mape_is_finite():
-    from paxcast.training.selection import InnerResult
+    from paxcast.training.series.selection import InnerResult
 
     crossing = InnerResult(TrainConfig(**TINY), mape=109.0, baseline_mape=120.0, wape=50.0, baseline_wape=49.0)
     assert crossing.metric == "mape" and crossing.beats_baseline  # all actuals positive: MAPE decides

@@ -1,4 +1,4 @@
-"""Local forecasts as fixed linear maps (`training.smoothing`) and the graph that weighs them."""
+"""Local forecasts as fixed linear maps (`training.network.smoothing`) and the graph that weighs them."""
 
 from __future__ import annotations
 
@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from paxcast.service.hyperparameters import GlobalTrainConfig
-from paxcast.training.global_model import GlobalForecaster
-from paxcast.training.smoothing import METHODS, Smoothing, holt_winters, local_weights, seasonal_line, window_maps
+from paxcast.service.core.hyperparameters import GlobalTrainConfig
+from paxcast.training.network.model import GlobalForecaster
+from paxcast.training.network.smoothing import (
+    METHODS,
+    Smoothing,
+    holt_winters,
+    local_weights,
+    seasonal_line,
+    window_maps,
+)
 
 QUARTERS = dict(window=24, horizon=8, season=4, min_history=8, seasonal_lags=2, hidden=8, features=2)
 LOCAL = GlobalTrainConfig(**QUARTERS, scaling="mase", local_forecasts=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from paxcast.training.synthetic import mix_smooth, smooth_windows
+from paxcast.training.network.synthetic import mix_smooth, smooth_windows
 
 
 def test_smooth_windows_continue_their_trend_and_season_into_the_target():

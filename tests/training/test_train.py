@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from paxcast.training.data import read_series
-from paxcast.training.train import augment_growth, relative_loss, split_windows
+from paxcast.training.series.train import augment_growth, relative_loss, split_windows
 
 
 def test_loss_ignores_masked_targets():

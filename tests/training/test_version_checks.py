@@ -1,6 +1,6 @@
 """A version the service would refuse is refused by rollback and at start-up too, with one line naming the check.
 
-One load check (paxcast.service.predictor.Predictor.load) guards every way a version
+One load check (paxcast.service.inference.predictor.Predictor.load) guards every way a version
 can become current: registration, retrain, rollback, start-up and hot reload.
 """
 
@@ -17,9 +17,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from paxcast.service.contract import sha256_of
-from paxcast.service.registry import current_version
-from paxcast.training.cli import main
+from paxcast.service.cli.main import main
+from paxcast.service.core.contract import sha256_of
+from paxcast.service.core.registry import current_version
 
 NAME = "air_passengers"
 BAD = "29990101T000000Z"
@@ -130,7 +130,11 @@ def serve_once(registry) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAXCAST_")}
     env.update(PAXCAST_MODEL_DIR=str(registry), PAXCAST_PORT="1")  # never reached: start-up fails before binding
     return subprocess.run(
-        [sys.executable, "-m", "paxcast.training.cli", "serve"], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "paxcast.service.cli.main", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -160,7 +164,7 @@ def test_start_up_with_a_current_that_is_not_utf8_names_the_file(registry):
 
 def test_the_graph_builder_makes_a_servable_graph(registry):
     """The damaged graphs above differ from a good one only in the damage."""
-    from paxcast.service.predictor import Predictor
+    from paxcast.service.inference.predictor import Predictor
 
     target = add_damaged_version(
         registry,

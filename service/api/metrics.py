@@ -1,0 +1,138 @@
+"""The HTTP Prometheus metrics, and `GET /metrics` with the model's (`inference.metrics`), correct across several
+uvicorn workers.
+
+With `PROMETHEUS_MULTIPROC_DIR` set (`paxcast serve` sets it when PAXCAST_WORKERS > 1),
+prometheus-client keeps every worker's values in memory-mapped files in that directory
+and `/metrics` adds them up, so whichever worker answers the scrape reports all of them.
+The variable must be set before prometheus_client is first imported in a worker process;
+uvicorn's workers are fresh (spawned) interpreters that inherit it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import glob
+import os
+import re
+import shutil
+import tempfile
+
+from fastapi import APIRouter
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.responses import Response
+
+from paxcast.service.inference.metrics import LATENCY_BUCKETS
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+REQUESTS = Counter(
+    "paxcast_http_requests_total",
+    "HTTP requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+)
+REQUEST_SECONDS = Histogram(
+    "paxcast_http_request_duration_seconds",
+    "Time from request start to the last byte of the response, by method, route template and status.",
+    ["method", "route", "status"],
+    buckets=LATENCY_BUCKETS,
+)
+
+
+@functools.lru_cache(maxsize=1024)  # label sets are bounded: methods x route templates x statuses
+def request_children(method: str, route: str, status: int) -> tuple:
+    """The labelled children of one (method, route, status): `.labels()` costs a lock and a dict lookup per call."""
+    labels = (method, route, str(status))
+    return REQUESTS.labels(*labels), REQUEST_SECONDS.labels(*labels)
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    count, duration = request_children(method, route, status)
+    count.inc()
+    duration.observe(seconds)
+
+
+def worker_stopped(pid: int) -> None:
+    """Drop a stopped worker's live gauges (its counters keep counting in the totals)."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(pid)
+
+
+LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def drop_dead_workers(path: str) -> list[int]:
+    """Drop the live gauges of workers that died without shutting down; return their pids.
+
+    A SIGKILLed (or OOM-killed) worker never runs its shutdown, so its gauge file stayed,
+    and uvicorn's replacement worker writes a file of its own: after the next model switch
+    `paxcast_model_info` showed the old version at 1 for ever. Workers are this host's
+    processes, so a pid that no longer exists is a dead worker.
+    """
+    dead = set()
+    for file in glob.glob(os.path.join(path, "gauge_live*_*.db")):
+        match = LIVE_GAUGE_FILE.fullmatch(os.path.basename(file))
+        if match and not alive(int(match.group(1))):
+            dead.add(int(match.group(1)))
+    for pid in dead:
+        multiprocess.mark_process_dead(pid, path)
+    return sorted(dead)
+
+
+def prepare_multiprocess(workers: int) -> None:
+    """Before uvicorn spawns `workers` > 1 processes: give them a fresh metrics directory.
+
+    A directory the caller set in PROMETHEUS_MULTIPROC_DIR is used as it is (clearing it
+    between runs is then the caller's job); otherwise a private one is made and removed
+    when this process exits. The supervising process serves nothing, so the live gauge
+    its start-up model check may have written there is dropped.
+    """
+    if workers <= 1:
+        return
+    if os.environ.get(MULTIPROC_ENV):
+        os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
+        worker_stopped(os.getpid())
+        return
+    path = tempfile.mkdtemp(prefix="paxcast-metrics-")
+    os.environ[MULTIPROC_ENV] = path
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+
+
+def exposition() -> bytes:
+    """The metrics in Prometheus text format: all workers' when in multiprocess mode."""
+    if path := os.environ.get(MULTIPROC_ENV):
+        drop_dead_workers(path)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        try:
+            return generate_latest(registry)
+        except FileNotFoundError:  # another worker's scrape dropped a dead worker's file under us
+            return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+router = APIRouter()
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics() -> Response:
+    """Prometheus scrape endpoint (a plain def: reading the worker files is blocking I/O)."""
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

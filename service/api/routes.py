@@ -1,0 +1,194 @@
+"""HTTP routes: one straight path from request to onnxruntime and back, for every served model."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from typing import Annotated, NamedTuple
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
+from starlette.responses import Response
+
+from paxcast.service.api.limits import check_request_limits
+from paxcast.service.api.parsing import read_forecast_request
+from paxcast.service.api.responses import JSONBytes, forecast_response
+from paxcast.service.api.schemas import ForecastResponse, ModelRef, ModelSummary, Problem, Readiness
+from paxcast.service.core.calendar import FREQ_NAMES
+from paxcast.service.core.contract import ModelCard
+from paxcast.service.core.exceptions import InvalidInput
+from paxcast.service.inference import metrics
+from paxcast.service.inference.batching import Batcher
+from paxcast.service.inference.holder import ServedModels
+from paxcast.service.inference.predictor import Predictor
+
+# Requests with more series are checked and finished in a worker thread so one big request cannot stall the event loop.
+INLINE_SERIES = 64
+
+router = APIRouter()
+ERRORS = {code: {"model": Problem} for code in (400, 404, 413, 422, 503)}
+
+
+def served_models(request: Request) -> ServedModels:
+    return request.app.state.models
+
+
+class Serving(NamedTuple):
+    """What one request uses: the predictor model `name` serves now (read once) and the model's batcher."""
+
+    predictor: Predictor
+    batcher: Batcher
+
+
+def serving(name: str, request: Request) -> Serving:
+    """Model `name` as it serves now; 404 for a model not served, 503 for one that is not loaded."""
+    holder = served_models(request).get(name)
+    if holder is None:
+        served = ", ".join(served_models(request).holders)
+        raise HTTPException(404, f"model '{name}' is not served here (served: {served})")
+    predictor = holder.predictor
+    if predictor is None:
+        raise HTTPException(503, f"model '{name}' is not loaded: {holder.problem}")
+    request.state.model = predictor  # the request log names the model and version that answered
+    return Serving(predictor, holder.batcher)
+
+
+async def path_model(name: str, request: Request) -> Serving:
+    return serving(name, request)
+
+
+async def default_model(request: Request) -> Serving:
+    return serving(served_models(request).default, request)
+
+
+NamedModel = Annotated[Serving, Depends(path_model)]
+DefaultModel = Annotated[Serving, Depends(default_model)]
+
+
+REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ForecastRequest"}}},
+    }
+}
+FORECAST = dict(response_model=ForecastResponse, responses=ERRORS, openapi_extra=REQUEST_BODY)
+
+
+async def answer(request: Request, model: Serving | None) -> JSONBytes:
+    """Parse, check (before queuing: a bad request fails alone), forecast in a shared batch, finish, render.
+
+    `model` None: the default model, or the one served for the request's `freq`."""
+    body = await read_forecast_request(request)
+    check_request_limits(body, request.app.state.settings)
+    if model is None:
+        model = serving(served_models(request).for_freq(body.freq), request)
+    if body.freq is not None and body.freq != model.predictor.card.freq:
+        card = model.predictor.card
+        raise InvalidInput(
+            f"freq: the series are {FREQ_NAMES[body.freq]}; model '{card.name}' forecasts {FREQ_NAMES[card.freq]} "
+            "series"
+        )
+    predictor, offload = model.predictor, len(body.series) > INLINE_SERIES
+    prepared = await run_in_threadpool(predictor.prepare, body) if offload else predictor.prepare(body)
+    started = time.perf_counter()
+    rows = await model.batcher.run(predictor, prepared.x, prepared.calendar)
+    metrics.observe_forecast(predictor.name, time.perf_counter() - started, len(body.series), body.horizon)
+    result = await run_in_threadpool(predictor.finish, prepared, rows) if offload else predictor.finish(prepared, rows)
+    return forecast_response(result)
+
+
+async def forecast_with(name: str, request: Request) -> JSONBytes:
+    """Forecast `horizon` steps for every posted series with model `name`, in one batch."""
+    return await answer(request, serving(name, request))
+
+
+async def forecast(request: Request) -> JSONBytes:
+    """Forecast with the default model (PAXCAST_MODEL_NAME), or with the model served for the request's `freq`
+    (PAXCAST_MODELS_BY_FREQ: monthly general_monthly, quarterly general_quarterly)."""
+    return await answer(request, None)
+
+
+class DirectRoute(APIRoute):
+    """A route whose handler calls its endpoint with the request and the path's parameters, nothing else.
+
+    The forecast endpoints parse their body and look their model up themselves, so FastAPI's
+    dependency solver had nothing to do but still cost ~35 us of a ~250 us request (cProfile of
+    `bench.path`'s request loop, an ad-hoc run; docs/performance.md section 9). The route is still an
+    APIRoute: OpenAPI documents it from its signature and `FORECAST`, and the app's exception handlers
+    answer what it raises.
+    """
+
+    def get_route_handler(self):
+        # What this handler skips must not be needed: no dependencies (a router- or app-level one would
+        # silently not run), a coroutine returning a Response; path parameters arrive as strings.
+        if self.dependant.dependencies or not inspect.iscoroutinefunction(self.endpoint):
+            raise TypeError(f"DirectRoute {self.path}: the endpoint must be a coroutine without dependencies")
+        endpoint = self.endpoint
+
+        async def handle(request: Request) -> Response:
+            return await endpoint(request=request, **request.path_params)
+
+        return handle
+
+
+def install_forecast_routes(app: FastAPI) -> None:
+    """The forecast routes, on the app's own router ahead of every included one: FastAPI resolves an included
+    router's routes per request (~17 us of a ~250 us request in an ad-hoc run of `bench.path`'s loop); its own
+    are a list."""
+    for path, endpoint in (("/v1/models/{name}/forecast", forecast_with), ("/v1/forecast", forecast)):
+        app.router.add_api_route(path, endpoint, methods=["POST"], route_class_override=DirectRoute, **FORECAST)
+
+
+@router.get("/v1/models", response_model=list[ModelSummary])
+async def list_models(request: Request) -> list[ModelSummary]:
+    """Every served model: its version and shape, whether it has intervals, what a request must give."""
+    models = served_models(request)
+    return [
+        ModelSummary.of(
+            holder.name,
+            holder.predictor.card if holder.predictor else None,
+            holder.problem,
+            holder.name == models.default,
+        )
+        for holder in models.holders.values()
+    ]
+
+
+@router.get("/v1/models/{name}", response_model=ModelCard, responses=ERRORS)
+async def model_card(model: NamedModel) -> ModelCard:
+    """The card (model.json) of the version model `name` serves now."""
+    return model.predictor.card
+
+
+@router.get("/v1/model", response_model=ModelCard, responses=ERRORS)
+async def default_model_card(model: DefaultModel) -> ModelCard:
+    """The card of the default model's served version."""
+    return model.predictor.card
+
+
+@router.get("/healthz")
+async def healthz() -> dict:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Problem}})
+async def readyz(request: Request) -> Readiness:
+    """Every served model is loaded and answers a probe forecast; 503 names those that do not."""
+    problems, ready = [], []
+    for holder in served_models(request).holders.values():
+        predictor = holder.predictor
+        if predictor is None:
+            problems.append(f"model '{holder.name}' is not loaded: {holder.problem}")
+            continue
+        try:
+            predictor.probe()
+        except Exception as exc:  # any failure means not ready, never a 500
+            problems.append(f"model '{holder.name}' version {predictor.version} does not answer: {exc}")
+            continue
+        ready.append(ModelRef(name=predictor.name, version=predictor.version))
+    if problems:
+        raise HTTPException(503, "; ".join(problems))
+    default = next(ref for ref in ready if ref.name == served_models(request).default)
+    return Readiness(status="ready", model=default, models=ready)

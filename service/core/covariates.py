@@ -1,0 +1,220 @@
+"""Future-known calendar covariates: one float32 matrix per run of timestamps, named columns.
+
+Training and the service both import this module (NumPy, the standard library and the
+`holidays` package; no torch), so the features a model learnt from are the features it
+is served. Timestamps are naive local wall-clock time (Melbourne's counts are local, so a
+Monday-08:00 peak is Monday 08:00 whatever the UTC offset).
+
+Columns by frequency (`Calendar.names`):
+
+- `dow_mon` .. `dow_sun` (daily, hourly): day-of-week one-hot. Not sin/cos: a weekly
+  passenger profile is not a sinusoid (Saturday and Sunday fall off a flat weekday plateau,
+  Friday is its own case), and on a circle Saturday sits halfway between Friday and Sunday.
+  One-hot lets even a linear head learn any weekly shape, for 5 extra columns.
+- `hour_sin1`, `hour_cos1`, `hour_sin2`, `hour_cos2` (hourly): the first two harmonics of
+  the hour of day; the second harmonic gives the two commuter peaks.
+- `year_sin`, `year_cos` (all but yearly): position in the year, day of year / days in year.
+- `holiday`, `before_holiday`, `after_holiday` (daily, hourly; only with a holiday source):
+  the date is a public holiday, the next date is, the previous date is.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+
+from paxcast.service.core.contract import CalendarSpec
+
+DOW_NAMES = ("dow_mon", "dow_tue", "dow_wed", "dow_thu", "dow_fri", "dow_sat", "dow_sun")
+HOUR_NAMES = ("hour_sin1", "hour_cos1", "hour_sin2", "hour_cos2")
+YEAR_NAMES = ("year_sin", "year_cos")
+HOLIDAY_NAMES = ("holiday", "before_holiday", "after_holiday")
+SUB_WEEKLY = ("h", "D")
+
+
+class CalendarError(ValueError):
+    """A calendar request cannot be met (unknown country, bad holiday file, unknown frequency)."""
+
+
+class Calendar:
+    """The covariates of one frequency and one holiday source.
+
+    Args:
+        freq: one of `paxcast.service.core.calendar.FREQUENCIES` ("h", "D", "W", "MS", "QS", "YS").
+        country: ISO 3166 code for the `holidays` package, e.g. "KR" or "AU".
+        subdiv: a subdivision of `country`, e.g. "VIC".
+        holiday_csv: a file with a `ds` column of ISO dates (other columns ignored); instead of `country`.
+        holiday_dates: those dates themselves (a model card embeds them), instead of the file.
+    """
+
+    def __init__(
+        self,
+        freq: str,
+        country: str | None = None,
+        subdiv: str | None = None,
+        holiday_csv: str | Path | None = None,
+        holiday_dates: list[dt.date] | None = None,
+    ):
+        if freq not in ("h", "D", "W", "MS", "QS", "YS"):
+            raise CalendarError(f"unknown frequency {freq!r}; expected one of h, D, W, MS, QS, YS")
+        if country and holiday_csv:
+            raise CalendarError("give a holiday country or a holiday CSV, not both")
+        if subdiv and not country:
+            raise CalendarError(f"subdivision {subdiv!r} needs a country")
+        self.freq, self.country, self.subdiv = freq, country, subdiv
+        self._fixed_holidays = _read_holiday_csv(Path(holiday_csv)) if holiday_csv else None
+        if holiday_dates is not None:
+            self._fixed_holidays = np.unique(np.array(holiday_dates, dtype="datetime64[D]"))
+        self._by_years: dict[tuple[int, int], np.ndarray] = {}  # the holidays package's answers, per span of years
+        if country:
+            _check_country(country, subdiv)
+        names = []
+        if freq in SUB_WEEKLY:
+            names += DOW_NAMES
+        if freq == "h":
+            names += HOUR_NAMES
+        if freq != "YS":
+            names += YEAR_NAMES
+        if freq in SUB_WEEKLY and (country or self._fixed_holidays is not None):
+            names += HOLIDAY_NAMES
+        self.names: tuple[str, ...] = tuple(names)
+
+    def features(self, timestamps: np.ndarray) -> np.ndarray:
+        """Covariates of `timestamps` (n,) datetime64 as float32 (n, len(self.names))."""
+        ds = np.asarray(timestamps, dtype="datetime64[s]")
+        days = ds.astype("datetime64[D]")
+        columns = []
+        if self.freq in SUB_WEEKLY:
+            dow = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+            columns += [dow == k for k in range(7)]
+        if self.freq == "h":
+            angle = 2 * np.pi * (ds - days).astype(np.int64) / 86400
+            columns += [np.sin(angle), np.cos(angle), np.sin(2 * angle), np.cos(2 * angle)]
+        if self.freq != "YS":
+            year_start = days.astype("datetime64[Y]")
+            year_days = ((year_start + 1).astype("datetime64[D]") - year_start.astype("datetime64[D]")).astype(np.int64)
+            angle = 2 * np.pi * (ds - year_start.astype("datetime64[s]")).astype(np.int64) / (86400 * year_days)
+            columns += [np.sin(angle), np.cos(angle)]
+        if "holiday" in self.names:
+            self._check_coverage(days)
+            known = self.holidays(days.min() - 1, days.max() + 1) if len(days) else np.empty(0, "datetime64[D]")
+            columns += [np.isin(days, known), np.isin(days + 1, known), np.isin(days - 1, known)]
+        if not columns:
+            return np.zeros((len(ds), 0), dtype=np.float32)
+        return np.stack(columns, axis=1).astype(np.float32)
+
+    def holidays(self, first: np.datetime64, last: np.datetime64) -> np.ndarray:
+        """The public holidays from `first` to `last` (inclusive) as sorted datetime64[D]."""
+        if self._fixed_holidays is not None:
+            found = self._fixed_holidays
+        else:
+            import holidays  # imported here: pure Python, but 0.1 s to import and only needed with a country
+
+            span = (int(str(first)[:4]), int(str(last)[:4]))
+            found = self._by_years.get(span)
+            if found is None:
+                years = range(span[0], span[1] + 1)
+                found = np.array(
+                    sorted(holidays.country_holidays(self.country, subdiv=self.subdiv, years=years)),
+                    dtype="datetime64[D]",
+                )
+                if len(self._by_years) < 64:  # requests choose their years; the cache stays bounded
+                    self._by_years[span] = found
+        return found[(found >= first) & (found <= last)]
+
+    def _check_coverage(self, days: np.ndarray) -> None:
+        """A holiday CSV knows only its own years: refuse dates past them rather than call them all workdays."""
+        if self._fixed_holidays is None or not len(days) or not len(self._fixed_holidays):
+            return
+        first, last = (int(str(d)[:4]) for d in (self._fixed_holidays[0], self._fixed_holidays[-1]))
+        lo, hi = (int(str(d)[:4]) for d in (days.min(), days.max()))
+        if lo < first or hi > last:
+            raise CalendarError(
+                f"the holiday file covers {first}-{last}; timestamps run {lo}-{hi}; extend the file or use "
+                "a holiday country"
+            )
+
+    def spec(self, holiday_file: str | None = None) -> CalendarSpec:
+        """What a model card records so the service rebuilds this calendar (holiday file dates embedded)."""
+        fixed = self._fixed_holidays
+        return CalendarSpec(
+            names=list(self.names),
+            country=self.country,
+            subdiv=self.subdiv,
+            holidays=[d.item() for d in fixed] if fixed is not None else None,
+            holiday_file=holiday_file,
+        )
+
+    @classmethod
+    def of(cls, freq: str, spec: CalendarSpec) -> Calendar:
+        """The calendar a card describes; CalendarError if this build would make other columns than the graph's."""
+        calendar = cls(freq, country=spec.country, subdiv=spec.subdiv, holiday_dates=spec.holidays)
+        if list(calendar.names) != spec.names:
+            raise CalendarError(f"the card's covariates are {spec.names}; this paxcast builds {list(calendar.names)}")
+        return calendar
+
+    def windows(self, firsts: np.ndarray, length: int) -> np.ndarray:
+        """Covariates of `length` grid steps from each of `firsts` (batch,) datetime64: (batch, length, features).
+
+        The one place a model's calendar input is built, for training, backtests and the service alike.
+        """
+        firsts = np.asarray(firsts, dtype="datetime64[s]")
+        if self.freq in ("h", "D", "W"):
+            step = np.timedelta64({"h": 3600, "D": 86400, "W": 7 * 86400}[self.freq], "s")
+            grid = firsts[:, None] + step * np.arange(length)
+        else:
+            grid = np.stack([timestamps(first.item(), self.freq, length) for first in firsts]).reshape(len(firsts), -1)
+        return self.features(grid.reshape(-1)).reshape(len(firsts), length, len(self.names))
+
+
+def timestamps(start: str | dt.datetime, freq: str, n: int) -> np.ndarray:
+    """The `n` grid timestamps from `start` at `freq`, as datetime64[s] (n,)."""
+    from paxcast.service.core.calendar import FIXED_STEPS, MONTH_STEPS, add_months, parse_timestamp
+
+    when = parse_timestamp(start) if isinstance(start, str) else start
+    if freq in FIXED_STEPS:
+        step = np.timedelta64(int(FIXED_STEPS[freq].total_seconds()), "s")
+        return np.datetime64(when, "s") + step * np.arange(n)
+    if freq in MONTH_STEPS:
+        return np.array([add_months(when, MONTH_STEPS[freq] * k) for k in range(n)], dtype="datetime64[s]")
+    raise CalendarError(f"unknown frequency {freq!r}; expected one of h, D, W, MS, QS, YS")
+
+
+def _check_country(country: str, subdiv: str | None) -> None:
+    import holidays
+
+    supported = holidays.list_supported_countries()
+    if country not in supported:
+        raise CalendarError(
+            f"unknown holiday country {country!r}; use an ISO 3166 code that the holidays package knows, "
+            "e.g. KR, AU, US, GB"
+        )
+    if subdiv is not None and subdiv not in supported[country]:
+        raise CalendarError(
+            f"unknown subdivision {subdiv!r} of {country}; expected one of {', '.join(supported[country])}"
+        )
+
+
+def _read_holiday_csv(path: Path) -> np.ndarray:
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise CalendarError(f"{path}: cannot read the holiday file ({exc.strerror})") from None
+    with handle:
+        reader = csv.reader(handle)
+        header = [name.strip() for name in next(reader, [])]
+        if "ds" not in header:
+            raise CalendarError(f"{path}: line 1: missing column 'ds' (header is {','.join(header)})")
+        dates = []
+        for record in reader:
+            if not any(cell.strip() for cell in record):
+                continue
+            text = record[header.index("ds")].strip() if len(record) > header.index("ds") else ""
+            try:
+                dates.append(dt.date.fromisoformat(text))
+            except ValueError:
+                raise CalendarError(f"{path}: line {reader.line_num}: ds {text!r} is not an ISO date") from None
+    return np.array(sorted(set(dates)), dtype="datetime64[D]")

@@ -1,0 +1,99 @@
+"""The statistical peers of a multi-series backtest: statsforecast models with their own intervals.
+
+The `bench` extra holds statsforecast; `paxcast backtest` checks it is installed before it
+starts. The seasons and the hourly history cap are those of the first station bench
+(docs/station_baselines.md), so its numbers and these compare.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+
+from paxcast.service.core.exceptions import UsageError
+from paxcast.training.backtest.cuts import impute
+
+PEERS = ("SeasonalNaive", "AutoETS", "AutoTheta", "MSTL", "AutoARIMA")
+# AutoARIMA's seasonal search takes minutes per station on daily and hourly data: there it runs when asked.
+SLOW_ON = {"AutoARIMA": ("h", "D")}
+# Hourly series give the statistical models their last 8 weeks (many 168 h seasons) instead of up to
+# 27,000 hours, which AutoETS and MSTL would take minutes per series over; other frequencies all of theirs.
+PEER_HISTORY = {"h": 8 * 168}
+# statsforecast worker processes: a pool costs more than it saves on a few series.
+N_JOBS, POOL_FROM = 2, 64
+
+
+def seasons(freq: str, season: int) -> dict:
+    """Season length(s) per peer. Daily: 7, MSTL [7, 365]. Hourly: 168 (a week holds the daily cycle and
+    the weekend), MSTL [24, 168]; AutoETS 24 (statsforecast's ETS refuses seasons above 24). Otherwise
+    the model's season, capped at 24 for AutoETS."""
+    if freq == "D":
+        return {"SeasonalNaive": 7, "AutoETS": 7, "AutoTheta": 7, "MSTL": [7, 365], "AutoARIMA": 7}
+    if freq == "h":
+        return {"SeasonalNaive": 168, "AutoETS": 24, "AutoTheta": 168, "MSTL": [24, 168], "AutoARIMA": 24}
+    short = min(season, 24)
+    return {"SeasonalNaive": season, "AutoETS": short, "AutoTheta": season, "MSTL": [season], "AutoARIMA": short}
+
+
+def parse_peers(text: str | None, freq: str | None = None) -> list[str]:
+    """`--peers AutoETS,MSTL` -> those names in the order given; None -> PEERS but those slow at `freq`; "" -> none."""
+    if text is None:
+        return [name for name in PEERS if freq not in SLOW_ON.get(name, ())]
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    for name in names:
+        if name not in PEERS:
+            raise UsageError(f"--peers {text!r}: unknown peer {name!r}; choose from {', '.join(PEERS)}")
+    if len(set(names)) != len(names):
+        raise UsageError(f"--peers {text!r}: a peer is repeated")
+    return names
+
+
+def long_frame(ids: list[str], histories: list[np.ndarray], season: int, last: int | None):
+    """Imputed histories (the `last` values of each, or all) as statsforecast's (unique_id, ds, y) frame.
+
+    `ds` counts steps (integers): the models only need the order, and every frequency works alike."""
+    import pandas as pd
+
+    frames = []
+    for uid, history in zip(ids, histories, strict=True):
+        y = impute(history, season)[-last:] if last else impute(history, season)
+        frames.append(pd.DataFrame({"unique_id": uid, "ds": np.arange(len(y)), "y": y}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def peer_forecast(
+    method: str,
+    ids: list[str],
+    histories: list[np.ndarray],
+    freq: str,
+    season: int,
+    horizon: int,
+    levels: list[int],
+) -> dict:
+    """Fit `method` on every history and forecast `horizon` steps.
+
+    Returns:
+        {"mean": (n, horizon), "intervals": {level: (lower, upper)}, "seconds": fit + forecast wall time}
+    """
+    from statsforecast import StatsForecast, models
+
+    df = long_frame(ids, histories, season, PEER_HISTORY.get(freq))
+    model = getattr(models, method)(season_length=seasons(freq, season)[method])
+    started = time.perf_counter()
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        jobs = N_JOBS if len(ids) >= POOL_FROM else 1
+        out = StatsForecast(models=[model], freq=1, n_jobs=jobs).forecast(df=df, h=horizon, level=list(levels))
+    seconds = time.perf_counter() - started
+    out = out.set_index("unique_id").loc[ids]
+
+    def grid(column: str) -> np.ndarray:
+        return out[column].to_numpy(dtype=np.float64).reshape(len(ids), horizon)
+
+    return {
+        "mean": grid(method),
+        "intervals": {level: (grid(f"{method}-lo-{level}"), grid(f"{method}-hi-{level}")) for level in levels},
+        "seconds": seconds,
+    }
