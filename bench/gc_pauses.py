@@ -22,8 +22,8 @@ from pathlib import Path
 
 from bench.common import ROOT, histories, served_card, table
 from bench.http import HORIZON, run_wrk
-from bench.serving import serve
 from paxcast.training.backtest.series_report import machine
+from tests.serving import serve
 
 # Written into the server's PYTHONPATH: times collections, dumps them at exit; BENCH_GC_UNFROZEN disables freezing.
 SITECUSTOMIZE = """

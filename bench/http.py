@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import serving
 from bench.common import ROOT, histories, package_versions, same_model, save_module, table
-from bench.serving import free_port
 from paxcast.service.api.main import HTTP, LOOP
 from paxcast.training.backtest.series_report import machine
+from tests import serving
+from tests.serving import free_port
 
 LUA = Path(__file__).with_name("post.lua")
 PREVIOUS = "ea0f385"  # the last commit before the typed contract and batching (stop 7's landing)
@@ -79,7 +79,7 @@ def uvicorn_argv(app: str, port: int, workers: int, loop: str = LOOP, http: str 
 
 @contextlib.contextmanager
 def running(server: Server, port: int, log: Path):
-    """Start `server` (bench/serving.py: in its own session), wait until it answers `ready_path`; stop it on exit."""
+    """Start `server` (tests/serving.py: in its own session), wait until it answers `ready_path`; stop it on exit."""
     env = {**server.env, "PYTHONPATH": str(server.cwd)}
     with serving.running(
         server.argv, port, log, env=env, ready_path=server.ready_path, timeout=120, cwd=server.cwd

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, histories, served_card, table
-from bench.serving import serve
 from paxcast.training.backtest.series_report import machine
+from tests.serving import serve
 
 
 def rss_mib(pid: int) -> float:

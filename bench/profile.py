@@ -22,8 +22,8 @@ from pathlib import Path
 from bench.common import ROOT, histories, served_card, table
 from bench.http import HORIZON, run_wrk
 from bench.memory import server_pid
-from bench.serving import serve
 from paxcast.training.backtest.series_report import machine
+from tests.serving import serve
 
 # (part of the request, a piece of the frame text that identifies it); the innermost match wins.
 PARTS = [

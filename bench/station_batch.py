@@ -2,7 +2,7 @@
 
     python -m bench.station_batch [--model-dir models] [--name seoul_subway_daily] [--history 56] [--requests 30]
 
-A real `paxcast serve` (bench.serving) answers POST /v1/models/<name>/forecast with every series of the
+A real `paxcast serve` (tests.serving) answers POST /v1/models/<name>/forecast with every series of the
 model's training file (its last `--history` values, with `start`, levels 80 and 95), `--requests` times
 in a row; the table gives the client-side p50/p99 and, in process, where the time goes (parse, the
 request checks and calendar rows, onnxruntime, intervals and rendering).
@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import table
-from bench.serving import ROOT, serve
 from paxcast.service.core.contract import read_card
 from paxcast.service.core.registry import current_version
 from paxcast.training.backtest.series_report import machine
 from paxcast.training.data import read_series
+from tests.serving import ROOT, serve
 
 
 def request_body(model_dir: Path, name: str, history: int) -> tuple[bytes, int]:

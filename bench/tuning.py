@@ -21,8 +21,8 @@ import numpy as np
 
 from bench.common import ROOT, median, same_model, table
 from bench.http import Server, combine, run_wrk, running, uvicorn_argv, write_bodies
-from bench.serving import free_port
 from paxcast.training.backtest.series_report import machine
+from tests.serving import free_port
 
 
 def variants(registry: Path, port: int) -> list[tuple[str, Server]]:

@@ -1,4 +1,4 @@
-"""What the end-to-end tests read from a real `paxcast serve`; starting it is bench.serving's one job."""
+"""What the end-to-end tests read from a real `paxcast serve`; starting it is tests.serving's one job."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.serving import serve
 from paxcast.service.api.buffered_log import FLUSH_SECONDS
+from tests.serving import serve
 
 
 @contextlib.contextmanager
 def serving(registry: Path, tmp_path: Path, **settings):
-    """`paxcast serve` on a free loopback port (bench.serving starts it); yields (process, base url, log file)."""
+    """`paxcast serve` on a free loopback port (tests.serving starts it); yields (process, base url, log file)."""
     log = tmp_path / f"serve-{len(list(tmp_path.glob('serve-*.log')))}.log"
     with serve(registry, log, **settings) as server:
         yield server.process, server.base, server.log

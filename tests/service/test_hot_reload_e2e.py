@@ -10,8 +10,8 @@ import time
 import httpx
 import pytest
 
-from bench.serving import serve, wait_until
 from paxcast.service.core.registry import current_version
+from tests.serving import serve, wait_until
 
 NAME = "air_passengers"
 

@@ -212,7 +212,7 @@ def test_one_real_paxcast_serve_serves_two_models_and_reloads_one(models_root, a
     import urllib.error
     import urllib.request
 
-    from bench.serving import serve
+    from tests.serving import serve
 
     def call(base, path, body=None, headers=None):
         data = json.dumps(body).encode() if body is not None else None

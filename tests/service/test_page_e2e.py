@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from web_data import ROOT, add_model_copy, write_history, write_stations
 
-from bench.serving import serve
+from tests.serving import serve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -53,7 +53,7 @@ def require_browser() -> None:
 
 @contextlib.contextmanager
 def serving(registry: Path, data_dir: Path, log: Path):
-    """`paxcast serve` (bench.serving, the one starter) with the page's data directory; yields its base URL."""
+    """`paxcast serve` (tests.serving, the one starter) with the page's data directory; yields its base URL."""
     with serve(registry, log, cwd=log.parent, data_dir=data_dir) as server:
         yield server.base
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from live import access_lines, scrape
 
-from bench.serving import serve, wait_until
+from tests.serving import serve, wait_until
 
 pytestmark = pytest.mark.e2e
 

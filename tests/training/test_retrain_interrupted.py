@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from bench.serving import wait_until
 from paxcast.service.cli.main import main
 from paxcast.service.core.contract import read_card
 from paxcast.service.core.history import read_history
 from paxcast.service.core.publish import locked
 from paxcast.service.core.registry import current_version, list_versions
 from paxcast.service.inference.predictor import Predictor
+from tests.serving import wait_until
 
 NAME = "air_passengers"
 

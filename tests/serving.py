@@ -1,11 +1,9 @@
 """Start a real server process on a free loopback port, wait until it is ready, always stop it.
 
-The one copy of free-port + wait-until-ready + stop, shared by the end-to-end tests
-(`tests/`, which import it as `bench.serving`) and the benchmarks (`bench/http.py` and the
-modules that use its `running`). It lives in `bench/` because that is already a package run
-from the repository root (`python -m bench.http`), while `tests/` is not a package and the
-benchmarks should not depend on the test tree. Standard library only, so it also drives a
-`paxcast` installed in another virtualenv (tests/test_packaging.py).
+The one copy of free-port + wait-until-ready + stop, shared by the end-to-end tests and the
+benchmarks (`bench/`, which import it as `tests.serving`; the tests never import `bench/`).
+Standard library only, so it also drives a `paxcast` installed in another virtualenv
+(tests/test_packaging.py).
 """
 
 from __future__ import annotations
