@@ -28,9 +28,9 @@ from bench.common import ROOT
 from paxcast.service.core.contract import ONNX_FILE, ModelCard, read_card
 from paxcast.service.core.registry import current_version
 from paxcast.training.backtest.series_report import machine
+from paxcast.training.metrics import mean_mase
 from paxcast.training.network import train as global_train
 from paxcast.training.network import windows as global_windows
-from paxcast.training.scores import mean_mase
 
 
 def member_graph(member: Path) -> tuple[Path, ModelCard]:
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict:
                     "seed": seed,
                     "best_step": fitted.result.best_step,
                     "picked_on_even": round(fitted.result.val_mase, 4),
-                    "scored_on_odd": round(mean_mase(f, held.target, held.history, season), 4),
+                    "scored_on_odd": round(mean_mase(held.target, f, held.history, season), 4),
                 }
             )
             print(members[-1], flush=True)
@@ -160,8 +160,8 @@ def main(argv: list[str] | None = None) -> dict:
         "data": str(args.data),
         "overrides": overrides,
         "members": members,
-        "ensemble_on_odd": round(mean_mase(np.mean(forecasts, axis=0), held.target, held.history, season), 4),
-        "seasonal_naive_on_odd": round(mean_mase(naive, held.target, held.history, season), 4),
+        "ensemble_on_odd": round(mean_mase(held.target, np.mean(forecasts, axis=0), held.history, season), 4),
+        "seasonal_naive_on_odd": round(mean_mase(held.target, naive, held.history, season), 4),
         "machine": machine(),
     }
     print(json.dumps({k: report[k] for k in ("ensemble_on_odd", "seasonal_naive_on_odd")}))

@@ -29,7 +29,7 @@ REFERENCE_WINDOW = {"MS": 72, "QS": 24}
 
 
 def odd(args: argparse.Namespace) -> None:
-    from paxcast.training.scores import mean_mase
+    from paxcast.training.metrics import mean_mase
 
     forecasts, reference = {}, None
     for member in args.members:
@@ -43,12 +43,12 @@ def odd(args: argparse.Namespace) -> None:
     history, target, season = reference
     print(f"MASE on the scale of window-{history.shape[1]} histories")
     for member, (window, f) in forecasts.items():
-        print(f"{member} (window {window}): {mean_mase(f, target, history, season):.4f}")
+        print(f"{member} (window {window}): {mean_mase(target, f, history, season):.4f}")
     by_windows = defaultdict(list)
     for trio in itertools.combinations(forecasts, 3):
         windows = tuple(sorted(forecasts[m][0] for m in trio))
         mean = np.mean([forecasts[m][1] for m in trio], axis=0)
-        by_windows[windows].append(float(mean_mase(mean, target, history, season)))
+        by_windows[windows].append(float(mean_mase(target, mean, history, season)))
     for windows, scores in sorted(by_windows.items(), key=lambda kv: np.mean(kv[1])):
         spread = f"{min(scores):.4f}-{max(scores):.4f}"
         print(f"windows {windows}: {len(scores)} mixes, mean {np.mean(scores):.4f} ({spread})")

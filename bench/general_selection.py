@@ -117,7 +117,7 @@ RULES = ["net", "argmin", "inv2", "switch:0.3", "switch:0.5", "switch:0.7", "ble
 
 def odd(args: argparse.Namespace) -> dict:
     from paxcast.service.inference.predictor import make_session, run_session
-    from paxcast.training.scores import mean_mase
+    from paxcast.training.metrics import mean_mase
 
     runs, report = {}, {}
     for member in args.members:
@@ -135,7 +135,7 @@ def odd(args: argparse.Namespace) -> dict:
         for r in RULES:
             out = apply(r, graph, found)
             report[label][r] = {
-                "mase": round(float(mean_mase(out, target, history, season)), 4),
+                "mase": round(float(mean_mase(target, out, history, season)), 4),
                 "changed": changed(graph, out),
             }
         print(label, {r: v["mase"] for r, v in report[label].items()}, flush=True)

@@ -9,7 +9,7 @@ horizon (24 months, 8 quarters) from each series' end. Documented defaults excep
 pads them) and `scaler_type="robust"`: the defaults do not scale the
 windows, and tourism series run from tens to millions (unscaled, one loss is dominated by the largest
 series). One run per seed (`random_seed`); with several seeds also the mean of their forecasts, the peer
-of our three-member ensemble. Scores are those of `paxcast backtest` (`paxcast.training.scores.score`):
+of our three-member ensemble. Scores are those of `paxcast backtest` (`paxcast.training.metrics.score`):
 MAPE, MASE with each series' in-sample seasonal-naive scale. Results: bench/results/general_tourism_nf.json.
 """
 
@@ -27,7 +27,7 @@ from bench.station_baselines import machine
 from bench.station_windows import ROOT
 from paxcast.training.backtest.cuts import split_cut
 from paxcast.training.data import read_series
-from paxcast.training.scores import mase_scale, score
+from paxcast.training.metrics import mase_scale, score
 
 RESULTS = ROOT / "bench" / "results" / "general_tourism_nf.json"
 SETTINGS = {"monthly": ("MS", 12, 72), "quarterly": ("QS", 4, 24)}  # freq, season, input_size

@@ -20,7 +20,7 @@ Protocol (fixed):
   with `start` = the date of the first value posted and `level` [80, 95]: what the service answers.
 - Peers (`training.backtest.peers.peer_forecast`): SeasonalNaive, AutoETS, AutoTheta, AutoARIMA, each fit by
   statsforecast on that series' history alone at each origin.
-- Metrics per series, pooled over its origins (`training.scores.score`): MASE (each origin's
+- Metrics per series, pooled over its origins (`training.metrics.score`): MASE (each origin's
   errors over the in-sample seasonal-naive MAE of its own history, then the mean over origins) and MAPE
   (over every scored point); interval coverage at 80 and 95 % for ours and AutoETS.
 """
@@ -48,7 +48,7 @@ from paxcast.service.inference.predictor import Predictor, level_label
 from paxcast.training.backtest.peers import parse_peers, peer_forecast
 from paxcast.training.backtest.series_report import machine
 from paxcast.training.data import Series, read_series
-from paxcast.training.scores import mase_scale, score
+from paxcast.training.metrics import mase_scale, score
 
 FILES = (ROOT / "data/unseen/monthly.csv.gz", ROOT / "data/unseen/quarterly.csv.gz", ROOT / "data/air_passengers.csv")
 MODELS = {"MS": "general_monthly", "QS": "general_quarterly"}

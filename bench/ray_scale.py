@@ -39,9 +39,9 @@ from paxcast.training.backtest.network import plan_backtest, serve_ours
 from paxcast.training.backtest.peers import peer_forecast
 from paxcast.training.backtest.series_report import machine
 from paxcast.training.data import read_series
+from paxcast.training.metrics import wape
 from paxcast.training.network.pipeline import make_calendar, resolve_global_config
 from paxcast.training.network.train import train_global
-from paxcast.training.scores import wape
 
 ROOT = Path(__file__).resolve().parents[1]
 SEOUL = ROOT / "data/seoul_subway_daily/seoul_subway_daily.csv.gz"
@@ -102,7 +102,7 @@ def accuracy(mode: str, seed: int, steps: int | None, origins: str | None) -> di
         means.append(forecast.mean)
         naive.append(base["mean"])
         actuals.append(c.actuals)
-        per_origin[c.label] = round(wape(forecast.mean, c.actuals), 3)
+        per_origin[c.label] = round(wape(c.actuals, forecast.mean), 3)
         facts.append({k: training[k] for k in ("best_step", "val_wape", "train_s")})
     return {
         "what": "accuracy",
@@ -111,7 +111,7 @@ def accuracy(mode: str, seed: int, steps: int | None, origins: str | None) -> di
         "steps": plan.config.steps,
         "wape": round(wape(np.concatenate(means), np.concatenate(actuals)), 3),
         "wape_by_origin": per_origin,
-        "seasonal_naive_wape": round(wape(np.concatenate(naive), np.concatenate(actuals)), 3),
+        "seasonal_naive_wape": round(wape(np.concatenate(actuals), np.concatenate(naive)), 3),
         "training": facts,
         "wall_s": round(time.perf_counter() - began, 1),
         "load_before": round(load, 2),

@@ -23,7 +23,7 @@ from paxcast.training.backtest.network import plan_backtest, serve_ours
 from paxcast.training.backtest.peers import peer_forecast
 from paxcast.training.backtest.series_report import machine
 from paxcast.training.data import read_series
-from paxcast.training.scores import wape
+from paxcast.training.metrics import wape
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = {
@@ -55,12 +55,12 @@ def main(argv: list[str] | None = None) -> None:
         actuals=whole.actuals[rows],
     )
     naive = peer_forecast("SeasonalNaive", scored.ids, scored.histories, scored.freq, plan.config.season, horizon, [])
-    table_rows = [["seasonal naive", "-", f"{wape(naive['mean'], scored.actuals):.2f}"]]
+    table_rows = [["seasonal naive", "-", f"{wape(scored.actuals, naive['mean']):.2f}"]]
     data_sha256 = sha256_of(path)
     unseen = [s for s in whole.past if s.id not in held]
     for label, past in (("global, every station", whole.past), ("global, 80 % (held-out 20 % unseen)", unseen)):
         forecast, training, _ = serve_ours(plan, dataclasses.replace(scored, past=past), data_sha256, False)
-        table_rows.append([label, training["series"], f"{wape(forecast.mean, scored.actuals):.2f}"])
+        table_rows.append([label, training["series"], f"{wape(scored.actuals, forecast.mean):.2f}"])
         print(f"{label}: {training}", flush=True)
     print(f"machine: {machine()}")
     print(f"{args.data}, origin {whole.label}, horizon {horizon}: WAPE on the {len(scored.ids)} held-out stations")

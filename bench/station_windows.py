@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from paxcast.service.core.covariates import timestamps
-from paxcast.training import scores as global_scores
+from paxcast.training import metrics
 from paxcast.training.backtest.cuts import impute, subset_rows
 from paxcast.training.data import read_series
-from paxcast.training.scores import mase_scale
+from paxcast.training.metrics import mase_scale
 
 __all__ = ["Window", "impute", "make_window", "mase_scale", "score", "seasonal_naive", "subset_rows", "take_subset"]
 
@@ -75,14 +75,14 @@ def windows(which: str = "all", max_series: int | None = None) -> list[Window]:
 
 
 def score(window: Window, mean: np.ndarray, intervals: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> dict:
-    """`paxcast.training.scores.score` under the keys of bench/results/station_baselines.json.
+    """`paxcast.training.metrics.score` under the keys of bench/results/station_baselines.json.
 
     Args:
         mean: forecasts of shape (n, horizon), rows in `window.ids` order.
         intervals: level -> (lower, upper), each (n, horizon).
     """
     scales = np.array([mase_scale(h, window.season) for h in window.histories])
-    scores = global_scores.score(window.actuals, mean, scales, intervals)
+    scores = metrics.score(window.actuals, mean, scales, intervals)
     out = {
         "series": scores["series"],
         "points": scores["points"],

@@ -16,11 +16,11 @@ from paxcast.service.core.hyperparameters import GlobalTrainConfig
 from paxcast.service.core.intervals import SPREAD_FLOOR, window_scale
 from paxcast.training.backtest.cuts import series_end, split_cut
 from paxcast.training.data import Series, read_series
+from paxcast.training.metrics import mean_mase, score
 from paxcast.training.network.ensemble import train_members
 from paxcast.training.network.model import GlobalForecaster, WindowSampler, export_onnx, parity
 from paxcast.training.network.pipeline import resolve_global_config
 from paxcast.training.network.train import train_global
-from paxcast.training.scores import mean_mase, score
 
 PADDED = GlobalTrainConfig(window=36, horizon=12, season=12, min_history=24, seasonal_lags=3, hidden=8, features=2)
 
@@ -294,7 +294,7 @@ def test_a_moving_average_of_the_weights_is_what_validation_scores_and_the_graph
     history, covariates = (torch.from_numpy(a) for a in (averaged.validation.history, averaged.validation.calendar))
     with torch.no_grad():
         forecast = averaged.model(history, covariates).numpy()
-    kept = mean_mase(forecast, averaged.validation.target, averaged.validation.history, config.season)
+    kept = mean_mase(averaged.validation.target, forecast, averaged.validation.history, config.season)
     assert kept == pytest.approx(averaged.val_mase, rel=1e-5)  # the kept weights are the ones scored
 
 

@@ -33,9 +33,9 @@ from paxcast.service.inference.predictor import Predictor, check_servable, level
 from paxcast.training.backtest.cuts import Cut, cut, default_origins, impute, parse_origins, split_cut, subset_rows
 from paxcast.training.backtest.peers import peer_forecast
 from paxcast.training.data import Series, read_series
+from paxcast.training.metrics import mase_scale
 from paxcast.training.network.pipeline import check_global_series, fit_global, make_calendar, resolve_global_config
 from paxcast.training.network.train import train_global
-from paxcast.training.scores import mase_scale
 
 OURS = "paxcast global LSTM"
 REGISTERED_AS = "backtest"  # the model's name in each origin's temporary registry

@@ -16,7 +16,7 @@ import numpy as np
 
 from paxcast.training.backtest.network import OURS, OriginRun, Plan
 from paxcast.training.backtest.series_report import machine
-from paxcast.training.scores import score, series_mase
+from paxcast.training.metrics import score, series_mase
 
 
 @dataclass

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 
 from paxcast.training import metrics
-from paxcast.training.scores import wape
 
 
 def split_metrics(run: dict, name: str, levels: list[int], season: int) -> dict:
@@ -21,7 +20,7 @@ def split_metrics(run: dict, name: str, levels: list[int], season: int) -> dict:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = {
             "mape": metrics.mape(actual, mean),
-            "wape": wape(np.asarray(mean, float), np.asarray(actual, float)),
+            "wape": metrics.wape(np.asarray(actual, float), np.asarray(mean, float)),
             "smape": metrics.smape(actual, mean),
             "mase": float(
                 np.mean([metrics.mase(a, f, t, season) for a, f, t in zip(actual, mean, run["train"], strict=True)])

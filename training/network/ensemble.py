@@ -16,10 +16,10 @@ import torch
 from paxcast.service.core.covariates import Calendar
 from paxcast.service.core.hyperparameters import GlobalTrainConfig
 from paxcast.training.data import Series
+from paxcast.training.metrics import mean_mase, wape
 from paxcast.training.network.fit import loss_scale, scaled_l1
 from paxcast.training.network.model import GlobalEnsemble
 from paxcast.training.network.train import GlobalResult, calibration_errors, calibration_scores, train_global
-from paxcast.training.scores import mean_mase, wape
 
 
 def train_members(
@@ -51,8 +51,8 @@ def combine(members: list[GlobalResult], config: GlobalTrainConfig) -> GlobalRes
         config=config,
         best_step=max(m.best_step for m in members),  # the network is on if any member's is
         member_steps=[m.best_step for m in members],
-        val_wape=wape(f, val.target),
-        val_mase=mean_mase(f, val.target, val.history, config.season),
+        val_wape=wape(val.target, f),
+        val_mase=mean_mase(val.target, f, val.history, config.season),
         val_loss=loss,
         relative_errors=calibration_scores(calibration_errors(val.target, f, val.history, config)),
         windows_drawn=sum(m.windows_drawn for m in members),

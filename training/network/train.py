@@ -26,10 +26,10 @@ from paxcast.service.core.covariates import Calendar
 from paxcast.service.core.hyperparameters import GlobalTrainConfig
 from paxcast.service.core.intervals import window_scale
 from paxcast.training.data import Series
+from paxcast.training.metrics import mean_mase, wape
 from paxcast.training.network.fit import LOCAL, Fit, Shard, interval_kind, loss_scale, refit, scaled_l1, window_sampler
 from paxcast.training.network.model import GlobalForecaster
 from paxcast.training.network.windows import ValidationWindows, timeline, validation_windows
-from paxcast.training.scores import mean_mase, wape
 
 # Calibration scores kept per horizon step in the card: evenly spaced order statistics of all of them.
 CALIBRATION_SCORES = 256
@@ -96,7 +96,7 @@ def train_global(
         scored.train()
         loss = scaled_l1(forecast, torch.from_numpy(val.target), val_scale, config.eps).item()
         f = forecast.numpy()
-        scores = {"wape": wape(f, val.target), "mase": mean_mase(f, val.target, val.history, config.season)}
+        scores = {"wape": wape(val.target, f), "mase": mean_mase(val.target, f, val.history, config.season)}
         return scores, loss, f
 
     baseline, best_loss, best_forecast = evaluate()

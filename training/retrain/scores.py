@@ -13,8 +13,7 @@ import numpy as np
 from paxcast.service.core.exceptions import DataError
 from paxcast.service.inference.predictor import Predictor
 from paxcast.training.data import Series
-from paxcast.training.metrics import mape, smape
-from paxcast.training.scores import mean_mase, wape
+from paxcast.training.metrics import mape, mean_mase, smape, wape
 from paxcast.training.served import served_forecast
 
 
@@ -59,8 +58,8 @@ def score_global(predictor: Predictor, before: list[Series], actual: np.ndarray)
         tail = before[k].y[-window:]
         x[row, window - len(tail) :] = tail
     target = actual[rows]
-    mase = mean_mase(forecast, target, x, predictor.card.hyperparameters.season)
-    return {"wape": wape(forecast, target), "mase": mase if np.isfinite(mase) else None, "series_scored": len(rows)}
+    mase = mean_mase(target, forecast, x, predictor.card.hyperparameters.season)
+    return {"wape": wape(target, forecast), "mase": mase if np.isfinite(mase) else None, "series_scored": len(rows)}
 
 
 def judge(

@@ -19,7 +19,6 @@ from paxcast.service.core.hyperparameters import TrainConfig
 from paxcast.service.core.intervals import window_scale
 from paxcast.training import metrics
 from paxcast.training.data import Series
-from paxcast.training.scores import wape
 from paxcast.training.series.train import masked_windows, train
 
 MIN_SCORES = 20  # fewest residuals a horizon step's interval is calibrated from (neighbours are pooled)
@@ -94,7 +93,7 @@ def _pooled(actuals: list[list[float]], forecasts: list[list[float]]) -> tuple[f
     f = np.array([v for step in forecasts for v in step])
     if not a.size:
         return float("nan"), float("nan")
-    return metrics.mape(a, f), wape(f, a)
+    return metrics.mape(a, f), metrics.wape(a, f)
 
 
 def inner_validate(
