@@ -22,16 +22,19 @@ if TYPE_CHECKING:
     from paxcast.training.series.pipeline import Fitted
 
 
-def served_predictor(fitted: Fitted | FittedGlobal, registry: Path, name: str) -> Predictor:
+def served_predictor(
+    fitted: Fitted | FittedGlobal, registry: Path, name: str, data_file: str = "-", data_sha256: str = "0" * 64
+) -> Predictor:
     """`fitted` registered as `name` in a scratch `registry` and loaded as the service loads a version, so
     what a backtest or a retrain scores is the card's graph with the service's checks, padding and floors."""
-    card_for = partial(fitted.card, name, data_file="-", data_sha256="0" * 64)
+    card_for = partial(fitted.card, name, data_file=data_file, data_sha256=data_sha256)
     return Predictor.load(registry / name / register(registry, name, fitted.onnx_path, card_for, check=check_servable))
 
 
 def served_forecast(predictor: Predictor, past: list[Series], horizon: int, levels: list[int], who: str) -> dict:
     """{"mean": (series, horizon), "intervals": {level: (lower, upper)}} as the service answers each history
-    (no intervals from a model without a calibration); `who` names the model in a refusal."""
+    (its last `window` values, from their timestamp; no intervals from a model without a calibration);
+    `who` names the model in a refusal. Each forecast is checked to start right after its history."""
     rows = []
     for s in past:
         tail = s.y[-predictor.window :]
@@ -43,5 +46,9 @@ def served_forecast(predictor: Predictor, past: list[Series], horizon: int, leve
         result = predictor.forecast(ForecastRequest.model_validate(body))
     except (InvalidInput, ValidationError) as exc:  # what the service would answer with a 422
         raise DataError(f"{who}: {str(exc).splitlines()[0]}") from None
+    for s, stamps in zip(past, result.timestamps, strict=True):
+        after = iso(s.timestamp(len(s.y)), s.freq)
+        if stamps is None or stamps[0] != after:
+            raise RuntimeError(f"series '{s.id}': the service's forecast does not start at {after}")
     intervals = {lv: tuple(bound.astype(np.float64) for bound in result.intervals[level_label(lv)]) for lv in levels}
     return {"mean": result.mean.astype(np.float64), "intervals": intervals}

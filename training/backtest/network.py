@@ -1,13 +1,13 @@
 """`paxcast backtest` on a multi-series file: the global model as `paxcast train` ships it and the service
 serves it, against statistical peers, on rolling origins.
 
-For each origin every series is cut there (`global_cuts`). The global network trains on the pasts
+For each origin every series is cut there (`backtest.cuts`). The global network trains on the pasts
 with `paxcast train`'s own code (`make_calendar`, `resolve_global_config`, `check_global_series`,
-`fit_global`), is registered into a temporary registry (`registry.register`, `FittedGlobal.card`)
-and loaded by the service's `Predictor`, which answers one `ForecastRequest` holding every scored
-series with its `start` and the interval levels: what is measured is what is served. A history
+`fit_global`), is registered into a temporary registry and loaded by the service's `Predictor`
+(`served.served_predictor`), which answers one request holding every scored series with its `start`
+and the interval levels (`served.served_forecast`): what is measured is what is served. A history
 whose last `window` values have a gap cannot be posted (the service refuses NaN), so such gaps
-are imputed (`global_cuts.impute`), as the peers' inputs are, and counted.
+are imputed (`cuts.impute`), as the peers' inputs are, and counted.
 """
 
 from __future__ import annotations
@@ -27,15 +27,13 @@ from paxcast.service.core.contract import sha256_of
 from paxcast.service.core.covariates import Calendar
 from paxcast.service.core.exceptions import DataError, UsageError
 from paxcast.service.core.hyperparameters import GlobalTrainConfig
-from paxcast.service.core.publish import register
-from paxcast.service.core.request import ForecastRequest
-from paxcast.service.inference.predictor import Predictor, check_servable, level_label
 from paxcast.training.backtest.cuts import Cut, cut, default_origins, impute, parse_origins, split_cut, subset_rows
 from paxcast.training.backtest.peers import peer_forecast
 from paxcast.training.data import Series, read_series
 from paxcast.training.metrics import mase_scale
 from paxcast.training.network.pipeline import check_global_series, fit_global, make_calendar, resolve_global_config
 from paxcast.training.network.train import train_global
+from paxcast.training.served import served_forecast, served_predictor
 
 OURS = "paxcast global LSTM"
 REGISTERED_AS = "backtest"  # the model's name in each origin's temporary registry
@@ -114,29 +112,29 @@ def plan_backtest(
     return Plan(data, config, calendar, holiday_file, cuts, levels, peers, peer_series)
 
 
-def posted_request(c: Cut, window: int, season: int, levels: list[int]) -> tuple[ForecastRequest, int]:
-    """The request the service answers: each scored series' last `window` values (or all, if fewer) from
-    their `start`.
+def posted_series(c: Cut, window: int, season: int) -> tuple[list[Series], int]:
+    """What is posted to the service for each scored series: its last `window` values (or all, if fewer), ending
+    at its last history timestamp; a gap there is imputed (the service refuses NaN).
 
-    Returns the request and how many of those windows had a gap (imputed)."""
-    rows, imputed = [], 0
+    Returns the series and how many of their windows had a gap."""
+    posted, imputed = [], 0
     for row, (series_id, history) in enumerate(zip(c.ids, c.histories, strict=True)):
         tail = history[-window:]
         if np.isnan(tail).any():
             imputed += 1
             tail = impute(history, season)[-window:]
-        start = iso(step(c.end(row), c.freq, -(len(tail) - 1)))
-        rows.append({"id": series_id, "history": tail.tolist(), "start": start})
-    request = ForecastRequest.model_validate({"series": rows, "horizon": c.horizon, "level": levels})
-    return request, imputed
+        start = iso(step(c.end(row), c.freq, -(len(tail) - 1)), c.freq)
+        posted.append(Series(series_id, start, c.freq, tail))
+    return posted, imputed
 
 
 def serve_ours(
     plan: Plan, c: Cut, data_sha256: str, show_progress: bool, train=train_global
 ) -> tuple[Forecast, dict, int]:
-    """Train on the cut's past as `paxcast train` does, register, load with the service's Predictor, forecast.
+    """Train on the cut's past as `paxcast train` does, register, load with the service's Predictor, forecast
+    (`served_predictor`, `served_forecast`: what is measured is what is served).
 
-    `train`: fit_global's trainer (bench/ray_scale.py passes `ray_train.RayTrainer` to backtest DDP training)."""
+    `train`: fit_global's trainer (bench/perf/ray_scale.py passes `network.ray.RayTrainer` for DDP training)."""
     config = plan.config
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="paxcast-backtest-") as tmp:
@@ -145,25 +143,11 @@ def serve_ours(
             c.past, config, plan.calendar, Path(tmp), plan.holiday_file, show_progress=show_progress, train=train
         )
         fit_seconds = time.perf_counter() - started
-        registry = Path(tmp) / "registry"
-        version = register(
-            registry,
-            REGISTERED_AS,
-            fitted.onnx_path,
-            lambda version, onnx_sha256: fitted.card(REGISTERED_AS, version, onnx_sha256, plan.data.name, data_sha256),
-            check=check_servable,
-            make_current=False,
-        )
-        predictor = Predictor.load(registry / REGISTERED_AS / version)
-        request, imputed = posted_request(c, config.window, config.season, plan.levels)
+        predictor = served_predictor(fitted, Path(tmp) / "registry", REGISTERED_AS, plan.data.name, data_sha256)
+        posted, imputed = posted_series(c, config.window, config.season)
         started = time.perf_counter()
-        result = predictor.forecast(request)
+        served = served_forecast(predictor, posted, c.horizon, plan.levels, OURS)
         serve_seconds = time.perf_counter() - started
-    for row, stamps in enumerate(result.timestamps):
-        first = iso(step(c.end(row), c.freq, 1), c.freq)
-        if stamps is None or stamps[0] != first:
-            raise RuntimeError(f"series '{c.ids[row]}': the service's forecast does not start at {first}")
-    intervals = {level: result.intervals[level_label(level)] for level in plan.levels}
     r = fitted.result
     training = {
         "series": len(c.past),
@@ -178,16 +162,11 @@ def serve_ours(
         "val_windows_skipped": r.validation.skipped,
         "train_s": round(r.seconds, 2),
         "fit_s": round(fit_seconds, 2),  # training + export + parity check
-        "serve_s": round(serve_seconds, 3),  # Predictor.forecast on every scored series
+        "serve_s": round(serve_seconds, 3),  # the service's answer for every scored series
         "peak_rss_mb": round(r.peak_rss_mb, 1),
         "parity": fitted.parity_error,
     }
-    forecast = Forecast(
-        mean=result.mean.astype(np.float64),
-        intervals={lv: (lo.astype(np.float64), hi.astype(np.float64)) for lv, (lo, hi) in intervals.items()},
-        seconds=fit_seconds,
-        load=(load, os.getloadavg()[0]),
-    )
+    forecast = Forecast(served["mean"], served["intervals"], seconds=fit_seconds, load=(load, os.getloadavg()[0]))
     return forecast, training, imputed
 
 
