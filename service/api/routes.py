@@ -15,9 +15,7 @@ from paxcast.service.api.limits import check_request_limits
 from paxcast.service.api.parsing import read_forecast_request
 from paxcast.service.api.responses import JSONBytes, forecast_response
 from paxcast.service.api.schemas import ForecastResponse, ModelRef, ModelSummary, Problem, Readiness
-from paxcast.service.core.calendar import FREQ_NAMES
 from paxcast.service.core.contract import ModelCard
-from paxcast.service.core.exceptions import InvalidInput
 from paxcast.service.inference import metrics
 from paxcast.service.inference.batching import Batcher
 from paxcast.service.inference.holder import ServedModels
@@ -83,12 +81,6 @@ async def answer(request: Request, model: Serving | None) -> JSONBytes:
     check_request_limits(body, request.app.state.settings)
     if model is None:
         model = serving(served_models(request).for_freq(body.freq), request)
-    if body.freq is not None and body.freq != model.predictor.card.freq:
-        card = model.predictor.card
-        raise InvalidInput(
-            f"freq: the series are {FREQ_NAMES[body.freq]}; model '{card.name}' forecasts {FREQ_NAMES[card.freq]} "
-            "series"
-        )
     predictor, offload = model.predictor, len(body.series) > INLINE_SERIES
     prepared = await run_in_threadpool(predictor.prepare, body) if offload else predictor.prepare(body)
     started = time.perf_counter()

@@ -168,6 +168,11 @@ class Predictor:
 
     def prepare(self, request: ForecastRequest) -> Prepared:
         """Every check a request must pass before its rows may join a batch (one bad request fails alone)."""
+        if request.freq is not None and request.freq != self.card.freq:
+            raise InvalidInput(
+                f"freq: the series are {FREQ_NAMES[request.freq]}; model '{self.card.name}' forecasts "
+                f"{FREQ_NAMES[self.card.freq]} series"
+            )
         ids = [s.id for s in request.series]
         x, exponents = self.to_unit_level(self.batch(ids, [s.history for s in request.series], request.horizon))
         levels = self.check_levels(request.level) if request.level is not None else []

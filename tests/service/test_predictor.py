@@ -25,6 +25,15 @@ def test_predict_slices_the_horizon(predictor):
     assert predictor.predict(x, 4).shape == (2, 4)
 
 
+def test_a_request_of_another_frequency_is_refused_by_the_predictor_itself(predictor):
+    """The rule lives in `Predictor.prepare`, so a backtest or retrain refuses what the HTTP route refuses."""
+    body = {"series": [{"id": "air", "history": list(range(100, 136))}], "horizon": 4, "freq": "QS"}
+    with pytest.raises(InvalidInput) as refused:
+        predictor.forecast(ForecastRequest.model_validate(body))
+    assert str(refused.value) == "freq: the series are quarterly; model 'air_passengers' forecasts monthly series"
+    assert predictor.forecast(ForecastRequest.model_validate({**body, "freq": "MS"})).mean.shape == (1, 4)
+
+
 def test_missing_model_fails_naming_the_path(tmp_path):
     with pytest.raises(ModelError, match=str(tmp_path / "nothing" / "model.json")):
         Predictor.load(tmp_path / "nothing")
