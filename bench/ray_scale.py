@@ -10,13 +10,13 @@ CPUs), so each number carries its own load average. Every run prints one JSON li
 to bench/results/ray_scale.jsonl; docs/scale.md has the tables.
 
 - throughput: `train_global` on all 584 stations (calendar KR, the shipped model's settings) for
-  `--steps`; local2/local1 are this process on 2/1 torch threads; rayN is `ray_train.RayTrainer`
+  `--steps`; local2/local1 are this process on 2/1 torch threads; rayN is `network.ray.RayTrainer`
   with N workers of 1 CPU and 1 thread each, the batch of 256 windows split between them;
   ray2-b512 gives each of 2 workers 256 windows (a global batch of 512), local1-b128 is one
   thread on 128 windows a step (what one of 2 workers computes). Windows/s is the windows
   drawn over rank 0's `train_global` time (data placement and validation checks included).
 - accuracy: the backtest of `paxcast backtest` (`--origins`, default: the data's last two
-  horizons of 28 days) through `global_backtest.serve_ours` (fit, registry, the service's Predictor), with
+  horizons of 28 days) through `backtest.network.serve_ours` (fit, registry, the service's Predictor), with
   the network trained here (local) or by 2 DDP workers (ray2); pooled WAPE over both origins.
 - allreduce: two processes in one gloo process group on 127.0.0.1 all-reduce a float32 tensor of
   the model's parameter count `--steps` times (after 20 warm-ups), as DDP does every step; the

@@ -51,7 +51,7 @@ def use_threads(threads: int) -> None:
 
 
 def ray_trainer(settings):
-    """`train_global`'s stand-in for `--engine ray` (`ray_train.RayTrainer`), or None: train in this process."""
+    """`train_global`'s stand-in for `--engine ray` (`network.ray.RayTrainer`), or None: train in this process."""
     if settings is None:
         return None
     from paxcast.training.network.ray import RayTrainer

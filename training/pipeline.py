@@ -65,10 +65,11 @@ def train_and_register(
 ) -> tuple[str, Fitted | FittedGlobal]:
     """Read, validate, train, export and register; return the new version and what was fitted.
 
-    A file of many series trains one global network (`global_pipeline`), one series a per-series
+    A file of many series trains one global network (`network.pipeline`), one series a per-series
     ensemble. `make_current=False` registers without switching CURRENT (retrain switches it itself).
     `calendar` and `holiday_file` (retrain: the champion's) replace the --country/--subdiv/--holidays flags.
-    `trainer` (global models only) replaces `train_global`, e.g. `ray_train.RayTrainer`; export and registry stay here.
+    `trainer` (global models only) replaces `train_global`, e.g. `network.ray.RayTrainer`; export and registry
+    stay here.
     """
     series = read_series(data_path)
     kind = choose_kind(data_path, series, kind)

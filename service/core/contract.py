@@ -3,7 +3,7 @@
 Training builds a `ModelCard` and the registry writes `card.model_dump_json()`; the
 service, `paxcast retrain`, `paxcast models` and the backtest read a version only
 through `read_card`, which refuses anything incomplete, out of range or not matching
-its hashes with one line naming the file. `paxcast.service.inference.predictor.load_version`
+its hashes with one line naming the file. `paxcast.service.inference.predictor.Predictor.load`
 adds the onnxruntime checks on top; it is the one load check both sides run.
 
 Like nanoGPT's checkpoint, the card's `hyperparameters` (`paxcast.service.core.hyperparameters`) rebuild the model: the

@@ -112,7 +112,7 @@ def timeless(node):
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_a_ray_backtest_writes_the_local_json_bit_for_bit(ray_cluster, stations_csv, tmp_path, monkeypatch):
-    from paxcast.training.backtest.series import ray as ray_backtest
+    from paxcast.training.backtest import ray as ray_backtest
 
     monkeypatch.setattr(ray_backtest, "CHUNK_SERIES", 4)  # six series: two chunks per peer, put back in order
     local = run_backtest(stations_csv, tmp_path / "local.json")

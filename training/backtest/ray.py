@@ -1,10 +1,10 @@
 """`paxcast backtest --engine ray`: a multi-series backtest's origins and peers as Ray tasks.
 
 Each origin's global model (train on the cut's past, register, forecast through the service's
-`Predictor`: `global_backtest.serve_ours`, unchanged) is one task. Each statistical peer runs per
+`Predictor`: `backtest.network.serve_ours`, unchanged) is one task. Each statistical peer runs per
 series, so its series are split into chunks of at most CHUNK_SERIES, one task each, and the chunks'
-forecasts are put back in the cut's order (`global_peers.peer_forecast`, unchanged, on each chunk).
-The driver assembles the same `OriginRun`s as the local run (`global_backtest.origin_run`), so the
+forecasts are put back in the cut's order (`backtest.peers.peer_forecast`, unchanged, on each chunk).
+The driver assembles the same `OriginRun`s as the local run (`backtest.network.origin_run`), so the
 tables, JSON and plot are written by the same code. statsforecast fits every series on its own, so
 a peer's forecasts are bit-for-bit those of the local run whatever the chunking. A peer's `seconds`
 is the sum of its chunks' fit times (CPU time across the cluster, not wall time).

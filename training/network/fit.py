@@ -1,6 +1,6 @@
 """One optimiser's worth of global training: the loss, the training windows, a fresh network and its step.
 
-`train_global` (global_train.py) runs a `Fit` while validation watches it; `refit` runs another, from the same
+`train_global` (network/train.py) runs a `Fit` while validation watches it; `refit` runs another, from the same
 seed, on every value for the steps validation chose. `Shard` is this process's part of a data-parallel run.
 """
 

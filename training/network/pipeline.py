@@ -232,7 +232,7 @@ def fit_global(
     """Train, export to `workdir/model.onnx` and prove onnxruntime agrees with PyTorch.
 
     `train` is `train_global` (this process) or a callable with its signature that runs the same loop
-    elsewhere and returns rank 0's GlobalResult (`ray_train.RayTrainer`): export, parity and card stay here."""
+    elsewhere and returns rank 0's GlobalResult (`network.ray.RayTrainer`): export, parity and card stay here."""
     try:
         result = train_members(series, config, calendar, show_progress, train)
     except CalendarError as exc:  # a holiday file that does not cover the data's years

@@ -1,7 +1,7 @@
 """`paxcast train --engine ray`: the global model's own training loop, data-parallel on a Ray cluster.
 
 Ray Train's `TorchTrainer` starts `workers` processes and joins them in one torch process group (DDP over
-gloo, CPU). Each runs `global_train.train_global`, the local loop unchanged, with a `Shard`: it trains on
+gloo, CPU). Each runs `network.train.train_global`, the local loop unchanged, with a `Shard`: it trains on
 every `workers`-th series by sorted unique_id, draws `batch_size / workers` windows a step, and steps the
 model through `DistributedDataParallel`, which averages the gradients, so one step moves the weights as
 one batch of `batch_size` windows would. Every rank checks the *whole* validation set (DDP keeps the

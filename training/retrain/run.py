@@ -122,7 +122,7 @@ def fit_challenger(
 ) -> Fitted | FittedGlobal:
     """The champion's kind of model with `config`, fitted on `series` (the one fit of either kind).
 
-    `trainer` (global models: `ray_train.RayTrainer`) trains in place of `train_global`."""
+    `trainer` (global models: `network.ray.RayTrainer`) trains in place of `train_global`."""
     if isinstance(config, GlobalTrainConfig):
         holiday_file = champion.card.covariates.holiday_file
         elsewhere = {} if trainer is None else {"train": trainer}
@@ -225,7 +225,7 @@ def retrain(
 
     Raises DataError (bad data, registry untouched), RegistryBusy (another run holds the lock),
     ModelError (no usable champion), UsageError (impossible settings). `trainer` (global champions:
-    `ray_train.RayTrainer`) trains every fit of the run on a Ray cluster; the rest runs here.
+    `network.ray.RayTrainer`) trains every fit of the run on a Ray cluster; the rest runs here.
     """
     started = time.monotonic()
     if max_regression < 0:
