@@ -5,6 +5,10 @@ check (card, hash, onnxruntime, tensor names and shapes, probe forecast) that th
 service, `paxcast models rollback` and `paxcast retrain` all run before a version may
 be served. `Predictor.forecast` checks a request against the card, stacks its series
 into one batch, runs the session, slices the horizon and adds intervals and timestamps.
+
+Over 300 lines on purpose: `Predictor` is the one path every request takes from its parsed body to
+onnxruntime and back, and each step's check names the series and the rule; split across modules, the
+order of those checks (which decides which error a bad request gets) would no longer read top to bottom.
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@
      the line, as one step that signals do not split; a SIGKILL inside it leaves a
      "promoting" line that the next run completes (`reconcile_history`), so no promotion is
      ever missing from history.jsonl.
+
+Over 300 lines on purpose: the four steps and their failure paths read as one sequence under one lock;
+what could leave (scoring, the registry's writes and history) already lives in `retrain.scores` and
+`service.core`.
 """
 
 from __future__ import annotations
