@@ -151,3 +151,11 @@ def serve(
     env.update({f"PAXCAST_{key.upper()}": str(value) for key, value in settings.items()})
     with running(argv, port, log, env=env, ready_path=ready_path, timeout=timeout, cwd=cwd) as server:
         yield server
+
+
+def serve_until_it_exits(registry: str | Path, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    """`paxcast serve` of this interpreter on `registry`, expected to stop at start-up: its exit code and
+    output. The environment's PAXCAST_* and PROMETHEUS_* variables are dropped; `env` sets the test's own."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PAXCAST_", "PROMETHEUS_"))}
+    environ.update(PAXCAST_MODEL_DIR=str(registry), **env)
+    return subprocess.run(SERVE, env=environ, capture_output=True, text=True, timeout=timeout)

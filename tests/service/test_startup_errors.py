@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import pytest
 
+from tests.serving import serve_until_it_exits
+
 
 def serve(registry, **env) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PAXCAST_", "PROMETHEUS_"))}
-    environ.update(PAXCAST_MODEL_DIR=str(registry), PAXCAST_RELOAD_INTERVAL="0", **env)
-    return subprocess.run(
-        [sys.executable, "-m", "paxcast.service.cli.main", "serve"],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return serve_until_it_exits(registry, timeout=60, PAXCAST_RELOAD_INTERVAL="0", **env)
 
 
 @pytest.mark.parametrize(

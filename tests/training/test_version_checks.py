@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import onnx
@@ -20,6 +19,7 @@ from onnx import TensorProto, helper
 from paxcast.service.cli.main import main
 from paxcast.service.core.contract import sha256_of
 from paxcast.service.core.registry import current_version
+from tests.serving import serve_until_it_exits
 
 NAME = "air_passengers"
 BAD = "29990101T000000Z"
@@ -127,15 +127,7 @@ def test_rollback_refuses_a_version_folder_that_links_out_of_the_registry(regist
 
 
 def serve_once(registry) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAXCAST_")}
-    env.update(PAXCAST_MODEL_DIR=str(registry), PAXCAST_PORT="1")  # never reached: start-up fails before binding
-    return subprocess.run(
-        [sys.executable, "-m", "paxcast.service.cli.main", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return serve_until_it_exits(registry, PAXCAST_PORT="1")  # never reached: start-up fails before binding
 
 
 @pytest.mark.e2e  # a real `paxcast serve` process (that refuses to start)
