@@ -32,6 +32,7 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from paxcast.service.api import metrics
+from paxcast.service.api.observability import over_capacity  # the app's 503, with a request id, logged and counted
 from paxcast.service.core.settings import get_settings
 
 access_log = logging.getLogger("paxcast.access")
@@ -130,10 +131,6 @@ class HttpToolsNoDelay(HttpToolsProtocol):
             self.refuse(431, f"request head exceeds {MAX_HEAD_BYTES} bytes")
             return
         if len(self.connections) > self.max_connections or len(self.tasks) >= self.max_connections:
-            from paxcast.service.api.observability import (
-                over_capacity,
-            )  # the app's 503, with a request id, logged and counted
-
             app, self.app = self.app, over_capacity(self.max_connections)
             try:
                 super().on_headers_complete()

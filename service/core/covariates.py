@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paxcast.service.core.calendar import FIXED_STEPS, MONTH_STEPS, add_months, parse_timestamp
 from paxcast.service.core.contract import CalendarSpec
 
 DOW_NAMES = ("dow_mon", "dow_tue", "dow_wed", "dow_thu", "dow_fri", "dow_sat", "dow_sun")
@@ -172,7 +173,6 @@ class Calendar:
 
 def timestamps(start: str | dt.datetime, freq: str, n: int) -> np.ndarray:
     """The `n` grid timestamps from `start` at `freq`, as datetime64[s] (n,)."""
-    from paxcast.service.core.calendar import FIXED_STEPS, MONTH_STEPS, add_months, parse_timestamp
 
     when = parse_timestamp(start) if isinstance(start, str) else start
     if freq in FIXED_STEPS:

@@ -19,9 +19,14 @@ import numpy as np
 from paxcast.service.core.exceptions import DataError, UsageError
 from paxcast.training.backtest.baselines import BASELINES, baseline_forecast
 from paxcast.training.backtest.general import load_general
+from paxcast.training.backtest.series_report import plot, summarize, table, write_json
 from paxcast.training.backtest.splits import Split, cut_at
 from paxcast.training.data import Series, read_series
 from paxcast.training.evaluate import single_series_latency
+from paxcast.training.series.designs import prepare
+from paxcast.training.series.model import Forecaster, count_parameters
+from paxcast.training.series.pipeline import fit
+from paxcast.training.series.selection import inner_summary
 from paxcast.training.served import served_forecast, served_predictor
 
 LSTM, NO_NETWORK = "LSTM (paxcast)", "LSTM's baseline (no network)"
@@ -81,7 +86,6 @@ def make_splits(series: list[Series], holdout: int | None, origins: str | None, 
 
 def prepare_split(data_path, series: list[Series], split: Split, overrides: dict):
     """The split's past and its checked config and designs, through `paxcast train`'s own `prepare`."""
-    from paxcast.training.series.designs import prepare
 
     past = [replace(s, y=cut_at(s, split)[0]) for s in series]
     config, designs = prepare(
@@ -96,9 +100,6 @@ def run_split(
     """Train on the split's past through the pipeline, forecast with ONNX and the baselines (and, given
     `general` = (label, Predictor), a registered general model answering the same past zero-shot)."""
     import torch
-
-    from paxcast.training.series.model import Forecaster, count_parameters
-    from paxcast.training.series.pipeline import fit
 
     past, config, designs = prepared
     started = time.perf_counter()
@@ -150,7 +151,6 @@ def run_backtest(
     general=None,
 ) -> list[dict]:
     """Every split in order, with a progress line (or bar on a terminal) per origin."""
-    from paxcast.training.series.selection import inner_summary
 
     series = read_series(data_path)
     prepared = [
@@ -187,7 +187,6 @@ def backtest(
 ) -> None:
     """Run every split, log the side-by-side table, write the JSON and the PNG; `general`: a registered general
     model's directory, scored zero-shot beside the rest (`backtest.general`)."""
-    from paxcast.training.backtest.series_report import plot, summarize, table, write_json
 
     series = read_series(data)
     if general is not None:

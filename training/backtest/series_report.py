@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paxcast.service.core.calendar import parse_timestamp, step
 from paxcast.training import metrics
 
 
@@ -150,8 +151,6 @@ def plot(path, series, runs: list[dict], levels: list[int], lstm: str = "LSTM (p
 
     matplotlib.use("Agg")  # no display needed
     import matplotlib.pyplot as plt
-
-    from paxcast.service.core.calendar import parse_timestamp, step
 
     y = series[0].y
     start = parse_timestamp(series[0].start)

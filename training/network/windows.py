@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from paxcast.service.core.calendar import parse_timestamp, step
 from paxcast.service.core.covariates import Calendar
 from paxcast.service.core.hyperparameters import GlobalTrainConfig
 from paxcast.training.data import Series
@@ -52,7 +53,6 @@ def grid_offset(first: np.datetime64, when: np.datetime64, freq: str) -> int:
 def timeline(series: list[Series], calendar: Calendar, horizon: int, lead: int = 0) -> Timeline:
     """The shared grid of `series` and its covariates, from `lead` steps before the first value (the calendar
     of padded windows) to `horizon` steps past the last."""
-    from paxcast.service.core.calendar import parse_timestamp, step
 
     starts = [np.datetime64(s.start, "s") for s in series]
     first = np.datetime64(step(parse_timestamp(str(min(starts))), calendar.freq, -lead), "s")
