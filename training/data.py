@@ -44,6 +44,13 @@ DEFAULT_ID = "series"
 # Training runs in float32, where sums over a window of values near its 3.4e38 limit overflow (the
 # service rescales each posted row, training does not): larger values are refused, not trained into NaN.
 Y_LIMIT = 1e30
+# Bounds on what one file may cost, each named in its refusal. Reading holds the text, its fields and the
+# grid at once (a few times the text's size), so the text is capped; a field longer than any id, date or
+# number is an attack or a broken export; and the grid is what a span of timestamps costs, not the rows:
+# two hourly rows millennia apart would fill gigabytes of NaN.
+MAX_TEXT_BYTES = 256 * 1024 * 1024
+MAX_FIELD_CHARS = 1000
+MAX_GRID_POINTS = 50_000_000  # float64: 400 MB over every series of the file; the Seoul file has 1.1 million
 log = logging.getLogger(__name__)
 
 
@@ -130,8 +137,12 @@ def _read_text(path: Path) -> str:
     try:
         if path.suffix == ".gz":
             with gzip.open(path) as handle:
-                raw = handle.read()
+                raw = handle.read(MAX_TEXT_BYTES + 1)  # a gzip bomb stops here, not at its full size
+            if len(raw) > MAX_TEXT_BYTES:
+                raise DataError(f"{path}: decompresses to more than {MAX_TEXT_BYTES:,} bytes, the most a file may hold")
         else:
+            if (size := path.stat().st_size) > MAX_TEXT_BYTES:
+                raise DataError(f"{path}: {size:,} bytes; a file may hold at most {MAX_TEXT_BYTES:,}")
             raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
@@ -158,6 +169,9 @@ def _fast_columns(text: str, header: list[str]):
     if len(fields) != n * width:
         return None
     raw = np.frombuffer(body.encode(), np.uint8)
+    separators = np.flatnonzero((raw == 44) | (raw == 10))
+    if len(raw) and np.diff(separators, prepend=-1, append=len(raw)).max() - 1 > MAX_FIELD_CHARS:
+        return None  # the row-by-row reader names the line
     commas_before_each_end = np.searchsorted(np.flatnonzero(raw == 44), np.append(np.flatnonzero(raw == 10), len(raw)))
     if (np.diff(commas_before_each_end, prepend=0) != width - 1).any():
         return None  # a short row next to a long one: same field total, shifted columns
@@ -165,13 +179,18 @@ def _fast_columns(text: str, header: list[str]):
     ds_text = fields[i_ds::width]
     if len({len(d) for d in ds_text} - {10, 19}) or any(d[10] not in "T " for d in ds_text if len(d) == 19):
         return None  # time zones, fractions, odd spacing: the exact parser decides
+    y_text = fields[i_y::width]
+    if max(map(len, y_text)) > 40:  # a fixed-width array of the longest: n x its length x 4 bytes
+        return None
     try:
         ds = np.array(ds_text, dtype="datetime64[s]")
-        y = np.array(fields[i_y::width]).astype(np.float64)
+        y = np.array(y_text).astype(np.float64)
     except ValueError:
         return None
     if not np.isfinite(y).all() or (np.abs(y) > Y_LIMIT).any() or np.isnat(ds).any():
         return None
+    if (ds < np.datetime64("0001-01-01")).any():
+        return None  # NumPy reads years 0 and -1; Python's dates, and so the exact parser, do not
     if "unique_id" in header:
         ids = fields[header.index("unique_id") :: width]
         if any(not i or i != i.strip() for i in set(ids)):
@@ -195,6 +214,10 @@ def _slow_columns(path: Path, text: str, header: list[str]):
                 continue
             if len(record) != len(header):
                 raise DataError(f"{path}: line {line}: expected {len(header)} fields, got {len(record)}")
+            if max(map(len, record)) > MAX_FIELD_CHARS:
+                raise DataError(
+                    f"{path}: line {line}: a field is longer than {MAX_FIELD_CHARS} characters, the most it may hold"
+                )
             series_id = record[i_id].strip() if i_id is not None else DEFAULT_ID
             if not series_id:
                 raise DataError(f"{path}: line {line}: unique_id is empty")
@@ -215,6 +238,11 @@ def _slow_columns(path: Path, text: str, header: list[str]):
                 )
             rows.append((series_id, when, value, line))
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):  # the csv module's own cap, far above ours
+            raise DataError(
+                f"{path}: line {reader.line_num}: a field is longer than {MAX_FIELD_CHARS} characters, the most "
+                "it may hold"
+            ) from None
         raise DataError(f"{path}: line {reader.line_num}: not a readable CSV row ({exc})") from None
     ids, stamps, values, lines = zip(*rows, strict=True) if rows else ((), (), (), ())
     return (
@@ -241,13 +269,15 @@ def _assemble(path: Path, ids: list[str], ds: np.ndarray, y: np.ndarray, lines: 
         raise DataError(own[0][1])
     file_freq, first_line = own[first][0], int(lines[groups[first][1][0]])
     out: list[Series] = []
+    spanned = 0  # grid points of the series so far
     for (series_id, rows), (freq, _) in zip(groups, own, strict=True):
         if freq is not None and freq != file_freq:
             raise DataError(
                 f"{path}: line {lines[rows[0]]}: series '{series_id}' is {FREQ_NAMES[freq]} but series "
                 f"'{groups[first][0]}' (line {first_line}) is {FREQ_NAMES[file_freq]}; one frequency per file"
             )
-        out.append(_on_grid(path, series_id, ds[rows], y[rows], lines[rows], file_freq))
+        out.append(_on_grid(path, series_id, ds[rows], y[rows], lines[rows], file_freq, MAX_GRID_POINTS - spanned))
+        spanned += len(out[-1].y)
     return out
 
 
@@ -276,8 +306,11 @@ def _own_freq(path: Path, series_id: str, ds: np.ndarray, lines: np.ndarray) -> 
     return freq, ""
 
 
-def _on_grid(path: Path, series_id: str, ds: np.ndarray, y: np.ndarray, lines: np.ndarray, freq: str) -> Series:
-    """The series on its `freq` grid from its first timestamp; a row off that grid is an error."""
+def _on_grid(
+    path: Path, series_id: str, ds: np.ndarray, y: np.ndarray, lines: np.ndarray, freq: str, room: int
+) -> Series:
+    """The series on its `freq` grid from its first timestamp; a row off that grid is an error, and so is a grid
+    of more than `room` points (what MAX_GRID_POINTS leaves after the series before it)."""
     position, off = _grid_positions(ds, freq)
     if off is not None:
         start = _py(ds[0])
@@ -287,7 +320,15 @@ def _on_grid(path: Path, series_id: str, ds: np.ndarray, y: np.ndarray, lines: n
             f"{path}: line {lines[off]}: ds {_py(ds[off]).isoformat()} is off the {FREQ_NAMES[freq]} grid of series "
             f"'{series_id}' (which starts {start.isoformat()}; timestamps must fall on {rule})"
         )
-    values = np.full(int(position[-1]) + 1, np.nan)
+    if (span := int(position.max()) + 1) > room:
+        last = int(np.argmax(position))
+        shown = lambda when: _py(when).isoformat(timespec="minutes") if freq == "h" else _timestamp_text(_py(when))  # noqa: E731
+        raise DataError(
+            f"{path}: line {lines[last]}: series '{series_id}' would span {span:,} {FREQ_NAMES[freq]} grid points "
+            f"from {shown(ds[0])} to {shown(ds[last])}; a file spans at most "
+            f"{MAX_GRID_POINTS:,} in all"
+        )
+    values = np.full(span, np.nan)
     values[position] = y
     start = _py(ds[0])
     return Series(id=series_id, start=start.isoformat() if freq == "h" else _timestamp_text(start), freq=freq, y=values)

@@ -10,6 +10,8 @@ traceback. This front is torch-free: `serve` and `models` run in the serving-onl
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 
 from paxcast.service.cli.models import (
@@ -27,7 +29,7 @@ from paxcast.service.cli.options import (
     overrides_from,
     require,
 )
-from paxcast.service.core.exceptions import PaxcastError
+from paxcast.service.core.exceptions import PaxcastError, UsageError
 
 EXIT_INTERRUPTED = 130
 
@@ -40,9 +42,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_utf8_path(flag: str, path: str | None) -> None:
+    """UsageError for a path whose name is not UTF-8 (its bytes arrive as surrogates): a card, a log line and
+    every message name the file, and none of them can carry it."""
+    if path is not None:
+        try:
+            os.fsencode(path).decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"--{flag} {path}: the file name is not UTF-8; rename the file") from None
+
+
 def cmd_training(args: argparse.Namespace) -> int:
     """`train`, `backtest`, `retrain`: the flags are checked here, then handed to `paxcast.training.commands`, the
     one place this torch-free front reaches into training (the `train` extra)."""
+    for flag in ("data", "holidays", "out", "registry"):
+        check_utf8_path(flag, getattr(args, flag, None))
     if args.command == "train" and args.name is None:
         args.name = model_name_from(args.data)
     if args.command != "backtest":
@@ -183,18 +197,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(text: str) -> str:
+    """`text` as one printable line: control characters (a newline or an ANSI escape inside a series id or a file
+    name) and the surrogates of a file name that is not UTF-8 are written as escapes, never emitted."""
+    escaped = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return CONTROL.sub(lambda m: repr(m.group())[1:-1], escaped)
+
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    say = lambda message: print(f"paxcast {args.command}: {one_line(str(message))}", file=sys.stderr)  # noqa: E731
     try:
         return args.func(args)
     except PaxcastError as exc:
-        print(f"paxcast {args.command}: {exc}", file=sys.stderr)
+        say(exc)
         return exc.exit_code
     except OSError as exc:  # the machine, not the code: a full disk, a missing or unwritable path
-        print(f"paxcast {args.command}: {exc}", file=sys.stderr)
+        say(exc)
         return 1
     except KeyboardInterrupt:
-        print(f"paxcast {args.command}: interrupted; the registry is unchanged", file=sys.stderr)
+        say("interrupted; the registry is unchanged")
         return EXIT_INTERRUPTED
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from pathlib import Path
 
 import numpy as np
@@ -200,10 +201,15 @@ def _check_country(country: str, subdiv: str | None) -> None:
 
 def _read_holiday_csv(path: Path) -> np.ndarray:
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        raw = path.read_bytes()
     except OSError as exc:
         raise CalendarError(f"{path}: cannot read the holiday file ({exc.strerror})") from None
-    with handle:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CalendarError(f"{path}: line {line}: not UTF-8 text ({exc.reason})") from None
+    with io.StringIO(text, newline="") as handle:
         reader = csv.reader(handle)
         header = [name.strip() for name in next(reader, [])]
         if "ds" not in header:

@@ -26,7 +26,7 @@ def read_history(root: str | Path, name: str) -> list[dict]:
         return []
     records = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        with contextlib.suppress(json.JSONDecodeError, RecursionError):
+        with contextlib.suppress(ValueError, RecursionError):  # JSON errors, and 4300+ digit integers
             if isinstance(record := json.loads(line), dict):
                 records.append(record)
     return records
@@ -69,7 +69,7 @@ def complete_history(root: str | Path, name: str, run: str, record: dict) -> Non
     for old in path.read_bytes().splitlines() if path.is_file() else []:
         try:
             same = json.loads(old).get("run") == run
-        except (json.JSONDecodeError, AttributeError):
+        except (ValueError, RecursionError, AttributeError):
             same = False
         kept.append(line if same else old + b"\n")
         found = found or same

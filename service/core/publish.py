@@ -58,6 +58,7 @@ def register(
     graph's hash are known.
     """
     base = Path(root) / name
+    created = not base.exists()  # a first version that fails must not leave an empty model folder behind
     base.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=base, prefix=".staging-"))
     try:
@@ -74,6 +75,8 @@ def register(
         fsync_dir(base)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            shutil.rmtree(base, ignore_errors=True)
         raise
     if make_current:
         set_current(root, name, version, check=check)

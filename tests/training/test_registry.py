@@ -94,3 +94,21 @@ def test_current_written_with_rename(registry, monkeypatch):
     writer.set_current(registry, "air_passengers", version, check=check_servable)
     assert calls and calls[-1][1].endswith("CURRENT") and "/.CURRENT." in calls[-1][0]
     assert json.loads((registry / "air_passengers" / version / "model.json").read_text())["version"] == version
+
+
+def test_a_first_version_that_fails_leaves_no_model_folder(registry, tmp_path):
+    old = registry / "air_passengers" / current_version(registry, "air_passengers")
+    card = read_card(old)
+
+    def refuse(*args, **kwargs):
+        raise ModelError("refused")
+
+    with pytest.raises(ModelError):
+        writer.register(
+            tmp_path / "new",
+            "fresh",
+            old / "model.onnx",
+            lambda v, sha: card.model_copy(update={"version": v}),
+            check=refuse,
+        )
+    assert not (tmp_path / "new" / "fresh").exists()
