@@ -4,8 +4,8 @@ product from silently breaking them, since the test suite never imports them.
     python -m bench.imports    # `make lint` runs it (and so `make test`)
 
 A `check()` is a module's self-check of its own logic on a small case (the protocol a bench cuts by, a
-report's grouping, the flags it passes to `paxcast train`): fast, no model, no server, no training. Exits 1
-naming every module that failed to import or to pass its check.
+report's grouping, the flags it passes to `paxcast train`, one series through the shipped model): seconds,
+no server, no training. Exits 1 naming every module that failed to import or to pass its check.
 """
 
 from __future__ import annotations

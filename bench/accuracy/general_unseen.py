@@ -165,19 +165,6 @@ def provenance(freq: str, predictor: Predictor) -> dict:
     }
 
 
-def check() -> None:
-    """The protocol's cuts, on the origins the docstring states (`python -m bench.imports` runs it)."""
-    cases = {"air": (144, 12, [108, 120, 132]), "seoul": (49, 12, [25, 37]), "melbourne": (37, 12, [25])}
-    cases |= {"austres": (89, 4, [77, 81, 85]), "too short": (35, 12, [])}
-    for name, (n, season, origins) in cases.items():
-        assert protocol(n, season) == origins, f"{name}: origins {protocol(n, season)}, expected {origins}"
-    (case,) = load_cases(["air_passengers"])  # cut at the 1958-1960 hold-out
-    assert case.origins == [108, 120, 132] and case.horizon == 12, (case.origins, case.horizon)
-    assert case.labels == ["1957-12-01", "1958-12-01", "1959-12-01"], case.labels
-    assert [len(h) for h in case.histories] == case.origins and case.date(case.origins[0]) == "1958-01-01"
-    assert np.array_equal(case.actuals, case.series.y[-36:].reshape(3, 12))
-
-
 # A replacement for one graph call: (session, history (batch, W), calendar or None) -> forecast (batch, H).
 GraphCall = Callable[[Any, np.ndarray, np.ndarray | None], np.ndarray]
 
@@ -262,6 +249,49 @@ def main(argv: list[str] | None = None, call: GraphCall | None = None) -> dict:
     }
     write_report(args.out, "general_unseen", markdown(report), report)
     return report
+
+
+def check() -> None:
+    """The protocol's cuts, on the origins the docstring states; then the bench end to end with the shipped
+    monthly model: seasonal naive's MASE by hand, another file by `--data`, and a routed call that changes
+    the forecasts and leaves nothing patched (`python -m bench.imports` runs it: a few seconds, no training)."""
+    import contextlib
+    import io
+    import tempfile
+
+    from bench.accuracy.general_corpus import air, write
+    from paxcast.service.inference.predictor import run_session
+
+    cases = {"air": (144, 12, [108, 120, 132]), "seoul": (49, 12, [25, 37]), "melbourne": (37, 12, [25])}
+    cases |= {"austres": (89, 4, [77, 81, 85]), "too short": (35, 12, [])}
+    for name, (n, season, origins) in cases.items():
+        assert protocol(n, season) == origins, f"{name}: origins {protocol(n, season)}, expected {origins}"
+    (case,) = load_cases(["air_passengers"])  # cut at the 1958-1960 hold-out
+    assert case.origins == [108, 120, 132] and case.horizon == 12, (case.origins, case.horizon)
+    assert case.labels == ["1957-12-01", "1958-12-01", "1959-12-01"], case.labels
+    assert [len(h) for h in case.histories] == case.origins and case.date(case.origins[0]) == "1958-01-01"
+    assert np.array_equal(case.actuals, case.series.y[-36:].reshape(3, 12))
+
+    def doubled(session, history, calendar):
+        return 2 * run_session(session, history, calendar)
+
+    with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()):
+        args = ["--registry", str(ROOT / "models"), "--peers", "SeasonalNaive", "--out", out]
+        plain = main([*args, "--series", "wineind"])["results"][0]
+        routed = main([*args, "--series", "wineind"], call=doubled)
+        again = main([*args, "--series", "wineind"])["results"][0]
+        write(Path(out) / "air.csv.gz", air())
+        other = main([*args, "--data", str(Path(out) / "air.csv.gz")])["results"][0]
+    assert plain["origins"] == ["1991-08-01", "1992-08-01", "1993-08-01"], plain["origins"]
+    (case,) = load_cases(["wineind"])
+    pairs = zip(case.histories, case.actuals, strict=True)
+    by_hand = np.mean([np.mean(np.abs(h[-12:] - a)) / np.mean(np.abs(h[12:] - h[:-12])) for h, a in pairs])
+    assert np.isclose(plain["scores"]["SeasonalNaive"]["mase"], by_hand, rtol=1e-6, atol=0), by_hand
+    ours = np.asarray(plain["scores"][OURS]["mean"])
+    assert routed["routed"].endswith("doubled"), routed["routed"]
+    assert np.allclose(routed["results"][0]["scores"][OURS]["mean"], 2 * ours, rtol=1e-4)
+    assert again["scores"][OURS]["mean"] == plain["scores"][OURS]["mean"]  # the routed run patched nothing
+    assert other["origins"] == ["1954-12-01", "1955-12-01", "1956-12-01"], other["origins"]  # nothing after 1957
 
 
 if __name__ == "__main__":

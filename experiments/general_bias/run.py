@@ -68,5 +68,22 @@ def main(argv: list[str] | None = None) -> None:
         )
 
 
+def check() -> None:
+    """The probe runs on the shipped monthly model and prints each series, each history length and each trend
+    (`python -m bench.imports` runs it)."""
+    import contextlib
+    import io
+
+    from bench.common import ROOT
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        main(["--registry", str(ROOT / "models")])
+    lines = printed.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines[:3]] == ["flat", "rising", "falling"], lines
+    assert lines[3].startswith("flat, by history length: 72: ") and "24: " in lines[3], lines[3]
+    assert len(lines) == 4 + len(YEARLY), lines
+
+
 if __name__ == "__main__":
     main()
