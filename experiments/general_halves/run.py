@@ -12,7 +12,7 @@ odd ones score the member it kept, and the mean of all the members (the ensemble
 member is also registered under DIR/<seed>/, so `python -m bench.accuracy.general_unseen --registry DIR/<seed>
 --data ...` scores the same networks on other series. Writes DIR/general_halves.json.
 
-The runs with `--synthetic`, `--ema`, `--lead-input` or `--local-forecasts` (experiments/README.md) used
+The runs with `--synthetic`, `--ema`, `--lead-input` or `--local-forecasts` (experiments/general_halves/README.md) used
 training options since removed; they ran from `git show cb7ea76:bench/general_halves.py`.
 """
 
