@@ -44,10 +44,14 @@ train: $(VENV)/.all-installed
 	$(BIN)/paxcast train --data data/tourism/monthly/train.csv.gz --out models --name general_monthly
 	$(BIN)/paxcast train --data data/tourism/quarterly/train.csv.gz --out models --name general_quarterly
 
+# The suite never imports bench/ or experiments/: compiling and importing them here (each module's check()
+# too) is what keeps a refactor of the product from breaking them silently.
 lint: $(VENV)/.all-installed
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m compileall -q bench experiments
+	$(BIN)/python -m bench.imports
 
 # Rewrites files: the formatter, then ruff's safe fixes (import order, pyupgrade).
 format: $(VENV)/.all-installed
@@ -63,26 +67,26 @@ lock: $(VENV)/.all-installed
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
 
-# Benchmarks (docs/performance.md). bench-http and bench-tuning drive the servers with wrk (Debian package).
+# Benchmarks (bench/perf/; docs/performance.md). bench-http and bench-tuning drive the servers with wrk (Debian package).
 .PHONY: bench-model bench-http bench-memory bench-tuning wrk
 wrk:
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || { echo "make: wrk not found; install it with: apt-get install -y wrk" >&2; exit 1; }
 
 bench-model: $(VENV)/.all-installed
-	$(BIN)/python -m bench.model
+	$(BIN)/python -m bench.perf.model
 
 bench-http: $(VENV)/.all-installed wrk
-	$(BIN)/python -m bench.http
+	$(BIN)/python -m bench.perf.http
 
 bench-memory: $(VENV)/.all-installed
-	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.perf.memory
 
 bench-tuning: $(VENV)/.all-installed wrk
-	$(BIN)/python -m bench.tuning
+	$(BIN)/python -m bench.perf.tuning
 
 .PHONY: bench-profile
 bench-profile: $(VENV)/.all-installed wrk
-	$(BIN)/python -m bench.profile
+	$(BIN)/python -m bench.perf.profile
 
 # The web page's browser tests (tests/service/test_page_e2e.py) drive Debian's chromium through
 # Playwright (the dev extra; no browser is downloaded). Installed here when root; without it the

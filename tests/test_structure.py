@@ -131,7 +131,8 @@ def test_the_front_reaches_training_only_from_inside_the_training_command():
 
 
 def source_files():
-    return [p for folder in ("service", "training", "bench") for p in sorted((ROOT / folder).rglob("*.py"))]
+    folders = ("service", "training", "bench", "experiments")
+    return [p for folder in folders for p in sorted((ROOT / folder).rglob("*.py"))]
 
 
 @pytest.mark.parametrize("pattern", ['meta["', "meta.get(", "read_contract"])
@@ -158,10 +159,20 @@ def test_tensor_names_are_written_only_in_the_contract():
     assert offenders == []
 
 
-def test_every_bench_module_imports():
-    """The benchmarks are not run by the suite; an import that a refactor broke must still fail it."""
-    import importlib
-
-    for path in sorted((ROOT / "bench").glob("*.py")):
-        if path.stem != "__init__":
-            importlib.import_module(f"bench.{path.stem}")
+def test_no_test_imports_bench_or_experiments():
+    """The suite tests the product; `make lint` imports bench/ and experiments/ and runs their self-checks
+    (`python -m bench.imports`), so a refactor that breaks them still fails `make test`."""
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            else:
+                continue
+            foreign = [n for n in names if n.split(".")[0] in ("bench", "experiments")]
+            offenders += [f"{path.relative_to(ROOT)}:{node.lineno} {n}" for n in foreign]
+    assert offenders == []
+    lint = (ROOT / "Makefile").read_text().split("\nlint:", 1)[1].split("\n\n", 1)[0]
+    assert "python -m compileall -q bench experiments" in lint and "python -m bench.imports" in lint

@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Passenger-flow forecasts from an LSTM served through onnxruntime.",
         lifespan=lifespan,
         # FastAPI's native OpenTelemetry looks up three global providers on every request (seen in a
-        # cProfile of bench/path.py's request loop); this service exports Prometheus metrics instead.
+        # cProfile of bench/perf/path.py's request loop); this service exports Prometheus metrics instead.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings

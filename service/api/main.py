@@ -14,7 +14,7 @@ from paxcast.service.core.exceptions import ModelError
 from paxcast.service.core.settings import Settings, SettingsError, load_settings
 from paxcast.service.inference.holder import ServedModels
 
-# Measured in bench/tuning.py (docs/performance.md): under overload (64 connections) uvloop
+# Measured in bench/perf/tuning.py (docs/performance.md): under overload (64 connections) uvloop
 # left some requests waiting 1-2 s (p99) where the stdlib loop's p99 stayed near 0.15 s at
 # the same throughput. httptools parses HTTP; service/api/http_protocol.py adds TCP_NODELAY.
 LOOP, HTTP = "asyncio", "paxcast.service.api.http_protocol:HttpToolsNoDelay"

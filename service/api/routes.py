@@ -106,7 +106,7 @@ class DirectRoute(APIRoute):
 
     The forecast endpoints parse their body and look their model up themselves, so FastAPI's
     dependency solver had nothing to do but still cost ~35 us of a ~250 us request (cProfile of
-    `bench.path`'s request loop, an ad-hoc run; docs/performance.md section 9). The route is still an
+    `bench.perf.path`'s request loop, an ad-hoc run; docs/performance.md section 9). The route is still an
     APIRoute: OpenAPI documents it from its signature and `FORECAST`, and the app's exception handlers
     answer what it raises.
     """
@@ -126,7 +126,7 @@ class DirectRoute(APIRoute):
 
 def install_forecast_routes(app: FastAPI) -> None:
     """The forecast routes, on the app's own router ahead of every included one: FastAPI resolves an included
-    router's routes per request (~17 us of a ~250 us request in an ad-hoc run of `bench.path`'s loop); its own
+    router's routes per request (~17 us of a ~250 us request in an ad-hoc run of `bench.perf.path`'s loop); its own
     are a list."""
     for path, endpoint in (("/v1/models/{name}/forecast", forecast_with), ("/v1/forecast", forecast)):
         app.router.add_api_route(path, endpoint, methods=["POST"], route_class_override=DirectRoute, **FORECAST)

@@ -20,7 +20,7 @@ one batch and hands each job its rows back, in order.
 - A client that goes away leaves its job in the batch; its rows are computed and dropped.
 - `runners` > 1 runs that many batches at once in worker threads (one session serves
   concurrent runs): parallel slices. The service keeps one runner and gives a large request
-  onnxruntime's intra-op threads instead, which measured faster (`python -m bench.path --big`).
+  onnxruntime's intra-op threads instead, which measured faster (`python -m bench.perf.path --big`).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from paxcast.service.core.intervals import bounds, interval_quantiles, window_sc
 from paxcast.service.core.request import ForecastRequest
 from paxcast.service.inference.unit_level import from_unit_level, to_unit_level, unit_exponents
 
-# Rows per session.run; see Predictor.predict and bench/model.py.
+# Rows per session.run; see Predictor.predict and bench/perf/model.py.
 RUN_ROWS = 64
 # Interval quantiles cached per level; clients choose levels freely, so the cache is bounded.
 CACHED_LEVELS = 64
@@ -40,7 +40,7 @@ CALENDAR_YEARS = (1900, 2199)
 def make_session(onnx_path: str | Path, threads: int = 1, spinning: bool = False) -> ort.InferenceSession:
     """An onnxruntime session with the service's options; training's parity check, backtests and benches use it too.
 
-    `spinning=True` only for bench/tuning.py, which measures what the service's choice saves.
+    `spinning=True` only for bench/perf/tuning.py, which measures what the service's choice saves.
     """
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads  # ORT's default counts host cores, not the container's CPU limit

@@ -116,7 +116,8 @@ def test_a_constant_series_gets_a_band_scaled_by_the_graphs_floor_not_a_zero_wid
 
 def test_the_shipped_general_models_answer_posted_monthly_and_quarterly_series_they_never_saw(air_history):
     """`make serve`'s registry: `freq` routes to the shipped general models, and the monthly one forecasts the air
-    passengers hold-out (1958-1960) zero-shot better than seasonal naive (bench.general_unseen scores it fully)."""
+    passengers hold-out (1958-1960) zero-shot better than seasonal naive (bench.accuracy.general_unseen scores it
+    fully)."""
     settings = Settings(model_dir=ROOT / "models", reload_interval=0)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         cards = {m["name"]: m for m in client.get("/v1/models").json()}

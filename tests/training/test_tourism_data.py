@@ -27,17 +27,3 @@ def test_seasonal_naive_mape_matches_the_published_value(folder, season, horizon
         forecast = np.resize(past.y[-season:], horizon)  # the last season, repeated
         errors.append(np.abs(future - forecast) / np.abs(future))
     assert round(float(np.mean(errors)) * 100, 2) == published
-
-
-def test_a_pseudo_split_tests_the_horizon_before_the_cut_and_trains_on_nothing_after_it():
-    import pandas as pd
-
-    from bench.general_pseudo import pseudo_split
-
-    rows = [("a", day, float(day)) for day in range(10)] + [("b", day, 100.0 + day) for day in range(5)]
-    frame = pd.DataFrame(rows, columns=["unique_id", "ds", "y"]).sample(frac=1, random_state=0)  # any order
-    train, test = pseudo_split(frame, cut=4, horizon=2)
-    assert train.groupby("unique_id")["y"].max().to_dict() == {"a": 5.0, "b": 100.0}
-    assert test.groupby("unique_id")["y"].apply(list).to_dict() == {"a": [6.0, 7.0], "b": [101.0, 102.0]}
-    train, test = pseudo_split(frame, cut=5, horizon=2)  # b has no training value left: it leaves both
-    assert set(train["unique_id"]) == set(test["unique_id"]) == {"a"}

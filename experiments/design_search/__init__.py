@@ -1,0 +1,1 @@
+"""The design_search study: experiments/design_search/README.md."""

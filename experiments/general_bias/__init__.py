@@ -1,0 +1,1 @@
+"""The general_bias study: experiments/general_bias/README.md."""

@@ -1,0 +1,1 @@
+"""The general_drift study: experiments/general_drift/README.md."""

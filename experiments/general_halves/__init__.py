@@ -1,0 +1,1 @@
+"""The general_halves study: experiments/general_halves/README.md."""

@@ -1,0 +1,1 @@
+"""The general_mix study: experiments/general_mix/README.md."""

@@ -1,0 +1,1 @@
+"""The general_pseudo study: experiments/general_pseudo/README.md."""

@@ -1,0 +1,1 @@
+"""The general_spans study: experiments/general_spans/README.md."""

@@ -1,0 +1,1 @@
+"""The weekly_files study: experiments/weekly_files/README.md."""
