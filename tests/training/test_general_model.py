@@ -16,9 +16,10 @@ from paxcast.service.core.hyperparameters import GlobalTrainConfig
 from paxcast.service.core.intervals import SPREAD_FLOOR, window_scale
 from paxcast.training.backtest.cuts import series_end, split_cut
 from paxcast.training.data import Series, read_series
+from paxcast.training.export import export_onnx, parity
 from paxcast.training.metrics import mean_mase, score
 from paxcast.training.network.ensemble import train_members
-from paxcast.training.network.model import GlobalForecaster, WindowSampler, export_onnx, parity
+from paxcast.training.network.model import GlobalForecaster, WindowSampler
 from paxcast.training.network.pipeline import resolve_global_config
 from paxcast.training.network.train import train_global
 
@@ -113,7 +114,7 @@ def test_mase_scaled_network_untrained_is_seasonal_naive_and_a_periodic_window_s
 @pytest.mark.parametrize("variant", VARIANTS, ids=IDS)
 def test_onnx_graph_takes_padded_rows_like_torch(tmp_path, variant):
     model = trained_like(PADDED.updated(**variant))
-    path = export_onnx(model, tmp_path / "model.onnx")
+    path = export_onnx(model, tmp_path / "model.onnx", model.config)
     history = noisy_windows(3, np.random.default_rng(4))  # row 0: 24 values posted to a 36-value window
     history[1, :1] = np.nan
     assert parity(model, path, history, np.zeros((3, 48, 2), np.float32)) < 1e-4
@@ -185,7 +186,7 @@ def test_an_ensemble_forecasts_its_members_mean_and_its_card_scores_that_mean(mo
         torch.testing.assert_close(result.model(history, covariates), mean)
     assert result.member_steps == [m.best_step for m in members]
     assert result.val_mase <= max(m.val_mase for m in members)  # the mean's MAE is at most the members' mean MAE
-    path = export_onnx(result.model, tmp_path / "model.onnx")
+    path = export_onnx(result.model, tmp_path / "model.onnx", result.config)
     assert parity(result.model, path, result.validation.history, result.validation.calendar) < 1e-4
 
 
@@ -252,7 +253,12 @@ def test_mase_scaling_without_padding_is_seasonal_naive_untrained_and_exports(tm
         out = GlobalForecaster(unpadded).eval()(torch.from_numpy(history), torch.zeros(4, 48, 2)).numpy()
     np.testing.assert_allclose(out, history[:, 24:36], rtol=1e-5)
     model = trained_like(unpadded)
-    assert parity(model, export_onnx(model, tmp_path / "model.onnx"), history, np.zeros((4, 48, 2), np.float32)) < 1e-4
+    assert (
+        parity(
+            model, export_onnx(model, tmp_path / "model.onnx", model.config), history, np.zeros((4, 48, 2), np.float32)
+        )
+        < 1e-4
+    )
 
 
 def test_patience_ends_training_after_steps_without_a_better_score_and_keeps_the_best(monthly_split):
@@ -309,7 +315,7 @@ def test_dropout_changes_training_only_and_the_exported_graph_is_the_same_as_wit
         torch.testing.assert_close(dropped.eval()(x, covariates), plain.eval()(x, covariates), rtol=0, atol=0)
     import onnx
 
-    graphs = [onnx.load(export_onnx(m, tmp_path / f"{k}.onnx")) for k, m in enumerate((plain, dropped))]
+    graphs = [onnx.load(export_onnx(m, tmp_path / f"{k}.onnx", m.config)) for k, m in enumerate((plain, dropped))]
     assert [n.op_type for n in graphs[0].graph.node] == [n.op_type for n in graphs[1].graph.node]
 
 

@@ -14,20 +14,13 @@ uniformly per series (no station dominates) without materialising them all.
 
 from __future__ import annotations
 
-import warnings
-from pathlib import Path
-
 import numpy as np
 import torch
 from torch import nn
 
-from paxcast.service.core.contract import CALENDAR, FORECAST, HISTORY, OPSET
 from paxcast.service.core.hyperparameters import GlobalTrainConfig
 from paxcast.service.core.intervals import SPREAD_FLOOR
-from paxcast.service.inference.predictor import make_session, run_session
 from paxcast.training.network.smoothing import LocalForecasts
-
-INPUTS, OUTPUT = (HISTORY, CALENDAR), FORECAST
 
 
 class GlobalForecaster(nn.Module):
@@ -212,42 +205,3 @@ class WindowSampler:
             history[filled], target[filled], calendar[filled] = piece[:W], piece[W:], rows
             filled += 1
         return history, calendar, target
-
-
-def export_onnx(model: GlobalForecaster | GlobalEnsemble, path: str | Path) -> Path:
-    """One graph: `history` (batch, W) and `calendar` (batch, W+H, F) float32 -> `forecast` (batch, H).
-
-    TorchScript exporter (dynamo=False), opset 17, as training/export.py does for the same reasons."""
-    import onnx
-
-    c, path = model.config, Path(path)
-    model.eval()
-    example = (torch.full((2, c.window), 100.0), torch.zeros(2, c.window + c.horizon, c.features))
-    if c.pads:
-        example[0][1, : c.window - c.shortest] = float("nan")  # trace the masked path with a padded row
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            example,
-            str(path),
-            input_names=list(INPUTS),
-            output_names=[OUTPUT],
-            opset_version=OPSET,
-            dynamo=False,
-            dynamic_axes={INPUTS[0]: {0: "batch"}, INPUTS[1]: {0: "batch"}, OUTPUT: {0: "batch"}},
-        )
-    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
-    return path
-
-
-def parity(
-    model: GlobalForecaster | GlobalEnsemble, path: str | Path, history: np.ndarray, calendar: np.ndarray
-) -> float:
-    """Largest |onnx - torch| relative to each row's largest |torch| output."""
-    ours = run_session(make_session(path), history.astype(np.float32), calendar.astype(np.float32))
-    with torch.no_grad():
-        reference = model(
-            torch.from_numpy(history.astype(np.float32)), torch.from_numpy(calendar.astype(np.float32))
-        ).numpy()
-    return float((np.abs(ours - reference) / np.abs(reference).max(axis=1, keepdims=True).clip(min=1e-6)).max())

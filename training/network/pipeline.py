@@ -29,9 +29,9 @@ from paxcast.service.core.covariates import Calendar, CalendarError
 from paxcast.service.core.exceptions import DataError, ModelError, UsageError
 from paxcast.service.core.hyperparameters import GlobalTrainConfig, make_config
 from paxcast.training.data import Series
+from paxcast.training.export import export_onnx, parity
 from paxcast.training.network.ensemble import train_members
 from paxcast.training.network.fit import interval_kind
-from paxcast.training.network.model import export_onnx, parity
 from paxcast.training.network.train import GlobalResult, train_global
 from paxcast.training.network.windows import validation_origins
 
@@ -239,7 +239,7 @@ def fit_global(
         raise DataError(str(exc)) from None
     except ValueError as exc:  # the sampler: no series long enough for one training window
         raise DataError(str(exc)) from None
-    onnx_path = export_onnx(result.model, workdir / "model.onnx")
+    onnx_path = export_onnx(result.model, workdir / "model.onnx", result.config)
     val = result.validation
     error = parity(result.model, onnx_path, val.history[:256], val.calendar[:256])
     if not error <= PARITY_TOLERANCE:

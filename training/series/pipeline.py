@@ -151,7 +151,7 @@ def fit(
         for member in result.model.members:
             member.head.weight.data.zero_()
             member.head.bias.data.zero_()
-    onnx_path = export_onnx(result.model, workdir / "model.onnx", config.window)
+    onnx_path = export_onnx(result.model, workdir / "model.onnx", config)
     probe = sample_histories(series[0].y, config.window, 256, seed=config.seed)
     error = parity(result.model, onnx_path, probe)
     if not error <= PARITY_TOLERANCE:
