@@ -120,14 +120,7 @@ class FittedGlobal:
         return Selection(
             method=(
                 f"the checkpoint with the lowest validation {METRIC_WORDS[self.config.metric]}, checked every "
-                f"{self.config.eval_every} "
-                "steps; step 0 (seasonal naive) is a candidate"
-                + (
-                    "; then trained again from its seed on every value, the validation horizons too, for that "
-                    "many steps (refit): the scores and the bands are the checkpoint's"
-                    if self.config.refit
-                    else ""
-                )
+                f"{self.config.eval_every} steps; step 0 (seasonal naive) is a candidate"
             ),
             inner_origins=self.result.validation.origins,
             candidates=[],
