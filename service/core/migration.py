@@ -6,7 +6,7 @@ CARD_VERSION = 3
 # Training options a card version stored and the next one removed, each with its off value: a card from
 # before the removal loads once they are dropped, and one that turned an option on is refused, since no
 # code is left to rebuild (or retrain) such a model. Version 3 removed five flags that measured no gain
-# and were off in every shipped card (their runs: the research record).
+# and were off in every shipped card (their runs: experiments/RECORD.md).
 REMOVED = {
     1: (("shrink", 0.0), ("refit", False)),
     2: (("refit", False), ("local_forecasts", False), ("synthetic", 0.0), ("ema", 0.0), ("lead_input", False)),
