@@ -4,7 +4,7 @@ Training builds a `ModelCard` and the registry writes `card.model_dump_json()`; 
 service, `paxcast retrain`, `paxcast models` and the backtest read a version only
 through `read_card`, which refuses anything incomplete, out of range or not matching
 its hashes with one line naming the file. `paxcast.service.inference.predictor.Predictor.load`
-adds the onnxruntime checks on top; it is the one load check both sides run.
+adds the onnxruntime checks on top; it is the one load check both sides run (`check_servable`).
 
 Like nanoGPT's checkpoint, the card's `hyperparameters` (`paxcast.service.core.hyperparameters`) rebuild the model: the
 fields the served shape repeats at the top level (`window`, `horizon`, …) are
@@ -30,12 +30,12 @@ from pydantic import (
 from paxcast.service.core.calendar import DEFAULT_SEASON
 from paxcast.service.core.exceptions import ModelError
 from paxcast.service.core.hyperparameters import Frozen, GlobalTrainConfig, Hyperparameters, Transform, one_line
+from paxcast.service.core.migration import CARD_VERSION, migrate
 
 HISTORY, FORECAST = "history", "forecast"  # the ONNX graph's input and output tensors
 CALENDAR = "calendar"  # a calendar-aware graph's second input: (batch, window + horizon, covariates)
 OPSET = 17
 CARD_FILE, ONNX_FILE = "model.json", "model.onnx"
-CARD_VERSION = 2
 # A model name is one directory of the registry: no separators, no "..", nothing hidden.
 MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 
@@ -136,7 +136,7 @@ class CalendarSpec(Frozen):
 class ModelCard(Frozen):
     """model.json: what one registered version is, how it was made, and how to call it."""
 
-    card_version: Literal[2] = CARD_VERSION
+    card_version: Literal[3] = CARD_VERSION
     name: str = Field(pattern=MODEL_NAME)
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,99}$")
     created_at: str
@@ -234,31 +234,6 @@ class ModelCard(Frozen):
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"
-
-
-def migrate(data: dict) -> dict:
-    """A card written before `card_version` 2 (the committed air_passengers one) in today's form.
-
-    Version 1 stored `shrink` and `refit` training options that were always off; they
-    are dropped, and a card that turned them on is refused rather than served wrongly.
-    """
-    if data.get("card_version") is not None:
-        return data
-    data = {**data, "card_version": CARD_VERSION}
-    params = dict(data.get("hyperparameters") or {})
-    for key, off in (("shrink", 0.0), ("refit", False)):
-        if params.pop(key, off) != off:
-            raise ValueError(f"hyperparameters.{key} is on; this paxcast no longer trains or serves such models")
-    data["hyperparameters"] = params
-    selection = data.get("selection")
-    if isinstance(selection, dict):
-        strip = lambda c: {k: v for k, v in c.items() if k != "shrink"} if isinstance(c, dict) else c  # noqa: E731
-        data["selection"] = {
-            **selection,
-            "candidates": [strip(c) for c in selection.get("candidates", [])],
-            "chosen": strip(selection.get("chosen")),
-        }
-    return data
 
 
 def sha256_of(path: str | Path) -> str:

@@ -127,15 +127,6 @@ class GlobalTrainConfig(Frozen):
     trend: Literal["none", "drift"] = flag(
         "none", "'drift': the head also reads the window's mean seasonal change (default: drift quarterly, else none)"
     )
-    # Without it the head cannot tell step h from step h + season: both read the same month's calendar, the
-    # same seasonal-naive value and the same lags, so the second year's correction is the first year's.
-    lead_input: bool = flag(False, "the head also reads how far ahead each step lies (steps / season)")
-    # Fixed-parameter exponential smoothing and a seasonal line fitted to the window (`training.network.smoothing`),
-    # with each one's error on the window's own last horizon: the head weighs them per window. A local fit is
-    # what beats the network on smooth series it never saw; these are its fixed-parameter, in-graph kind.
-    local_forecasts: bool = flag(
-        False, "the head also weighs local smoothing forecasts of the window by their error on its last horizon"
-    )
     hidden: int = flag(64, "hidden units of the LSTM encoder and the head", ge=1, le=4096)
     layers: int = flag(1, "stacked LSTM layers", ge=1, le=8)
     patch: int = flag(
@@ -165,14 +156,6 @@ class GlobalTrainConfig(Frozen):
         ge=0.0,
         lt=1.0,
     )
-    # A share of each training batch replaced by synthetic smooth series (steady trend, fixed season, little
-    # noise: `training.network.synthetic`), which continue their trend as tourism's noisy windows rarely do.
-    synthetic: float = flag(0.0, "share of each training batch that is synthetic smooth series", ge=0.0, le=1.0)
-    # The weights validation scores (and the graph keeps) can be an exponential moving average of the
-    # trained ones: one network's score jumps from check to check, and an average of nearby steps does not.
-    ema: float = flag(
-        0.0, "decay of a moving average of the weights that validation scores and keeps (0: off)", ge=0.0, lt=1.0
-    )
     # Regularisers, off unless asked: the general members peak after one or two passes over the corpus'
     # windows and score worse on validation for the rest (docs/accuracy.md). Dropout acts on the encoder's summary of
     # the window while training only: the exported graph has no trace of it.
@@ -186,10 +169,6 @@ class GlobalTrainConfig(Frozen):
         ge=1,
         le=16,
     )
-    # Validation takes each series' last `origins x horizon` values from training: the newest, and for a short
-    # series a large share. With `refit`, each member is trained again from its seed on every value for the
-    # steps validation chose, and that network is served; the card's scores and bands stay the checkpoint's.
-    refit: bool = flag(False, "after validation picks the step, train again on every value for that many steps")
     seed: int = flag(0, "seed of the weights and the window sampler (member k: seed + k)", ge=0)
 
     # What the card's top level repeats for every model (`ModelCard.cell`, ...): LSTMs, no transform.
@@ -206,11 +185,6 @@ class GlobalTrainConfig(Frozen):
             raise ValueError(
                 f"min_history ({self.min_history}) must be between the season ({self.season}) and the window "
                 f"({self.window}): the graph's seasonal naive reads the last season"
-            )
-        if self.local_forecasts and (self.window <= 2 * self.season or self.scaling != "mase"):
-            raise ValueError(
-                f"local_forecasts needs scaling 'mase' and a window ({self.window}) over two seasons ({self.season}): "
-                "the methods are scored in seasonal-naive units, fitted to two seasons at least"
             )
         if self.seasonal_lags * self.season > self.window:
             raise ValueError(

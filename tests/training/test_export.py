@@ -19,7 +19,7 @@ def air(air_csv):
 def exported(request, air, tmp_path_factory):
     config = TrainConfig(window=36, horizon=12, season=12, hidden=12, epochs=10, ensemble=2, transform=request.param)
     result = train(air, config, show_progress=False)
-    path = export_onnx(result.model, tmp_path_factory.mktemp("onnx") / "model.onnx", config.window)
+    path = export_onnx(result.model, tmp_path_factory.mktemp("onnx") / "model.onnx", config)
     return result.model, path
 
 

@@ -16,9 +16,10 @@ from paxcast.service.core.hyperparameters import GlobalTrainConfig
 from paxcast.service.core.intervals import SPREAD_FLOOR, window_scale
 from paxcast.training.backtest.cuts import series_end, split_cut
 from paxcast.training.data import Series, read_series
-from paxcast.training.metrics import mean_mase, score
+from paxcast.training.export import export_onnx, parity
+from paxcast.training.metrics import score
 from paxcast.training.network.ensemble import train_members
-from paxcast.training.network.model import GlobalForecaster, WindowSampler, export_onnx, parity
+from paxcast.training.network.model import GlobalForecaster, WindowSampler
 from paxcast.training.network.pipeline import resolve_global_config
 from paxcast.training.network.train import train_global
 
@@ -35,7 +36,6 @@ def test_monthly_and_quarterly_defaults_pad_two_seasons_read_every_season_and_pi
     quarterly = resolve_global_config([Series("q", "2000-01-01", "QS", np.arange(40.0))], features=2)
     assert (quarterly.window, quarterly.horizon, quarterly.min_history, quarterly.seasonal_lags) == (24, 8, 8, 6)
     assert quarterly.scaling == "mase" and quarterly.trend == "drift" and quarterly.ensemble == 3
-    assert not monthly.refit and not quarterly.refit  # better on tourism, worse on the other sources: off
 
 
 def trained_like(config: GlobalTrainConfig) -> GlobalForecaster:
@@ -52,10 +52,8 @@ VARIANTS = [
     {"scaling": "level"},
     {"scaling": "mase"},
     {"scaling": "mase", "trend": "drift"},
-    {"lead_input": True},
-    {"scaling": "mase", "local_forecasts": True},
 ]
-IDS = ["level", "mase", "mase-drift", "lead", "local"]
+IDS = ["level", "mase", "mase-drift"]
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=IDS)
@@ -113,7 +111,7 @@ def test_mase_scaled_network_untrained_is_seasonal_naive_and_a_periodic_window_s
 @pytest.mark.parametrize("variant", VARIANTS, ids=IDS)
 def test_onnx_graph_takes_padded_rows_like_torch(tmp_path, variant):
     model = trained_like(PADDED.updated(**variant))
-    path = export_onnx(model, tmp_path / "model.onnx")
+    path = export_onnx(model, tmp_path / "model.onnx", model.config)
     history = noisy_windows(3, np.random.default_rng(4))  # row 0: 24 values posted to a 36-value window
     history[1, :1] = np.nan
     assert parity(model, path, history, np.zeros((3, 48, 2), np.float32)) < 1e-4
@@ -185,7 +183,7 @@ def test_an_ensemble_forecasts_its_members_mean_and_its_card_scores_that_mean(mo
         torch.testing.assert_close(result.model(history, covariates), mean)
     assert result.member_steps == [m.best_step for m in members]
     assert result.val_mase <= max(m.val_mase for m in members)  # the mean's MAE is at most the members' mean MAE
-    path = export_onnx(result.model, tmp_path / "model.onnx")
+    path = export_onnx(result.model, tmp_path / "model.onnx", result.config)
     assert parity(result.model, path, result.validation.history, result.validation.calendar) < 1e-4
 
 
@@ -252,7 +250,12 @@ def test_mase_scaling_without_padding_is_seasonal_naive_untrained_and_exports(tm
         out = GlobalForecaster(unpadded).eval()(torch.from_numpy(history), torch.zeros(4, 48, 2)).numpy()
     np.testing.assert_allclose(out, history[:, 24:36], rtol=1e-5)
     model = trained_like(unpadded)
-    assert parity(model, export_onnx(model, tmp_path / "model.onnx"), history, np.zeros((4, 48, 2), np.float32)) < 1e-4
+    assert (
+        parity(
+            model, export_onnx(model, tmp_path / "model.onnx", model.config), history, np.zeros((4, 48, 2), np.float32)
+        )
+        < 1e-4
+    )
 
 
 def test_patience_ends_training_after_steps_without_a_better_score_and_keeps_the_best(monthly_split):
@@ -277,25 +280,8 @@ def test_data_parallel_workers_agree_on_stopping_through_an_all_reduce(tmp_path)
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
     try:  # the all-reduce path, on a one-process group: MAX of one flag is that flag
         assert Shard(rank=0, world=2).agree(True) and not Shard(rank=0, world=2).agree(False)
-        assert Shard(rank=0, world=2).first(1300) == 1300  # refit's step count: rank 0's, broadcast
     finally:
         dist.destroy_process_group()
-
-
-def test_a_moving_average_of_the_weights_is_what_validation_scores_and_the_graph_keeps(monthly_split):
-    series, calendar = read_series(monthly_split[0]), Calendar("MS")
-    config = resolve_global_config(
-        series, features=2, window=36, horizon=12, hidden=8, steps=20, eval_every=10, refit=False
-    )  # the checkpoint itself served
-    plain = train_global(series, config, calendar, show_progress=False)
-    averaged = train_global(series, config.updated(ema=0.9), calendar, show_progress=False)
-    assert [row["loss"] for row in averaged.log] == [row["loss"] for row in plain.log]  # the same training steps
-    assert [row["val_mase"] for row in averaged.log] != [row["val_mase"] for row in plain.log]  # other weights scored
-    history, covariates = (torch.from_numpy(a) for a in (averaged.validation.history, averaged.validation.calendar))
-    with torch.no_grad():
-        forecast = averaged.model(history, covariates).numpy()
-    kept = mean_mase(averaged.validation.target, forecast, averaged.validation.history, config.season)
-    assert kept == pytest.approx(averaged.val_mase, rel=1e-5)  # the kept weights are the ones scored
 
 
 def test_dropout_changes_training_only_and_the_exported_graph_is_the_same_as_without(tmp_path):
@@ -309,7 +295,7 @@ def test_dropout_changes_training_only_and_the_exported_graph_is_the_same_as_wit
         torch.testing.assert_close(dropped.eval()(x, covariates), plain.eval()(x, covariates), rtol=0, atol=0)
     import onnx
 
-    graphs = [onnx.load(export_onnx(m, tmp_path / f"{k}.onnx")) for k, m in enumerate((plain, dropped))]
+    graphs = [onnx.load(export_onnx(m, tmp_path / f"{k}.onnx", m.config)) for k, m in enumerate((plain, dropped))]
     assert [n.op_type for n in graphs[0].graph.node] == [n.op_type for n in graphs[1].graph.node]
 
 
@@ -323,26 +309,18 @@ def test_weight_decay_trains_with_adamw_and_zero_is_plain_adam(monthly_split):
     assert [row["loss"] for row in decayed.log] != [row["loss"] for row in plain.log]
 
 
-def test_refit_serves_a_network_that_trained_on_the_validation_horizons_and_keeps_the_checkpoints_scores(
-    monthly_split,
-):
+def test_the_scored_validation_forecast_is_what_the_kept_network_forecasts(monthly_split):
     series, calendar = read_series(monthly_split[0]), Calendar("MS")
     config = resolve_global_config(series, features=2, window=36, horizon=12, hidden=8, steps=30, eval_every=10)
-    plain = train_global(series, config.updated(refit=False), calendar, show_progress=False)
-    refitted = train_global(series, config.updated(refit=True), calendar, show_progress=False)
-    assert plain.best_step > 0  # step 0 is seasonal naive: nothing to refit
-    assert refitted.log == plain.log and refitted.best_step == plain.best_step  # the same run chose the step
-    assert refitted.val_mase == plain.val_mase and refitted.relative_errors == plain.relative_errors
-    history, covariates = (torch.from_numpy(a) for a in (plain.validation.history, plain.validation.calendar))
+    result = train_global(series, config, calendar, show_progress=False)
+    assert result.best_step > 0  # a trained checkpoint, not step 0's seasonal naive
+    history, covariates = (torch.from_numpy(a) for a in (result.validation.history, result.validation.calendar))
     with torch.no_grad():
-        served_plain = plain.model(history, covariates).numpy()
-        served_refit = refitted.model(history, covariates).numpy()
-    np.testing.assert_array_equal(served_plain, plain.validation_forecast)  # off: the checkpoint is served
-    np.testing.assert_array_equal(refitted.validation_forecast, plain.validation_forecast)  # what was scored
-    assert np.abs(served_refit - served_plain).max() > 1e-3  # on: another network, trained on more values
+        served = result.model(history, covariates).numpy()
+    np.testing.assert_array_equal(served, result.validation_forecast)
 
 
-def test_the_refit_sampler_draws_targets_from_each_series_last_values_which_training_never_sees(monthly_split):
+def test_the_training_sampler_never_draws_the_held_out_last_values_of_a_series(monthly_split):
     from paxcast.training.network.fit import LOCAL, window_sampler
     from paxcast.training.network.windows import timeline
 
@@ -351,6 +329,6 @@ def test_the_refit_sampler_draws_targets_from_each_series_last_values_which_trai
     line = timeline(series, calendar, config.horizon, lead=config.window - config.shortest)
     newest = np.concatenate([s.y[-config.horizon :] for s in series]).astype(np.float32)
     newest = newest[newest > 0]  # one series has a zero every January, in its training values too
-    for held_out, reached in ((config.horizon, False), (0, True)):
+    for held_out, reached in ((config.horizon, False), (0, True)):  # with nothing held out, they are drawn
         _, _, target = window_sampler(series, line, config, LOCAL, held_out).sample(4096)
         assert np.isin(newest, target).any() == reached

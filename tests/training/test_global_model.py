@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from paxcast.service.core.hyperparameters import GlobalTrainConfig
-from paxcast.training.network.model import GlobalForecaster, WindowSampler, export_onnx, parity
+from paxcast.training.export import export_onnx, parity
+from paxcast.training.network.model import GlobalForecaster, WindowSampler
 
 CONFIG = GlobalTrainConfig(window=14, horizon=10, season=7, features=3, hidden=8)
 
@@ -68,7 +69,7 @@ def test_sampler_skips_histories_with_gaps_and_keeps_nan_targets():
 def test_onnx_graph_has_both_inputs_a_dynamic_batch_and_matches_torch(tmp_path):
     model = GlobalForecaster(CONFIG)
     torch.nn.init.normal_(model.head[-1].weight, std=0.1)
-    path = export_onnx(model, tmp_path / "global.onnx")
+    path = export_onnx(model, tmp_path / "global.onnx", model.config)
     for batch in (1, 5):
         history, calendar = (t.numpy() for t in inputs(batch, seed=batch))
         assert parity(model, path, history, calendar) < 1e-4

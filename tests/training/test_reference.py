@@ -43,7 +43,7 @@ def test_onnx_graph_equals_the_numpy_reference(air, cell, layers, tmp_path):
     result = train(air, config, show_progress=False)
     states = numpy_states(result.model)
     assert any(np.abs(s["head.weight"]).max() > 0 for s in states), "training moved the head off zero"
-    path = export_onnx(result.model, tmp_path / "model.onnx", config.window)
+    path = export_onnx(result.model, tmp_path / "model.onnx", config)
     histories = sample_histories(air[0].y, config.window, 64, seed=7)
     (served,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
         ["forecast"], {"history": histories}

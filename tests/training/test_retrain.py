@@ -237,22 +237,14 @@ GLOBAL_ONLY_FLAGS = {
     "metric": "mase",
     "scaling": "mase",
     "trend": "drift",
-    "synthetic": "0.1",
     "patience_steps": "500",
-    "ema": "0.5",
     "weight_decay": "0.01",
-    "lead_input": "True",  # a switch: --lead_input
-    "local_forecasts": "True",  # refused for this champion (window 14 = two weeks): the test below
-    "refit": "True",
 }
 
 
 @pytest.mark.parametrize(
     "flag, value",
-    sorted(
-        {**GLOBAL_ONLY_FLAGS, "hidden": "6", "lr": "0.01", "augment": "0.1", "ensemble": "2", "seed": "7"}.items()
-        - {("local_forecasts", "True")}
-    ),
+    sorted({**GLOBAL_ONLY_FLAGS, "hidden": "6", "lr": "0.01", "augment": "0.1", "ensemble": "2", "seed": "7"}.items()),
 )
 def test_global_champions_take_their_own_flags(global_registry, flag, value):
     from paxcast.service.cli.main import build_parser
@@ -269,9 +261,9 @@ def test_a_flag_the_champions_shape_cannot_take_is_refused_in_one_line(global_re
     from paxcast.service.core.exceptions import UsageError
     from paxcast.training.retrain.run import champion_config, read_champion
 
-    rule = r"^local_forecasts needs scaling 'mase' and a window \(14\) over two seasons \(7\)"
+    rule = r"^seasonal_lags \(3\) x season \(7\) exceeds the window \(14\)"
     with pytest.raises(UsageError, match=rule):  # retrain keeps the window: no flag can make it fit
-        champion_config(read_champion(global_registry, "stations"), local_forecasts=True, scaling="mase")
+        champion_config(read_champion(global_registry, "stations"), seasonal_lags=3)
 
 
 def test_a_flag_of_the_other_kind_of_model_is_refused_in_one_line(registry, global_registry):

@@ -41,7 +41,7 @@ def combine(members: list[GlobalResult], config: GlobalTrainConfig) -> GlobalRes
     """The members' mean as one result: validation scores, loss and calibration errors of the mean forecast."""
     first, val = members[0], members[0].validation
     model = GlobalEnsemble([m.model for m in members]).eval()
-    # The members' own validation forecasts, not the ensemble's: a refitted member has trained on these windows.
+    # The mean of the members' kept validation forecasts: the ensemble graph's forecast, without a second pass.
     f = np.mean([m.validation_forecast for m in members], axis=0, dtype=np.float32)
     history = torch.from_numpy(val.history)
     loss = scaled_l1(torch.from_numpy(f), torch.from_numpy(val.target), loss_scale(history, config), config.eps).item()

@@ -1,12 +1,11 @@
 """One optimiser's worth of global training: the loss, the training windows, a fresh network and its step.
 
-`train_global` (network/train.py) runs a `Fit` while validation watches it; `refit` runs another, from the same
-seed, on every value for the steps validation chose. `Shard` is this process's part of a data-parallel run.
+`train_global` (network/train.py) runs a `Fit` while validation watches it. `Shard` is this process's part of a
+data-parallel run.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,7 +15,6 @@ from paxcast.service.core.hyperparameters import GlobalTrainConfig
 from paxcast.service.core.intervals import window_scale
 from paxcast.training.data import Series
 from paxcast.training.network.model import GlobalForecaster, WindowSampler
-from paxcast.training.network.synthetic import mix_smooth
 from paxcast.training.network.windows import Timeline
 from paxcast.training.series.train import augment_growth
 
@@ -46,17 +44,6 @@ class Shard:
         flag = torch.tensor([1.0 if stop else 0.0])
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return bool(flag.item() > 0)
-
-    def first(self, value: int) -> int:
-        """Rank 0's `value` on every worker: `refit` trains for the kept step count, and workers whose
-        scores differed in the last bits could keep different steps and then wait in each other's all-reduce."""
-        if self.world == 1:
-            return value
-        import torch.distributed as dist
-
-        box = torch.tensor([value], dtype=torch.int64)
-        dist.broadcast(box, src=0)
-        return int(box.item())
 
 
 LOCAL = Shard()
@@ -105,8 +92,7 @@ def window_sampler(
 
 
 class Fit:
-    """A fresh network from `config.seed`, its optimiser, and the weights validation scores (its moving
-    average with `config.ema`, else the network itself); `step` takes one optimiser step."""
+    """A fresh network from `config.seed` and its optimiser; `step` takes one optimiser step."""
 
     def __init__(self, config: GlobalTrainConfig, shard: Shard):
         self.config, self.shard = config, shard
@@ -116,15 +102,8 @@ class Fit:
             self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         else:  # Adam itself, so training without decay is bit for bit what it was
             self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
-        # Drawn from only when config.augment or config.synthetic > 0, so training without them is as it was.
+        # Drawn from only when config.augment > 0, so training without it is as it was.
         self.tilts = torch.Generator().manual_seed(config.seed + shard.rank)
-        # Off (0): the trained weights themselves, as before the option existed.
-        self.averaged = None
-        if config.ema > 0:
-            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-            self.averaged = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
-        self.scored = self.model if self.averaged is None else self.averaged.module
 
     def step(self, sampler: WindowSampler) -> torch.Tensor:
         config = self.config
@@ -132,28 +111,9 @@ class Fit:
             torch.from_numpy(a) for a in sampler.sample(config.batch_size // self.shard.world)
         )
         history, target = augment_growth(history, target, config.season, config.augment, self.tilts)
-        history, target = mix_smooth(history, target, config.synthetic, config.season, self.tilts)
         loss = scaled_l1(self.net(history, covariates), target, loss_scale(history, config), config.eps)
         self.optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.clip_norm)
         self.optimizer.step()
-        if self.averaged is not None:
-            self.averaged.update_parameters(self.model)
         return loss
-
-
-def refit(
-    series: list[Series], line: Timeline, config: GlobalTrainConfig, shard: Shard, steps: int, show_progress: bool
-) -> GlobalForecaster:
-    """The same seed trained again for the `steps` validation chose, on every value (the validation horizons
-    too): the served network then knows each series' latest `origins x horizon` values, which the chosen
-    checkpoint never saw. Nothing is left to judge it by; the card's scores and bands are the checkpoint's."""
-    torch.manual_seed(config.seed)
-    fit = Fit(config, shard)
-    sampler = window_sampler(series, line, config, shard, held_out=0)
-    for _ in range(steps):
-        fit.step(sampler)
-    if show_progress:
-        print(f"refitted on every value for {steps} steps", file=sys.stderr, flush=True)
-    return fit.scored.eval()

@@ -6,28 +6,19 @@ each window by its mean |value| (zeros allowed; `scaling="level"`, the station m
 and divides it by its seasonal-naive MAE (`scaling="mase"`, the general models), encodes the history
 and its covariates with an LSTM, and a per-step MLP head that sees the encoding, the horizon's
 covariates and a seasonal-naive baseline (and, with `trend="drift"`, the window's mean seasonal change times
-the seasons ahead; with `lead_input`, how far ahead the step lies) adds a correction to that baseline (with
-`local_forecasts`, also weights on fixed exponential-smoothing forecasts of the window, `network.smoothing`). The
-head's last layer starts at zero, so the untrained network *is* seasonal naive. `WindowSampler` draws training windows
-uniformly per series (no station dominates) without materialising them all.
+the seasons ahead) adds a correction to that baseline. The head's last layer starts at zero, so the untrained
+network *is* seasonal naive. `WindowSampler` draws training windows uniformly per series (no station dominates)
+without materialising them all.
 """
 
 from __future__ import annotations
-
-import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from paxcast.service.core.contract import CALENDAR, FORECAST, HISTORY, OPSET
 from paxcast.service.core.hyperparameters import GlobalTrainConfig
 from paxcast.service.core.intervals import SPREAD_FLOOR
-from paxcast.service.inference.predictor import make_session, run_session
-from paxcast.training.network.smoothing import LocalForecasts
-
-INPUTS, OUTPUT = (HISTORY, CALENDAR), FORECAST
 
 
 class GlobalForecaster(nn.Module):
@@ -43,15 +34,9 @@ class GlobalForecaster(nn.Module):
         # Scaled by seasonal-naive MAE, the head also reads that MAE over the level: how noisy the series is,
         # and so how close to zero a non-negative series sits, which centring and scaling hide.
         head_in = c.hidden + c.features + 1 + c.seasonal_lags * (1 + masks) + (c.scaling == "mase")
-        head_in += (c.trend == "drift") + c.lead_input
-        methods = 0
-        if c.local_forecasts:
-            self.local = LocalForecasts(c.window, c.shortest, c.horizon, c.season)
-            methods = self.local.methods
-            head_in += methods + 1 + (methods + 1)  # each method's difference; held share; every error
-        # Outputs per step: the correction, and with local forecasts one weight per method on its difference
-        # from seasonal naive, so a window can take one method's forecast outright.
-        self.head = nn.Sequential(nn.Linear(head_in, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 1 + methods))
+        head_in += c.trend == "drift"
+        # One output per step: the correction to seasonal naive.
+        self.head = nn.Sequential(nn.Linear(head_in, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 1))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
         reps = -(-c.horizon // c.season)
@@ -60,8 +45,6 @@ class GlobalForecaster(nn.Module):
         self.register_buffer("lag_index", lag_index, persistent=False)
         # How many seasons back each horizon step's copy lies: the drift's multiplier.
         self.register_buffer("seasons_ahead", torch.arange(c.horizon) // c.season + 1.0, persistent=False)
-        # Each step's lead in seasons, (H,): 1 / season for the first step, 2.0 for step 2 x season.
-        self.register_buffer("lead", (torch.arange(c.horizon) + 1.0) / c.season, persistent=False)
         # And the same position in each of the last `seasonal_lags` seasons: (H, lags). The head weighs
         # them, so it can average out one noisy year, which seasonal naive copies.
         self.register_buffer(
@@ -109,15 +92,8 @@ class GlobalForecaster(nn.Module):
             head_in.append((scale / level).unsqueeze(1).expand(-1, c.horizon, -1))  # (B, H, 1)
         if c.trend == "drift":
             head_in.append((self.seasonal_drift(x, observed) * self.seasons_ahead).unsqueeze(-1))  # (B, H, 1)
-        if c.lead_input:
-            head_in.append(self.lead.expand(x.shape[0], -1).unsqueeze(-1))  # (B, H, 1)
-        if not c.local_forecasts:
-            correction = self.head(torch.cat(head_in, dim=-1)).squeeze(-1)  # (B, H)
-            return (base + correction) * scale + centre
-        differences, facts = self.local(x, base, count)  # (B, H, K), (B, H, K + 2)
-        out = self.head(torch.cat([*head_in, differences, facts], dim=-1))  # (B, H, 1 + K)
-        weighted = (out[..., 1:] * differences).sum(dim=-1)  # (B, H): each weight times its method's difference
-        return (base + out[..., 0] + weighted) * scale + centre
+        correction = self.head(torch.cat(head_in, dim=-1)).squeeze(-1)  # (B, H)
+        return (base + correction) * scale + centre
 
     def seasonal_drift(self, x: torch.Tensor, observed: torch.Tensor | None) -> torch.Tensor:
         """(B, 1) mean x[t] - x[t - season] over observed pairs of the scaled window: a season's trend."""
@@ -212,42 +188,3 @@ class WindowSampler:
             history[filled], target[filled], calendar[filled] = piece[:W], piece[W:], rows
             filled += 1
         return history, calendar, target
-
-
-def export_onnx(model: GlobalForecaster | GlobalEnsemble, path: str | Path) -> Path:
-    """One graph: `history` (batch, W) and `calendar` (batch, W+H, F) float32 -> `forecast` (batch, H).
-
-    TorchScript exporter (dynamo=False), opset 17, as training/export.py does for the same reasons."""
-    import onnx
-
-    c, path = model.config, Path(path)
-    model.eval()
-    example = (torch.full((2, c.window), 100.0), torch.zeros(2, c.window + c.horizon, c.features))
-    if c.pads:
-        example[0][1, : c.window - c.shortest] = float("nan")  # trace the masked path with a padded row
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            example,
-            str(path),
-            input_names=list(INPUTS),
-            output_names=[OUTPUT],
-            opset_version=OPSET,
-            dynamo=False,
-            dynamic_axes={INPUTS[0]: {0: "batch"}, INPUTS[1]: {0: "batch"}, OUTPUT: {0: "batch"}},
-        )
-    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
-    return path
-
-
-def parity(
-    model: GlobalForecaster | GlobalEnsemble, path: str | Path, history: np.ndarray, calendar: np.ndarray
-) -> float:
-    """Largest |onnx - torch| relative to each row's largest |torch| output."""
-    ours = run_session(make_session(path), history.astype(np.float32), calendar.astype(np.float32))
-    with torch.no_grad():
-        reference = model(
-            torch.from_numpy(history.astype(np.float32)), torch.from_numpy(calendar.astype(np.float32))
-        ).numpy()
-    return float((np.abs(ours - reference) / np.abs(reference).max(axis=1, keepdims=True).clip(min=1e-6)).max())

@@ -7,7 +7,6 @@ what training ships.
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from paxcast.service.core.calendar import FREQ_NAMES
 from paxcast.service.core.contract import (
     CALENDAR,
     OPSET,
+    CalendarSpec,
     Calibration,
     ModelCard,
     OnnxFacts,
@@ -28,10 +28,11 @@ from paxcast.service.core.contract import (
 from paxcast.service.core.covariates import Calendar, CalendarError
 from paxcast.service.core.exceptions import DataError, ModelError, UsageError
 from paxcast.service.core.hyperparameters import GlobalTrainConfig, make_config
+from paxcast.training.card import make_card
 from paxcast.training.data import Series
+from paxcast.training.export import export_onnx, parity
 from paxcast.training.network.ensemble import train_members
 from paxcast.training.network.fit import interval_kind
-from paxcast.training.network.model import export_onnx, parity
 from paxcast.training.network.train import GlobalResult, train_global
 from paxcast.training.network.windows import validation_origins
 
@@ -79,73 +80,77 @@ class FittedGlobal:
     def network_on(self) -> bool:
         return self.result.best_step > 0
 
-    def card(self, name: str, version: str, onnx_sha256: str, data_file: str, data_sha256: str) -> ModelCard:
-        r, origins = self.result, self.result.validation.origins
-        return ModelCard(
-            name=name,
-            version=version,
-            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            freq=self.freq,
-            hyperparameters=self.config,
-            covariates=self.calendar.spec(self.holiday_file),
-            training=TrainingFacts(
-                series=len(self.series),
-                rows=int(sum(np.isfinite(s.y).sum() for s in self.series)),
-                windows=r.windows_drawn,
-                validation_windows=len(r.validation.history),
-                member_best_epochs=r.member_steps,
-                seconds=round(r.seconds, 2),
-                best_step=r.best_step,
-                peak_rss_mb=round(r.peak_rss_mb, 1),
-                load_average=round(r.load_average, 2),
-                missing=int(sum(s.missing for s in self.series)),
-                short_series=r.short_series,
-            ),
-            validation=Validation(
-                loss=r.val_loss,
-                mape=None,
-                baseline_mape=None,
-                wape=round(r.val_wape, 4),
-                baseline_wape=round(r.baseline_wape, 4),
-                mase=round(r.val_mase, 4),
-                baseline_mase=round(r.baseline_mase, 4),
-                baseline=f"seasonal naive, lag {self.config.season} (the untrained network)",
-            ),
-            selection=Selection(
-                method=(
-                    f"the checkpoint with the lowest validation {METRIC_WORDS[self.config.metric]}, checked every "
-                    f"{self.config.eval_every} "
-                    "steps; step 0 (seasonal naive) is a candidate"
-                    + (
-                        "; then trained again from its seed on every value, the validation horizons too, for that "
-                        "many steps (refit): the scores and the bands are the checkpoint's"
-                        if self.config.refit
-                        else ""
-                    )
-                ),
-                inner_origins=origins,
-                candidates=[],
-                chosen=None,
-                network="on" if self.network_on else "off: no checkpoint beat seasonal naive on validation",
-            ),
-            onnx=OnnxFacts(opset=OPSET, calendar=CALENDAR, parity_max_rel_error=self.parity_error),
-            intervals=Calibration(
-                method=(
-                    "split conformal on |actual - forecast| / the history window's "
-                    f"{SCALE_WORDS[interval_kind(self.config)]}, from the validation windows the training never saw"
-                ),
-                inner_origins=origins,
-                relative_errors=r.relative_errors,
-                network_on=self.network_on,
-                scale=interval_kind(self.config),
-                monotone=False,
-                # Counts have no band below zero; a general model forecasts series it never saw, of any sign.
-                floor=0.0 if not self.config.pads and all(np.nanmin(s.y) >= 0 for s in self.series) else None,
-            ),
-            data_file=data_file,
-            data_sha256=data_sha256,
-            onnx_sha256=onnx_sha256,
+    @property
+    def covariates(self) -> CalendarSpec:
+        return self.calendar.spec(self.holiday_file)
+
+    @property
+    def training(self) -> TrainingFacts:
+        r = self.result
+        return TrainingFacts(
+            series=len(self.series),
+            rows=int(sum(np.isfinite(s.y).sum() for s in self.series)),
+            windows=r.windows_drawn,
+            validation_windows=len(r.validation.history),
+            member_best_epochs=r.member_steps,
+            seconds=round(r.seconds, 2),
+            best_step=r.best_step,
+            peak_rss_mb=round(r.peak_rss_mb, 1),
+            load_average=round(r.load_average, 2),
+            missing=int(sum(s.missing for s in self.series)),
+            short_series=r.short_series,
         )
+
+    @property
+    def validation(self) -> Validation:
+        r = self.result
+        return Validation(
+            loss=r.val_loss,
+            mape=None,
+            baseline_mape=None,
+            wape=round(r.val_wape, 4),
+            baseline_wape=round(r.baseline_wape, 4),
+            mase=round(r.val_mase, 4),
+            baseline_mase=round(r.baseline_mase, 4),
+            baseline=f"seasonal naive, lag {self.config.season} (the untrained network)",
+        )
+
+    @property
+    def selection(self) -> Selection:
+        return Selection(
+            method=(
+                f"the checkpoint with the lowest validation {METRIC_WORDS[self.config.metric]}, checked every "
+                f"{self.config.eval_every} steps; step 0 (seasonal naive) is a candidate"
+            ),
+            inner_origins=self.result.validation.origins,
+            candidates=[],
+            chosen=None,
+            network="on" if self.network_on else "off: no checkpoint beat seasonal naive on validation",
+        )
+
+    @property
+    def onnx(self) -> OnnxFacts:
+        return OnnxFacts(opset=OPSET, calendar=CALENDAR, parity_max_rel_error=self.parity_error)
+
+    @property
+    def intervals(self) -> Calibration:
+        return Calibration(
+            method=(
+                "split conformal on |actual - forecast| / the history window's "
+                f"{SCALE_WORDS[interval_kind(self.config)]}, from the validation windows the training never saw"
+            ),
+            inner_origins=self.result.validation.origins,
+            relative_errors=self.result.relative_errors,
+            network_on=self.network_on,
+            scale=interval_kind(self.config),
+            monotone=False,
+            # Counts have no band below zero; a general model forecasts series it never saw, of any sign.
+            floor=0.0 if not self.config.pads and all(np.nanmin(s.y) >= 0 for s in self.series) else None,
+        )
+
+    def card(self, name: str, version: str, onnx_sha256: str, data_file: str, data_sha256: str) -> ModelCard:
+        """The model card of this fit registered as `name`/`version`."""
+        return make_card(self, name, version, onnx_sha256, data_file, data_sha256)
 
     def summary(self) -> str:
         r, c = self.result, self.config
@@ -239,7 +244,7 @@ def fit_global(
         raise DataError(str(exc)) from None
     except ValueError as exc:  # the sampler: no series long enough for one training window
         raise DataError(str(exc)) from None
-    onnx_path = export_onnx(result.model, workdir / "model.onnx")
+    onnx_path = export_onnx(result.model, workdir / "model.onnx", result.config)
     val = result.validation
     error = parity(result.model, onnx_path, val.history[:256], val.calendar[:256])
     if not error <= PARITY_TOLERANCE:

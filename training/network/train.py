@@ -27,7 +27,7 @@ from paxcast.service.core.hyperparameters import GlobalTrainConfig
 from paxcast.service.core.intervals import window_scale
 from paxcast.training.data import Series
 from paxcast.training.metrics import mean_mase, wape
-from paxcast.training.network.fit import LOCAL, Fit, Shard, interval_kind, loss_scale, refit, scaled_l1, window_sampler
+from paxcast.training.network.fit import LOCAL, Fit, Shard, interval_kind, loss_scale, scaled_l1, window_sampler
 from paxcast.training.network.model import GlobalForecaster
 from paxcast.training.network.windows import ValidationWindows, timeline, validation_windows
 
@@ -53,7 +53,7 @@ class GlobalResult:
     peak_rss_mb: float
     load_average: float  # 1-minute, when training ended
     # The kept checkpoint's forecast of the validation windows (windows, H): what the scores and the
-    # calibration read, so they stay out of sample when `refit` trains the served network on those windows.
+    # calibration read; an ensemble averages its members' instead of forecasting the windows again.
     validation_forecast: np.ndarray
     log: list[dict] = field(default_factory=list)
     member_steps: list[int] = field(default_factory=list)  # an ensemble's: each member's best step
@@ -87,20 +87,20 @@ def train_global(
     val_scale = loss_scale(val_history, config)
 
     fit = Fit(config, shard)
-    model, scored = fit.model, fit.scored
+    model = fit.model
 
     def evaluate() -> tuple[dict, float, np.ndarray]:
-        scored.eval()
+        model.eval()
         with torch.no_grad():
-            forecast = scored(val_history, val_calendar)
-        scored.train()
+            forecast = model(val_history, val_calendar)
+        model.train()
         loss = scaled_l1(forecast, torch.from_numpy(val.target), val_scale, config.eps).item()
         f = forecast.numpy()
         scores = {"wape": wape(val.target, f), "mase": mean_mase(val.target, f, val.history, config.season)}
         return scores, loss, f
 
     baseline, best_loss, best_forecast = evaluate()
-    best, best_step, best_state, log = baseline, 0, snapshot(scored), []
+    best, best_step, best_state, log = baseline, 0, snapshot(model), []
     metric, unit = config.metric, "%" if config.metric == "wape" else ""
     bar = None
     if show_progress:
@@ -132,7 +132,7 @@ def train_global(
             )
             if scores[metric] < best[metric]:
                 best, best_step, best_loss, best_forecast = scores, step, val_loss, forecast
-                best_state = snapshot(scored)
+                best_state = snapshot(model)
             status = (
                 f"val {metric.upper()} {scores[metric]:.3f}{unit} (best {best[metric]:.3f}{unit} at step {best_step})"
             )
@@ -154,8 +154,6 @@ def train_global(
         bar.close()
     model.load_state_dict(best_state)
     model.eval()
-    if config.refit and (steps := shard.first(best_step)) > 0:
-        model = refit(series, line, config, shard, steps, show_progress)
     errors = calibration_errors(val.target, best_forecast, val.history, config)
     return GlobalResult(
         model=model,

@@ -8,7 +8,6 @@ no-network baseline, the same interval calibration.
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 import time
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from paxcast.service.core.contract import (
 )
 from paxcast.service.core.exceptions import ModelError
 from paxcast.service.core.hyperparameters import TrainConfig
+from paxcast.training.card import make_card
 from paxcast.training.data import Series
 from paxcast.training.export import export_onnx, parity, sample_histories
 from paxcast.training.series.selection import (
@@ -61,23 +61,14 @@ class Fitted:
     def config(self) -> TrainConfig:
         return self.result.config
 
+    @property
+    def covariates(self) -> None:
+        """A per-series graph reads no calendar."""
+        return None
+
     def card(self, name: str, version: str, onnx_sha256: str, data_file: str, data_sha256: str) -> ModelCard:
         """The model card of this fit registered as `name`/`version`."""
-        return ModelCard(
-            name=name,
-            version=version,
-            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            freq=self.freq,
-            hyperparameters=self.config,
-            training=self.training,
-            validation=self.validation,
-            selection=self.selection,
-            onnx=self.onnx,
-            intervals=self.intervals,
-            data_file=data_file,
-            data_sha256=data_sha256,
-            onnx_sha256=onnx_sha256,
-        )
+        return make_card(self, name, version, onnx_sha256, data_file, data_sha256)
 
 
 def select_design(series: list[Series], designs: list[TrainConfig], show_progress: bool):
@@ -151,7 +142,7 @@ def fit(
         for member in result.model.members:
             member.head.weight.data.zero_()
             member.head.bias.data.zero_()
-    onnx_path = export_onnx(result.model, workdir / "model.onnx", config.window)
+    onnx_path = export_onnx(result.model, workdir / "model.onnx", config)
     probe = sample_histories(series[0].y, config.window, 256, seed=config.seed)
     error = parity(result.model, onnx_path, probe)
     if not error <= PARITY_TOLERANCE:
