@@ -63,6 +63,20 @@ def wait_until(
         time.sleep(interval)
 
 
+def read_everything_sent(port: int, client_port: int) -> bool:
+    """Whether the server on `port` has accepted the connection from `client_port` and read all it was sent.
+
+    From /proc/net/tcp: a connection still in the accept queue has inode 0; rx_queue counts
+    the bytes the kernel holds that the server has not read yet.
+    """
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = (int(address.rsplit(":", 1)[1], 16) for address in fields[1:3])
+        if (local, remote) == (port, client_port):
+            return fields[9] != "0" and int(fields[4].split(":")[1], 16) == 0
+    return False
+
+
 def answers_200(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:

@@ -16,7 +16,7 @@ import os
 import threading
 import weakref
 
-# How late a line may reach the stream; live tests wait twice this long before reading a server's output.
+# How late a line may reach the stream (the live tests wait for the lines they expect: tests/service/live.py).
 FLUSH_SECONDS = 0.2
 
 

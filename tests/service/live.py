@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from paxcast.service.api.buffered_log import FLUSH_SECONDS
-from tests.serving import serve
+from tests.serving import serve, wait_until
 
 
 @contextlib.contextmanager
@@ -33,11 +32,45 @@ def scrape(base: str) -> dict[tuple[str, tuple], float]:
     }
 
 
-def access_lines(out: Path, settle: bool = True) -> list[dict]:
-    """The JSON request lines among the server's output; `settle` first waits out the access log's periodic flush."""
-    if settle:
-        time.sleep(2 * FLUSH_SECONDS)
-    return [json.loads(line) for line in out.read_text().splitlines() if line.startswith("{")]
+def access_lines(out: Path, until: Callable[[list[dict]], object] | None = None, timeout: float = 10) -> list[dict]:
+    """The JSON request lines among the server's output; with `until`, once `until(lines)` holds (within `timeout` s).
+
+    The access log writes the lines it gathered every FLUSH_SECONDS (service/api/buffered_log.py) and
+    the rest when the server stops, so a request's line may appear a little after its response:
+    wait for the lines a test expects rather than for a time. A line still being written is left out.
+    """
+
+    def complete_lines() -> list[dict]:
+        text = out.read_text(errors="replace")
+        return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines() if line.startswith("{")]
+
+    lines = complete_lines()
+    if until is not None:
+
+        def expected() -> object:
+            nonlocal lines
+            lines = complete_lines()
+            return until(lines)
+
+        try:
+            wait_until(expected, timeout, "the expected access log lines written")
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}; the last lines: {lines[-5:]}") from None
+    return lines
+
+
+def requests_counted(base: str, status: str, route: str = "/v1/forecast", method: str = "POST") -> float:
+    """How many requests the server's `/metrics` counts for (method, route, status)."""
+    key = ("paxcast_http_requests_total", (("method", method), ("route", route), ("status", status)))
+    return scrape(base).get(key, 0)
+
+
+def memory_back(pid: int, before_mb: float, timeout: float = 10) -> float:
+    """Wait until the process's resident memory is within 10 % of `before_mb`; return it (MB)."""
+    wait_until(
+        lambda: rss_mb(pid) <= before_mb * 1.10, timeout, f"resident memory back within 10 % of {before_mb:.0f} MB"
+    )
+    return rss_mb(pid)
 
 
 def rss_mb(pid: int) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import threading
+import time
 
 import httpx
 import numpy as np
@@ -22,17 +23,36 @@ from paxcast.service.inference.predictor import Predictor
 
 
 class Recorder:
-    """A stand-in predictor: row i of the output is row i of the input times 2; records each run's size."""
+    """A stand-in predictor: row i of the output is row i of the input times 2; records each run's size.
+
+    With a `gate`, every run waits at it until the test opens it; `entered` is set once a run has started.
+    """
 
     def __init__(self, gate: threading.Event | None = None):
         self.runs: list[int] = []
         self.gate = gate
+        self.entered = threading.Event()
 
     def run_rows(self, x: np.ndarray) -> np.ndarray:
+        self.entered.set()
         if self.gate is not None:
-            self.gate.wait(10)
+            assert self.gate.wait(10), "the test never opened the gate"
         self.runs.append(len(x))
         return x * 2
+
+
+async def started(event: threading.Event) -> None:
+    """Wait (in a thread, the loop stays free) until a run has set `event`: it is running, held at its gate."""
+    assert await asyncio.to_thread(event.wait, 10), "no run started"
+
+
+async def queued(batcher: Batcher, jobs: int) -> None:
+    """Wait until `jobs` jobs wait in the batcher's queue (the tasks that queue them need the loop to run)."""
+    deadline = time.monotonic() + 10
+    while batcher.queue is None or batcher.queue.qsize() < jobs:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{batcher.queue and batcher.queue.qsize()} jobs queued after 10 s, not {jobs}")
+        await asyncio.sleep(0.001)
 
 
 def rows(n: int, first: float) -> np.ndarray:
@@ -45,9 +65,9 @@ def test_concurrent_jobs_share_runs_and_get_their_rows_back_in_order():
         model, batcher = Recorder(gate), Batcher("m", max_rows=64, runners=1, inline_rows=0, threaded=True)
         inputs = [rows(k % 5 + 1, 100 * k) for k in range(20)]
         tasks = [asyncio.create_task(batcher.run(model, inputs[0]))]
-        await asyncio.sleep(0.05)  # the first run starts and is held at the gate
+        await started(model.entered)  # the first run starts and is held at the gate
         tasks += [asyncio.create_task(batcher.run(model, x)) for x in inputs[1:]]
-        await asyncio.sleep(0.05)  # every other job queues while it is busy
+        await queued(batcher, len(inputs) - 1)  # every other job queues while it is busy
         gate.set()
         outputs = await asyncio.gather(*tasks)
         await batcher.stop()
@@ -64,7 +84,8 @@ def test_concurrent_jobs_share_runs_and_get_their_rows_back_in_order():
 
 def test_a_large_request_runs_in_slices_and_small_ones_overtake_it():
     async def scenario():
-        model, batcher = Recorder(), Batcher("m", max_rows=10, runners=1, inline_rows=0, threaded=True)
+        gate = threading.Event()
+        model, batcher = Recorder(gate), Batcher("m", max_rows=10, runners=1, inline_rows=0, threaded=True)
         finished = []
 
         async def call(name, x):
@@ -73,32 +94,41 @@ def test_a_large_request_runs_in_slices_and_small_ones_overtake_it():
             return out
 
         big = asyncio.create_task(call("big", rows(100, 0)))
-        await asyncio.sleep(0)
+        await started(model.entered)  # its first slice runs, held at the gate
         small = [asyncio.create_task(call(f"small{k}", rows(1, 1000 + k))) for k in range(3)]
+        await queued(batcher, 3)  # the small ones queue while it runs; its next slice is not queued yet
+        gate.set()
         out = await big
-        await asyncio.gather(*small)
+        smalls = await asyncio.gather(*small)
         await batcher.stop()
-        return model.runs, finished, out
+        return model.runs, finished, out, smalls
 
-    runs, finished, out = asyncio.run(scenario())
+    runs, finished, out, smalls = asyncio.run(scenario())
     np.testing.assert_array_equal(out, rows(100, 0) * 2)
-    assert max(runs) <= 10 and finished[-1] == "big"  # every small request was answered before the big one ended
+    for k, answer in enumerate(smalls):
+        np.testing.assert_array_equal(answer, rows(1, 1000 + k) * 2)
+    assert runs == [10, 3] + [10] * 9  # the three small ones ran together between its first and second slice
+    assert finished == ["small0", "small1", "small2", "big"]
 
 
 def test_jobs_of_two_versions_never_share_a_run():
     async def scenario():
         gate = threading.Event()
-        old, new = Recorder(gate), Recorder()
+        old, new = Recorder(gate), Recorder(gate)
         batcher = Batcher("m", max_rows=64, runners=1, inline_rows=0, threaded=True)
-        tasks = [asyncio.create_task(batcher.run(old if k % 2 else new, rows(1, k))) for k in range(6)]
-        await asyncio.sleep(0.05)
+        tasks = [asyncio.create_task(batcher.run(new, rows(1, 0)))]
+        await started(new.entered)  # the first job runs, held at the gate ...
+        tasks += [asyncio.create_task(batcher.run(old if k % 2 else new, rows(1, k))) for k in range(1, 6)]
+        await queued(batcher, 5)  # ... while five others, of alternating versions, queue behind it
         gate.set()
-        await asyncio.gather(*tasks)
+        outputs = await asyncio.gather(*tasks)
         await batcher.stop()
-        return old.runs, new.runs
+        return old.runs, new.runs, outputs
 
-    old_runs, new_runs = asyncio.run(scenario())
-    assert sum(old_runs) == 3 and sum(new_runs) == 3
+    old_runs, new_runs, outputs = asyncio.run(scenario())
+    assert old_runs == [1, 1, 1] and new_runs == [1, 1, 1]  # a batch ends where the version changes
+    for k, out in enumerate(outputs):
+        np.testing.assert_array_equal(out, rows(1, k) * 2)
 
 
 def test_a_client_that_goes_away_leaves_the_batch_intact():
@@ -106,10 +136,10 @@ def test_a_client_that_goes_away_leaves_the_batch_intact():
         gate = threading.Event()
         model, batcher = Recorder(gate), Batcher("m", max_rows=64, runners=1, inline_rows=0, threaded=True)
         first = asyncio.create_task(batcher.run(model, rows(1, 0)))
-        await asyncio.sleep(0.02)
+        await started(model.entered)
         leaving = asyncio.create_task(batcher.run(model, rows(2, 10)))
         staying = asyncio.create_task(batcher.run(model, rows(3, 20)))
-        await asyncio.sleep(0.02)
+        await queued(batcher, 2)
         leaving.cancel()
         gate.set()
         out = await staying
@@ -254,13 +284,17 @@ def test_with_two_runners_a_large_request_runs_two_slices_at_once():
     class Overlap(Recorder):
         def __init__(self):
             super().__init__()
-            self.lock, self.now, self.most = threading.Lock(), 0, 0
+            self.lock, self.now, self.most, self.calls = threading.Lock(), 0, 0, 0
+            self.both_running = threading.Barrier(2, timeout=10)
 
         def run_rows(self, x):
             with self.lock:
                 self.now += 1
                 self.most = max(self.most, self.now)
-            threading.Event().wait(0.02)  # a run long enough for the other runner to start one
+                self.calls += 1
+                first_two = self.calls <= 2
+            if first_two:  # the first two runs meet here: each returns only once the other has started
+                self.both_running.wait()
             with self.lock:
                 self.now -= 1
             return super().run_rows(x)
@@ -280,18 +314,19 @@ def test_with_one_runner_a_large_request_runs_in_a_thread_beside_small_batches()
     class HoldsBig(Recorder):
         def __init__(self):
             super().__init__()
-            self.release = threading.Event()
+            self.release, self.big_started = threading.Event(), threading.Event()
 
         def run_rows(self, x):
             if len(x) > 10:
-                self.release.wait(10)  # the large request is still running ...
+                self.big_started.set()
+                assert self.release.wait(10)  # the large request is still running ...
             return super().run_rows(x)
 
     async def scenario():
         model = HoldsBig()
         batcher = Batcher("m", max_rows=10, runners=1)  # one runner: batches on the event loop
         big = asyncio.create_task(batcher.run(model, rows(100, 0)))
-        await asyncio.sleep(0.05)
+        await started(model.big_started)
         small = await asyncio.wait_for(batcher.run(model, rows(1, 7)), 5)  # ... and a small one is answered
         assert not big.done()
         model.release.set()

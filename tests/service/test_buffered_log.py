@@ -3,9 +3,9 @@ and a broken stream never raised into the caller."""
 
 import io
 import logging
-import time
 
 from paxcast.service.api.buffered_log import BufferedStreamHandler
+from tests.serving import wait_until
 
 
 class CountingStream(io.StringIO):
@@ -19,7 +19,12 @@ class CountingStream(io.StringIO):
 
 
 class BrokenStream(io.StringIO):
+    def __init__(self):
+        super().__init__()
+        self.attempts = 0
+
     def write(self, text: str) -> int:
+        self.attempts += 1
         raise BrokenPipeError("the reader went away")
 
 
@@ -47,10 +52,8 @@ def test_the_background_thread_writes_within_the_flush_period():
     stream = CountingStream()
     handler = BufferedStreamHandler(stream, flush_seconds=0.05)
     logger_with(handler).info("one line")
-    deadline = time.monotonic() + 10
-    while not stream.getvalue() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert stream.getvalue() == "one line\n"
+    wait_until(stream.getvalue, 10, "the line written", interval=0.01)
+    assert stream.getvalue() == "one line\n" and stream.writes == 1
     handler.close()
 
 
@@ -66,15 +69,19 @@ def test_a_full_buffer_is_written_at_once_and_close_writes_the_rest():
 
 
 def test_a_broken_stream_is_reported_never_raised_and_the_flusher_keeps_going(capsys):
-    handler = BufferedStreamHandler(BrokenStream(), flush_seconds=0.02, max_chars=10)
+    broken = BrokenStream()
+    handler = BufferedStreamHandler(broken, flush_seconds=0.02, max_chars=10)
     log = logger_with(handler)
     log.info("a line longer than ten characters")  # fills the buffer: written (and failing) inside emit
+    assert broken.attempts == 1
     log.info("short")
-    time.sleep(0.2)  # several flush periods, each failing
+    wait_until(lambda: broken.attempts == 2, 10, "the flusher tried to write 'short'", interval=0.01)
+    log.info("again")  # the flusher survived its failure: it tries this one too
+    wait_until(lambda: broken.attempts == 3, 10, "the flusher tried to write 'again'", interval=0.01)
     assert handler.flusher.is_alive()
-    assert "BrokenPipeError" in capsys.readouterr().err
+    assert capsys.readouterr().err.count("BrokenPipeError: the reader went away") == 3
     handler.stream = CountingStream()  # the reader is back
     log.info("after")
-    handler.flush()
+    wait_until(handler.stream.getvalue, 10, "the flusher wrote 'after'", interval=0.01)
     assert handler.stream.getvalue() == "after\n"
     handler.close()

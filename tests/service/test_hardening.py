@@ -55,17 +55,42 @@ def test_unknown_fields_beside_a_bad_field_report_the_field(client):
     assert response.json() == {"detail": "horizon: Input should be greater than or equal to 1 (and 2000 more problems)"}
 
 
-@pytest.mark.parametrize("depth", [100, 1_000, 100_000])
-def test_deeply_nested_json_is_400_without_a_traceback(client, caplog, depth):
-    raw = b"[" * depth + b"]" * depth
+# pydantic-core's JSON parser reads at most this many nested arrays and objects; one more is a parse error.
+PARSER_DEPTH = 201
+IN_HISTORY = b'{"series":[{"id":"a","history":'  # three levels deep already: object, list, object
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+@pytest.mark.parametrize("depth", [PARSER_DEPTH + 1, 1_000, 100_000])  # 100,000: a big body, parsed off the loop
+def test_json_nested_deeper_than_the_parser_reads_is_400_naming_where_without_a_traceback(client, caplog, depth):
     with caplog.at_level(logging.DEBUG):
-        response = client.post("/v1/forecast", content=raw)
-    assert response.status_code in (400, 422)
-    assert response.status_code == 400 or response.json() == {"detail": "body: Input should be an object"}
+        bare = client.post("/v1/forecast", content=nested(depth))
+        in_history = client.post("/v1/forecast", content=IN_HISTORY + nested(depth) + b'}],"horizon":1}')
+    assert (bare.status_code, bare.json()) == (
+        400,
+        {"detail": "request body is not valid JSON: recursion limit exceeded at line 1 column 202"},
+    )
+    column = len(IN_HISTORY) + PARSER_DEPTH + 1 - 3  # the first bracket past the limit
+    assert (in_history.status_code, in_history.json()) == (
+        400,
+        {"detail": f"request body is not valid JSON: recursion limit exceeded at line 1 column {column}"},
+    )
     assert "Traceback" not in caplog.text and "RecursionError" not in caplog.text
-    nested_in_series = b'{"series":[{"id":"a","history":' + b"[" * depth + b"]" * depth + b'}],"horizon":1}'
-    response = client.post("/v1/forecast", content=nested_in_series)
-    assert response.status_code in (400, 422), response.text
+
+
+@pytest.mark.parametrize("depth", [100, PARSER_DEPTH])
+def test_json_nested_as_deep_as_the_parser_reads_is_validated_as_any_body(client, depth):
+    """Within the parser's depth the body is JSON: the schema refuses it (422) and names the field."""
+    bare = client.post("/v1/forecast", content=nested(depth))
+    assert (bare.status_code, bare.json()) == (422, {"detail": "body: Input should be an object"})
+    in_history = client.post("/v1/forecast", content=IN_HISTORY + nested(depth - 3) + b'}],"horizon":1}')
+    assert (in_history.status_code, in_history.json()) == (
+        422,
+        {"detail": "series 'a': history[0]: Input should be a valid number"},
+    )
 
 
 def test_timestamps_past_year_9999_are_422_naming_the_rule(client, air_history):

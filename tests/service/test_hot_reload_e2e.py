@@ -38,7 +38,7 @@ class Traffic(threading.Thread):
                         self.versions.append((response.json()["model"]["version"], response.headers["X-Model-Version"]))
                 except httpx.HTTPError as exc:
                     self.failures.append(repr(exc))
-                time.sleep(0.005)
+                time.sleep(0.005)  # pacing, not a wait: the server and the retrain share the 2 cores with us
 
 
 @pytest.mark.e2e

@@ -8,29 +8,14 @@ import signal
 import socket
 import time
 import urllib.request
-from pathlib import Path
 
 import httpx
 import pytest
 from live import access_lines, scrape
 
-from tests.serving import serve, wait_until
+from tests.serving import read_everything_sent, serve, wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def read_everything_sent(port: int, client_port: int) -> bool:
-    """Whether the server on `port` has accepted the connection from `client_port` and read all it was sent.
-
-    From /proc/net/tcp: a connection still in the accept queue has inode 0; rx_queue counts
-    the bytes the kernel holds that the server has not read yet.
-    """
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, remote = (int(address.rsplit(":", 1)[1], 16) for address in fields[1:3])
-        if (local, remote) == (port, client_port):
-            return fields[9] != "0" and int(fields[4].split(":")[1], 16) == 0
-    return False
 
 
 def forecast_body(history: list[float], n: int = 1, horizon: int = 6) -> dict:
@@ -94,7 +79,7 @@ def test_metrics_add_up_across_two_workers_and_sigterm_exits_0(registry, tmp_pat
                 assert response.status == 200
             sent += 1
             # Without settling: a line written late only means a few more requests before both pids show.
-            pids = {line["pid"] for line in access_lines(out, settle=False) if line["path"] == "/v1/forecast"}
+            pids = {line["pid"] for line in access_lines(out) if line["path"] == "/v1/forecast"}
         assert len(pids) == 2, "both workers should have answered"
         key = ("paxcast_http_requests_total", (("method", "POST"), ("route", "/v1/forecast"), ("status", "200")))
         for _ in range(4):  # whichever worker answers the scrape reports the sum of both
@@ -112,12 +97,19 @@ def test_metrics_add_up_across_two_workers_and_sigterm_exits_0(registry, tmp_pat
             client_port = sock.getsockname()[1]
             wait_until(lambda: read_everything_sent(server.port, client_port), 10, "the first half read")
             process.send_signal(signal.SIGTERM)
-            # No condition to poll: with two workers the parent keeps the listening socket until they exit.
-            time.sleep(0.5)  # the workers are shutting down, one waiting for this request
+            # With two workers the parent keeps the listening socket until they exit, so new connections
+            # cannot tell; the worker holding this request says (uvicorn's log) that it drains it.
+            wait_until(
+                lambda: "Waiting for connections to close." in server.output(),
+                10,
+                "a worker shutting down and waiting for this request",
+                alive=process,
+            )
             sock.sendall(body[len(body) // 2 :])
             assert sock.recv(1 << 16).startswith(b"HTTP/1.1 200")
         assert process.wait(timeout=30) == 0
-    assert [line["status"] for line in access_lines(out, settle=False) if line["request_id"] == "last-one"] == [200]
+    # Read after the server stopped: its workers wrote every gathered line at their shutdown.
+    assert [line["status"] for line in access_lines(out) if line["request_id"] == "last-one"] == [200]
 
 
 def test_sigterm_stops_accepting_and_finishes_the_request_in_flight(registry, tmp_path, air_history):

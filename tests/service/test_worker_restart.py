@@ -28,7 +28,7 @@ def worker_pids(base: str, out, want: int, exclude: set = frozenset(), timeout: 
             urllib.request.urlopen(request, timeout=5).read()
         except OSError:
             pass
-        pids = {line["pid"] for line in access_lines(out, settle=False) if line["path"] == "/healthz"} - set(exclude)
+        pids = {line["pid"] for line in access_lines(out) if line["path"] == "/healthz"} - set(exclude)
         if len(pids) >= want:
             return pids
         assert time.monotonic() < deadline, f"only workers {pids} answered"
