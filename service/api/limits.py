@@ -156,8 +156,19 @@ class BodySizeLimit:
                 await asyncio.get_running_loop().run_in_executor(None, malloc_trim, 0)
 
 
+# The most bytes one forecast number takes in the response: orjson's longest float, "-1.2345678901234567e-308",
+# plus its comma. Bounds the response before any work is done.
+BYTES_PER_NUMBER = 24
+
+
+def response_bytes_bound(body: ForecastRequest) -> int:
+    """Upper bound of the forecast response's numbers, in bytes: series x horizon x (1 + 2 x levels) numbers."""
+    return len(body.series) * body.horizon * (1 + 2 * len(body.level or ())) * BYTES_PER_NUMBER
+
+
 def check_request_limits(body: ForecastRequest, settings: Settings) -> None:
-    """413 naming the setting when a parsed request has more series, or longer histories, than allowed."""
+    """413 naming the setting when a parsed request has more series, or longer histories, than allowed, or
+    when its response could exceed PAXCAST_MAX_RESPONSE_BYTES."""
     if len(body.series) > settings.max_series:
         raise HTTPException(
             413, f"request has {len(body.series)} series; the limit is {settings.max_series} (PAXCAST_MAX_SERIES)"
@@ -169,3 +180,11 @@ def check_request_limits(body: ForecastRequest, settings: Settings) -> None:
                 f"series '{s.id}': history has {len(s.history)} values; "
                 f"the limit is {settings.max_history} (PAXCAST_MAX_HISTORY)",
             )
+    estimate = response_bytes_bound(body)
+    if estimate > settings.max_response_bytes:
+        raise HTTPException(
+            413,
+            f"the response could take {estimate} bytes ({len(body.series)} series x horizon {body.horizon} x "
+            f"{1 + 2 * len(body.level or ())} numbers x {BYTES_PER_NUMBER} bytes); the limit is "
+            f"{settings.max_response_bytes} (PAXCAST_MAX_RESPONSE_BYTES)",
+        )

@@ -86,8 +86,9 @@ async def answer(request: Request, model: Serving | None) -> JSONBytes:
     started = time.perf_counter()
     rows = await model.batcher.run(predictor, prepared.x, prepared.calendar)
     metrics.observe_forecast(predictor.name, time.perf_counter() - started, len(body.series), body.horizon)
-    result = await run_in_threadpool(predictor.finish, prepared, rows) if offload else predictor.finish(prepared, rows)
-    return forecast_response(result)
+    if offload:  # finish and render off the event loop: a large answer must not stall /healthz
+        return await run_in_threadpool(lambda: forecast_response(predictor.finish(prepared, rows)))
+    return forecast_response(predictor.finish(prepared, rows))
 
 
 async def forecast_with(name: str, request: Request) -> JSONBytes:

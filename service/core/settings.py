@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest request body accepted (413 above)")
     max_series: int = Field(10_000, ge=1, description="most series in one request")
     max_history: int = Field(10_000, ge=1, description="most values in one series' history")
+    max_response_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description="largest forecast response, estimated before any work as series x horizon x (1 + 2 x levels)"
+        " x 24 bytes per number (413 above)",
+    )
     log_level: str = Field("info", description="log level of the service and uvicorn")
     read_timeout: float = Field(
         30.0, gt=0, description="seconds a request's head, and then its whole body, may take to arrive (408 after)"

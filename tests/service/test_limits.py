@@ -62,3 +62,22 @@ def test_horizon_beyond_the_model_is_422(small_client):
     response = small_client.post("/v1/forecast", json=body_of(1, 24, horizon=13))
     assert response.status_code == 422
     assert response.json() == {"detail": "horizon 13 exceeds the model's horizon 12"}
+
+
+def test_response_over_the_limit_is_413_before_any_work(make_client, monkeypatch):
+    from paxcast.service.inference.predictor import Predictor
+
+    prepared = []
+    original = Predictor.prepare
+    monkeypatch.setattr(Predictor, "prepare", lambda self, body: prepared.append(body) or original(self, body))
+    client = make_client(max_response_bytes=2000)
+    body = {**body_of(3, 24), "level": [50, 60, 70, 80, 90]}
+    response = client.post("/v1/forecast", json=body)
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "the response could take 2376 bytes (3 series x horizon 3 x 11 numbers x 24 bytes); "
+        "the limit is 2000 (PAXCAST_MAX_RESPONSE_BYTES)"
+    }
+    assert prepared == []
+    assert client.post("/v1/forecast", json=body_of(3, 24)).status_code == 200
+    assert len(prepared) == 1
