@@ -54,7 +54,16 @@ def request_children(method: str, route: str, status: int) -> tuple:
     return REQUESTS.labels(*labels), REQUEST_SECONDS.labels(*labels)
 
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """The method as a label: any other (a fuzzer's `FUZZ123`) is "other", so label sets stay bounded."""
+    return method if method in METHODS else "other"
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    method = method_label(method)
     count, duration = request_children(method, route, status)
     count.inc()
     duration.observe(seconds)

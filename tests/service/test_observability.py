@@ -178,3 +178,14 @@ def test_a_client_gone_mid_upload_is_counted_as_499_without_a_traceback(client, 
     assert [line["status"] for line in lines] == [499]
     assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
     assert sent == []
+
+
+def test_odd_methods_and_paths_keep_the_metrics_bounded(client):
+    client.get("/nowhere-0")
+    before = len(client.get("/metrics").content)
+    for i in range(300):
+        client.request(f"FUZZ{i}", f"/nowhere-{i}")
+    samples = scrape(client)
+    assert len(client.get("/metrics").content) < before + 4000
+    methods = {dict(labels)["method"] for (name, labels) in samples if name == "paxcast_http_requests_total"}
+    assert "FUZZ7" not in methods and "other" in methods
