@@ -57,9 +57,19 @@ def run(host: str | None = None, port: int | None = None) -> None:
 def check_host(settings: Settings) -> None:
     """Resolve the bind address before anything starts: uvicorn's own error would not name it."""
     try:
-        socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)[0]
     except (socket.gaierror, UnicodeError) as exc:
         raise SettingsError(f"PAXCAST_HOST={settings.host!r} cannot be resolved ({exc})") from None
+    # Bind once, as uvicorn will (SO_REUSEADDR), so a port in use is one line before any
+    # model loads or worker starts, not five "serving" lines and uvicorn's Errno 98.
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise SettingsError(
+                f"PAXCAST_PORT={settings.port} cannot be bound on PAXCAST_HOST={settings.host!r} ({exc.strerror})"
+            ) from None
 
 
 def _exit_cleanly(signum, frame) -> None:
