@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import sys
@@ -80,5 +81,23 @@ def app_factory():
     """What each uvicorn worker runs: process-wide log record settings, then the app."""
     from paxcast.service.api.app import create_app
 
+    die_with_supervisor()
     observability.lean_log_records()
     return create_app()
+
+
+def die_with_supervisor() -> None:
+    """In a uvicorn worker (a spawned child): ask Linux to SIGTERM it when the supervisor dies.
+
+    A SIGKILLed supervisor runs no shutdown: its workers kept serving as orphans and held the port.
+    """
+    import ctypes
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent.pid:  # the supervisor died before the prctl call
+        os.kill(os.getpid(), signal.SIGTERM)
