@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import sys
@@ -57,9 +58,19 @@ def run(host: str | None = None, port: int | None = None) -> None:
 def check_host(settings: Settings) -> None:
     """Resolve the bind address before anything starts: uvicorn's own error would not name it."""
     try:
-        socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)[0]
     except (socket.gaierror, UnicodeError) as exc:
         raise SettingsError(f"PAXCAST_HOST={settings.host!r} cannot be resolved ({exc})") from None
+    # Bind once, as uvicorn will (SO_REUSEADDR), so a port in use is one line before any
+    # model loads or worker starts, not five "serving" lines and uvicorn's Errno 98.
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise SettingsError(
+                f"PAXCAST_PORT={settings.port} cannot be bound on PAXCAST_HOST={settings.host!r} ({exc.strerror})"
+            ) from None
 
 
 def _exit_cleanly(signum, frame) -> None:
@@ -70,5 +81,23 @@ def app_factory():
     """What each uvicorn worker runs: process-wide log record settings, then the app."""
     from paxcast.service.api.app import create_app
 
+    die_with_supervisor()
     observability.lean_log_records()
     return create_app()
+
+
+def die_with_supervisor() -> None:
+    """In a uvicorn worker (a spawned child): ask Linux to SIGTERM it when the supervisor dies.
+
+    A SIGKILLed supervisor runs no shutdown: its workers kept serving as orphans and held the port.
+    """
+    import ctypes
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent.pid:  # the supervisor died before the prctl call
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -54,7 +54,16 @@ def request_children(method: str, route: str, status: int) -> tuple:
     return REQUESTS.labels(*labels), REQUEST_SECONDS.labels(*labels)
 
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """The method as a label: any other (a fuzzer's `FUZZ123`) is "other", so label sets stay bounded."""
+    return method if method in METHODS else "other"
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    method = method_label(method)
     count, duration = request_children(method, route, status)
     count.inc()
     duration.observe(seconds)
@@ -97,6 +106,20 @@ def drop_dead_workers(path: str) -> list[int]:
     return sorted(dead)
 
 
+STALE_DIRECTORY = re.compile(r"paxcast-metrics-(\d+)-.+")
+
+
+def drop_stale_directories(parent: str) -> list[str]:
+    """Remove the metrics directories of supervisors that died without cleaning up (SIGKILL)."""
+    dropped = []
+    for entry in os.scandir(parent):
+        match = STALE_DIRECTORY.fullmatch(entry.name)
+        if match and entry.is_dir(follow_symlinks=False) and not alive(int(match.group(1))):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            dropped.append(entry.name)
+    return dropped
+
+
 def prepare_multiprocess(workers: int) -> None:
     """Before uvicorn spawns `workers` > 1 processes: give them a fresh metrics directory.
 
@@ -111,7 +134,8 @@ def prepare_multiprocess(workers: int) -> None:
         os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
         worker_stopped(os.getpid())
         return
-    path = tempfile.mkdtemp(prefix="paxcast-metrics-")
+    drop_stale_directories(tempfile.gettempdir())
+    path = tempfile.mkdtemp(prefix=f"paxcast-metrics-{os.getpid()}-")
     os.environ[MULTIPROC_ENV] = path
     atexit.register(shutil.rmtree, path, ignore_errors=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -178,3 +179,27 @@ def test_a_client_gone_mid_upload_is_counted_as_499_without_a_traceback(client, 
     assert [line["status"] for line in lines] == [499]
     assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
     assert sent == []
+
+
+def test_odd_methods_and_paths_keep_the_metrics_bounded(client):
+    client.get("/nowhere-0")
+    before = len(client.get("/metrics").content)
+    for i in range(300):
+        client.request(f"FUZZ{i}", f"/nowhere-{i}")
+    samples = scrape(client)
+    assert len(client.get("/metrics").content) < before + 4000
+    methods = {dict(labels)["method"] for (name, labels) in samples if name == "paxcast_http_requests_total"}
+    assert "FUZZ7" not in methods and "other" in methods
+
+
+def test_a_dead_supervisors_metrics_directory_is_removed_at_start(tmp_path):
+    import subprocess
+    import sys
+
+    from paxcast.service.api import metrics
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / f"paxcast-metrics-{int(dead.stdout)}-abc").mkdir()
+    (tmp_path / f"paxcast-metrics-{os.getpid()}-live").mkdir()
+    assert metrics.drop_stale_directories(str(tmp_path)) == [f"paxcast-metrics-{int(dead.stdout)}-abc"]
+    assert [p.name for p in tmp_path.iterdir()] == [f"paxcast-metrics-{os.getpid()}-live"]

@@ -138,3 +138,35 @@ def test_sigterm_stops_accepting_and_finishes_the_request_in_flight(registry, tm
         assert head.startswith(b"HTTP/1.1 200")
         assert len(json.loads(payload)["forecasts"]) == 500
         assert process.wait(timeout=30) == 0
+
+
+def test_a_port_in_use_is_one_line_naming_paxcast_port_before_any_worker(monkeypatch, capsys):
+    from paxcast.service.api import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("PAXCAST_HOST", "127.0.0.1")
+        monkeypatch.setenv("PAXCAST_PORT", str(port))
+        monkeypatch.setattr(main.ServedModels, "load_all", lambda self: pytest.fail("loaded models first"))
+        with pytest.raises(SystemExit) as exit_:
+            main.run()
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"PAXCAST_PORT={port}" in err[0] and "127.0.0.1" in err[0]
+
+
+@pytest.mark.e2e
+def test_workers_die_with_a_sigkilled_supervisor(registry, tmp_path):
+    def refused() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+        except OSError:
+            return True
+        return False
+
+    with serve(registry, tmp_path / "serve.log", workers=2) as server:
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(10)
+        wait_until(refused, 20, "the orphaned workers to stop serving", interval=0.1)
