@@ -19,7 +19,7 @@ from onnx import TensorProto, helper
 from paxcast.service.cli.main import main
 from paxcast.service.core.contract import sha256_of
 from paxcast.service.core.registry import current_version
-from tests.serving import serve_until_it_exits
+from tests.serving import free_port, serve_until_it_exits
 
 NAME = "air_passengers"
 BAD = "29990101T000000Z"
@@ -127,7 +127,7 @@ def test_rollback_refuses_a_version_folder_that_links_out_of_the_registry(regist
 
 
 def serve_once(registry) -> subprocess.CompletedProcess:
-    return serve_until_it_exits(registry, PAXCAST_PORT="1")  # never reached: start-up fails before binding
+    return serve_until_it_exits(registry, PAXCAST_PORT=str(free_port()))  # a free port: the card check must fail
 
 
 @pytest.mark.e2e  # a real `paxcast serve` process (that refuses to start)
