@@ -70,7 +70,7 @@ def register(
         for item in staging.iterdir():
             with item.open("rb") as handle:
                 os.fsync(handle.fileno())
-        check(staging, version=version)  # refuse to publish anything the service would refuse to load
+        check(staging, version=version, name=name)  # refuse to publish anything the service would refuse to load
         os.rename(staging, base / version)
         fsync_dir(base)
     except BaseException:
@@ -86,7 +86,7 @@ def register(
 def set_current(root: str | Path, name: str, version: str, *, check: LoadCheck) -> None:
     """Point `<root>/<name>/CURRENT` at an existing, complete version that passes `check`, atomically."""
     base = Path(root) / name
-    check(base / version)
+    check(base / version, version=version, name=name)
     write_atomic(base / POINTER, (version + "\n").encode())
 
 

@@ -106,7 +106,7 @@ class ModelHolder:
         if version in self.refused and not recheck:
             raise VersionRefused(self.refused[version])
         try:
-            new = Predictor.load(self.base / version, threads=self.settings.threads, version=version)
+            new = Predictor.load(self.base / version, threads=self.settings.threads, version=version, name=self.name)
         except ModelError as exc:  # any failed check: card, hash, onnxruntime, probe
             self.refuse(version, f"version {version} refused: {exc}", old, recheck, report)
         self.refused.pop(version, None)

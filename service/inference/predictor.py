@@ -99,10 +99,18 @@ class Predictor:
     quantile_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def load(cls, version_dir: str | Path, threads: int = 1, version: str | None = None) -> Predictor:
-        """Load `version_dir` and run every check a served version must pass; ModelError names what failed."""
+    def load(
+        cls, version_dir: str | Path, threads: int = 1, version: str | None = None, name: str | None = None
+    ) -> Predictor:
+        """Load `version_dir` and run every check a served version must pass; ModelError names what failed.
+
+        `name` is the model it will be served as (default: the folder above `version_dir`): a card naming
+        another model is refused, so no other model's version is ever served under this name."""
         version_dir = Path(version_dir)
         card = read_card(version_dir, version=version)
+        expected = name if name is not None else version_dir.resolve().parent.name
+        if card.name != expected:
+            raise ModelError(f"{version_dir.name}: the card names model {card.name!r}, served as {expected!r}")
         try:
             session = make_session(version_dir / ONNX_FILE, threads)
         except Exception as exc:  # onnxruntime raises its own types for corrupt graphs
@@ -375,10 +383,10 @@ def check_finite(
             raise InvalidInput(f"series '{ids[bad[0]]}': the {label}% interval is not finite in float32; {beyond}")
 
 
-def check_servable(version_dir: str | Path, version: str | None = None) -> None:
+def check_servable(version_dir: str | Path, version: str | None = None, name: str | None = None) -> None:
     """The service's own load check (card, hash, onnxruntime, probe), as `core.publish` takes it: what passes
     here is what the service will serve, so nothing else is ever published."""
-    Predictor.load(version_dir, version=version)
+    Predictor.load(version_dir, version=version, name=name)
 
 
 def level_label(level: float) -> str:

@@ -13,7 +13,7 @@ from paxcast.service.api.app import create_app
 from paxcast.service.core.atomic import write_atomic
 from paxcast.service.core.contract import read_card
 from paxcast.service.core.exceptions import ModelError
-from paxcast.service.core.publish import register
+from paxcast.service.core.publish import register, rollback
 from paxcast.service.core.registry import current_version
 from paxcast.service.core.settings import Settings
 from paxcast.service.inference.holder import ServedModels
@@ -253,3 +253,16 @@ def test_one_real_paxcast_serve_serves_two_models_and_reloads_one(models_root, a
             f"model '{GRU}' is not loaded: version 19990101T000000Z refused"
         )
         assert call(server.base, "/v1/forecast", body(air_history))[0] == 200
+
+
+def test_another_models_version_is_refused_under_this_name(models_root):
+    other = models_root / GRU / current_version(models_root, GRU)
+    planted = models_root / "air_passengers" / "20990101T000000Z"
+    shutil.copytree(other, planted)
+    card = json.loads((planted / "model.json").read_text())
+    (planted / "model.json").write_text(json.dumps({**card, "version": planted.name}))
+    with pytest.raises(ModelError, match=f"the card names model '{GRU}', served as 'air_passengers'"):
+        check_servable(planted, version=planted.name)
+    with pytest.raises(ModelError, match="served as 'air_passengers'"):
+        rollback(models_root, "air_passengers", planted.name, check=check_servable)
+    assert current_version(models_root, "air_passengers") != planted.name
