@@ -161,9 +161,14 @@ class BodySizeLimit:
 BYTES_PER_NUMBER = 24
 
 
+def numbers_per_step(body: ForecastRequest) -> int:
+    """The numbers each forecast step returns: the mean, and a lower and an upper bound per level."""
+    return 1 + 2 * len(body.level or ())
+
+
 def response_bytes_bound(body: ForecastRequest) -> int:
-    """Upper bound of the forecast response's numbers, in bytes: series x horizon x (1 + 2 x levels) numbers."""
-    return len(body.series) * body.horizon * (1 + 2 * len(body.level or ())) * BYTES_PER_NUMBER
+    """Upper bound of the forecast response's numbers, in bytes: series x horizon x numbers per step."""
+    return len(body.series) * body.horizon * numbers_per_step(body) * BYTES_PER_NUMBER
 
 
 def check_request_limits(body: ForecastRequest, settings: Settings) -> None:
@@ -185,6 +190,6 @@ def check_request_limits(body: ForecastRequest, settings: Settings) -> None:
         raise HTTPException(
             413,
             f"the response could take {estimate} bytes ({len(body.series)} series x horizon {body.horizon} x "
-            f"{1 + 2 * len(body.level or ())} numbers x {BYTES_PER_NUMBER} bytes); the limit is "
+            f"{numbers_per_step(body)} numbers x {BYTES_PER_NUMBER} bytes); the limit is "
             f"{settings.max_response_bytes} (PAXCAST_MAX_RESPONSE_BYTES)",
         )
