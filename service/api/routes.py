@@ -11,9 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from paxcast.service.api.limits import check_request_limits
+from paxcast.service.api.limits import check_request_limits, response_bytes_bound
 from paxcast.service.api.parsing import read_forecast_request
-from paxcast.service.api.responses import JSONBytes, forecast_response
+from paxcast.service.api.responses import forecast_response, streamed_forecast_response
 from paxcast.service.api.schemas import ForecastResponse, ModelRef, ModelSummary, Problem, Readiness
 from paxcast.service.core.contract import ModelCard
 from paxcast.service.inference import metrics
@@ -23,6 +23,8 @@ from paxcast.service.inference.predictor import Predictor
 
 # Requests with more series are checked and finished in a worker thread so one big request cannot stall the event loop.
 INLINE_SERIES = 64
+# Answers that may be larger than this (limits.response_bytes_bound) are streamed, rendered part by part.
+STREAM_BYTES = 8 << 20
 
 router = APIRouter()
 ERRORS = {code: {"model": Problem} for code in (400, 404, 413, 422, 503)}
@@ -73,7 +75,7 @@ REQUEST_BODY = {
 FORECAST = dict(response_model=ForecastResponse, responses=ERRORS, openapi_extra=REQUEST_BODY)
 
 
-async def answer(request: Request, model: Serving | None) -> JSONBytes:
+async def answer(request: Request, model: Serving | None) -> Response:
     """Parse, check (before queuing: a bad request fails alone), forecast in a shared batch, finish, render.
 
     `model` None: the default model, or the one served for the request's `freq`."""
@@ -86,17 +88,21 @@ async def answer(request: Request, model: Serving | None) -> JSONBytes:
     started = time.perf_counter()
     rows = await model.batcher.run(predictor, prepared.x, prepared.calendar)
     metrics.observe_forecast(predictor.name, time.perf_counter() - started, len(body.series), body.horizon)
-    if offload:  # finish and render off the event loop: a large answer must not stall /healthz
-        return await run_in_threadpool(lambda: forecast_response(predictor.finish(prepared, rows)))
-    return forecast_response(predictor.finish(prepared, rows))
+    if not offload:
+        return forecast_response(predictor.finish(prepared, rows))
+    # finish and render off the event loop: a large answer must not stall /healthz
+    result = await run_in_threadpool(predictor.finish, prepared, rows)
+    if response_bytes_bound(body) > STREAM_BYTES:
+        return streamed_forecast_response(result)
+    return await run_in_threadpool(forecast_response, result)
 
 
-async def forecast_with(name: str, request: Request) -> JSONBytes:
+async def forecast_with(name: str, request: Request) -> Response:
     """Forecast `horizon` steps for every posted series with model `name`, in one batch."""
     return await answer(request, serving(name, request))
 
 
-async def forecast(request: Request) -> JSONBytes:
+async def forecast(request: Request) -> Response:
     """Forecast with the default model (PAXCAST_MODEL_NAME), or with the model served for the request's `freq`
     (PAXCAST_MODELS_BY_FREQ: monthly general_monthly, quarterly general_quarterly)."""
     return await answer(request, None)

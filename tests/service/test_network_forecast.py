@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paxcast.service.api.app import create_app
+from paxcast.service.api.routes import INLINE_SERIES
 from paxcast.service.core.settings import Settings
 
 HISTORY = [100.0 + 20 * (k % 7 < 5) for k in range(40)]
@@ -120,3 +121,37 @@ def test_concurrent_requests_batched_together_get_what_one_request_alone_gets(st
     for single, batched in zip(alone, responses, strict=True):
         assert batched.status_code == 200
         np.testing.assert_allclose(batched.json()["forecasts"][0]["mean"], single["forecasts"][0]["mean"], rtol=1e-6)
+
+
+def test_a_large_answer_is_streamed_in_parts_and_is_the_same_json(stations, monkeypatch):
+    """Issue 30: a 120 MB answer was rendered by one orjson call holding the GIL (~300 ms with /healthz
+    waiting) and held whole in memory. Answers larger than STREAM_BYTES are rendered part by part as the
+    client takes them; the bytes are the ones a single render writes."""
+    from paxcast.service.api import responses, routes
+
+    series = [
+        {"id": f"station-{k}", "history": [v + k for v in HISTORY], "start": "2019-12-01"}
+        for k in range(INLINE_SERIES + 5)
+    ]
+    whole = post(stations, series, level=[50, 80, 95])
+    assert whole.status_code == 200 and "content-length" in whole.headers
+
+    monkeypatch.setattr(routes, "STREAM_BYTES", 0)
+    monkeypatch.setattr(responses, "PART_BYTES", 2_000)  # ~5 series per part
+    streamed = post(stations, series, level=[50, 80, 95])
+    assert streamed.status_code == 200 and "content-length" not in streamed.headers
+    assert streamed.headers["x-model-version"] == whole.headers["x-model-version"]
+    assert streamed.content == whole.content
+
+
+def test_parts_join_to_the_single_render_with_and_without_intervals_and_timestamps(global_registry):
+    from paxcast.service.api.responses import forecast_parts, forecast_response
+    from paxcast.service.core.registry import current_version
+    from paxcast.service.core.request import ForecastRequest
+    from paxcast.service.inference.predictor import Predictor
+
+    predictor = Predictor.load(global_registry / "stations" / current_version(global_registry, "stations"))
+    series = [{"id": f"s{k}", "history": HISTORY, "start": "2019-12-01"} for k in range(7)]
+    for level in (None, [80]):
+        result = predictor.forecast(ForecastRequest.model_validate({"series": series, "horizon": 3, "level": level}))
+        assert b"".join(forecast_parts(result)) == forecast_response(result).body
