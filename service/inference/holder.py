@@ -114,7 +114,7 @@ class ModelHolder:
         self.predictor = new  # one reference swap; in-flight requests keep `old`
         settle_heap()
         metrics.RELOADS.labels(self.name).inc()
-        metrics.model_served(new.name, new.version, old.version if old else None)
+        metrics.model_served(self.name, new.version, old.version if old else None)  # the served name, not the card's
         log.info("serving %s/%s (was %s)", new.name, new.version, old.version if old else None)
         return True, f"now serving version {version}"
 
