@@ -29,6 +29,7 @@ from pydantic import (
 
 from paxcast.service.core.calendar import DEFAULT_SEASON
 from paxcast.service.core.exceptions import ModelError
+from paxcast.service.core.files import read_regular, shown
 from paxcast.service.core.hyperparameters import Frozen, GlobalTrainConfig, Hyperparameters, Transform, one_line
 from paxcast.service.core.migration import CARD_VERSION, migrate
 
@@ -260,28 +261,48 @@ def parse_card(text: str | bytes, source: str) -> ModelCard:
         raise ModelError(f"{source}: {text}") from None
 
 
-def read_card(version_dir: str | Path, verify_hash: bool = True, version: str | None = None) -> ModelCard:
+def read_card(
+    version_dir: str | Path, verify_hash: bool = True, version: str | None = None, root: str | Path | None = None
+) -> ModelCard:
     """The checked card of a version directory.
 
     Refuses a directory that is a symbolic link (a registry must not serve files from
     elsewhere), a card that is incomplete, out of range or names another version than
     its directory (`version`, default the directory's name), and, with `verify_hash`,
-    a model.onnx whose sha256 differs from the card's.
+    a model.onnx whose sha256 differs from the card's. Messages name files relative to the
+    registry `root` when it is given (what a client may see), else in full (the CLI).
     """
     version_dir = Path(version_dir)
     if version_dir.is_symlink():
-        raise ModelError(f"{version_dir}: is a symbolic link; a version must be a directory inside the registry")
-    card_path, onnx_path = version_dir / CARD_FILE, version_dir / ONNX_FILE
+        raise ModelError(
+            f"{shown(version_dir, root)}: is a symbolic link; a version must be a directory inside the registry"
+        )
+    card_path = version_dir / CARD_FILE
     try:
-        text = card_path.read_bytes()
+        text = read_regular(card_path)
     except OSError as exc:
-        raise ModelError(f"{card_path}: cannot read ({exc.strerror})") from None
-    card = parse_card(text, str(card_path))
+        raise ModelError(f"{shown(card_path, root)}: cannot read ({exc.strerror})") from None
+    card = parse_card(text, shown(card_path, root))
     expected = version or version_dir.name
     if card.version != expected:
-        raise ModelError(f"{card_path}: names version {card.version!r} but lives in {expected!r}")
-    if not onnx_path.is_file() or onnx_path.is_symlink():
-        raise ModelError(f"{onnx_path}: missing (or not a regular file)")
-    if verify_hash and (actual := sha256_of(onnx_path)) != card.onnx_sha256:
-        raise ModelError(f"{onnx_path}: sha256 {actual[:12]}… does not match {CARD_FILE}'s {card.onnx_sha256[:12]}…")
+        raise ModelError(f"{shown(card_path, root)}: names version {card.version!r} but lives in {expected!r}")
+    if verify_hash:
+        read_onnx(version_dir, card, root)
     return card
+
+
+def read_onnx(version_dir: str | Path, card: ModelCard, root: str | Path | None = None) -> bytes:
+    """The bytes of the version's model.onnx, a regular file (not a link) whose sha256 is the card's.
+
+    The service loads its session from these very bytes, so the graph it checked is the graph it serves.
+    """
+    onnx_path = Path(version_dir) / ONNX_FILE
+    try:
+        graph = read_regular(onnx_path, follow_symlinks=False)
+    except OSError as exc:
+        raise ModelError(f"{shown(onnx_path, root)}: missing or unreadable ({exc.strerror})") from None
+    if (actual := hashlib.sha256(graph).hexdigest()) != card.onnx_sha256:
+        raise ModelError(
+            f"{shown(onnx_path, root)}: sha256 {actual[:12]}… does not match {CARD_FILE}'s {card.onnx_sha256[:12]}…"
+        )
+    return graph
