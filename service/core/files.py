@@ -27,10 +27,14 @@ KINDS = {
 }
 
 
-def not_regular(path: Path, mode: int) -> OSError:
-    """The OSError a non-regular file gets: its strerror says what the file is."""
+class NotRegularFile(OSError):
+    """A FIFO, socket, device, directory (or, where refused, a symbolic link) where a file should be."""
+
+
+def not_regular(path: Path, mode: int) -> NotRegularFile:
+    """The error a non-regular file gets: its strerror says what the file is."""
     what = KINDS.get(stat.S_IFMT(mode), "not a file")
-    return OSError(errno.EINVAL, f"not a regular file: {what}", str(path))
+    return NotRegularFile(errno.EINVAL, f"not a regular file: {what}", str(path))
 
 
 def lstat_mode(path: Path) -> int | None:

@@ -114,6 +114,21 @@ def test_a_version_file_that_is_a_fifo_is_refused_at_once(models_root, file):
             finishes(lambda: Predictor.load(version_dir))
 
 
+@pytest.mark.parametrize("file", ["backtest.json", "history.jsonl"])
+def test_a_model_folder_file_that_is_a_fifo_never_holds_a_request(models_root, file):
+    (models_root / GRU / file).touch()
+    with client_for(models_root) as client, fifo_at(models_root / GRU / file):
+        backtest = finishes(lambda: client.get(f"/v1/models/{GRU}/backtest"))
+        history = finishes(lambda: client.get(f"/v1/models/{GRU}/history"))
+    if file == "backtest.json":
+        assert backtest.status_code == 404
+        assert backtest.json() == {
+            "detail": f"model '{GRU}': backtest.json in the registry cannot be read (NotRegularFile)"
+        }
+    else:
+        assert history.status_code == 200 and history.json()["records"] == []
+
+
 def missing_version(version_dir):
     shutil.rmtree(version_dir)
 
