@@ -13,6 +13,7 @@ from paxcast.service.core.contract import (
     Selection,
     TrainingFacts,
     Validation,
+    storable_file_name,
 )
 from paxcast.service.core.hyperparameters import GlobalTrainConfig, TrainConfig
 
@@ -58,7 +59,7 @@ def make_card(fit: Facts, name: str, version: str, onnx_sha256: str, data_file: 
         selection=fit.selection,
         onnx=fit.onnx,
         intervals=fit.intervals,
-        data_file=data_file,
+        data_file=storable_file_name(data_file),  # a name that is not UTF-8 would make a card no response can carry
         data_sha256=data_sha256,
         onnx_sha256=onnx_sha256,
     )

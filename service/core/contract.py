@@ -41,7 +41,39 @@ CARD_FILE, ONNX_FILE = "model.json", "model.onnx"
 MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 
 Freq = Literal["MS", "QS", "YS", "W", "D", "h"]
-Score = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# A calibration score is |actual - forecast| over the forecast, the window's level or its seasonal-naive error.
+# The shipped cards hold at most 49.8 (the hourly pedestrian model at night, over the window's level; the
+# others 0.14-12.8): 1000, twenty times that, is the bound. A larger score says the error was a thousand times
+# the series' scale, a calibration no band should come from; 1e300 made every `level` request a 422.
+MAX_RELATIVE_ERROR = 1000.0
+Score = Annotated[float, Field(ge=0, le=MAX_RELATIVE_ERROR, allow_inf_nan=False)]
+# What a card's file names (`data_file`, `covariates.holiday_file`) must be: a file name the pages show and look
+# up as it is, so no folder (/ or \), no "." or "..", no control characters, and text UTF-8 can encode.
+PLAIN_NAME_RULE = "must be a plain file name (no folder, no control characters, UTF-8 text)"
+
+
+def is_plain_file_name(name: str) -> bool:
+    if name in ("", ".", "..") or "/" in name or "\\" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return False
+    try:
+        name.encode("utf-8")  # a lone surrogate (Python's stand-in for a byte that is not UTF-8) cannot be sent
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_file_name(name: str | None) -> str | None:
+    """`name` if it is a plain file name (or None); ValueError stating the rule and showing it in ASCII."""
+    if name is not None and not is_plain_file_name(name):
+        raise ValueError(f"{PLAIN_NAME_RULE}; got {ascii(name[:100])}")
+    return name
+
+
+def storable_file_name(name: str) -> str:
+    """A file's name as a card stores it: bytes that are not UTF-8 (surrogate-escaped by Python) and control
+    characters become U+FFFD, so the card is valid text; `data_sha256` still identifies the file."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join("\ufffd" if ord(c) < 32 or ord(c) == 127 else c for c in text)
 
 
 def shape_field(name: str, kind: type) -> Any:
@@ -133,6 +165,11 @@ class CalendarSpec(Frozen):
     holidays: list[dt.date] | None = None  # or the dates of the holiday file it was trained with, embedded
     holiday_file: str | None = None  # that file's name, for readers
 
+    @field_validator("holiday_file")
+    @classmethod
+    def plain_holiday_file(cls, holiday_file: str | None) -> str | None:
+        return check_file_name(holiday_file)
+
 
 class ModelCard(Frozen):
     """model.json: what one registered version is, how it was made, and how to call it."""
@@ -209,6 +246,11 @@ class ModelCard(Frozen):
         dt.datetime.fromisoformat(created_at)  # ValueError names the field
         return created_at
 
+    @field_validator("data_file")
+    @classmethod
+    def plain_data_file(cls, data_file: str) -> str:
+        return check_file_name(data_file)
+
     @field_validator("freq")
     @classmethod
     def known_freq(cls, freq: str) -> str:
@@ -246,6 +288,23 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def lone_surrogate(data: Any, where: str = "") -> tuple[str, str] | None:
+    """(field path, character) of the first string in parsed JSON, keys included, that UTF-8 cannot encode."""
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return where.encode("utf-8", "backslashreplace").decode("utf-8") or "a key", data[exc.start]
+        return None
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        here = f"{where}.{key}" if where else str(key)
+        found = (lone_surrogate(key, here) if isinstance(key, str) else None) or lone_surrogate(value, here)
+        if found is not None:
+            return found
+    return None
+
+
 def parse_card(text: str | bytes, source: str) -> ModelCard:
     """A card from model.json text; ModelError naming `source` and the first broken rule."""
     try:
@@ -254,6 +313,13 @@ def parse_card(text: str | bytes, source: str) -> ModelCard:
         raise ModelError(f"{source}: not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ModelError(f"{source}: expected a JSON object")
+    try:
+        found = lone_surrogate(data)
+    except RecursionError:
+        raise ModelError(f"{source}: nested too deeply") from None
+    if found is not None:  # JSON may spell one ("\\udcff"); no response could carry it
+        where, char = found
+        raise ModelError(f"{source}: {where} holds a lone surrogate ({ascii(char)[1:-1]}); a card must be UTF-8 text")
     try:
         return ModelCard.model_validate(migrate(data))
     except ValueError as exc:  # pydantic's ValidationError, or migrate's refusal

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import shutil
 import threading
 
@@ -15,8 +16,9 @@ from prometheus_client import REGISTRY, generate_latest
 
 from paxcast.service.core.contract import read_card
 from paxcast.service.core.exceptions import ModelError
+from paxcast.service.core.publish import rollback
 from paxcast.service.core.registry import current_version
-from paxcast.service.inference.predictor import Predictor
+from paxcast.service.inference.predictor import Predictor, check_servable
 from tests.service.conftest import GRU
 from tests.service.test_models import AUTH, TOKEN, add_version, body, client_for
 
@@ -191,3 +193,44 @@ def test_a_probe_failing_after_load_is_named_inside_the_registry(models_root):
         f"model '{GRU}' version {served.version} does not answer: "
         f"{GRU}/{served.version}: probe forecast gave shape (2, 12), finite=True"
     )
+
+
+def surrogate_data_file(card):
+    card["data_file"] = "\udcff.csv"  # what `retrain --data` wrote for a file name that is not UTF-8
+
+
+def huge_score(card):
+    card["intervals"]["relative_errors"][0][0] = 1e300
+
+
+@pytest.mark.parametrize(
+    "damage, rule",
+    [
+        (surrogate_data_file, "data_file holds a lone surrogate (\\udcff); a card must be UTF-8 text"),
+        (huge_score, "intervals.relative_errors.0.0: Input should be less than or equal to 1000"),
+    ],
+    ids=["surrogate-data_file", "score-1e300"],
+)
+def test_rollback_and_reload_refuse_a_card_that_would_break_later(models_root, air_history, damage, rule):
+    """Issue 30: such cards loaded, then made /v1/models/<name> and /series a 500, or every `level` request a 422."""
+    name, served = "air_passengers", current_version(models_root, "air_passengers")
+    add_version(models_root, name, "29990101T000000Z")
+    card_path = models_root / name / "29990101T000000Z" / "model.json"
+    card = json.loads(card_path.read_text())
+    damage(card)
+    card_path.write_text(json.dumps(card))
+    (models_root / name / "CURRENT").write_text(served + "\n")
+    with pytest.raises(ModelError, match=re.escape(f"{card_path}: {rule}")):
+        rollback(models_root, name, "29990101T000000Z", check=check_servable)
+    assert current_version(models_root, name) == served
+    with client_for(models_root, admin_token=TOKEN) as client:
+        (models_root / name / "CURRENT").write_text("29990101T000000Z\n")  # as a bad deploy would
+        response = client.post(f"/v1/admin/reload?model={name}", headers=AUTH)
+        assert response.status_code == 422
+        assert response.json() == {
+            "detail": f"version 29990101T000000Z refused: {name}/29990101T000000Z/model.json: {rule}; "
+            f"still serving {served}"
+        }
+        assert client.get(f"/v1/models/{name}").status_code == 200
+        with_levels = client.post("/v1/forecast", json={**body(air_history), "level": [80]})
+        assert with_levels.status_code == 200 and with_levels.json()["model"]["version"] == served
