@@ -9,7 +9,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import threading
+import time
 
 import pytest
 from prometheus_client import REGISTRY, generate_latest
@@ -21,6 +23,7 @@ from paxcast.service.core.registry import current_version
 from paxcast.service.inference.predictor import Predictor, check_servable
 from tests.service.conftest import GRU
 from tests.service.test_models import AUTH, TOKEN, add_version, body, client_for
+from tests.serving import serve, wait_until
 
 
 def test_readyz_is_a_503_naming_a_default_whose_card_names_another_model(models_root):
@@ -104,6 +107,19 @@ def test_a_fifo_current_is_its_models_problem_and_the_others_still_reload(models
             assert response.json() == {"detail": f"{problem}; still serving {served}"}
             listed = {m["name"]: m["status"] for m in client.get("/v1/models").json()}
             assert listed == {"air_passengers": "ready", GRU: problem}
+
+
+@pytest.mark.e2e  # a real `paxcast serve`, its poller on
+@pytest.mark.timeout(120)
+def test_a_real_server_with_a_fifo_current_still_exits_on_sigterm(registry, tmp_path):
+    """Issue 30: the poller blocked in the FIFO's open, and SIGTERM did not end the server within 30 s."""
+    log = tmp_path / "serve.log"
+    with serve(registry, log, reload_interval=0.2) as server, fifo_at(registry / "air_passengers" / "CURRENT"):
+        wait_until(lambda: "not a regular file: a FIFO" in server.output(), 10, "the poller refused the FIFO")
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=15)
+        assert server.process.returncode == 0 and time.monotonic() - started < 15
 
 
 @pytest.mark.parametrize("file", ["model.json", "model.onnx"])
