@@ -185,11 +185,12 @@ def test_what_clients_read_about_a_broken_version_never_holds_a_server_path(mode
             "models": client.get("/v1/models"),
             "card": client.get(f"/v1/models/{GRU}"),
             "forecast": client.post(f"/v1/models/{GRU}/forecast", json=body(air_history)),
+            "series": client.get(f"/v1/models/{GRU}/series"),
             "readyz": client.get("/readyz"),
             "reload": client.post(f"/v1/admin/reload?model={GRU}", headers=AUTH),
         }
     statuses = {what: answer.status_code for what, answer in answers.items()}
-    assert statuses == {"models": 200, "card": 503, "forecast": 503, "readyz": 503, "reload": 422}
+    assert statuses == {"models": 200, "card": 503, "forecast": 503, "series": 503, "readyz": 503, "reload": 422}
     status = {m["name"]: m["status"] for m in answers["models"].json()}[GRU]
     assert status.startswith(f"version {current_version(models_root, GRU)} refused: {GRU}/")
     for what, answer in answers.items():
