@@ -10,7 +10,7 @@ import logging
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline  # serves the docs page's assets itself: no CDN needed
 
-from paxcast.service.api import admin, errors, observability, pages
+from paxcast.service.api import admin, errors, native_heap, observability, pages
 from paxcast.service.api.routes import install_forecast_routes, router
 from paxcast.service.core.request import ForecastRequest
 from paxcast.service.core.settings import Settings, get_settings
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        native_heap.unmap_large_blocks()
         models = ServedModels(settings)
         for name, reason in models.load_all().items():  # fails start-up only when no model loads
             log.error("model %s is not served: %s", name, reason)

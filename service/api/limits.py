@@ -13,19 +13,19 @@ through the route's exception handler, and closes the connection. Routes that ne
 a body are not affected.
 
 After a body of TRIM_BYTES or more, the process gives freed heap pages back to the system
-(glibc's `malloc_trim`): without it resident memory stayed ~300 MB above its baseline after
+(glibc's `malloc_trim`, service/api/native_heap.py): without it resident memory stayed ~300 MB above its baseline after
 forty 8 MB uploads, although Python had freed every buffer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 from typing import TYPE_CHECKING
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from paxcast.service.api import native_heap
 
 if TYPE_CHECKING:
     from paxcast.service.core.request import ForecastRequest
@@ -63,17 +63,6 @@ def declared_length(scope: Scope) -> int | None:
             except ValueError:
                 return None  # the HTTP parser refuses these; counting still applies
     return None
-
-
-def _malloc_trim():
-    path = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(path).malloc_trim if path else None
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
-        return None
-
-
-malloc_trim = _malloc_trim()
 
 
 class BodySizeLimit:
@@ -151,9 +140,9 @@ class BodySizeLimit:
             if timer is not None:
                 timer.cancel()
             self.buffered -= reserved
-            if max(received, reserved) >= TRIM_BYTES and malloc_trim is not None:
+            if max(received, reserved) >= TRIM_BYTES and native_heap.libc is not None:
                 # In a thread: ctypes drops the GIL, and trimming a large heap takes milliseconds.
-                await asyncio.get_running_loop().run_in_executor(None, malloc_trim, 0)
+                await asyncio.get_running_loop().run_in_executor(None, native_heap.malloc_trim)
 
 
 # The most bytes one forecast number takes in the response: orjson's longest float, "-1.2345678901234567e-308",

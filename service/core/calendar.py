@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+
 # Month-based frequencies step by calendar months; the others by a fixed delta.
 MONTH_STEPS = {"MS": 1, "QS": 3, "YS": 12}
 FIXED_STEPS = {"h": dt.timedelta(hours=1), "D": dt.timedelta(days=1), "W": dt.timedelta(weeks=1)}
@@ -59,18 +61,22 @@ def future_timestamps(start: dt.datetime, n_history: int, horizon: int, freq: st
 
     Raises CalendarOverflow when the last of them would fall after 9999-12-31.
     """
-    out = []
     try:
-        for k in range(horizon):
-            when = step(start, freq, n_history + k)
-            out.append(iso(when, freq))
-    except (ValueError, OverflowError):  # datetime's own errors for a year past 9999
+        step(start, freq, n_history + horizon - 1)  # datetime's own errors for a year past 9999
+    except (ValueError, OverflowError):
         steps = n_history + horizon - 1
         raise CalendarOverflow(
             f"start {iso(start)} plus {steps} {FREQ_NAMES.get(freq, freq)} steps passes 9999-12-31, "
             "the last date timestamps can name"
         ) from None
-    return out
+    if freq in FIXED_STEPS and start.microsecond == 0:
+        # one NumPy call instead of a datetime and an isoformat per step (0.9 s of 336,000 hourly steps);
+        # numpy's strings are isoformat's: a date, or YYYY-MM-DDTHH:MM:SS
+        seconds = np.timedelta64(int(FIXED_STEPS[freq].total_seconds()), "s")
+        grid = np.datetime64(start, "s") + seconds * np.arange(n_history, n_history + horizon)
+        unit = "D" if start.time() == dt.time() and freq != "h" else "s"
+        return np.datetime_as_string(grid, unit=unit).tolist()
+    return [iso(step(start, freq, n_history + k), freq) for k in range(horizon)]
 
 
 def iso(when: dt.datetime, freq: str | None = None) -> str:

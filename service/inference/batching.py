@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from paxcast.service.core.covariates import CalendarRows
 from paxcast.service.inference import metrics
 from paxcast.service.inference.predictor import Predictor
 
@@ -68,7 +69,7 @@ class Batcher:
         self.queue: asyncio.Queue[Job] | None = None
         self.tasks: list[asyncio.Task] = []
 
-    async def run(self, predictor: Predictor, x: np.ndarray, calendar: np.ndarray | None = None) -> np.ndarray:
+    async def run(self, predictor: Predictor, x: np.ndarray, calendar: CalendarRows | None = None) -> np.ndarray:
         """Forecast checked rows (n, window) float32 [with their calendar rows] -> (n, model horizon) float32,
         batched with concurrent requests."""
         if self.queue is None:
@@ -168,6 +169,6 @@ class Batcher:
             start += len(job.x)
 
 
-def run_rows(predictor: Predictor, x: np.ndarray, calendar: np.ndarray | None) -> np.ndarray:
+def run_rows(predictor: Predictor, x: np.ndarray, calendar: CalendarRows | np.ndarray | None) -> np.ndarray:
     """The predictor's graph on a batch; the calendar goes along only for a model that reads one."""
     return predictor.run_rows(x) if calendar is None else predictor.run_rows(x, calendar)

@@ -79,7 +79,17 @@ def test_a_broken_stream_is_reported_never_raised_and_the_flusher_keeps_going(ca
     log.info("again")  # the flusher survived its failure: it tries this one too
     wait_until(lambda: broken.attempts == 3, 10, "the flusher tried to write 'again'", interval=0.01)
     assert handler.flusher.is_alive()
-    assert capsys.readouterr().err.count("BrokenPipeError: the reader went away") == 3
+    # the report follows the failed attempt on the flusher's thread: wait for it, not only for the attempt
+    reports = []
+    wait_until(
+        lambda: (
+            reports.append(capsys.readouterr().err)
+            or "".join(reports).count("BrokenPipeError: the reader went away") == 3
+        ),
+        10,
+        "three failed writes reported",
+        interval=0.01,
+    )
     handler.stream = CountingStream()  # the reader is back
     log.info("after")
     wait_until(handler.stream.getvalue, 10, "the flusher wrote 'after'", interval=0.01)

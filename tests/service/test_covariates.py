@@ -129,3 +129,30 @@ def test_covariates_module_imports_no_torch():
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
         == "False"
     )
+
+
+def test_the_country_table_is_built_once_and_a_request_s_years_never_build_another(monkeypatch):
+    """Issue 30: a holiday table per span of years, built while the request waited (20 ms each on the event
+    loop for requests starting in the 1900s and 2190s), and a cache of 64 spans that such requests filled."""
+    import paxcast.service.core.covariates as covariates
+
+    built = []
+    real = covariates.country_holidays
+    monkeypatch.setattr(covariates, "country_holidays", lambda *args: built.append(args) or real(*args))
+    calendar = Calendar("D", country="AU")
+    for year in (1900, 1950, 2020, 2150, 2199):
+        for start in (f"{year}-01-01", f"{year}-12-01"):
+            calendar.features(timestamps(start, "D", 60 if year < 2199 else 30))
+    assert built == [("AU", None, 1899, 2200)]
+    christmas = calendar.features(timestamps("1900-12-24", "D", 3))
+    assert column(calendar, christmas, "holiday").tolist() == [0, 1, 1]  # Christmas, Boxing Day
+
+
+def test_rows_build_each_distinct_window_once_and_index_the_rest():
+    calendar = Calendar("h", country="AU", subdiv="VIC")
+    firsts = np.array(["2020-01-06T00:00"] * 9_999 + ["2020-01-07T05:00"], dtype="datetime64[s]")
+    rows = calendar.rows(firsts, 504)
+    assert rows.distinct.shape == (2, 504, 16) and len(rows) == 10_000
+    assert rows.distinct.nbytes < 100_000  # the whole batch as one array: 323 MB
+    assert np.array_equal(rows[9_998:], calendar.windows(firsts[9_998:], 504))
+    assert np.array_equal(rows[:3], np.stack([calendar.features(timestamps("2020-01-06T00:00:00", "h", 504))] * 3))
