@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
+from paxcast.service.core.card_text import storable_file_name
 from paxcast.service.core.contract import (
     CalendarSpec,
     Calibration,
@@ -13,7 +14,6 @@ from paxcast.service.core.contract import (
     Selection,
     TrainingFacts,
     Validation,
-    storable_file_name,
 )
 from paxcast.service.core.hyperparameters import GlobalTrainConfig, TrainConfig
 

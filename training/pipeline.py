@@ -9,7 +9,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from paxcast.service.core.contract import sha256_of, storable_file_name
+from paxcast.service.core.card_text import storable_file_name
+from paxcast.service.core.contract import sha256_of
 from paxcast.service.core.covariates import Calendar
 from paxcast.service.core.exceptions import UsageError
 from paxcast.service.core.hyperparameters import GlobalTrainConfig, TrainConfig

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from paxcast.service.core.calendar import DEFAULT_SEASON
+from paxcast.service.core.card_text import check_file_name, lone_surrogate
 from paxcast.service.core.exceptions import ModelError
 from paxcast.service.core.files import read_regular, shown
 from paxcast.service.core.hyperparameters import Frozen, GlobalTrainConfig, Hyperparameters, Transform, one_line
@@ -47,33 +48,6 @@ Freq = Literal["MS", "QS", "YS", "W", "D", "h"]
 # the series' scale, a calibration no band should come from; 1e300 made every `level` request a 422.
 MAX_RELATIVE_ERROR = 1000.0
 Score = Annotated[float, Field(ge=0, le=MAX_RELATIVE_ERROR, allow_inf_nan=False)]
-# What a card's file names (`data_file`, `covariates.holiday_file`) must be: a file name the pages show and look
-# up as it is, so no folder (/ or \), no "." or "..", no control characters, and text UTF-8 can encode.
-PLAIN_NAME_RULE = "must be a plain file name (no folder, no control characters, UTF-8 text)"
-
-
-def is_plain_file_name(name: str) -> bool:
-    if name in ("", ".", "..") or "/" in name or "\\" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        return False
-    try:
-        name.encode("utf-8")  # a lone surrogate (Python's stand-in for a byte that is not UTF-8) cannot be sent
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def check_file_name(name: str | None) -> str | None:
-    """`name` if it is a plain file name (or None); ValueError stating the rule and showing it in ASCII."""
-    if name is not None and not is_plain_file_name(name):
-        raise ValueError(f"{PLAIN_NAME_RULE}; got {ascii(name[:100])}")
-    return name
-
-
-def storable_file_name(name: str) -> str:
-    """A file's name as a card stores it: bytes that are not UTF-8 (surrogate-escaped by Python) and control
-    characters become U+FFFD, so the card is valid text; `data_sha256` still identifies the file."""
-    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return "".join("\ufffd" if ord(c) < 32 or ord(c) == 127 else c for c in text)
 
 
 def shape_field(name: str, kind: type) -> Any:
@@ -286,23 +260,6 @@ def sha256_of(path: str | Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def lone_surrogate(data: Any, where: str = "") -> tuple[str, str] | None:
-    """(field path, character) of the first string in parsed JSON, keys included, that UTF-8 cannot encode."""
-    if isinstance(data, str):
-        try:
-            data.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            return where.encode("utf-8", "backslashreplace").decode("utf-8") or "a key", data[exc.start]
-        return None
-    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
-    for key, value in items:
-        here = f"{where}.{key}" if where else str(key)
-        found = (lone_surrogate(key, here) if isinstance(key, str) else None) or lone_surrogate(value, here)
-        if found is not None:
-            return found
-    return None
 
 
 def parse_card(text: str | bytes, source: str) -> ModelCard:

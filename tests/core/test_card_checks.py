@@ -101,6 +101,6 @@ def test_the_card_builder_stores_a_file_name_that_is_not_utf8_as_valid_text():
         onnx=card.onnx,
         intervals=card.intervals,
     )
-    made = make_card(fit, card.name, card.version, card.onnx_sha256, "caf\udce9.csv", card.data_sha256)
-    assert made.data_file == "caf\ufffd.csv"  # the bytes that are not UTF-8 become U+FFFD; data_sha256 names the file
-    assert json.loads(made.to_json())["data_file"] == "caf\ufffd.csv"
+    made = make_card(fit, card.name, card.version, card.onnx_sha256, "caf\udce9\n\\x.csv", card.data_sha256)
+    assert made.data_file == "caf\ufffd\ufffd\ufffdx.csv"  # a name the card may hold; data_sha256 names the file
+    assert json.loads(made.to_json())["data_file"] == made.data_file
