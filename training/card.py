@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
+from paxcast.service.core.card_text import storable_file_name
 from paxcast.service.core.contract import (
     CalendarSpec,
     Calibration,
@@ -58,7 +59,7 @@ def make_card(fit: Facts, name: str, version: str, onnx_sha256: str, data_file: 
         selection=fit.selection,
         onnx=fit.onnx,
         intervals=fit.intervals,
-        data_file=data_file,
+        data_file=storable_file_name(data_file),  # a name that is not UTF-8 would make a card no response can carry
         data_sha256=data_sha256,
         onnx_sha256=onnx_sha256,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from paxcast.service.core.card_text import storable_file_name
 from paxcast.service.core.contract import sha256_of
 from paxcast.service.core.covariates import Calendar
 from paxcast.service.core.exceptions import UsageError
@@ -90,7 +91,7 @@ def train_and_register(
             config = resolve_global_config(series, len(calendar.names), **overrides)
             check_global_series(data_path, series, config)
             if calendar_flags["holidays"]:
-                holiday_file = Path(calendar_flags["holidays"]).name
+                holiday_file = storable_file_name(Path(calendar_flags["holidays"]).name)
             elsewhere = {} if trainer is None else {"train": trainer}  # default: train_global in this process
             fitted = fit_global(
                 series, config, calendar, Path(tmp), holiday_file, show_progress=show_progress, **elsewhere

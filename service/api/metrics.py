@@ -30,9 +30,7 @@ from prometheus_client import (
 )
 from starlette.responses import Response
 
-from paxcast.service.inference.metrics import LATENCY_BUCKETS
-
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+from paxcast.service.inference.metrics import LATENCY_BUCKETS, MULTIPROC_ENV
 
 REQUESTS = Counter(
     "paxcast_http_requests_total",

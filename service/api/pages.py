@@ -28,6 +28,7 @@ from paxcast.service.api.schemas import (
     SeriesValues,
 )
 from paxcast.service.core.contract import ModelCard
+from paxcast.service.core.files import read_regular
 from paxcast.service.core.history import read_history
 from paxcast.service.inference.holder import ModelHolder
 
@@ -170,7 +171,7 @@ def model_backtest(name: str, request: Request) -> ModelBacktest:
     holder_named(name, request)
     path = Path(request.app.state.settings.model_dir) / name / BACKTEST_FILE
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(read_regular(path))  # a FIFO there must not hold a worker thread for ever
         levels = [int(level) for level in document.get("levels", [])]
         methods = [
             BacktestMethod(

@@ -175,11 +175,15 @@ async def healthz() -> dict:
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Problem}})
 async def readyz(request: Request) -> Readiness:
     """Every served model is loaded and answers a probe forecast; 503 names those that do not."""
+    models = served_models(request)
     problems, ready = [], []
-    for holder in served_models(request).holders.values():
+    for holder in models.holders.values():
         predictor = holder.predictor
         if predictor is None:
             problems.append(f"model '{holder.name}' is not loaded: {holder.problem}")
+            continue
+        if predictor.name != holder.name:  # the load check refuses such a card; an older build served one
+            problems.append(f"model '{holder.name}' serves a version of model '{predictor.name}' ({predictor.version})")
             continue
         try:
             predictor.probe()
@@ -187,7 +191,9 @@ async def readyz(request: Request) -> Readiness:
             problems.append(f"model '{holder.name}' version {predictor.version} does not answer: {exc}")
             continue
         ready.append(ModelRef(name=predictor.name, version=predictor.version))
+    default = next((ref for ref in ready if ref.name == models.default), None)
+    if default is None:
+        problems.append(f"the default model '{models.default}' is not ready")
     if problems:
         raise HTTPException(503, "; ".join(problems))
-    default = next(ref for ref in ready if ref.name == served_models(request).default)
     return Readiness(status="ready", model=default, models=ready)

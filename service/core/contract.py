@@ -28,7 +28,9 @@ from pydantic import (
 )
 
 from paxcast.service.core.calendar import DEFAULT_SEASON
+from paxcast.service.core.card_text import check_file_name, lone_surrogate
 from paxcast.service.core.exceptions import ModelError
+from paxcast.service.core.files import read_regular, shown
 from paxcast.service.core.hyperparameters import Frozen, GlobalTrainConfig, Hyperparameters, Transform, one_line
 from paxcast.service.core.migration import CARD_VERSION, migrate
 
@@ -40,7 +42,12 @@ CARD_FILE, ONNX_FILE = "model.json", "model.onnx"
 MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 
 Freq = Literal["MS", "QS", "YS", "W", "D", "h"]
-Score = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# A calibration score is |actual - forecast| over the forecast, the window's level or its seasonal-naive error.
+# The shipped cards hold at most 49.8 (the hourly pedestrian model at night, over the window's level; the
+# others 0.14-12.8): 1000, twenty times that, is the bound. A larger score says the error was a thousand times
+# the series' scale, a calibration no band should come from; 1e300 made every `level` request a 422.
+MAX_RELATIVE_ERROR = 1000.0
+Score = Annotated[float, Field(ge=0, le=MAX_RELATIVE_ERROR, allow_inf_nan=False)]
 
 
 def shape_field(name: str, kind: type) -> Any:
@@ -132,6 +139,11 @@ class CalendarSpec(Frozen):
     holidays: list[dt.date] | None = None  # or the dates of the holiday file it was trained with, embedded
     holiday_file: str | None = None  # that file's name, for readers
 
+    @field_validator("holiday_file")
+    @classmethod
+    def plain_holiday_file(cls, holiday_file: str | None) -> str | None:
+        return check_file_name(holiday_file)
+
 
 class ModelCard(Frozen):
     """model.json: what one registered version is, how it was made, and how to call it."""
@@ -208,6 +220,11 @@ class ModelCard(Frozen):
         dt.datetime.fromisoformat(created_at)  # ValueError names the field
         return created_at
 
+    @field_validator("data_file")
+    @classmethod
+    def plain_data_file(cls, data_file: str) -> str:
+        return check_file_name(data_file)
+
     @field_validator("freq")
     @classmethod
     def known_freq(cls, freq: str) -> str:
@@ -254,34 +271,61 @@ def parse_card(text: str | bytes, source: str) -> ModelCard:
     if not isinstance(data, dict):
         raise ModelError(f"{source}: expected a JSON object")
     try:
+        found = lone_surrogate(data)
+    except RecursionError:
+        raise ModelError(f"{source}: nested too deeply") from None
+    if found is not None:  # JSON may spell one ("\\udcff"); no response could carry it
+        where, char = found
+        raise ModelError(f"{source}: {where} holds a lone surrogate ({ascii(char)[1:-1]}); a card must be UTF-8 text")
+    try:
         return ModelCard.model_validate(migrate(data))
     except ValueError as exc:  # pydantic's ValidationError, or migrate's refusal
         text = one_line(exc) if isinstance(exc, ValidationError) else str(exc)
         raise ModelError(f"{source}: {text}") from None
 
 
-def read_card(version_dir: str | Path, verify_hash: bool = True, version: str | None = None) -> ModelCard:
+def read_card(
+    version_dir: str | Path, verify_hash: bool = True, version: str | None = None, root: str | Path | None = None
+) -> ModelCard:
     """The checked card of a version directory.
 
     Refuses a directory that is a symbolic link (a registry must not serve files from
     elsewhere), a card that is incomplete, out of range or names another version than
     its directory (`version`, default the directory's name), and, with `verify_hash`,
-    a model.onnx whose sha256 differs from the card's.
+    a model.onnx whose sha256 differs from the card's. Messages name files relative to the
+    registry `root` when it is given (what a client may see), else in full (the CLI).
     """
     version_dir = Path(version_dir)
     if version_dir.is_symlink():
-        raise ModelError(f"{version_dir}: is a symbolic link; a version must be a directory inside the registry")
-    card_path, onnx_path = version_dir / CARD_FILE, version_dir / ONNX_FILE
+        raise ModelError(
+            f"{shown(version_dir, root)}: is a symbolic link; a version must be a directory inside the registry"
+        )
+    card_path = version_dir / CARD_FILE
     try:
-        text = card_path.read_bytes()
+        text = read_regular(card_path)
     except OSError as exc:
-        raise ModelError(f"{card_path}: cannot read ({exc.strerror})") from None
-    card = parse_card(text, str(card_path))
+        raise ModelError(f"{shown(card_path, root)}: cannot read ({exc.strerror})") from None
+    card = parse_card(text, shown(card_path, root))
     expected = version or version_dir.name
     if card.version != expected:
-        raise ModelError(f"{card_path}: names version {card.version!r} but lives in {expected!r}")
-    if not onnx_path.is_file() or onnx_path.is_symlink():
-        raise ModelError(f"{onnx_path}: missing (or not a regular file)")
-    if verify_hash and (actual := sha256_of(onnx_path)) != card.onnx_sha256:
-        raise ModelError(f"{onnx_path}: sha256 {actual[:12]}… does not match {CARD_FILE}'s {card.onnx_sha256[:12]}…")
+        raise ModelError(f"{shown(card_path, root)}: names version {card.version!r} but lives in {expected!r}")
+    if verify_hash:
+        read_onnx(version_dir, card, root)
     return card
+
+
+def read_onnx(version_dir: str | Path, card: ModelCard, root: str | Path | None = None) -> bytes:
+    """The bytes of the version's model.onnx, a regular file (not a link) whose sha256 is the card's.
+
+    The service loads its session from these very bytes, so the graph it checked is the graph it serves.
+    """
+    onnx_path = Path(version_dir) / ONNX_FILE
+    try:
+        graph = read_regular(onnx_path, follow_symlinks=False)
+    except OSError as exc:
+        raise ModelError(f"{shown(onnx_path, root)}: missing or unreadable ({exc.strerror})") from None
+    if (actual := hashlib.sha256(graph).hexdigest()) != card.onnx_sha256:
+        raise ModelError(
+            f"{shown(onnx_path, root)}: sha256 {actual[:12]}… does not match {CARD_FILE}'s {card.onnx_sha256[:12]}…"
+        )
+    return graph

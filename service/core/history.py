@@ -14,6 +14,7 @@ from pathlib import Path
 
 from paxcast.service.core.atomic import fsync_dir, write_atomic
 from paxcast.service.core.exceptions import ModelError
+from paxcast.service.core.files import NotRegularFile, read_regular
 from paxcast.service.core.registry import current_version
 
 HISTORY_FILE = "history.jsonl"
@@ -22,10 +23,12 @@ HISTORY_FILE = "history.jsonl"
 def read_history(root: str | Path, name: str) -> list[dict]:
     """The records of `<root>/<name>/history.jsonl`, oldest first; a torn line left by a killed writer is skipped."""
     path = Path(root) / name / HISTORY_FILE
-    if not path.is_file():
+    try:
+        text = read_regular(path).decode("utf-8", errors="replace")
+    except (FileNotFoundError, NotRegularFile):  # never blocks on a FIFO (core.files)
         return []
     records = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in text.splitlines():
         with contextlib.suppress(ValueError, RecursionError):  # JSON errors, and 4300+ digit integers
             if isinstance(record := json.loads(line), dict):
                 records.append(record)

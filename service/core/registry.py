@@ -11,15 +11,21 @@ from pathlib import Path
 
 from paxcast.service.core.contract import CARD_FILE
 from paxcast.service.core.exceptions import ModelError
+from paxcast.service.core.files import read_regular, shown
 
 POINTER = "CURRENT"
 
 
-def current_version(root: str | Path, name: str) -> str:
-    """The version named by `<root>/<name>/CURRENT`; ModelError naming the file when it names none."""
-    pointer = Path(root) / name / POINTER
+def current_version(root: str | Path, name: str, relative: bool = False) -> str:
+    """The version named by `<root>/<name>/CURRENT`; ModelError naming the file when it names none.
+
+    `relative=True` names the file relative to `root` (what the service shows clients), else in full.
+    A FIFO, socket, device or directory there is refused without blocking (core.files).
+    """
+    path = Path(root) / name / POINTER
+    pointer = shown(path, root if relative else None)
     try:
-        raw = pointer.read_bytes()
+        raw = read_regular(path)
     except OSError as exc:
         raise ModelError(f"{pointer}: cannot read the current-version pointer ({exc.strerror})") from None
     try:

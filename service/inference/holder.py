@@ -97,7 +97,7 @@ class ModelHolder:
     def _switch(self, recheck: bool, report: bool) -> tuple[bool, str]:
         old = self.predictor
         try:
-            version = current_version(self.settings.model_dir, self.name)
+            version = current_version(self.settings.model_dir, self.name, relative=True)
         except ModelError as exc:
             self.refuse(None, str(exc), old, recheck, report)
         if old is not None and old.version == version:
@@ -106,7 +106,13 @@ class ModelHolder:
         if version in self.refused and not recheck:
             raise VersionRefused(self.refused[version])
         try:
-            new = Predictor.load(self.base / version, threads=self.settings.threads, version=version, name=self.name)
+            new = Predictor.load(
+                self.base / version,
+                threads=self.settings.threads,
+                version=version,
+                name=self.name,
+                root=self.settings.model_dir,  # what clients see names files inside the registry, never its path
+            )
         except ModelError as exc:  # any failed check: card, hash, onnxruntime, probe
             self.refuse(version, f"version {version} refused: {exc}", old, recheck, report)
         self.refused.pop(version, None)
@@ -114,7 +120,7 @@ class ModelHolder:
         self.predictor = new  # one reference swap; in-flight requests keep `old`
         settle_heap()
         metrics.RELOADS.labels(self.name).inc()
-        metrics.model_served(new.name, new.version, old.version if old else None)
+        metrics.model_served(self.name, new.version, old.version if old else None)  # the served name, not the card's
         log.info("serving %s/%s (was %s)", new.name, new.version, old.version if old else None)
         return True, f"now serving version {version}"
 
@@ -156,8 +162,8 @@ class ServedModels:
                 holder.load_current()
             except ModelError as exc:
                 failed[name] = str(exc)
-        if len(failed) == len(self.holders):
-            raise ModelError("; ".join(failed.values()))
+        if len(failed) == len(self.holders):  # the operator reads this one: it names the registry in full
+            raise ModelError(f"no model in {self.settings.model_dir} loads: {'; '.join(failed.values())}")
         return failed
 
     def get(self, name: str) -> ModelHolder | None:
@@ -189,3 +195,5 @@ class ServedModels:
                 holder.reload(blocking=False)
             except ReloadInProgress:
                 continue
+            except Exception:  # a check that breaks in a way nobody foresaw: this model's trouble, not the poll's
+                log.exception("model %s: reload failed; the other models are still polled", holder.name)

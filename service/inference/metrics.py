@@ -4,9 +4,12 @@ the version served and its reloads, by model. `paxcast.service.api.metrics` expo
 from __future__ import annotations
 
 import functools
+import os
 
 from prometheus_client import Counter, Gauge, Histogram
 
+# prometheus-client keeps each worker's values in files in this directory when it is set (api/metrics.py).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Request latency on this service spans ~0.5 ms (one series) to ~1 s (10,000 series).
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -76,7 +79,13 @@ def observe_forecast(model: str, seconds: float, series: int, horizon: int) -> N
 
 
 def model_served(name: str, version: str, previous: str | None = None) -> None:
-    """Point the info gauge at `version`; the version it replaces drops to 0."""
+    """Point the info gauge of model `name` at `version`; the label set of the version it replaces goes.
+
+    In multiprocess mode prometheus-client cannot remove a label set (the value stays in the worker's
+    file), so there it drops to 0; in one process it is removed and the model keeps exactly one line.
+    """
     if previous is not None and previous != version:
         MODEL_INFO.labels(name, previous).set(0)
+        if not os.environ.get(MULTIPROC_ENV):
+            MODEL_INFO.remove(name, previous)
     MODEL_INFO.labels(name, version).set(1)

@@ -21,9 +21,10 @@ import numpy as np
 import onnxruntime as ort
 
 from paxcast.service.core.calendar import FREQ_NAMES, CalendarOverflow, future_timestamps, step
-from paxcast.service.core.contract import CALENDAR, FORECAST, HISTORY, ONNX_FILE, ModelCard, read_card
+from paxcast.service.core.contract import CALENDAR, FORECAST, HISTORY, ONNX_FILE, ModelCard, read_card, read_onnx
 from paxcast.service.core.covariates import HOLIDAY_YEARS, Calendar, CalendarError, CalendarRows
 from paxcast.service.core.exceptions import InvalidInput, ModelError
+from paxcast.service.core.files import shown
 from paxcast.service.core.intervals import bounds, interval_quantiles, window_scale
 from paxcast.service.core.request import ForecastRequest
 from paxcast.service.inference.unit_level import from_unit_level, to_unit_level, unit_exponents
@@ -36,8 +37,9 @@ CACHED_LEVELS = 64
 CALENDAR_YEARS = HOLIDAY_YEARS
 
 
-def make_session(onnx_path: str | Path, threads: int = 1, spinning: bool = False) -> ort.InferenceSession:
-    """An onnxruntime session with the service's options; training's parity check, backtests and benches use it too.
+def make_session(onnx_path: str | Path | bytes, threads: int = 1, spinning: bool = False) -> ort.InferenceSession:
+    """An onnxruntime session with the service's options, from a graph's path or its bytes; training's parity
+    check, backtests and benches use it too.
 
     `spinning=True` only for bench/perf/tuning.py, which measures what the service's choice saves.
     """
@@ -52,7 +54,8 @@ def make_session(onnx_path: str | Path, threads: int = 1, spinning: bool = False
     # time of a 10,000-series batch (docs/performance.md). They sleep instead.
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.log_severity_level = 3
-    return ort.InferenceSession(str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
+    graph = onnx_path if isinstance(onnx_path, bytes) else str(onnx_path)
+    return ort.InferenceSession(graph, sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def run_session(session: ort.InferenceSession, x: np.ndarray, calendar: np.ndarray | None = None) -> np.ndarray:
@@ -94,39 +97,53 @@ class Predictor:
     session: ort.InferenceSession
     path: Path
     calendar: Calendar | None = None  # the covariates a global model reads, rebuilt from its card
+    root: Path | None = None  # the registry: messages name the version relative to it (core.files.shown)
     # level -> per-step relative half-width (model horizon,): computing one costs more than a forecast.
     quantile_cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(
-        cls, version_dir: str | Path, threads: int = 1, version: str | None = None, name: str | None = None
+        cls,
+        version_dir: str | Path,
+        threads: int = 1,
+        version: str | None = None,
+        name: str | None = None,
+        root: str | Path | None = None,
     ) -> Predictor:
         """Load `version_dir` and run every check a served version must pass; ModelError names what failed.
 
         `name` is the model it will be served as (default: the folder above `version_dir`): a card naming
-        another model is refused, so no other model's version is ever served under this name."""
+        another model is refused, so no other model's version is ever served under this name. With the
+        registry `root` (the service), messages name files relative to it; without (the CLI), in full."""
         version_dir = Path(version_dir)
-        card = read_card(version_dir, version=version)
+        root = Path(root) if root is not None else None
+        card = read_card(version_dir, verify_hash=False, version=version, root=root)
         expected = name if name is not None else version_dir.resolve().parent.name
         if card.name != expected:
             raise ModelError(f"{version_dir.name}: the card names model {card.name!r}, served as {expected!r}")
+        graph = read_onnx(version_dir, card, root)  # the session is made from the bytes whose hash was checked
         try:
-            session = make_session(version_dir / ONNX_FILE, threads)
+            session = make_session(graph, threads)
         except Exception as exc:  # onnxruntime raises its own types for corrupt graphs
-            raise ModelError(f"{version_dir / ONNX_FILE}: onnxruntime cannot load it ({exc})") from None
+            raise ModelError(f"{shown(version_dir / ONNX_FILE, root)}: onnxruntime cannot load it ({exc})") from None
         calendar = None
         if card.covariates is not None:
             try:
                 calendar = Calendar.of(card.freq, card.covariates)
             except CalendarError as exc:
-                raise ModelError(f"{version_dir}: {exc}") from None
-        predictor = cls(card=card, session=session, path=version_dir, calendar=calendar)
+                raise ModelError(f"{shown(version_dir, root)}: {exc}") from None
+        predictor = cls(card=card, session=session, path=version_dir, calendar=calendar, root=root)
         predictor.probe()
         return predictor
 
     @property
     def name(self) -> str:
         return self.card.name
+
+    @property
+    def where(self) -> str:
+        """The version's folder as messages name it (relative to the registry when the service loaded it)."""
+        return shown(self.path, self.root)
 
     @property
     def version(self) -> str:
@@ -147,11 +164,13 @@ class Predictor:
         expected = [HISTORY, CALENDAR] if self.calendar is not None else [HISTORY]
         if inputs != expected or outputs != [FORECAST]:
             raise ModelError(
-                f"{self.path}: graph has inputs {inputs} and outputs {outputs}; expected {expected} -> {[FORECAST]}"
+                f"{self.where}: graph has inputs {inputs} and outputs {outputs}; expected {expected} -> {[FORECAST]}"
             )
         width = self.session.get_inputs()[0].shape[-1]
         if isinstance(width, int) and width != self.window:
-            raise ModelError(f"{self.path}: graph reads {width} values per history; the card says window {self.window}")
+            raise ModelError(
+                f"{self.where}: graph reads {width} values per history; the card says window {self.window}"
+            )
         pattern = 100.0 + 10.0 * np.sin(2 * np.pi * np.arange(self.window) / self.card.season)
         calendar = None
         if self.calendar is not None:
@@ -162,14 +181,14 @@ class Predictor:
             try:
                 calendar = self.calendar.windows(firsts, self.window + self.horizon)
             except CalendarError as exc:
-                raise ModelError(f"{self.path}: probe forecast from {year}: {exc}") from None
+                raise ModelError(f"{self.where}: probe forecast from {year}: {exc}") from None
         try:
             out = run_session(self.session, np.tile(pattern, (2, 1)).astype(np.float32), calendar)
         except Exception as exc:
-            raise ModelError(f"{self.path}: probe forecast failed ({exc})") from None
+            raise ModelError(f"{self.where}: probe forecast failed ({exc})") from None
         if out.shape != (2, self.horizon) or not np.isfinite(out).all():
             raise ModelError(
-                f"{self.path}: probe forecast gave shape {out.shape}, finite={bool(np.isfinite(out).all())}"
+                f"{self.where}: probe forecast gave shape {out.shape}, finite={bool(np.isfinite(out).all())}"
             )
 
     def forecast(self, request: ForecastRequest) -> ForecastResult:

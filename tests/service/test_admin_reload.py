@@ -129,7 +129,8 @@ def test_a_version_failing_a_check_is_refused_and_the_old_one_keeps_answering(
         response = client.post("/v1/admin/reload", headers=AUTH)
     assert response.status_code == 422
     detail = response.json()["detail"]
-    assert detail.startswith(f"version 29990101T000000Z refused: {target}") and rule in detail
+    shown = target.relative_to(registry)  # files are named inside the registry, never by the server's path
+    assert detail.startswith(f"version 29990101T000000Z refused: {shown}") and rule in detail
     assert detail.endswith(f"; still serving {old}")
     assert any("reload refused" in r.getMessage() and rule in r.getMessage() for r in caplog.records)
 
@@ -149,8 +150,8 @@ def test_hash_mismatch_detail_names_both_hashes(make_client, registry):
     response = client.post("/v1/admin/reload", headers=AUTH)
     assert response.status_code == 422
     assert response.json() == {
-        "detail": f"version 29990101T000000Z refused: {target / 'model.onnx'}: sha256 {actual[:12]}… "
-        f"does not match model.json's {expected[:12]}…; still serving {old}"
+        "detail": "version 29990101T000000Z refused: air_passengers/29990101T000000Z/model.onnx: "
+        f"sha256 {actual[:12]}… does not match model.json's {expected[:12]}…; still serving {old}"
     }
 
 
@@ -243,11 +244,11 @@ def test_a_current_that_is_not_utf8_is_a_422_and_one_warning(make_client, regist
         holder.reload(blocking=False), holder.reload(blocking=False)  # two polls: one warning, one failure counted
     after = scrape(client)
     warnings = [r.getMessage() for r in caplog.records if "reload refused" in r.getMessage()]
-    assert len(warnings) == 1 and f"{pointer}: is not UTF-8 text" in warnings[0]
+    assert len(warnings) == 1 and "air_passengers/CURRENT: is not UTF-8 text" in warnings[0]
     failures = "paxcast_model_reload_failures_total"
     assert value(after, failures, model="air_passengers") - value(before, failures, model="air_passengers") == 1
     response = client.post("/v1/admin/reload", headers=AUTH)
     assert response.status_code == 422
     assert response.json() == {
-        "detail": f"{pointer}: is not UTF-8 text; it must hold one version id; still serving {old}"
+        "detail": f"air_passengers/CURRENT: is not UTF-8 text; it must hold one version id; still serving {old}"
     }

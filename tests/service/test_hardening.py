@@ -166,16 +166,19 @@ def test_levels_equal_as_numbers_are_one_interval(client):
 def test_intervals_beyond_float32_are_422_not_null(make_client, registry):
     meta_path = registry / "air_passengers" / current_version(registry, "air_passengers") / "model.json"
     meta = json.loads(meta_path.read_text())
-    meta["intervals"]["relative_errors"] = [[1e38] * len(step) for step in meta["intervals"]["relative_errors"]]
+    # the widest calibration a card may hold (contract.MAX_RELATIVE_ERROR) on a history near float32's limit
+    meta["intervals"]["relative_errors"] = [[1000.0] * len(step) for step in meta["intervals"]["relative_errors"]]
     meta_path.write_text(json.dumps(meta))
     client = make_client()
-    response = post(client, {"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [80]})
+    huge = [value * 1e35 for value in GOOD]
+    response = post(client, {"series": [{"id": "air", "history": huge}], "horizon": 3, "level": [80]})
     assert response.status_code == 422, response.text
     assert response.json() == {
         "detail": "series 'air': the 80% interval is not finite in float32; "
         "the history is outside the range this model can forecast"
     }
-    assert post(client, {"series": [{"id": "air", "history": GOOD}], "horizon": 3}).status_code == 200
+    assert post(client, {"series": [{"id": "air", "history": huge}], "horizon": 3}).status_code == 200
+    assert post(client, {"series": [{"id": "air", "history": GOOD}], "horizon": 3, "level": [80]}).status_code == 200
 
 
 def test_a_500_carries_the_request_id_and_a_json_detail(client, monkeypatch):

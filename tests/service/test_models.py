@@ -18,29 +18,10 @@ from paxcast.service.core.registry import current_version
 from paxcast.service.core.settings import Settings
 from paxcast.service.inference.holder import ServedModels
 from paxcast.service.inference.predictor import check_servable
+from tests.service.conftest import GRU
 
 TOKEN = "s3cret-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-GRU = "air_gru"
-
-
-@pytest.fixture(scope="session")
-def two_model_registry(tiny_registry, tmp_path_factory, air_csv):
-    """The tiny air_passengers model plus a GRU variant trained on the same data."""
-    from paxcast.training.pipeline import train_and_register
-    from tests.conftest import TINY
-
-    root = tmp_path_factory.mktemp("two-models")
-    shutil.copytree(tiny_registry, root, dirs_exist_ok=True)
-    train_and_register(air_csv, root, GRU, show_progress=False, **{**TINY, "cell": "gru", "ensemble": 1, "epochs": 5})
-    return root
-
-
-@pytest.fixture
-def models_root(two_model_registry, tmp_path):
-    root = tmp_path / "models"
-    shutil.copytree(two_model_registry, root)
-    return root
 
 
 def client_for(root, **settings) -> TestClient:
@@ -157,7 +138,7 @@ def test_a_model_that_fails_to_load_is_named_by_readyz_and_the_others_serve(mode
         assert ready.status_code == 503
         assert ready.json()["detail"].startswith(
             f"model '{GRU}' is not loaded: version 19990101T000000Z refused: "
-            f"{models_root / GRU / '19990101T000000Z' / 'model.json'}: cannot read"
+            f"{GRU}/19990101T000000Z/model.json: cannot read"  # named inside the registry, never by its path
         )
         assert client.post("/v1/forecast", json=body(air_history)).status_code == 200
         refused = client.post(f"/v1/models/{GRU}/forecast", json=body(air_history))

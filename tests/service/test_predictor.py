@@ -47,8 +47,10 @@ def test_truncated_model_is_refused_by_onnxruntime(registry):
     (version_dir / "model.json").write_text(
         json.dumps({**card, "onnx_sha256": sha256_of(onnx_file)})
     )  # the hash passes: onnxruntime must refuse
+    # loaded from the bytes whose hash was checked: "Failed to load model because protobuf parsing failed"
     refused = (
-        rf"^{re.escape(str(onnx_file))}: onnxruntime cannot load it \(.*INVALID_PROTOBUF.*Protobuf parsing failed.*\)$"
+        rf"^{re.escape(str(onnx_file))}: onnxruntime cannot load it "
+        r"\(.*INVALID_PROTOBUF.*protobuf parsing failed.*\)$"
     )
     with pytest.raises(ModelError, match=refused):
         Predictor.load(version_dir)

@@ -138,7 +138,8 @@ def test_start_up_with_a_broken_card_is_one_line(registry, damage, rule):
     result = serve_once(registry)
     assert result.returncode == 1
     assert (
-        result.stderr == f"paxcast serve: version {BAD} refused: {target / 'model.json'}: "
+        result.stderr == f"paxcast serve: no model in {registry} loads: version {BAD} refused: "
+        f"{target.relative_to(registry) / 'model.json'}: "
         "hyperparameters.window: Input should be less than or equal to 10000\n"
     )
 
@@ -149,8 +150,8 @@ def test_start_up_with_a_current_that_is_not_utf8_names_the_file(registry):
     result = serve_once(registry)
     assert result.returncode == 1
     assert (
-        result.stderr
-        == f"paxcast serve: {registry / NAME / 'CURRENT'}: is not UTF-8 text; it must hold one version id\n"
+        result.stderr == f"paxcast serve: no model in {registry} loads: {NAME}/CURRENT: is not UTF-8 text; "
+        "it must hold one version id\n"
     )
 
 
