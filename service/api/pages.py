@@ -133,6 +133,10 @@ def series_values(
     """The newest `last` values of one shipped series with the timestamp of the first."""
     card = card_of(name, request)
     data = load_data_set(request.app.state.settings.data_dir, card.data_file, card.freq)
+    if data.problem is not None:
+        raise HTTPException(
+            404, f"model '{name}': its data set ({plain_name(card.data_file)}) cannot be offered: {data.problem}"
+        )
     shipped = data.series.get(series_id)
     if shipped is None:
         raise HTTPException(
