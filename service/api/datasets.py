@@ -75,29 +75,47 @@ def find_data_file(data_dir: str | Path, data_file: str) -> Path | None:
 
 
 def load_data_set(data_dir: str | Path, data_file: str, freq: str) -> DataSet:
-    """The shipped series for a card's `data_file` and `freq`; an empty DataSet if the file is absent or unreadable."""
-    path = find_data_file(data_dir, data_file)
-    if path is None:
-        return DataSet(path=None, series={})
-    stat = path.stat()
-    return _cached(str(path), stat.st_mtime_ns, stat.st_size, freq)
+    """The shipped series for a card's `data_file` and `freq`; an empty DataSet if the file is absent or unreadable.
+
+    `problem` names the file relative to `data_dir`: a response never shows a server path. A file the
+    system refuses to read (OSError) is tried again on the next call; one that is read and found wrong
+    is remembered until its mtime or size changes.
+    """
+    try:
+        path = find_data_file(data_dir, data_file)
+        if path is None:
+            return DataSet(path=None, series={})
+        stat = path.stat()
+        return _cached(str(path), shown_name(path, data_dir), stat.st_mtime_ns, stat.st_size, freq)
+    except OSError as exc:
+        where = shown_name(Path(exc.filename), data_dir) if exc.filename else plain_name(data_file)
+        return DataSet(path=None, series={}, problem=f"{where}: cannot be read ({exc.strerror or type(exc).__name__})")
+
+
+def shown_name(path: Path, data_dir: str | Path) -> str:
+    """`path` as responses name it: relative to the data directory, else its file name alone."""
+    try:
+        return path.relative_to(data_dir).as_posix()
+    except ValueError:
+        return path.name
 
 
 _lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_unlocked(path: str, mtime_ns: int, size: int, freq: str) -> DataSet:
+def _cached_unlocked(path: str, shown: str, mtime_ns: int, size: int, freq: str) -> DataSet:
+    # An OSError is raised through, so lru_cache does not keep it: the next request reads again.
     try:
-        series = read_long_format(Path(path), freq)
+        series = read_long_format(Path(path), freq, shown)
     except DataSetError as exc:
         return DataSet(path=Path(path), series={}, problem=str(exc))
     return DataSet(path=Path(path), series=series, sha256=sha256_of(path))
 
 
-def _cached(path: str, mtime_ns: int, size: int, freq: str) -> DataSet:
+def _cached(path: str, shown: str, mtime_ns: int, size: int, freq: str) -> DataSet:
     with _lock:  # two first requests in worker threads must not parse the same big file twice
-        return _cached_unlocked(path, mtime_ns, size, freq)
+        return _cached_unlocked(path, shown, mtime_ns, size, freq)
 
 
 def open_text(path: Path) -> io.TextIOBase:
@@ -106,26 +124,28 @@ def open_text(path: Path) -> io.TextIOBase:
     return path.open(encoding="utf-8", newline="")
 
 
-def read_long_format(path: Path, freq: str) -> dict[str, ShippedSeries]:
+def read_long_format(path: Path, freq: str, shown: str | None = None) -> dict[str, ShippedSeries]:
     """Series of a `unique_id,ds,y` file placed on the `freq` grid; DataSetError names the file and line.
 
-    Each run of rows of one id becomes NumPy arrays as soon as it ends, so only one
-    series is ever held as Python strings (the Seoul file has 1M rows).
+    Messages name the file as `shown` (default: its path). Each run of rows of one id becomes
+    NumPy arrays as soon as it ends, so only one series is ever held as Python strings (the Seoul
+    file has 1M rows). An OSError other than a bad gzip header (the system, not the file) is raised.
     """
+    shown = shown or str(path)
     runs: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     first_line: dict[str, int] = {}
     key, ds, y = None, [], []
 
     def end_run() -> None:
         if key is not None:
-            runs.setdefault(key, []).append(parse_run(path, key, first_line[key], ds, y))
+            runs.setdefault(key, []).append(parse_run(shown, key, first_line[key], ds, y))
 
     try:
         with open_text(path) as handle:
             reader = csv.reader(handle)
             header = [h.strip() for h in next(reader, [])]
             if "ds" not in header or "y" not in header:
-                raise DataSetError(f"{path}: line 1: expected columns unique_id,ds,y (header is {','.join(header)})")
+                raise DataSetError(f"{shown}: line 1: expected columns unique_id,ds,y (header is {','.join(header)})")
             i_ds, i_y = header.index("ds"), header.index("y")
             i_id = header.index("unique_id") if "unique_id" in header else None
             only = path.name.removesuffix(".gz").removesuffix(".csv")  # the id of a file without unique_id
@@ -140,25 +160,25 @@ def read_long_format(path: Path, freq: str) -> dict[str, ShippedSeries]:
                 ds.append(record[i_ds])
                 y.append(record[i_y])
             end_run()
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error, IndexError) as exc:
-        raise DataSetError(f"{path}: cannot be read as unique_id,ds,y ({exc})") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error, UnicodeDecodeError, csv.Error, IndexError) as exc:
+        raise DataSetError(f"{shown}: cannot be read as unique_id,ds,y ({exc})") from None
     names = read_names(path.parent)
-    return {key: on_grid(path, key, names.get(key, key), first_line[key], parts, freq) for key, parts in runs.items()}
+    return {key: on_grid(shown, key, names.get(key, key), first_line[key], parts, freq) for key, parts in runs.items()}
 
 
-def parse_run(path: Path, key: str, line: int, ds: list[str], y: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def parse_run(shown: str, key: str, line: int, ds: list[str], y: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Timestamps (datetime64[s]) and values (float64) of one run of rows."""
     try:
         return np.array([text.strip() for text in ds], dtype="datetime64[s]"), np.array(y, dtype=np.float64)
     except ValueError as exc:
-        raise DataSetError(f"{path}: series '{key}' (from line {line}): {exc}") from None
+        raise DataSetError(f"{shown}: series '{key}' (from line {line}): {exc}") from None
 
 
 def on_grid(
-    path: Path, key: str, name: str, line: int, parts: list[tuple[np.ndarray, np.ndarray]], freq: str
+    shown: str, key: str, name: str, line: int, parts: list[tuple[np.ndarray, np.ndarray]], freq: str
 ) -> ShippedSeries:
     """Values (length,) placed at their step from the first timestamp; NaN where the file skips one."""
-    where = f"{path}: series '{key}' (from line {line})"
+    where = f"{shown}: series '{key}' (from line {line})"
     stamps = np.concatenate([part[0] for part in parts])
     values = np.concatenate([part[1] for part in parts])
     if freq in MONTH_STEPS:

@@ -7,7 +7,7 @@ registry and never change anything.
 
 from __future__ import annotations
 
-import json
+import contextlib
 import math
 from pathlib import Path
 from typing import Annotated
@@ -16,9 +16,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
 
+from paxcast.service.api.backtest_file import BacktestInvalid, backtest_of
 from paxcast.service.api.datasets import load_data_set, plain_name, search
 from paxcast.service.api.schemas import (
-    BacktestMethod,
     HistoryRecord,
     ModelBacktest,
     ModelHistory,
@@ -29,7 +29,7 @@ from paxcast.service.api.schemas import (
 )
 from paxcast.service.core.contract import ModelCard
 from paxcast.service.core.files import read_regular
-from paxcast.service.core.history import read_history
+from paxcast.service.core.history import HISTORY_FILE, newest_records
 from paxcast.service.inference.holder import ModelHolder
 
 STATIC = Path(__file__).parent / "static"
@@ -134,6 +134,10 @@ def series_values(
     """The newest `last` values of one shipped series with the timestamp of the first."""
     card = card_of(name, request)
     data = load_data_set(request.app.state.settings.data_dir, card.data_file, card.freq)
+    if data.problem is not None:
+        raise HTTPException(
+            404, f"model '{name}': its data set ({plain_name(card.data_file)}) cannot be offered: {data.problem}"
+        )
     shipped = data.series.get(series_id)
     if shipped is None:
         raise HTTPException(
@@ -154,15 +158,25 @@ def series_values(
 
 @router.get("/v1/models/{name}/history", response_model=ModelHistory, responses=ERRORS)
 def model_history(name: str, request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> ModelHistory:
-    """The registry's history.jsonl for model `name`: retrains and rollbacks, newest first."""
+    """The registry's history.jsonl for model `name`: retrains and rollbacks, newest first.
+
+    Read from the end of the file until `limit` records are found (core.history.newest_records);
+    a line that is not a record is skipped and counted.
+    """
     holder_named(name, request)
     records, skipped = [], 0
-    for raw in reversed(read_history(request.app.state.settings.model_dir, name)):
-        try:
-            records.append(HistoryRecord.model_validate(raw))
-        except ValidationError:
-            skipped += 1
-    return ModelHistory(model=name, records=records[:limit], skipped=skipped)
+    try:
+        with contextlib.closing(newest_records(request.app.state.settings.model_dir, name)) as lines:
+            for raw in lines:
+                try:
+                    records.append(HistoryRecord.model_validate(raw))
+                except ValidationError:  # None (a line parse_line skips) fails too
+                    skipped += 1
+                if len(records) == limit:
+                    break
+    except OSError as exc:
+        raise HTTPException(404, unreadable(name, HISTORY_FILE, exc)) from None
+    return ModelHistory(model=name, records=records, skipped=skipped)
 
 
 @router.get("/v1/models/{name}/backtest", response_model=ModelBacktest, responses=ERRORS)
@@ -171,24 +185,17 @@ def model_backtest(name: str, request: Request) -> ModelBacktest:
     holder_named(name, request)
     path = Path(request.app.state.settings.model_dir) / name / BACKTEST_FILE
     try:
-        document = json.loads(read_regular(path))  # a FIFO there must not hold a worker thread for ever
-        levels = [int(level) for level in document.get("levels", [])]
-        methods = [
-            BacktestMethod(
-                name=method,
-                mape=row.get("mape"),
-                wape=row.get("wape"),
-                smape=row.get("smape"),
-                mase=row.get("mase"),
-                rmse=row.get("rmse"),
-                coverage={str(level): row[f"coverage{level}"] for level in levels if f"coverage{level}" in row},
-            )
-            for method, row in document["summary"].items()
-        ]
-        return ModelBacktest(model=name, splits=str(document.get("splits", "")), levels=levels, methods=methods)
+        raw = read_regular(path)  # a FIFO there must not hold a worker thread for ever
     except FileNotFoundError:
         raise HTTPException(404, f"model '{name}' has no backtest in the registry ({BACKTEST_FILE})") from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise HTTPException(
-            404, f"model '{name}': {BACKTEST_FILE} in the registry cannot be read ({type(exc).__name__})"
-        ) from None
+    except OSError as exc:
+        raise HTTPException(404, unreadable(name, BACKTEST_FILE, exc)) from None
+    try:
+        return backtest_of(name, raw)
+    except BacktestInvalid as exc:
+        raise HTTPException(404, f"model '{name}': {BACKTEST_FILE} in the registry cannot be read: {exc}") from None
+
+
+def unreadable(name: str, file: str, exc: OSError) -> str:
+    """The 404 detail for a registry file the system refuses to read; the OS's reason, never the server path."""
+    return f"model '{name}': {file} in the registry cannot be read ({exc.strerror or type(exc).__name__})"

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from paxcast.service.core.contract import ModelCard
 from paxcast.service.core.request import FiniteFloat
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """`text` with each lone surrogate as U+FFFD: JSON's "\\udcff" escape reads as one (retrain writes a file
+    name that is not UTF-8 so), and no UTF-8 response can carry it."""
+    return LONE_SURROGATE.sub("\ufffd", text)
+
+
+# A string read from a registry file and shown on the page: a string only (strict), and valid Unicode.
+FileText = Annotated[str, Field(strict=True), AfterValidator(without_surrogates)]
+# The page's bodies read from registry files are validated strictly: "80" is never taken for [8, 0] nor 80.
+FROM_FILE = ConfigDict(strict=True)
 
 
 class Interval(BaseModel):
@@ -113,37 +130,45 @@ class SeriesValues(BaseModel):
 
 
 class HoldOut(BaseModel):
+    model_config = FROM_FILE
+
     points: int | None = None
     horizon: int | None = None
-    metric: str | None = None
+    metric: FileText | None = None
 
 
 class Contender(BaseModel):
-    version: str | None = None
+    model_config = FROM_FILE
+
+    version: FileText | None = None
     mape: FiniteFloat | None = None
     smape: FiniteFloat | None = None
     wape: FiniteFloat | None = None  # a global champion's hold-out: stations are judged by it
     mase: FiniteFloat | None = None  # and general models by this
-    basis: str | None = None
+    basis: FileText | None = None
 
 
 class HistoryData(BaseModel):
-    file: str | None = None
+    model_config = FROM_FILE
+
+    file: FileText | None = None
     rows: int | None = None
     series: int | None = None
-    through: dict[str, str] | None = None
+    through: dict[FileText, FileText] | None = None
 
 
 class HistoryRecord(BaseModel):
     """One line of the registry's history.jsonl: a retrain's decision or a rollback."""
 
-    time: str
-    event: str
-    decision: str = Field(description="promoted, kept or rolled back")
-    reason: str | None = None
+    model_config = FROM_FILE
+
+    time: FileText
+    event: FileText
+    decision: FileText = Field(description="promoted, kept or rolled back")
+    reason: FileText | None = None
     forced: bool | None = None
-    current: str | None = Field(None, description="the version CURRENT named after this event")
-    previous: str | None = None
+    current: FileText | None = Field(None, description="the version CURRENT named after this event")
+    previous: FileText | None = None
     holdout: HoldOut | None = None
     challenger: Contender | None = None
     champion: Contender | None = None
@@ -153,12 +178,18 @@ class HistoryRecord(BaseModel):
 
 class ModelHistory(BaseModel):
     model: str
-    records: list[HistoryRecord] = Field(description="newest first")
-    skipped: int = Field(0, description="lines that are torn or not a history record")
+    records: list[HistoryRecord] = Field(description="newest first, at most `limit`")
+    skipped: int = Field(
+        0,
+        description="lines passed over to find `records` (from the end of the file): torn, longer than 1 MiB, "
+        "not JSON, or not a history record",
+    )
 
 
 class BacktestMethod(BaseModel):
-    name: str
+    model_config = FROM_FILE
+
+    name: FileText
     mape: FiniteFloat | None = Field(None, description="null where an actual is zero: MAPE is undefined there")
     wape: FiniteFloat | None = None
     smape: FiniteFloat | None = None
@@ -173,6 +204,16 @@ class ModelBacktest(BaseModel):
     """A `paxcast backtest --json` document kept in the registry as `<name>/backtest.json`, abridged."""
 
     model: str
-    splits: str
+    splits: FileText
     levels: list[int]
     methods: list[BacktestMethod]
+
+
+class BacktestFile(BaseModel):
+    """What the page reads of `<name>/backtest.json`: each method's row is read apart (`BACKTEST_ROW`)."""
+
+    model_config = FROM_FILE
+
+    splits: FileText = ""
+    levels: list[Annotated[int, Field(gt=0, lt=100)]] = Field(default_factory=list, max_length=20)
+    summary: dict[FileText, dict[str, Any]]

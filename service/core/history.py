@@ -6,33 +6,105 @@ completed after, and `reconcile_history` completes the lines of runs killed in b
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from paxcast.service.core.atomic import fsync_dir, write_atomic
 from paxcast.service.core.exceptions import ModelError
-from paxcast.service.core.files import NotRegularFile, read_regular
+from paxcast.service.core.files import open_regular
 from paxcast.service.core.registry import current_version
 
 HISTORY_FILE = "history.jsonl"
+# A retrain's line names the last timestamp of each series: ~40 bytes a series, 25 KB for 600 stations.
+# A longer line is skipped, never held whole.
+MAX_LINE_BYTES = 1 << 20
+# The web page shows the newest records: it reads at most this much from the end of the file.
+SCAN_BYTES = 16 << 20
+BLOCK_BYTES = 1 << 16
 
 
 def read_history(root: str | Path, name: str) -> list[dict]:
-    """The records of `<root>/<name>/history.jsonl`, oldest first; a torn line left by a killed writer is skipped."""
-    path = Path(root) / name / HISTORY_FILE
+    """The records of `<root>/<name>/history.jsonl`, oldest first, each line read by `parse_line`'s rule.
+
+    No file is no history; a file that cannot be read raises OSError.
+    """
     try:
-        text = read_regular(path).decode("utf-8", errors="replace")
-    except (FileNotFoundError, NotRegularFile):  # never blocks on a FIFO (core.files)
+        with open_regular(Path(root) / name / HISTORY_FILE) as handle:  # never blocks on a FIFO (core.files)
+            return [record for line in lines_oldest_first(handle) if (record := parse_line(line)) is not None]
+    except FileNotFoundError:
         return []
-    records = []
-    for line in text.splitlines():
-        with contextlib.suppress(ValueError, RecursionError):  # JSON errors, and 4300+ digit integers
-            if isinstance(record := json.loads(line), dict):
-                records.append(record)
-    return records
+
+
+def newest_records(root: str | Path, name: str) -> Iterator[dict | None]:
+    """The records of `<root>/<name>/history.jsonl` newest first, None for each line `parse_line` skips.
+
+    Reads blocks from the end of the file and at most its last SCAN_BYTES, so a page showing the
+    newest records holds a few blocks, not the file. No file yields nothing; one that cannot be read
+    raises OSError. Close the iterator (or exhaust it) to close the file.
+    """
+    try:
+        with open_regular(Path(root) / name / HISTORY_FILE) as handle:  # never blocks on a FIFO (core.files)
+            for line in lines_newest_first(handle, SCAN_BYTES):
+                if line is None or line.strip():
+                    yield parse_line(line)
+    except FileNotFoundError:
+        return
+
+
+def parse_line(line: bytes | None) -> dict | None:
+    """The record on one line of history.jsonl; None when the line is torn, too long or not a JSON object.
+
+    The one reading rule for retrain, reconcile and the web page. `line` is None for a line
+    longer than MAX_LINE_BYTES (never held whole). Bytes that are not UTF-8 become U+FFFD.
+    """
+    if line is None or not line.strip():
+        return None
+    try:
+        record = json.loads(line.decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError):  # JSON errors, 4300+ digit integers, nesting past the stack
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def lines_oldest_first(handle: BinaryIO) -> Iterator[bytes | None]:
+    """Each line of a binary file without its newline; None for a line longer than MAX_LINE_BYTES."""
+    while line := handle.readline(MAX_LINE_BYTES + 1):
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := handle.readline(BLOCK_BYTES)) and not rest.endswith(b"\n"):
+                pass  # the rest of a line too long to keep is read in blocks and dropped
+            yield None
+        else:
+            yield line.removesuffix(b"\n")
+
+
+def lines_newest_first(handle: BinaryIO, budget: int) -> Iterator[bytes | None]:
+    """The lines of a binary file newest first, from blocks read backwards over at most its last `budget` bytes.
+
+    None stands for a line longer than MAX_LINE_BYTES; the empty line after a final newline is
+    yielded too. A line cut by `budget` is not yielded: it is neither read whole nor known bad.
+    """
+    position = handle.seek(0, os.SEEK_END)
+    stop = max(0, position - budget)
+    tail, too_long = b"", False  # the end of the line being collected: bytes after `position`, before its newline
+    while position > stop:
+        start = max(stop, position - BLOCK_BYTES)
+        handle.seek(start)
+        first, *complete = handle.read(position - start).split(b"\n")
+        position = start
+        if complete:
+            line = complete[-1] + tail
+            yield None if too_long or len(line) > MAX_LINE_BYTES else line
+            yield from (None if len(line) > MAX_LINE_BYTES else line for line in reversed(complete[:-1]))
+            tail, too_long = b"", False
+        tail = first + tail
+        if len(tail) > MAX_LINE_BYTES:
+            tail, too_long = b"", True
+    if stop == 0:
+        yield None if too_long else tail
 
 
 def utc_now() -> str:
