@@ -15,7 +15,8 @@ answers a text/plain 503 without the request id. Here:
   PAXCAST_READ_TIMEOUT seconds, else a 408 and the connection is closed; the body's own
   deadline is in service/api/limits.py, where the app reads it;
 - a head larger than MAX_HEAD_BYTES is answered 431 and the connection closed; both
-  refusals are counted (method "-", route "unmatched") and logged like the app's answers;
+  refusals are counted (method "-", route "unmatched") and logged like the app's answers,
+  each with a fresh X-Request-ID (never the client's: the head was not read whole);
 - beyond PAXCAST_MAX_CONNECTIONS open connections (or as many requests in progress), a
   request gets the app's JSON 503 (service/api/observability.py `over_capacity`).
 """
@@ -32,7 +33,7 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from paxcast.service.api import metrics
-from paxcast.service.api.observability import over_capacity  # the app's 503, with a request id, logged and counted
+from paxcast.service.api.observability import fresh_request_id, over_capacity
 from paxcast.service.core.settings import get_settings
 
 access_log = logging.getLogger("paxcast.access")
@@ -41,11 +42,11 @@ access_log = logging.getLogger("paxcast.access")
 MAX_HEAD_BYTES = 64 * 1024
 
 
-def refusal(status: int, detail: str) -> bytes:
+def refusal(status: int, detail: str, request_id: bytes) -> bytes:
     """A complete HTTP/1.1 response that closes the connection, with the service's JSON detail."""
     body = orjson.dumps({"detail": detail})
-    head = b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body)
-    return STATUS_LINE[status] + head + body
+    head = b"content-type: application/json\r\ncontent-length: %d\r\nx-request-id: %s\r\nconnection: close\r\n\r\n"
+    return STATUS_LINE[status] + head % (len(body), request_id) + body
 
 
 class HttpToolsNoDelay(HttpToolsProtocol):
@@ -87,7 +88,8 @@ class HttpToolsNoDelay(HttpToolsProtocol):
         """Answer a request the app never saw, and count and log it like the app's own (method "-": no head)."""
         if self.transport.is_closing():
             return
-        self.transport.write(refusal(status, detail))
+        request_id = fresh_request_id()
+        self.transport.write(refusal(status, detail, request_id))
         self.transport.close()
         seconds = time.perf_counter() - self.head_started
         metrics.observe_request("-", "unmatched", status, seconds)
@@ -99,6 +101,7 @@ class HttpToolsNoDelay(HttpToolsProtocol):
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
                 "detail": detail,
+                "request_id": request_id.decode(),
                 "pid": os.getpid(),
             }
             access_log.info(orjson.dumps(line).decode())
