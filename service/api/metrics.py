@@ -52,7 +52,7 @@ def request_children(method: str, route: str, status: int) -> tuple:
     return REQUESTS.labels(*labels), REQUEST_SECONDS.labels(*labels)
 
 
-# "-": a request refused before its method was read (a slow or oversized head, http_protocol.py).
+# "-": a request refused before its method was read (a slow, oversized or malformed head, http_protocol.py).
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "-"})
 
 

@@ -39,11 +39,15 @@ ID_PREFIX = uuid.uuid4().hex[:16]
 id_counter = itertools.count(1)
 
 
+def fresh_request_id() -> bytes:
+    return f"{ID_PREFIX}{next(id_counter):016x}".encode()
+
+
 def request_id_of(scope: Scope) -> bytes:
     for name, value in scope["headers"]:
         if name == b"x-request-id" and REQUEST_ID.fullmatch(value):
             return value
-    return f"{ID_PREFIX}{next(id_counter):016x}".encode()
+    return fresh_request_id()
 
 
 def route_of(scope: Scope) -> str:

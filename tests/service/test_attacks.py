@@ -84,6 +84,7 @@ def test_a_head_sent_one_line_at_a_time_gets_408_at_the_read_timeout(registry, t
     assert samples[("paxcast_http_requests_total", (("method", "-"), ("route", "unmatched"), ("status", "408")))] == 1
     [refused] = refusals(lines)
     assert (refused["method"], refused["status"], refused["detail"]) == ("-", 408, HEAD_LATE)
+    assert refused["request_id"] == headers["x-request-id"]  # the client and the log name the refusal alike
     assert refused["duration_ms"] >= 1000  # the server's own clock: refused at its deadline, not before
 
 
@@ -115,16 +116,21 @@ def test_a_body_trickled_one_byte_at_a_time_gets_408_at_the_read_timeout(registr
 
 
 def test_a_head_over_64_kb_gets_431(registry, tmp_path):
-    with serving(registry, tmp_path) as (_, base, _), connect(base, timeout=6) as sock:
-        with contextlib.suppress(OSError):  # the server may answer and close before the head is all sent
-            sock.sendall(
-                b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
-                + b"".join(b"X-Big-%d: %s\r\n" % (k, b"a" * 1000) for k in range(70))
-                + b"\r\n"
-            )
-        status, headers, body = read_answer(sock)
+    with serving(registry, tmp_path) as (_, base, out):
+        with connect(base, timeout=6) as sock:
+            with contextlib.suppress(OSError):  # the server may answer and close before the head is all sent
+                sock.sendall(
+                    b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-ID: client-id\r\n"
+                    + b"".join(b"X-Big-%d: %s\r\n" % (k, b"a" * 1000) for k in range(70))
+                    + b"\r\n"
+                )
+            status, headers, body = read_answer(sock)
+        lines = access_lines(out, until=refusals)
     assert status == 431 and headers["connection"] == "close"
     assert json.loads(body) == {"detail": "request head exceeds 65536 bytes"}
+    [refused] = refusals(lines)
+    # a fresh id: the client's own is not echoed from a head that was refused
+    assert refused["request_id"] == headers["x-request-id"] != "client-id"
 
 
 def answers_healthz(base: str) -> bool:

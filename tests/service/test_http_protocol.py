@@ -8,7 +8,7 @@ import socket
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from paxcast.service.api.http_protocol import HttpToolsNoDelay
+from paxcast.service.api.http_protocol import HttpToolsNoDelay, parser_problem
 
 
 async def app(scope, receive, send):  # pragma: no cover - never called
@@ -41,3 +41,10 @@ def test_new_connections_get_tcp_nodelay():
         loop.close()
         for s in (client, served, listener):
             s.close()
+
+
+def test_a_parser_message_is_printable_and_bounded_in_a_detail():
+    assert parser_problem("head", "Invalid header token") == "request head is not valid HTTP/1.1: Invalid header token"
+    detail = parser_problem("body", "bad\x00\r\nX-Injected: 1\x7f\u00e9" + "a" * 1000)
+    assert detail.startswith("request body is not valid HTTP/1.1: bad???X-Injected: 1??a")
+    assert detail.isprintable() and detail.isascii() and len(detail) <= 240
