@@ -31,9 +31,11 @@ def with_server(options: Options, attack, watch: dict | None = None, **settings)
 
 
 def largest(options: Options, dataset: str, max_response_bytes: int | None = None) -> dict:
-    """10,000 series, 20 levels: Melbourne 336 values and horizon 168, Seoul 56 values (horizon: the model's)."""
+    """10,000 series, 20 levels: Melbourne 336 values (in hundreds) and horizon 168, Seoul 56 values and horizon 28."""
     if dataset == "melbourne":
-        body = forecast_body(series_items(options.data_dir, "melbourne", 10_000, 336), MELBOURNE_HORIZON, LEVELS_20)
+        body = forecast_body(
+            series_items(options.data_dir, "melbourne", 10_000, 336, scale=100), MELBOURNE_HORIZON, LEVELS_20
+        )
         path = MELBOURNE
     else:
         body = forecast_body(series_items(options.data_dir, "seoul", 10_000, 56), SEOUL_HORIZON, LEVELS_20)
@@ -93,7 +95,8 @@ def holiday_spans(options: Options, clients: int = 8) -> dict:
             rows[label]["server_cpu_ms_per_request"] = round(
                 (cpu_seconds(server.process.pid) - cpu) * 1000 / max(rows[label]["requests"], 1), 2
             )
-        return {**rows.pop("spans"), "normal": rows["normal"]}
+        normal_cpu = rows["normal"]["server_cpu_ms_per_request"]
+        return {**rows.pop("spans"), "normal_server_cpu_ms_per_request": normal_cpu, "normal": rows["normal"]}
 
     return with_server(options, attack)
 
@@ -210,6 +213,8 @@ def metrics_growth(options: Options, count: int = 940) -> dict:
 CASES = {
     "largest-melbourne-10000x336-h168-l20": lambda o: largest(o, "melbourne"),
     "largest-melbourne-10000x336-h168-l20-max-response-1GiB": lambda o: largest(o, "melbourne", ONE_GIB),
+    # 1 GiB still refuses on today's main (its estimate, 24 bytes a number, is 1.65 GB); 2 GiB lets the work run.
+    "largest-melbourne-10000x336-h168-l20-max-response-2GiB": lambda o: largest(o, "melbourne", 2 * ONE_GIB),
     "largest-seoul-10000x56-l20": lambda o: largest(o, "seoul"),
     "network-seoul-584x56-l80-95-c16": lambda o: network_load(o, "seoul", 16),
     "network-seoul-584x56-l80-95-c32": lambda o: network_load(o, "seoul", 32),
