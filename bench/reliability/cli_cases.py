@@ -40,6 +40,11 @@ def daily(series: str, n: int) -> list[tuple]:
     return [(series, f"2024-{1 + k // 28:02d}-{1 + k % 28:02d}", 100 + k % 7) for k in range(n)]
 
 
+def long_field(size: int) -> bytes:
+    """Series b's rows, then one row of series a whose `y` is `size` digits."""
+    return rows_csv(daily("b", 20)) + b"a,2024-01-01," + b"1" * size + b"\n"
+
+
 def gzip_bomb() -> Path:
     if not BOMB.exists():
         packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip framing
@@ -110,19 +115,18 @@ def injected_line(text: str) -> bool:
 
 
 CASES = {
+    # Two series: a file of one series trains a per-series model, whose reader refuses gaps and long fields first.
     "cli-hourly-row-at-9999-12-31": lambda o: train_on(
-        o, b"far.csv", rows_csv([*hourly("a", 48), ("a", "9999-12-31T23:00:00", 1)]), "--name", "far"
+        o, b"far.csv", rows_csv([*hourly("a", 12), ("a", "9999-12-31T23:00:00", 1), *hourly("b", 12)]), fast=FAST_GLOBAL
     ),
-    "cli-one-field-y-4MB": lambda o: train_on(
-        o, b"wide.csv", b"unique_id,ds,y\na,2024-01-01," + b"1" * 4_000_000 + b"\n"
-    ),
-    "cli-one-field-y-40MB": lambda o: train_on(
-        o, b"wider.csv", b"unique_id,ds,y\na,2024-01-01," + b"1" * 40_000_000 + b"\n"
-    ),
+    "cli-one-field-y-4MB": lambda o: train_on(o, b"wide.csv", long_field(4_000_000), fast=FAST_GLOBAL),
+    "cli-one-field-y-40MB": lambda o: train_on(o, b"wider.csv", long_field(40_000_000), fast=FAST_GLOBAL),
     "cli-gzip-bomb-1GiB-inside": train_on_bomb,
     "cli-ds-year-0000": lambda o: train_on(o, b"y0.csv", rows_csv([("a", "0000-01-01", 5), *monthly("a", 48)])),
     "cli-ds-year-minus-001": lambda o: train_on(o, b"ym1.csv", rows_csv([("a", "-001-01-01", 5), *monthly("a", 48)])),
-    "cli-non-utf8-file-name": lambda o: train_on(o, b"air\xff.csv", (o.data_dir / "air_passengers.csv").read_bytes()),
+    "cli-non-utf8-file-name": lambda o: train_on(
+        o, b"air\xff.csv", (o.data_dir / "air_passengers.csv").read_bytes(), "--name", "air"
+    ),
     "cli-holidays-not-utf8": lambda o: train_on(
         o,
         b"two.csv",

@@ -63,7 +63,10 @@ def supervisor_sigkill(options: Options) -> dict:
     successor = Server(options, wait=False, port=server.port)
     try:
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and successor.process.poll() is None and not answers_healthz(server.port):
+        # Not /healthz: orphans still listening would answer it. The successor's own log says whether it bound.
+        while time.monotonic() < deadline and successor.process.poll() is None:
+            if "Uvicorn running" in successor.output():
+                break
             time.sleep(0.2)
         successor_exit = successor.process.poll()
         successor_last = (successor.output().strip().splitlines() or [""])[-1][:200]
