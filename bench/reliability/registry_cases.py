@@ -170,10 +170,11 @@ def cards_that_break_later(options: Options) -> dict:
 
 
 DEEP = "[" * 100_000 + "]" * 100_000
+RECORD = '{"time": "2026-12-01T00:00:00+00:00", "event": "retrain", "decision": "kept", '  # a valid line, then:
 HISTORY_LINES = {
-    "5000-digit-integer": '{"version": ' + "9" * 5000 + "}",
-    "lone-surrogate": '{"version": "\\udc80", "decision": "promoted"}',
-    "100000-deep": DEEP,
+    "5000-digit-integer": RECORD + '"duration_s": ' + "9" * 5000 + "}",
+    "lone-surrogate": RECORD + '"reason": "data file \\udc80.csv"}',  # as retrain --data writes a non-UTF-8 name
+    "100000-deep": RECORD + '"reason": ' + DEEP + "}",
 }
 BACKTEST_EDITS = {
     "levels-1e999": lambda text: text.replace('"levels": [', '"levels": [1e999, ', 1),
@@ -236,10 +237,37 @@ def absolute_paths(options: Options) -> dict:
             server.stop()
 
 
+def data_file_gone_and_back(options: Options) -> dict:
+    """The series list of air_passengers with its data file there, moved away, and back (root cannot make a file
+    unreadable by chmod, so its absence stands in for it): is the failure cached?"""
+    with registry_copy(options, data=True) as (opts, root):
+        data = root / "data" / "air_passengers.csv"
+        server = Server(opts)
+        try:
+            rows = {}
+            for label in ("there", "gone", "back"):
+                if label == "gone":
+                    data.rename(data.with_suffix(".away"))
+                elif label == "back":
+                    data.with_suffix(".away").rename(data)
+                row = answer(server, "GET", "/v1/models/air_passengers/series", keep=None)
+                row["available"] = '"available":true' in row["body"]
+                row["body"] = row["body"][:200]
+                rows[label] = row
+            return {
+                "status": {k: v["status"] for k, v in rows.items()},
+                **{f"available_{k}": v["available"] for k, v in rows.items()},
+                "answers": rows,
+            }
+        finally:
+            server.stop()
+
+
 CASES = {
     "registry-other-models-version": other_models_version,
     "registry-fifo-current": fifo_current,
     "registry-cards-that-break-later": cards_that_break_later,
     "registry-files-read-with-trust": files_read_with_trust,
     "registry-absolute-paths": absolute_paths,
+    "registry-data-file-gone-and-back": data_file_gone_and_back,
 }
