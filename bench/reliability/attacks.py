@@ -1,11 +1,16 @@
-"""Issue 15's attacks against a real `paxcast serve` of the shipped model on 127.0.0.1; numbers for docs/reliability.md.
+"""Issue 15's and issue 30's attacks against a real `paxcast serve` (and the `paxcast` CLI) on 127.0.0.1.
 
-    python -m bench.reliability.attacks [--read-timeout S] [--json bench/results/attacks.json]
+    python -m bench.reliability.attacks [--list] [--only NAME[,NAME]] [--json bench/results/attacks.json]
+        [--duration 20] [--memory-wait 60] [--read-timeout S] [--cli-module paxcast.service.cli.main]
 
-Each attack reports status codes, seconds, /healthz's worst latency while it ran, and the
-server's resident memory before, at its peak (sampled every 20 ms) and 1 s after the
-clients closed. Every attack is bounded in time and closes what it opens. To measure older
-code, put its `paxcast` first on PYTHONPATH (see docs/reliability.md).
+Each case starts its own server (or CLI child) and reports what was answered (status codes, content
+type, X-Request-ID), /healthz's p50/p99/worst latency while it ran, and the server's resident memory
+before, at its peak (sampled every 20 ms) and 1 s after; CLI cases report the child's exit code,
+output lines and peak RSS. Every case is bounded in time and count and closes what it opens. The JSON
+goes to --json, a markdown table to stdout.
+
+To measure older code, put its `paxcast` first on PYTHONPATH and name its CLI module (cb7ea76:
+`--cli-module paxcast.training.cli`) and its registry (`--model-dir`); see docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -15,135 +20,13 @@ import contextlib
 import json
 import os
 import select
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]  # stdlib only: no bench.common
-WATCH_S = 20.0  # how long a stalled client is watched before we call it "held"
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-class Server:
-    def __init__(self, **settings):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        sock.close()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PAXCAST_", "PROMETHEUS_"))}
-        env.update(PAXCAST_PORT=str(self.port), PAXCAST_MODEL_DIR=str(ROOT / "models"), PAXCAST_RELOAD_INTERVAL="0")
-        env.update({f"PAXCAST_{k.upper()}": str(v) for k, v in settings.items()})
-        self.log = open(f"/tmp/paxcast-attacks-{self.port}.log", "w+b")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "paxcast.service.cli.main", "serve"],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self.base = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(self.base + "/readyz", timeout=2).read()
-                break
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(self.output()) from None
-                time.sleep(0.2)
-        for _ in range(20):
-            self.get("/healthz")
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        try:
-            with urllib.request.urlopen(self.base + path, timeout=30) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-
-    def post(self, raw: bytes) -> tuple[int, bytes]:
-        request = urllib.request.Request(
-            self.base + "/v1/forecast", data=raw, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=120) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-
-    def connect(self, timeout: float = WATCH_S + 15) -> socket.socket:
-        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
-
-    def output(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-
-def observe(server: Server, attack) -> dict:
-    """Run `attack()` while sampling memory and /healthz; return its result plus what was observed."""
-    pid = server.process.pid
-    before = rss_mb(pid)
-    peak, latencies, done = [before], [], threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak.append(rss_mb(pid))
-            time.sleep(0.02)
-
-    def probe() -> None:
-        while not done.is_set():
-            started = time.monotonic()
-            try:
-                urllib.request.urlopen(server.base + "/healthz", timeout=30).read()
-                latencies.append(time.monotonic() - started)
-            except OSError as exc:
-                latencies.append(float("inf"))
-                print("healthz:", exc, file=sys.stderr)
-            time.sleep(0.01)
-
-    threads = [threading.Thread(target=sample), threading.Thread(target=probe)]
-    for t in threads:
-        t.start()
-    started = time.monotonic()
-    try:
-        result = attack()
-    finally:
-        seconds = time.monotonic() - started
-        done.set()
-        for t in threads:
-            t.join()
-    time.sleep(1.0)
-    return {
-        **result,
-        "seconds": round(seconds, 3),
-        "healthz_max_ms": round(max(latencies, default=0) * 1000, 1),
-        "healthz_probes": len(latencies),
-        "rss_before_mb": round(before),
-        "rss_peak_mb": round(max(peak)),
-        "rss_after_mb": round(rss_mb(pid)),
-    }
+from bench.reliability import cli_cases, process_cases, registry_cases, serving_cases
+from bench.reliability.harness import WATCH_S, Options, Server, observe
 
 
 def read_answer(sock: socket.socket) -> bytes:
@@ -273,61 +156,127 @@ def simple(server: Server, raw: bytes) -> dict:
     return {"status": {str(status): 1}, "detail": body[:160].decode(errors="replace")}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--read-timeout", type=float, help="PAXCAST_READ_TIMEOUT for the server (default: its own)")
-    parser.add_argument("--json", default="bench/results/attacks.json")
-    parser.add_argument("--only", help="comma-separated attack names")
-    args = parser.parse_args()
-    settings = {"read_timeout": args.read_timeout} if args.read_timeout else {}
+def issue_15_cases() -> dict:
+    """Issue 15's attacks as they were: each gets a server; /healthz probed on a fresh connection every 10 ms."""
     history = list(range(100, 136))
     nested = b"[" * 1000 + b"]" * 1000
+
+    def request(**fields) -> bytes:
+        return json.dumps({"series": [{"id": "air", "history": history}], "horizon": 1} | fields).encode()
+
     attacks = {
         "wrong-type-items-8MB": attack_wrong_items,
         "nested-1000": lambda s: simple(s, nested),
         "late-bad-value-8MB": lambda s: simple(s, LATE_BAD_VALUE),
         "late-unknown-fields-8MB": lambda s: simple(s, LATE_FIELDS),
         "start-9997-horizon-36": lambda s: simple(
-            s,
-            json.dumps({"series": [{"id": "air", "history": history, "start": "9997-01-01"}], "horizon": 36}).encode(),
+            s, request(series=[{"id": "air", "history": history, "start": "9997-01-01"}], horizon=36)
         ),
-        "levels-50-and-50.0000001": lambda s: simple(
-            s,
-            json.dumps(
-                {
-                    "series": [{"id": "air", "history": history}],
-                    "horizon": 1,
-                    "level": [50, 50.0000001, 99.99999999999999],
-                }
-            ).encode(),
-        ),
-        "horizon-true": lambda s: simple(
-            s, json.dumps({"series": [{"id": "air", "history": history}], "horizon": True}).encode()
-        ),
-        "horizon-string-12": lambda s: simple(
-            s, json.dumps({"series": [{"id": "air", "history": history}], "horizon": "12"}).encode()
-        ),
-        "start-0": lambda s: simple(
-            s, json.dumps({"series": [{"id": "air", "history": history, "start": 0}], "horizon": 1}).encode()
-        ),
+        "levels-50-and-50.0000001": lambda s: simple(s, request(level=[50, 50.0000001, 99.99999999999999])),
+        "horizon-true": lambda s: simple(s, request(horizon=True)),
+        "horizon-string-12": lambda s: simple(s, request(horizon="12")),
+        "start-0": lambda s: simple(s, request(series=[{"id": "air", "history": history, "start": 0}])),
         "40-stalled-8MB-uploads": attack_stalled_uploads,
         "head-line-every-0.5s": lambda s: attack_trickle(s, head=True),
         "body-byte-every-0.5s": lambda s: attack_trickle(s, head=False),
         "connect-and-say-nothing": attack_silence,
         "40-disconnects-mid-upload": attack_disconnects,
     }
-    chosen = args.only.split(",") if args.only else list(attacks)
-    load = os.getloadavg()
-    results = {"uptime_load": [round(x, 2) for x in load], "cores": os.cpu_count(), "settings": settings, "attacks": {}}
+
+    def with_server(attack):
+        def run(options: Options) -> dict:
+            server = Server(options)  # a fresh process per attack: memory before/after is that attack's alone
+            try:
+                return observe(server, lambda: attack(server))
+            finally:
+                server.stop()
+
+        return run
+
+    return {name: with_server(attack) for name, attack in attacks.items()}
+
+
+def all_cases() -> dict:
+    return {
+        **issue_15_cases(),
+        **serving_cases.CASES,
+        **registry_cases.CASES,
+        **process_cases.CASES,
+        **cli_cases.CASES,
+    }
+
+
+SHOWN = ("status", "healthz_p99_ms", "healthz_max_ms", "rss_before_mb", "rss_peak_mb", "rss_after_mb")
+
+
+def table(rows: dict[str, dict]) -> str:
+    """One markdown line per case: status, /healthz p99/max, RSS before -> peak -> after, then the case's own facts."""
+    lines = [
+        "| case | answered | /healthz p99 / max ms | RSS MB before → peak → after | more |",
+        "|---|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        rss = "→".join(str(row.get(k, "")) for k in ("rss_before_mb", "rss_peak_mb", "rss_after_mb"))
+        healthz = f"{row.get('healthz_p99_ms', '')} / {row.get('healthz_max_ms', '')}"
+        more = {k: v for k, v in row.items() if k not in SHOWN and not isinstance(v, dict | list)}
+        text = json.dumps(more, ensure_ascii=True)[1:-1].replace("|", "/")
+        lines.append(f"| {name} | {json.dumps(row.get('status'))} | {healthz} | {rss} | {text[:400]} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--list", action="store_true", help="print the case names and exit")
+    parser.add_argument("--only", help="comma-separated case names")
+    parser.add_argument("--json", default="bench/results/attacks.json")
+    parser.add_argument("--read-timeout", type=float, help="PAXCAST_READ_TIMEOUT for the server (default: its own)")
+    parser.add_argument("--cli-module", default=Options.cli_module, help="module run as `paxcast` (serve and CLI)")
+    parser.add_argument(
+        "--model-dir", type=Path, default=Options.model_dir, help="registry served (copied, never edited)"
+    )
+    parser.add_argument("--data-dir", type=Path, default=Options.data_dir)
+    parser.add_argument("--duration", type=float, default=Options.duration, help="seconds of each load (default 20)")
+    parser.add_argument("--memory-wait", type=float, default=Options.memory_wait, help="the memory case's last RSS, s")
+    parser.add_argument("--cli-timeout", type=float, default=Options.cli_timeout, help="a CLI child is killed after")
+    parser.add_argument("--cli-rss-cap-mb", type=float, default=Options.cli_rss_cap_mb, help="... or past this RSS")
+    args = parser.parse_args()
+    cases = all_cases()
+    if args.list:
+        print("\n".join(cases))
+        return
+    chosen = args.only.split(",") if args.only else list(cases)
+    unknown = [name for name in chosen if name not in cases]
+    if unknown:
+        parser.error(f"--only: unknown case(s) {', '.join(unknown)}; --list names them")
+    options = Options(
+        cli_module=args.cli_module,
+        model_dir=args.model_dir.resolve(),
+        data_dir=args.data_dir.resolve(),
+        read_timeout=args.read_timeout,
+        duration=args.duration,
+        memory_wait=args.memory_wait,
+        cli_timeout=args.cli_timeout,
+        cli_rss_cap_mb=args.cli_rss_cap_mb,
+    )
+    results = {
+        "uptime_load": [round(x, 2) for x in os.getloadavg()],
+        "cores": os.cpu_count(),
+        "options": {k: str(v) for k, v in vars(args).items() if k not in ("list", "only", "json")},
+        "attacks": {},
+    }
     for name in chosen:
-        server = Server(**settings)  # a fresh process per attack: memory before/after is that attack's alone
+        load = [round(x, 2) for x in os.getloadavg()]
         try:
-            results["attacks"][name] = observe(server, lambda name=name, server=server: attacks[name](server))
-        finally:
-            server.stop()
+            row = cases[name](options)
+        except Exception as exc:  # one broken case must not lose the others' numbers
+            row = {"status": {"harness error": 1}, "error": f"{type(exc).__name__}: {exc}"[:500]}
+        results["attacks"][name] = {**row, "uptime_load": load}
         print(name, json.dumps(results["attacks"][name]), flush=True)
+    results["uptime_load_after"] = [round(x, 2) for x in os.getloadavg()]
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    print()
+    print(table(results["attacks"]))
 
 
 if __name__ == "__main__":
