@@ -10,7 +10,7 @@ import logging
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline  # serves the docs page's assets itself: no CDN needed
 
-from paxcast.service.api import admin, errors, native_heap, observability, pages
+from paxcast.service.api import admin, errors, metrics, native_heap, observability, pages
 from paxcast.service.api.routes import install_forecast_routes, router
 from paxcast.service.core.request import ForecastRequest
 from paxcast.service.core.settings import Settings, get_settings
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
         await models.stop()
+        metrics.remove_if_orphaned()  # a SIGKILLed supervisor left its workers' metrics directory
         gc.unfreeze()  # what holder.settle_heap froze is collectable again (tests start many apps in one process)
 
     app = FastAPIOffline(

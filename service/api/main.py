@@ -89,7 +89,8 @@ def app_factory():
 def die_with_supervisor() -> None:
     """In a uvicorn worker (a spawned child): ask Linux to SIGTERM it when the supervisor dies.
 
-    A SIGKILLed supervisor runs no shutdown: its workers kept serving as orphans and held the port.
+    A SIGKILLed supervisor runs no shutdown: its workers kept serving as orphans and held the port, and
+    the metrics directory it made was left behind (the app's shutdown now removes it: metrics.remove_if_orphaned).
     """
     import ctypes
     import multiprocessing

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import functools
 import glob
+import multiprocessing
 import os
 import re
 import shutil
@@ -137,6 +138,17 @@ def prepare_multiprocess(workers: int) -> None:
     path = tempfile.mkdtemp(prefix=f"paxcast-metrics-{os.getpid()}-")
     os.environ[MULTIPROC_ENV] = path
     atexit.register(shutil.rmtree, path, ignore_errors=True)
+
+
+def remove_if_orphaned() -> None:
+    """At a worker's shutdown: when the supervisor that spawned it is dead (SIGKILLed, it ran no atexit),
+    remove the metrics directory it made for its workers. Every worker tries; one removal is enough."""
+    supervisor = multiprocessing.parent_process()
+    path = os.environ.get(MULTIPROC_ENV, "")
+    if supervisor is None or os.getppid() == supervisor.pid:
+        return
+    if os.path.basename(path).startswith(f"paxcast-metrics-{supervisor.pid}-"):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def exposition() -> bytes:

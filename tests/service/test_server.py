@@ -6,8 +6,10 @@ import asyncio
 import json
 import signal
 import socket
+import tempfile
 import time
 import urllib.request
+from pathlib import Path
 
 import httpx
 import pytest
@@ -166,7 +168,13 @@ def test_workers_die_with_a_sigkilled_supervisor(registry, tmp_path):
             return True
         return False
 
+    def metrics_dirs() -> set[str]:
+        return {p.name for p in Path(tempfile.gettempdir()).glob(f"paxcast-metrics-{server.process.pid}-*")}
+
     with serve(registry, tmp_path / "serve.log", workers=2) as server:
+        assert metrics_dirs(), "the supervisor made its workers' metrics directory"
         server.process.send_signal(signal.SIGKILL)
         server.process.wait(10)
         wait_until(refused, 20, "the orphaned workers to stop serving", interval=0.1)
+        # the last worker out removes the dead supervisor's directory (it used to wait for the next start)
+        wait_until(lambda: not metrics_dirs(), 20, "the dead supervisor's metrics directory removed", interval=0.1)
