@@ -87,6 +87,11 @@ class Calendar:
             names += HOLIDAY_NAMES
         self.names: tuple[str, ...] = tuple(names)
 
+    @property
+    def has_holidays(self) -> bool:
+        """Whether the columns include holidays: only then is the calendar bound to HOLIDAY_YEARS."""
+        return "holiday" in self.names
+
     def features(self, timestamps: np.ndarray) -> np.ndarray:
         """Covariates of `timestamps` (n,) datetime64 as float32 (n, len(self.names))."""
         ds = np.asarray(timestamps, dtype="datetime64[s]")

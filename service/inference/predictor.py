@@ -33,7 +33,7 @@ from paxcast.service.inference.unit_level import from_unit_level, to_unit_level,
 RUN_ROWS = 64
 # Interval quantiles cached per level; clients choose levels freely, so the cache is bounded.
 CACHED_LEVELS = 64
-# A calendar-aware model's timestamps must fall in the years its holiday table covers.
+# A model with holiday covariates forecasts in the years its holiday table covers.
 CALENDAR_YEARS = HOLIDAY_YEARS
 
 
@@ -256,11 +256,12 @@ class Predictor:
             first = step(when, freq, n_history - self.window)
             last = step(first, freq, self.window + self.horizon - 1)
         except (ValueError, OverflowError):
-            last = dt.datetime.max
-        if not (CALENDAR_YEARS[0] <= when.year and last.year <= CALENDAR_YEARS[1]):
+            raise InvalidInput(f"{where}: the history and horizon pass the years 1-9999 that dates can name") from None
+        # Only a holiday table has a year range; weekdays and the position in the year hold in any year.
+        if self.calendar.has_holidays and not (CALENDAR_YEARS[0] <= when.year and last.year <= CALENDAR_YEARS[1]):
             raise InvalidInput(
                 f"{where}: the history and horizon must fall in {CALENDAR_YEARS[0]}-{CALENDAR_YEARS[1]}, "
-                "the years this model's calendar covers"
+                "the years this model's holiday calendar covers"
             )
         return first
 

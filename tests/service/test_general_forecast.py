@@ -137,3 +137,17 @@ def test_the_shipped_general_models_answer_posted_monthly_and_quarterly_series_t
     forecast = np.array(monthly.json()["forecasts"][0]["mean"])
     seasonal_naive = np.tile(history[-12:], 2)
     assert np.abs(forecast - actual[:24]).mean() < np.abs(seasonal_naive - actual[:24]).mean()
+
+
+@pytest.mark.parametrize("name", ["general_monthly", "general_quarterly"])
+def test_a_model_without_holidays_forecasts_a_history_from_before_1900(name):
+    """Issue 33: a history from 1850 was refused ('must fall in 1900-2199') by models that read no holiday
+    table; only holidays bind a calendar to those years. The year columns are what 1850's dates give."""
+    predictor = Predictor.load(ROOT / "models" / name / current_version(ROOT / "models", name))
+    step = 3 if predictor.card.freq == "QS" else 1
+    body = {"series": [{"id": "old", "history": MONTHS * 2, "start": "1850-01-01"}], "horizon": 2}
+    old = predictor.forecast(ForecastRequest.model_validate(body))
+    assert old.timestamps[0][0] == f"{1850 + 48 * step // 12}-01-01"  # 48 steps after 1850-01-01
+    recent = {**body, "series": [{**body["series"][0], "start": "2010-01-01"}]}
+    recent = predictor.forecast(ForecastRequest.model_validate(recent))
+    np.testing.assert_allclose(old.mean, recent.mean, rtol=1e-5)  # 160 years apart, the same months of the year

@@ -55,7 +55,8 @@ def test_a_forecast_with_start_has_timestamps_and_level_scaled_intervals(station
         ),
         (
             {"id": "d", "history": HISTORY, "start": "2299-01-01"},
-            "series 'd': start: the history and horizon must fall in 1900-2199, the years this model's calendar covers",
+            "series 'd': start: the history and horizon must fall in 1900-2199, the years this model's holiday "
+            "calendar covers",
         ),
         (
             {"id": "e", "history": HISTORY[:10], "start": "2019-12-01"},
