@@ -60,7 +60,8 @@ def reason(exc: BaseException) -> str:
 
 def sqlite_engine(url: URL) -> Engine:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        # Its own folder only (the default `.store`): a store under a mistyped path fails, it is not made up.
+        Path(url.database).parent.mkdir(exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")

@@ -36,7 +36,7 @@ def test_migrating_again_applies_nothing(store_url):
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
-    engine = open_store(f"sqlite:///{tmp_path / 'deep' / 'store.sqlite'}")  # the folder is created
+    engine = open_store(f"sqlite:///{tmp_path / '.store' / 'store.sqlite'}")  # its own folder is created
     try:
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
