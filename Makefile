@@ -27,7 +27,7 @@ serve: $(VENV)/.serve-installed
 	PAXCAST_HOST=$(HOST) PAXCAST_PORT=$(PORT) $(BIN)/paxcast serve
 
 # Everything, lint first: what CI runs (.ci/run). pyproject's addopts add --durations=15.
-test: lint $(VENV)/.all-installed chromium
+test: lint $(VENV)/.all-installed chromium postgresql
 	$(BIN)/python -m pytest -q
 
 # The edit-test loop: skips the tests marked slow, e2e (real server processes) or network.
@@ -94,3 +94,10 @@ bench-profile: $(VENV)/.all-installed wrk
 .PHONY: chromium
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; } || echo "make: chromium not found; install it with: apt-get install -y chromium chromium-driver" >&2
+
+# The store tests (tests/store/, tests/postgres.py) start a throw-away cluster with Debian's initdb and
+# pg_ctl (/usr/lib/postgresql/*/bin). Installed here when root; without it the PostgreSQL cases skip with
+# the reason, except under CI=true where they fail.
+.PHONY: postgresql
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; } || echo "make: postgresql not found; install it with: apt-get install -y postgresql" >&2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,27 @@ def built_wheel(tmp_path_factory) -> Path:
     subprocess.run(command, check=True, timeout=300, capture_output=True)
     (wheel,) = dist.glob("paxcast-*.whl")
     return wheel
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[str]:
+    """One throw-away PostgreSQL cluster per session (tests/postgres.py); its URL."""
+    from tests.postgres import cluster
+
+    with cluster() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """An empty store on each backend: a new SQLite file, or the session cluster with its tables dropped."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    url = request.getfixturevalue("postgres_cluster")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:  # faster than a database per test
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return url

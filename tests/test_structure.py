@@ -80,9 +80,21 @@ def test_the_cycle_finder_finds_a_cycle():
 LAYERS = {
     "paxcast.service.core": ("paxcast.service.core",),
     "paxcast.service.inference": ("paxcast.service.core", "paxcast.service.inference"),
-    "paxcast.service.api": ("paxcast.service.core", "paxcast.service.inference", "paxcast.service.api"),
+    # the store (SQLAlchemy, torch-free) sits beside inference: the app and, later, `retrain --store` read it
+    "paxcast.service.store": ("paxcast.service.core", "paxcast.service.store"),
+    "paxcast.service.api": (
+        "paxcast.service.core",
+        "paxcast.service.inference",
+        "paxcast.service.store",
+        "paxcast.service.api",
+    ),
     "paxcast.service.cli": ("paxcast.service",),
-    "paxcast.training": ("paxcast.service.core", "paxcast.service.inference.predictor", "paxcast.training"),
+    "paxcast.training": (
+        "paxcast.service.core",
+        "paxcast.service.inference.predictor",
+        "paxcast.service.store",
+        "paxcast.training",
+    ),
 }
 # The one crossing the other way: the command line's front hands train|backtest|retrain to training.
 FRONT_TO_TRAINING = ("paxcast.service.cli.main", "paxcast.training.commands")
@@ -119,8 +131,22 @@ def test_the_layer_rules_refuse_what_they_should():
     assert not allowed("paxcast.training.series.model", "paxcast.service.api.app")
     assert not allowed("paxcast.training.engine", "paxcast.service.cli.options")
     assert not allowed("paxcast.service.cli.models", "paxcast.training.commands")
+    assert not allowed("paxcast.service.store.actuals", "paxcast.service.api.app")
+    assert not allowed("paxcast.service.store.engine", "paxcast.service.inference.holder")
+    assert not allowed("paxcast.service.inference.holder", "paxcast.service.store.engine")
     assert allowed("paxcast.service.cli.main", "paxcast.training.commands")
     assert allowed("paxcast.training.served", "paxcast.service.inference.predictor")
+
+
+def test_the_store_never_imports_torch_or_training():
+    """The serving image has no torch; `paxcast actuals load` runs there."""
+    offenders = []
+    for path in sorted((ROOT / "service" / "store").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "torch" or "training" in n]
+    assert offenders == []
 
 
 def test_the_front_reaches_training_only_from_inside_the_training_command():

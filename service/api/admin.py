@@ -8,7 +8,6 @@ others follow at their next poll of CURRENT.
 from __future__ import annotations
 
 import asyncio
-import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -16,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from paxcast.service.api.schemas import ModelRef, Problem
+from paxcast.service.api.tokens import check_bearer
 from paxcast.service.core.exceptions import VersionRefused
 from paxcast.service.inference.holder import ReloadInProgress
 
@@ -27,18 +27,12 @@ def require_admin(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
     """404 when no admin token is configured, 401 without a bearer token, 403 with a wrong one."""
-    token = request.app.state.settings.admin_token
-    expected = token.get_secret_value() if token is not None else ""
-    if not expected:
-        raise HTTPException(404, "Not Found")
-    if credentials is None:
-        raise HTTPException(
-            401,
-            "admin endpoints need an 'Authorization: Bearer <token>' header",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
-        raise HTTPException(403, "the admin token is not valid")
+    check_bearer(
+        request.app.state.settings.admin_token,
+        credentials,
+        needs="admin endpoints need an 'Authorization: Bearer <token>' header",
+        invalid="the admin token is not valid",
+    )
 
 
 class ReloadResult(BaseModel):

@@ -10,11 +10,12 @@ import logging
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline  # serves the docs page's assets itself: no CDN needed
 
-from paxcast.service.api import admin, errors, metrics, native_heap, observability, pages
+from paxcast.service.api import actuals, admin, errors, metrics, native_heap, observability, pages
 from paxcast.service.api.routes import install_forecast_routes, router
 from paxcast.service.core.request import ForecastRequest
 from paxcast.service.core.settings import Settings, get_settings
 from paxcast.service.inference.holder import ServedModels
+from paxcast.service.store.engine import open_store
 
 log = logging.getLogger("paxcast")
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for name, reason in models.load_all().items():  # fails start-up only when no model loads
             log.error("model %s is not served: %s", name, reason)
         app.state.models = models
+        app.state.store = await asyncio.to_thread(open_store, settings.store_url())
         poller = (
             asyncio.create_task(poll_current(models, settings.reload_interval))
             if settings.reload_interval > 0
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
         await models.stop()
+        app.state.store.dispose()
         metrics.remove_if_orphaned()  # a SIGKILLed supervisor left its workers' metrics directory
         gc.unfreeze()  # what holder.settle_heap froze is collectable again (tests start many apps in one process)
 
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     observability.install(app, settings)
     app.include_router(router)
     app.include_router(admin.router)
+    app.include_router(actuals.router)
     app.include_router(pages.router)
     install_request_schemas(app)
     return app

@@ -11,9 +11,10 @@ import sys
 import uvicorn
 
 from paxcast.service.api import metrics, observability
-from paxcast.service.core.exceptions import ModelError
+from paxcast.service.core.exceptions import ModelError, StoreUnavailable
 from paxcast.service.core.settings import Settings, SettingsError, load_settings
 from paxcast.service.inference.holder import ServedModels
+from paxcast.service.store.engine import open_store
 
 # Measured in bench/perf/tuning.py (docs/performance.md): under overload (64 connections) uvloop
 # left some requests waiting 1-2 s (p99) where the stdlib loop's p99 stayed near 0.15 s at
@@ -36,6 +37,11 @@ def run(host: str | None = None, port: int | None = None) -> None:
         raise SystemExit(1) from None
     for name, reason in failed.items():  # served without it; /readyz names it until it loads
         print(f"paxcast serve: model {name} is not served: {reason}", file=sys.stderr)
+    try:  # created and migrated once, before the workers start: they find it up to date
+        open_store(settings.store_url()).dispose()
+    except StoreUnavailable as exc:
+        print(f"paxcast serve: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal; a handler of
     # ours turns that into exit status 0 so orchestrators see a clean stop.
     signal.signal(signal.SIGTERM, _exit_cleanly)

@@ -1,7 +1,7 @@
 """`paxcast`: every command and its parser; the libraries below take plain values. The flags several
 commands share are in `cli.options`, `paxcast models` in `cli.models`.
 
-train, backtest, retrain, serve, models list|show|rollback. A known error (the `PaxcastError` tree in
+train, backtest, retrain, serve, models list|show|rollback, actuals load. A known error (the `PaxcastError` tree in
 `core.exceptions`) becomes one line on stderr and its exit code; anything else is a bug and keeps its
 traceback. This front is torch-free: `serve` and `models` run in the serving-only install, and
 `train|backtest|retrain` reach `paxcast.training` (the `train` extra) only through `cmd_training`.
@@ -14,6 +14,7 @@ import os
 import re
 import sys
 
+from paxcast.service.cli.actuals import add_actuals_parser
 from paxcast.service.cli.models import (
     add_registry_arguments,
     cmd_models_list,
@@ -191,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_registry_arguments(rollback)
     rollback.add_argument("version", help="version id to serve")
     rollback.set_defaults(func=cmd_models_rollback)
+    add_actuals_parser(commands)
     # No abbreviated flags: `--season` must not quietly mean `--seasonal_lags` (or a flag added later).
     for each in (parser, *commands.choices.values(), *actions.choices.values()):
         each.allow_abbrev = False

@@ -7,6 +7,7 @@
     ├── ModelError               exit 1   a registry entry is missing, incomplete or fails a load check
     │   └── VersionRefused       exit 1   a version failed a check; what was served keeps serving
     ├── RegistryBusy             exit 75  another retrain or rollback holds the model's lock (EX_TEMPFAIL)
+    ├── StoreUnavailable         exit 1   the store (PAXCAST_STORE) cannot be parsed, reached or migrated
     └── InvalidInput             (HTTP 422) a request the model cannot answer; names the series and rule
 
 Anything else that escapes a command is a bug: a traceback and exit 1, never a one-liner.
@@ -54,6 +55,10 @@ class RegistryBusy(PaxcastError):
     """Another process holds the registry lock of this model."""
 
     exit_code = 75
+
+
+class StoreUnavailable(PaxcastError):
+    """The store cannot be opened; the message names the setting (PAXCAST_STORE or --store) and the URL."""
 
 
 class InvalidInput(PaxcastError, ValueError):

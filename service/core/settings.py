@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from paxcast.service.core.contract import Freq
 from paxcast.service.core.exceptions import UsageError
 
+STORE_FILE = Path(".store") / "paxcast.sqlite"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PAXCAST_", protected_namespaces=())
@@ -37,6 +39,15 @@ class Settings(BaseSettings):
     )
     reload_interval: float = Field(5.0, ge=0, description="seconds between checks of CURRENT; 0 disables polling")
     admin_token: SecretStr | None = Field(None, description="bearer token for POST /v1/admin/reload; unset disables it")
+    store: str | None = Field(
+        None,
+        description="the store of actuals and served forecasts, a database URL: sqlite:///PATH or "
+        "postgresql+psycopg://USER:PASSWORD@HOST/DB (default: sqlite:///<PAXCAST_MODEL_DIR>/.store/paxcast.sqlite)",
+    )
+    ingest_token: SecretStr | None = Field(None, description="bearer token for POST /v1/actuals; unset disables it")
+    max_actuals_rows: int = Field(
+        100_000, ge=1, description="most rows in one POST /v1/actuals (413 above); the body limit applies too"
+    )
     batch_max_rows: int = Field(
         64,
         ge=1,
@@ -69,6 +80,14 @@ class Settings(BaseSettings):
         ge=1024,
         description="request-body bytes a worker holds across all requests in flight (503 above)",
     )
+
+    def store_url(self) -> str:
+        """PAXCAST_STORE, or the default: an SQLite file in a hidden folder of the registry. The registry is the
+        one directory every deployment already configures and can write (`make serve`, the Docker image); the
+        registry skips dot-folders, and a served forecast's version lives beside the rows that name it."""
+        if self.store:
+            return self.store
+        return f"sqlite:///{(self.model_dir / STORE_FILE).absolute()}"
 
     @field_validator("models", mode="before")
     @classmethod

@@ -29,6 +29,7 @@ OPERATIONS = [
     ("GET", "/readyz"),
     ("GET", "/healthz"),
     ("POST", "/v1/admin/reload"),
+    ("POST", "/v1/actuals"),
     ("GET", "/v1/models"),
     ("GET", "/v1/models/{name}"),
     ("POST", "/v1/models/{name}/forecast"),
@@ -41,7 +42,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 
 @pytest.fixture(scope="module")
-def api_schema(tiny_registry):
+def api_schema(tiny_registry, tmp_path_factory):
+    store = tmp_path_factory.mktemp("fuzz-store") / "store.sqlite"
     app = create_app(
         Settings(
             model_dir=tiny_registry,
@@ -49,6 +51,8 @@ def api_schema(tiny_registry):
             max_series=50,
             max_body_bytes=64 * 1024,
             admin_token="fuzz-admin-token",
+            ingest_token="fuzz-ingest-token",
+            store=f"sqlite:///{store}",
         )
     )
     return schemathesis.openapi.from_asgi("/openapi.json", app)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from fastapi.testclient import TestClient
 
+from paxcast.service.api.app import create_app
+from paxcast.service.core.exceptions import StoreUnavailable
+from paxcast.service.core.settings import Settings
 from tests.serving import serve_until_it_exits
 
 
@@ -40,3 +44,16 @@ def test_an_unresolvable_host_is_one_line_naming_it(registry):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("paxcast serve: PAXCAST_HOST='no.such.host.invalid' cannot be resolved (")
+
+
+def test_a_store_that_cannot_be_opened_is_one_line_naming_paxcast_store(registry):
+    result = serve(registry, PAXCAST_STORE="sqlite:////proc/no/such/store.sqlite", PAXCAST_PORT="1")
+    assert result.returncode == 1
+    last = result.stderr.splitlines()[-1]  # after the models' own log lines
+    assert last.startswith("paxcast serve: PAXCAST_STORE=sqlite:////proc/no/such/store.sqlite: cannot open the store (")
+
+
+def test_the_app_does_not_start_on_a_store_it_cannot_open(registry):
+    app = create_app(Settings(model_dir=registry, reload_interval=0, store="sqlite:////proc/no/such/store.sqlite"))
+    with pytest.raises(StoreUnavailable, match=r"^PAXCAST_STORE=sqlite:////proc/no/such/store\.sqlite: cannot open"):
+        TestClient(app).__enter__()
