@@ -8,6 +8,7 @@ replicas; BentoML's and LitServe's workers; uvicorn's), found through each proce
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,22 @@ def cpu_seconds(root: int) -> float:
             continue
         total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
     return total / CLOCK_TICKS
+
+
+def wait_until_idle(root: int, timeout: float = 30, busy: float = 0.2, interval: float = 0.25) -> bool:
+    """Wait until the tree uses less than `busy` of one core over `interval` s; False if still busy after `timeout` s.
+
+    A wrk run that ends leaves its last requests in the server (up to one per connection: at c=64 and 30 ms
+    each, two seconds of work); without this wait they would run inside the next measured cell."""
+    deadline = time.monotonic() + timeout
+    before = cpu_seconds(root)
+    while time.monotonic() < deadline:
+        time.sleep(interval)
+        now = cpu_seconds(root)
+        if now - before < busy * interval:
+            return True
+        before = now
+    return False
 
 
 def pss_mib(root: int) -> float:

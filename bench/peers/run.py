@@ -32,7 +32,7 @@ import orjson
 
 from bench.common import ROOT, histories, package_versions, served_card, table
 from bench.peers.forecasting import MODEL_DIR_VARIABLE, MODEL_NAME_VARIABLE, forecast_path
-from bench.peers.measure import cpu_seconds, differences, pss_mib
+from bench.peers.measure import cpu_seconds, differences, pss_mib, wait_until_idle
 from bench.perf.http import run_wrk
 from paxcast.training.backtest.series_report import machine
 from tests import serving
@@ -147,6 +147,8 @@ def measure(
             return [{"server": spec.label, "request": request.key, "workers": workers, "wrong": wrong[:3]}]
         for c in connections:
             run_wrk(url, body, c, args.warmup)
+            if not wait_until_idle(started.process.pid):  # the warm-up's last requests run outside the cell
+                print(f"  {spec.label} still busy 30 s after the warm-up; measuring anyway", flush=True)
             load = os.getloadavg()[0]
             cpu_before = cpu_seconds(started.process.pid)
             result = run_wrk(url, body, c, args.seconds)
