@@ -185,6 +185,7 @@ def summary(runs: list[dict]) -> list[dict]:
         for key in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request", "pss_mib", "load_avg"):
             row[key] = statistics.median(r[key] for r in group)
         row["errors"] = sum(r["errors"] for r in group)
+        row["requests"] = sum(r["requests"] for r in group)
         out.append(row)
     return out
 
@@ -194,6 +195,7 @@ def ratio_rows(rows: list[dict]) -> list[list]:
     out = []
     for cell in sorted({(r["workers"], r["request"], r["connections"]) for r in rows}):
         here = [r for r in rows if (r["workers"], r["request"], r["connections"]) == cell]
+        here = [r for r in here if r["requests"]]  # a cell where nothing finished has no rate to compare
         ours = next((r for r in here if r["server"] == "paxcast"), None)
         peers = [r for r in here if r["server"] != "paxcast"]
         if ours and peers:
@@ -223,6 +225,13 @@ def report(rows: list[dict]) -> str:
                 f"{r['load_avg']:.2f}",
             ]
             for r in rows
+            if r["requests"]
+        ]
+        + [
+            [r["workers"], r["request"], r["connections"], r["server"], "none finished: make --seconds longer"]
+            + [""] * 6
+            for r in rows
+            if not r["requests"]
         ],
     )
     ratios = ratio_rows(rows)
@@ -298,6 +307,7 @@ def main(argv: list[str] | None = None) -> None:
 def check() -> None:
     """Two rounds of one cell become one median row, and the ratio table names the best peer."""
     run = {"workers": 1, "request": "air", "connections": 16, "errors": 0, "load_avg": 1.0, "pss_mib": 100.0}
+    run |= {"requests": 10}
     runs = [
         run | {"server": "paxcast", "rps": 1000.0, "p50_ms": 1, "p99_ms": 2, "cpu_ms_per_request": 0.5},
         run | {"server": "paxcast", "rps": 1200.0, "p50_ms": 1, "p99_ms": 4, "cpu_ms_per_request": 0.5},
