@@ -65,7 +65,7 @@ lock: $(VENV)/.all-installed
 		--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" -o deploy/requirements-serve.lock
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) $(PEERS_VENV) build dist *.egg-info .pytest_cache
 
 # Benchmarks (bench/perf/; docs/performance.md). bench-http and bench-tuning drive the servers with wrk (Debian package).
 .PHONY: bench-model bench-http bench-memory bench-tuning wrk
@@ -83,6 +83,24 @@ bench-memory: $(VENV)/.all-installed
 
 bench-tuning: $(VENV)/.all-installed wrk
 	$(BIN)/python -m bench.perf.tuning
+
+# paxcast beside Ray Serve, BentoML and LitServe (bench/peers/, issue 34). The peers live in their own
+# virtualenv, .venv-peers, never in .venv: `make install` does not include the peers extra, so the product's
+# tests keep their versions. The product's packages are pinned there to the versions .venv has, so paxcast
+# runs on the same stack in both. Options: make bench-peers PEERS_ARGS="--seconds 3 --rounds 1".
+PEERS_VENV := .venv-peers
+PRODUCT_PACKAGES := fastapi|starlette|pydantic|pydantic[-_]core|pydantic[-_]settings|uvicorn|httptools|uvloop|onnxruntime|numpy|orjson|prometheus[-_]client|holidays
+
+$(PEERS_VENV)/.peers-installed: pyproject.toml $(VENV)/.all-installed
+	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -iE '^($(PRODUCT_PACKAGES))==' > $(PEERS_VENV)/product-pins.txt
+	$(PEERS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install --quiet -e ".[peers]" torch==2.13.0 -c $(PEERS_VENV)/product-pins.txt
+	touch $@
+
+.PHONY: bench-peers
+bench-peers: $(PEERS_VENV)/.peers-installed wrk
+	$(PEERS_VENV)/bin/python -m bench.peers $(PEERS_ARGS)
 
 .PHONY: bench-profile
 bench-profile: $(VENV)/.all-installed wrk
