@@ -9,15 +9,24 @@ transaction in the store writes, so none is deferred. Python's sqlite3 module wo
 BEGIN only before some statements (not before DDL); it is switched off and SQLAlchemy's begin
 emits ours, so a migration's DDL is transactional too.
 
+Reads (`reading(engine)`, the accuracy scores) are the one exception: a plain deferred `BEGIN`. A
+transaction that never writes never upgrades its lock, so the failure above cannot happen to it; in
+WAL mode it reads one snapshot, taken at its first SELECT, without blocking the writer or waiting for
+it, and every query in it sees that snapshot. Under BEGIN IMMEDIATE a long scoring query would hold
+the write lock and stall every POST /v1/actuals and forecast log write behind it. `PRAGMA query_only`
+makes a write attempted in such a transaction fail instead of taking the lock.
+
 PostgreSQL: `postgresql+psycopg://user:password@host/db` (plain `postgresql://` is read as psycopg 3;
 psycopg2 is not a dependency).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
@@ -28,6 +37,8 @@ BUSY_TIMEOUT_MS = 10_000
 CONNECT_TIMEOUT_S = 5
 DRIVERS = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 DRIVERS["postgresql+psycopg"] = "postgresql+psycopg"
+# The execution option that marks a connection's transactions as read-only (engine.reading).
+READ_ONLY = "paxcast_read_only"
 
 
 def open_store(url: str, setting: str = "PAXCAST_STORE") -> Engine:
@@ -78,9 +89,23 @@ def sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def begin_immediate(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = bool(conn.get_execution_options().get(READ_ONLY))
+        conn.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")  # per connection: reset on each begin
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+@contextlib.contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection in one read-only transaction: on SQLite a deferred BEGIN that never takes the write lock,
+    on PostgreSQL REPEATABLE READ READ ONLY; either way every query in it sees the same snapshot."""
+    if engine.dialect.name == "postgresql":
+        options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    else:
+        options = {READ_ONLY: True}
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        yield conn
 
 
 def postgresql_engine(url: URL) -> Engine:
