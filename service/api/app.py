@@ -10,7 +10,7 @@ import logging
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline  # serves the docs page's assets itself: no CDN needed
 
-from paxcast.service.api import actuals, admin, errors, metrics, native_heap, observability, pages
+from paxcast.service.api import accuracy, actuals, admin, errors, metrics, native_heap, observability, pages
 from paxcast.service.api.routes import install_forecast_routes, router
 from paxcast.service.core.request import ForecastRequest
 from paxcast.service.core.settings import Settings, get_settings
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     app.include_router(admin.router)
     app.include_router(actuals.router)
+    app.include_router(accuracy.router)
     app.include_router(pages.router)
     install_request_schemas(app)
     return app
