@@ -114,6 +114,7 @@ async def post_actuals(request: Request) -> ActualsWritten:
         written = await run_in_threadpool(write_actuals, request.app.state.store, rows)
     except DBAPIError as exc:
         raise HTTPException(503, f"the store cannot be written ({reason(exc)}){NOTHING_WRITTEN}") from None
+    request.app.state.live.actuals_written(rows)  # scores the forecasts they match, in the background
     return ActualsWritten(
         rows=len(rows), new=written.new, replaced=written.replaced, negative=sum(r.y < 0 for r in rows)
     )

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline  # serves the docs page's assets itself: no CDN needed
 
 from paxcast.service.api import accuracy, actuals, admin, errors, metrics, native_heap, observability, pages
+from paxcast.service.api.live_accuracy import LiveScores
 from paxcast.service.api.routes import install_forecast_routes, router
 from paxcast.service.core.request import ForecastRequest
 from paxcast.service.core.settings import Settings, get_settings
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.error("model %s is not served: %s", name, reason)
         app.state.models = models
         app.state.store = await asyncio.to_thread(open_store, settings.store_url())
+        app.state.live = LiveScores(app.state.store, models, settings)
+        app.state.live.start()
         poller = (
             asyncio.create_task(poll_current(models, settings.reload_interval))
             if settings.reload_interval > 0
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+        await app.state.live.stop()
         await models.stop()
         app.state.store.dispose()
         metrics.remove_if_orphaned()  # a SIGKILLed supervisor left its workers' metrics directory

@@ -25,6 +25,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -43,6 +44,34 @@ REQUEST_SECONDS = Histogram(
     "Time from request start to the last byte of the response, by method, route template and status.",
     ["method", "route", "status"],
     buckets=LATENCY_BUCKETS,
+)
+
+
+# Live accuracy by model and version (api/live_accuracy.py), over the last PAXCAST_LIVE_DAYS days of the store.
+# Every worker computes the same numbers from the one store, so in multiprocess mode a worker's value is not
+# a share to add up (sum) nor an extreme to keep (max would pin a stale high): `livemostrecent` reports the
+# value the most recent refresh wrote, from live workers only (a dead worker's file goes, drop_dead_workers).
+LIVE_LABELS = ["model", "version"]
+LIVE_WAPE = Gauge(
+    "paxcast_live_wape", "Live pooled WAPE of logged forecasts.", LIVE_LABELS, multiprocess_mode="livemostrecent"
+)
+LIVE_MASE = Gauge("paxcast_live_mase", "Live mean MASE over series.", LIVE_LABELS, multiprocess_mode="livemostrecent")
+LIVE_COVERAGE = Gauge(
+    "paxcast_live_coverage",
+    "Live share of actuals inside the logged interval, by level.",
+    [*LIVE_LABELS, "level"],
+    multiprocess_mode="livemostrecent",
+)
+LIVE_NAIVE_WAPE = Gauge(
+    "paxcast_live_naive_wape",
+    "Seasonal naive's live pooled WAPE on the same points.",
+    LIVE_LABELS,
+    multiprocess_mode="livemostrecent",
+)
+LIVE_SCORED = Counter(
+    "paxcast_live_scored_points",
+    "Logged forecast steps matched by posted actuals (a replaced actual scores its forecasts again).",
+    LIVE_LABELS,
 )
 
 

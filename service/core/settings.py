@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     max_actuals_rows: int = Field(
         100_000, ge=1, description="most rows in one POST /v1/actuals (413 above); the body limit applies too"
     )
+    live_days: int = Field(
+        28, ge=1, le=3660, description="days of the paxcast_live_* gauges' window, back from the newest actual"
+    )
+    live_refresh: float = Field(
+        300.0,
+        ge=0,
+        description="seconds between refreshes of every served model's paxcast_live_* gauges (they also refresh "
+        "after POST /v1/actuals); 0: only after POST /v1/actuals",
+    )
     batch_max_rows: int = Field(
         64,
         ge=1,
