@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 
 from paxcast.service.store.engine import reading
 from paxcast.service.store.rows import Actual
@@ -32,26 +32,24 @@ def match_actuals(engine, models: Sequence[str], rows: Sequence[Actual]) -> Matc
     by_series: dict[str, list] = {}
     for row in rows:
         by_series.setdefault(row.unique_id, []).append(row.ds)
-    mine = forecasts.c.model.in_(bindparam("models", expanding=True))
-    steps = (
-        select(forecasts.c.model, forecasts.c.version, func.count())
-        .where(
-            mine,
-            forecasts.c.unique_id == bindparam("unique_id"),
-            forecasts.c.ds.in_(bindparam("ds", expanding=True)),
-        )
-        .group_by(forecasts.c.model, forecasts.c.version)
+    # One model per query, no GROUP BY: with `model IN (...)` and `GROUP BY version` SQLite took the (model,
+    # version, ds) index and scanned every row of the model per series (20 s for 584 series).
+    mine = forecasts.c.model == bindparam("model")
+    # The matched rows' versions, counted here: a GROUP BY version made SQLite prefer the index sorted by version.
+    steps = select(forecasts.c.version).where(
+        mine, forecasts.c.unique_id == bindparam("unique_id"), forecasts.c.ds.in_(bindparam("ds", expanding=True))
     )
-    touched = select(forecasts.c.model).where(mine, forecasts.c.unique_id == bindparam("unique_id")).distinct()
+    touched = select(forecasts.c.id).where(mine, forecasts.c.unique_id == bindparam("unique_id")).limit(1)
     points: dict[tuple[str, str], int] = {}
     found: set[str] = set()
-    if not models:
-        return Matched(points, found)
     with reading(engine) as conn:
-        for unique_id, stamps in by_series.items():
-            found.update(conn.execute(touched, {"models": list(models), "unique_id": unique_id}).scalars())
-            for start in range(0, len(stamps), LOOKUP):
-                chunk = {"models": list(models), "unique_id": unique_id, "ds": stamps[start : start + LOOKUP]}
-                for model, version, count in conn.execute(steps, chunk):
-                    points[(model, version)] = points.get((model, version), 0) + count
+        for model in models:
+            for unique_id, stamps in by_series.items():
+                if conn.execute(touched, {"model": model, "unique_id": unique_id}).first() is None:
+                    continue
+                found.add(model)
+                for start in range(0, len(stamps), LOOKUP):
+                    chunk = {"model": model, "unique_id": unique_id, "ds": stamps[start : start + LOOKUP]}
+                    for version in conn.execute(steps, chunk).scalars():
+                        points[(model, version)] = points.get((model, version), 0) + 1
     return Matched(points, found)

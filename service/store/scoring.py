@@ -132,7 +132,7 @@ def score_chunk(conn, totals, chunk, in_window, window: Window, season: int, fre
         .where(mine)
         .order_by(forecasts.c.id)
     )
-    rows = conn.execute(query, {"chunk": chunk}).all()
+    rows = list(map(tuple, conn.execute(query, {"chunk": chunk}).all()))  # plain tuples: NumPy probes a Row per field
     if not rows:
         return
     ids, unique_ids, keys, stamps, steps, means, ys = zip(*rows, strict=True)
@@ -189,7 +189,8 @@ def interval_rows(conn, chunk, in_window) -> np.ndarray:
         .where(in_window, forecasts.c.unique_id.in_(bindparam("chunk", expanding=True)))
         .order_by(forecast_intervals.c.forecast_id)
     )
-    return np.array(conn.execute(query, {"chunk": chunk}).all(), dtype=np.float64).reshape(-1, 4)
+    rows = list(map(tuple, conn.execute(query, {"chunk": chunk}).all()))  # NumPy probes a Row field by field
+    return np.array(rows, dtype=np.float64).reshape(-1, 4)
 
 
 def series_scales(stored, chunk, low, high, freq: str, season: int) -> dict[str, float | None]:
@@ -235,9 +236,15 @@ class Totals:
             series[unique_id] = series.get(unique_id, 0) + sums[i]
 
     def add_intervals(self, keys, levels, inside) -> None:
-        for key, level, hit in zip(map(to_python, keys), levels.tolist(), inside.tolist(), strict=True):
-            counts = self.hits.setdefault(key, {}).setdefault(level, np.zeros(2))
-            counts += (hit, 1)
+        names = list(dict.fromkeys(map(to_python, keys)))
+        index = {key: i for i, key in enumerate(names)}
+        codes = np.fromiter((index[to_python(k)] for k in keys), dtype=np.int64, count=len(keys))
+        pairs, inverse = np.unique(np.stack([codes, levels], axis=1), axis=0, return_inverse=True)
+        hits = np.bincount(inverse.reshape(-1), inside.astype(np.float64), minlength=len(pairs))
+        counts = np.bincount(inverse.reshape(-1), minlength=len(pairs))
+        for (code, level), hit, count in zip(pairs.tolist(), hits, counts, strict=True):
+            found = self.hits.setdefault(names[code], {}).setdefault(level, np.zeros(2))
+            found += (hit, count)
 
     def add_scales(self, scales: dict[str, float | None]) -> None:
         self.scales.update(scales)
