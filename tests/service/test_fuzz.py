@@ -37,6 +37,7 @@ OPERATIONS = [
     ("GET", "/v1/models/{name}/series/{series_id}"),
     ("GET", "/v1/models/{name}/history"),
     ("GET", "/v1/models/{name}/backtest"),
+    ("GET", "/v1/models/{name}/accuracy"),
 ]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
@@ -70,7 +71,7 @@ def test_the_schema_lists_every_operation_fuzzed(api_schema):
 FUZZED = [(method, path, GenerationMode.POSITIVE) for method, path in OPERATIONS] + [
     (method, path, GenerationMode.NEGATIVE)
     for method, path in OPERATIONS
-    if method == "POST" or path.endswith(("/series", "/series/{series_id}", "/history"))  # the web page's queries
+    if method == "POST" or path.endswith(("/series", "/series/{series_id}", "/history", "/accuracy"))  # queries
 ]
 
 
