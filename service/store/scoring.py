@@ -96,9 +96,9 @@ def score(engine: Engine, model: str, season: int, freq: str, days: int, by: By 
         totals = Totals()
         if window is not None:
             in_window = and_(forecasts.c.model == model, forecasts.c.ds > window.start, forecasts.c.ds <= window.end)
-            series = conn.execute(select(forecasts.c.unique_id).where(in_window).distinct()).scalars().all()
+            series = sorted(conn.execute(select(forecasts.c.unique_id).where(in_window).distinct()).scalars())
             for first in range(0, len(series), SERIES_CHUNK):
-                chunk = sorted(series)[first : first + SERIES_CHUNK]
+                chunk = series[first : first + SERIES_CHUNK]
                 score_chunk(conn, totals, chunk, in_window, window, season, freq, by)
     return Accuracy(model, by, window, totals.groups(), totals.overall())
 
