@@ -44,6 +44,10 @@ REQUEST_SECONDS = Histogram(
     ["method", "route", "status"],
     buckets=LATENCY_BUCKETS,
 )
+DROPPED_ROWS = Counter(
+    "paxcast_store_dropped_rows_total",
+    "Served forecast rows not logged to the store: its writer's queue was full, the store failed, or shutdown came.",
+)
 
 
 @functools.lru_cache(maxsize=1024)  # label sets are bounded: methods x route templates x statuses

@@ -1,0 +1,98 @@
+"""`write_forecasts(engine, columns)`: served forecasts and their interval bounds in one transaction; and
+`prune_forecasts`, the retention that removes old ones in bounded batches.
+
+A bound row names its forecast's id, so the ids are allocated before the insert, in the same
+transaction, and both tables are sent with executemany (no row-by-row round trip):
+
+- SQLite: `max(id) + 1 ...`. The transaction starts with `BEGIN IMMEDIATE` (engine.py), which takes the
+  database file's one write lock before the max is read and keeps it until commit, so no other
+  connection, in this process or another worker's, can insert between the read and our insert. The
+  max of an INTEGER PRIMARY KEY is one b-tree lookup.
+- PostgreSQL: `nextval` of the id column's sequence, once per row in one statement. A sequence hands
+  each value out once whatever other sessions do (it is not transactional), so replicas sharing the
+  store never collide; the values need not be contiguous, which is why they are read back.
+
+Statements go through the driver's own executemany with tuples (`exec_driver_sql`): SQLAlchemy's
+per-row dict and type processing cost more than the insert itself. Its DateTime format is kept on
+SQLite, so these rows compare equal to those SQLAlchemy writes (the actuals' `ds`, in scoring joins).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from sqlalchemy import Connection, Engine, bindparam, delete, select
+
+from paxcast.service.store.forecast_rows import Columns
+from paxcast.service.store.schema import forecast_intervals, forecasts
+
+FORECAST_COLUMNS = ("id", "model", "version", "unique_id", "origin", "ds", "step", "mean", "request_id", "created_at")
+INTERVAL_COLUMNS = ("forecast_id", "level", "lower", "upper")
+# Forecasts removed per retention transaction: short enough that the write lock is never held for long.
+PRUNE_BATCH = 5000
+
+
+def insert_sql(table: str, columns: tuple[str, ...], marker: str) -> str:
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    return f"INSERT INTO {table} ({quoted}) VALUES ({', '.join([marker] * len(columns))})"
+
+
+def sqlite_times(values: list[dt.datetime]) -> list[str]:
+    """SQLAlchemy's SQLite DateTime text (`2020-09-30 00:00:00.000000`), rendered by NumPy in one call."""
+    text = np.datetime_as_string(np.array(values, dtype="datetime64[us]"), unit="us")
+    return np.char.replace(text, "T", " ").tolist()
+
+
+def allocate_ids(conn: Connection, n: int) -> list[int]:
+    """`n` forecast ids no other writer can take (module docstring)."""
+    if conn.dialect.name == "postgresql":
+        sql = "SELECT nextval(pg_get_serial_sequence('forecasts', 'id')) FROM generate_series(1, %(n)s)"
+        return conn.exec_driver_sql(sql, {"n": n}).scalars().all()
+    first = conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM forecasts").scalar_one()
+    return list(range(first, first + n))
+
+
+def write_forecasts(engine: Engine, columns: Columns) -> int:
+    """Insert every row of `columns` and its bounds in one transaction; the number of forecast rows."""
+    if not len(columns):
+        return 0
+    with engine.begin() as conn:
+        postgresql = conn.dialect.name == "postgresql"
+        marker = "%s" if postgresql else "?"
+        times = (lambda values: values) if postgresql else sqlite_times
+        ids = allocate_ids(conn, len(columns))
+        rows = zip(
+            ids,
+            columns.model,
+            columns.version,
+            columns.unique_id,
+            times(columns.origin),
+            times(columns.ds),
+            columns.step,
+            columns.mean,
+            columns.request_id,
+            times(columns.created_at),
+            strict=True,
+        )
+        conn.exec_driver_sql(insert_sql("forecasts", FORECAST_COLUMNS, marker), list(rows))
+        if columns.bounds:
+            id_array = np.asarray(ids, dtype=np.int64)
+            bounds = []
+            for level, positions, lower, upper in columns.bounds:
+                bounds.extend(zip(id_array[positions].tolist(), [level] * len(lower), lower, upper, strict=True))
+            conn.exec_driver_sql(insert_sql("forecast_intervals", INTERVAL_COLUMNS, marker), bounds)
+    return len(columns)
+
+
+def prune_forecasts(engine: Engine, before: dt.datetime, batch: int = PRUNE_BATCH) -> int:
+    """Remove up to `batch` forecasts created before `before` (UTC, naive) and their bounds, in one
+    transaction; returns how many forecasts went (fewer than `batch`: nothing older is left). Actuals
+    are never touched."""
+    with engine.begin() as conn:
+        ids = conn.execute(select(forecasts.c.id).where(forecasts.c.created_at < before).limit(batch)).scalars().all()
+        if ids:
+            chosen = bindparam("ids", expanding=True)
+            conn.execute(delete(forecast_intervals).where(forecast_intervals.c.forecast_id.in_(chosen)), {"ids": ids})
+            conn.execute(delete(forecasts).where(forecasts.c.id.in_(chosen)), {"ids": ids})
+    return len(ids)
