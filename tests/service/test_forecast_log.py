@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, event, func, select
 
