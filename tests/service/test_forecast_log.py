@@ -178,3 +178,22 @@ class busy_timeout:
     def __exit__(self, *exc):
         event.remove(self.engine, "connect", self.set)
         self.engine.dispose()
+
+
+def test_a_stopped_postgresql_costs_rows_not_forecasts_and_the_writer_recovers(make_client, air_history):
+    from tests.postgres import controlled_cluster
+
+    with controlled_cluster() as server:  # its own cluster: the session's must stay up for the other tests
+        client = make_client(store=server.url)
+        assert client.post("/v1/forecast", json=body(air_history)).status_code == 200
+        wait_for_rows(server.url, 8)
+        server.stop()
+        before = dropped()
+        started = dt.datetime.now()
+        assert client.post("/v1/forecast", json=body(air_history)).status_code == 200
+        assert dt.datetime.now() - started < dt.timedelta(seconds=1)
+        wait_until(lambda: dropped() - before == 8, 10, "the writer drops the rows it cannot write")
+        server.start()
+        assert client.post("/v1/forecast", json=body(air_history)).status_code == 200
+        wait_for_rows(server.url, 16)
+        assert client.app.state.forecast_log.written == 16
