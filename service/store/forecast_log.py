@@ -4,8 +4,8 @@ A forecast never waits for the store and never fails because of it. `submit` onl
 to a bounded queue (bounded in rows, PAXCAST_FORECAST_LOG_QUEUE_ROWS); when the queue is full, or when
 a write fails (the store is down, locked past its busy timeout, out of disk), the rows are dropped and
 counted (`on_drop`, the `paxcast_store_dropped_rows_total` counter) with a warning at most once per
-WARN_EVERY seconds. The writer takes everything queued (up to BATCH_ROWS) into one transaction, so
-many small requests cost one commit; after a failure it simply tries the next batch, so it recovers
+WARN_EVERY seconds. The writer takes everything queued (up to BATCH_ROWS) into one transaction, at most
+one per LINGER, so many small requests cost one commit; after a failure it simply tries the next batch, so it recovers
 as soon as the store does. The same thread prunes forecasts older than the retention, one bounded
 batch per turn, at most once per PRUNE_EVERY. `stop` flushes what is queued within a deadline, then
 drops and counts the rest.
@@ -36,6 +36,7 @@ log = logging.getLogger("paxcast")
 BATCH_ROWS = 50_000  # forecast rows per transaction (at least one request's, however large)
 WARN_EVERY = 60.0  # seconds between two warnings about dropped rows
 PRUNE_EVERY = 3600.0  # seconds between two retention passes
+LINGER = 0.1  # seconds between two transactions at least, while fewer than BATCH_ROWS rows are queued
 IDLE_WAIT = 1.0  # seconds the writer sleeps when nothing is queued (then checks retention)
 
 
@@ -63,6 +64,7 @@ class ForecastLog:
         self.stopping = False
         self.closed = False  # after stop: nothing more is accepted
         self.thread = threading.Thread(target=self.run, name="paxcast-forecast-log", daemon=True)
+        self.last_write = 0.0  # monotonic time the last batch was taken
         self.next_prune = 0.0  # monotonic time of the next retention pass; 0: at the first idle turn
         self.pruning = False
         self.unreported: dict[str, int] = {}  # reason -> rows dropped since the last warning
@@ -85,7 +87,8 @@ class ForecastLog:
                 accepted, why = True, ""
                 self.queue.append(item)
                 self.queued += item.rows
-                self.lock.notify()
+                if len(self.queue) == 1 or self.queued >= BATCH_ROWS:  # else the writer is lingering anyway
+                    self.lock.notify()
         if not accepted:
             self.drop(item.rows, why)
 
@@ -106,6 +109,15 @@ class ForecastLog:
         with self.lock:
             if not self.queue and not self.stopping:
                 self.lock.wait(IDLE_WAIT)
+            # at most one transaction per LINGER: a thousand small requests become one commit, and the
+            # writer takes the GIL from the event loop a few times a second, not once per request
+            deadline = self.last_write + LINGER
+            while self.queue and not self.stopping and self.queued < BATCH_ROWS:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.lock.wait(left)
+            self.last_write = time.monotonic()
             taken, rows = [], 0
             while self.queue and (not taken or rows + self.queue[0].rows <= BATCH_ROWS):
                 item = self.queue.popleft()
@@ -127,10 +139,7 @@ class ForecastLog:
     def write(self, taken: list[Served]) -> None:
         rows = sum(item.rows for item in taken)
         try:
-            columns = Columns()
-            for item in taken:
-                columns.add(item)
-            write_forecasts(self.engine, columns)
+            write_forecasts(self.engine, Columns.of(taken))
         except SQLAlchemyError as exc:
             self.drop(rows, f"the store cannot be written ({reason(exc)})")
         except Exception as exc:  # a bug here must cost rows, never the writer thread

@@ -4,7 +4,8 @@ thread, the `forecasts` and `forecast_intervals` rows it expands to, built colum
 The route must not pay for logging on the event loop, so `Served` only keeps references to what the
 predictor computed already (its float32 arrays, the shared timestamp lists) and counts its rows with
 `list.count`. Everything per number happens later, in `Columns.of`, with NumPy and C-level list
-operations: a 584-station request is one `np.repeat` per column, not a loop over 16,000 steps.
+operations: a 584-station request, or a thousand one-series requests, is one `np.repeat` per column, not a loop
+over 16,000 steps.
 
 The numbers stored are the ones the response carries: orjson renders the float32 arrays in their
 shortest form (responses.py), and `exact_floats` reads that same rendering back as Python floats, so
@@ -70,9 +71,14 @@ def integer_levels(labels) -> list[tuple[str, int]]:
     return [(label, int(label)) for label in labels if label.isdigit()]
 
 
+def shape_of(item: Served) -> tuple:
+    """Items of one shape (model, version, frequency, horizon, levels) are expanded together."""
+    return item.model, item.version, item.freq, item.mean.shape[1], tuple(item.intervals)
+
+
 @dataclass
 class Columns:
-    """The rows of one or more `Served`, column by column, ready for executemany (ids come at write time).
+    """The rows of queued `Served` items, column by column (ids come at write time).
 
     Timestamps are datetime objects; the writer renders them per dialect (forecast_writes.py)."""
 
@@ -85,45 +91,67 @@ class Columns:
     mean: list[float] = field(default_factory=list)
     request_id: list[str | None] = field(default_factory=list)
     created_at: list[dt.datetime] = field(default_factory=list)
-    # per integer level: the positions (into the columns above) of its rows, and their bounds
+    # per integer level and shape: the positions (into the columns above) of its rows, and their bounds
     bounds: list[tuple[int, np.ndarray, list[float], list[float]]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.mean)
 
-    def add(self, item: Served) -> None:
-        """Append `item`'s rows: one per logged series and step."""
-        rows = [i for i, stamps in enumerate(item.timestamps) if stamps is not None]
-        if not rows:
+    @classmethod
+    def of(cls, items: list[Served]) -> Columns:
+        """The rows of `items`: one per logged series and step. Items of one shape are stacked and expanded
+        with one NumPy call per column, so a thousand one-series requests cost about what one request does."""
+        columns = cls()
+        shapes: dict[tuple, list[Served]] = {}
+        for item in items:
+            shapes.setdefault(shape_of(item), []).append(item)
+        for group in shapes.values():
+            columns.add(group)
+        return columns
+
+    def add(self, items: list[Served]) -> None:
+        """Append the rows of `items`, all of one shape."""
+        model, version, freq, horizon, labels = shape_of(items[0])
+        picked, ids, stamps, request_ids, created = [], [], [], [], []
+        for item in items:
+            rows = [i for i, series in enumerate(item.timestamps) if series is not None]
+            picked.append(rows)
+            ids.extend(item.ids[i] for i in rows)
+            stamps.extend(item.timestamps[i] for i in rows)
+            request_ids.extend(repeat(item.request_id, len(rows)))
+            created.extend(repeat(item.created_at, len(rows)))
+        if not ids:
             return
-        horizon = item.mean.shape[1]
-        # series sharing a start and history length share one timestamp list (predictor.timestamps_of):
-        # each distinct list is parsed once, and every series points at its group
-        groups: dict[int, int] = {}
+        # series whose forecasts start at the same timestamp share their timestamps (one shape, one horizon):
+        # each distinct first timestamp is parsed once, and every series points at its group
+        groups: dict[str, int] = {}
         parsed: list[list[dt.datetime]] = []
-        group_of = np.empty(len(rows), dtype=np.intp)
-        for k, row in enumerate(rows):
-            stamps = item.timestamps[row]
-            g = groups.get(id(stamps))
+        group_of = np.empty(len(stamps), dtype=np.intp)
+        for k, series in enumerate(stamps):
+            g = groups.get(series[0])
             if g is None:
-                g = groups[id(stamps)] = len(parsed)
-                parsed.append([dt.datetime.fromisoformat(text) for text in stamps])
+                g = groups[series[0]] = len(parsed)
+                parsed.append([dt.datetime.fromisoformat(text) for text in series])
             group_of[k] = g
         ds = np.empty((len(parsed), horizon), dtype=object)
         ds[:] = parsed
-        origins = np.array([step(stamps[0], item.freq, -1) for stamps in parsed], dtype=object)
-        offset, n = len(self.mean), len(rows) * horizon
-        index = np.asarray(rows, dtype=np.intp)
-        self.model.extend(repeat(item.model, n))
-        self.version.extend(repeat(item.version, n))
-        self.unique_id.extend(np.repeat(np.asarray(item.ids, dtype=object)[index], horizon).tolist())
+        origins = np.array([step(series[0], freq, -1) for series in parsed], dtype=object)
+
+        def stacked(arrays) -> np.ndarray:  # the logged series' rows of every item, (series, horizon)
+            return np.concatenate([a[rows] for a, rows in zip(arrays, picked, strict=True)])
+
+        n = len(ids) * horizon
+        positions = np.arange(len(self.mean), len(self.mean) + n)
+        self.model.extend(repeat(model, n))
+        self.version.extend(repeat(version, n))
+        self.unique_id.extend(np.repeat(np.asarray(ids, dtype=object), horizon).tolist())
         self.origin.extend(np.repeat(origins[group_of], horizon).tolist())
         self.ds.extend(ds[group_of].ravel().tolist())
-        self.step.extend(np.tile(np.arange(1, horizon + 1), len(rows)).tolist())
-        self.mean.extend(exact_floats(item.mean[index]))
-        self.request_id.extend(repeat(item.request_id, n))
-        self.created_at.extend(repeat(item.created_at, n))
-        positions = np.arange(offset, offset + n)
-        for label, level in integer_levels(item.intervals):
-            lower, upper = item.intervals[label]
-            self.bounds.append((level, positions, exact_floats(lower[index]), exact_floats(upper[index])))
+        self.step.extend(np.tile(np.arange(1, horizon + 1), len(ids)).tolist())
+        self.mean.extend(exact_floats(stacked(item.mean for item in items)))
+        self.request_id.extend(np.repeat(np.asarray(request_ids, dtype=object), horizon).tolist())
+        self.created_at.extend(np.repeat(np.asarray(created, dtype=object), horizon).tolist())
+        for label, level in integer_levels(labels):
+            lower = exact_floats(stacked(item.intervals[label][0] for item in items))
+            upper = exact_floats(stacked(item.intervals[label][1] for item in items))
+            self.bounds.append((level, positions, lower, upper))

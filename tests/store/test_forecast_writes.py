@@ -50,10 +50,7 @@ def served(ids=("A", "B"), horizon=3, created_at=None, request_id="r1", start=dt
 
 
 def columns_of(*items: Served) -> Columns:
-    columns = Columns()
-    for item in items:
-        columns.add(item)
-    return columns
+    return Columns.of(list(items))
 
 
 def counts(engine) -> tuple[int, int, int]:
