@@ -67,6 +67,12 @@ def exact_floats(values: np.ndarray) -> list[float]:
     return orjson.loads(orjson.dumps(np.ravel(values), option=orjson.OPT_SERIALIZE_NUMPY))
 
 
+def sql_time(value: dt.datetime) -> str:
+    """SQLAlchemy's SQLite DateTime text (`2020-09-30 00:00:00.000000`), which PostgreSQL casts too: rows written
+    from it compare equal to those SQLAlchemy writes (the actuals' `ds`, in scoring joins)."""
+    return value.isoformat(sep=" ", timespec="microseconds")
+
+
 def integer_levels(labels) -> list[tuple[str, int]]:
     return [(label, int(label)) for label in labels if label.isdigit()]
 
@@ -80,17 +86,18 @@ def shape_of(item: Served) -> tuple:
 class Columns:
     """The rows of queued `Served` items, column by column (ids come at write time).
 
-    Timestamps are datetime objects; the writer renders them per dialect (forecast_writes.py)."""
+    Timestamps are `sql_time` text, rendered once per distinct value before the rows are expanded: converting
+    16,000 datetimes in the writer held the GIL for ~60 ms per Seoul request."""
 
     model: list[str] = field(default_factory=list)
     version: list[str] = field(default_factory=list)
     unique_id: list[str] = field(default_factory=list)
-    origin: list[dt.datetime] = field(default_factory=list)
-    ds: list[dt.datetime] = field(default_factory=list)
+    origin: list[str] = field(default_factory=list)
+    ds: list[str] = field(default_factory=list)
     step: list[int] = field(default_factory=list)
     mean: list[float] = field(default_factory=list)
     request_id: list[str | None] = field(default_factory=list)
-    created_at: list[dt.datetime] = field(default_factory=list)
+    created_at: list[str] = field(default_factory=list)
     # per integer level and shape: the positions (into the columns above) of its rows, and their bounds
     bounds: list[tuple[int, np.ndarray, list[float], list[float]]] = field(default_factory=list)
 
@@ -119,23 +126,25 @@ class Columns:
             ids.extend(item.ids[i] for i in rows)
             stamps.extend(item.timestamps[i] for i in rows)
             request_ids.extend(repeat(item.request_id, len(rows)))
-            created.extend(repeat(item.created_at, len(rows)))
+            created.extend(repeat(sql_time(item.created_at), len(rows)))
         if not ids:
             return
         # series whose forecasts start at the same timestamp share their timestamps (one shape, one horizon):
         # each distinct first timestamp is parsed once, and every series points at its group
         groups: dict[str, int] = {}
-        parsed: list[list[dt.datetime]] = []
+        parsed: list[list[str]] = []  # sql_time text
         group_of = np.empty(len(stamps), dtype=np.intp)
         for k, series in enumerate(stamps):
             g = groups.get(series[0])
             if g is None:
                 g = groups[series[0]] = len(parsed)
-                parsed.append([dt.datetime.fromisoformat(text) for text in series])
+                parsed.append([sql_time(dt.datetime.fromisoformat(text)) for text in series])
             group_of[k] = g
         ds = np.empty((len(parsed), horizon), dtype=object)
         ds[:] = parsed
-        origins = np.array([step(series[0], freq, -1) for series in parsed], dtype=object)
+        origins = np.array(
+            [sql_time(step(dt.datetime.fromisoformat(series[0]), freq, -1)) for series in parsed], dtype=object
+        )
 
         def stacked(arrays) -> np.ndarray:  # the logged series' rows of every item, (series, horizon)
             return np.concatenate([a[rows] for a, rows in zip(arrays, picked, strict=True)])

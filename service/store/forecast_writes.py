@@ -16,9 +16,8 @@ Each table is ONE statement whose rows arrive as one JSON array (`INSERT ... SEL
 SQLite, `json_array_elements` on PostgreSQL), built by orjson from the columns in C. Not executemany: the
 sqlite3 module releases and retakes the GIL around every row it steps, and each retake made the event
 loop's thread hand the GIL back (2,800 -> 530 airline requests/s in `bench.perf.forecast_logging`);
-one statement is one release, and no per-row Python or SQLAlchemy processing runs at all. Times are
-sent as SQLAlchemy's own SQLite DateTime text (`2020-09-30 00:00:00.000000`), so these rows compare
-equal to those SQLAlchemy writes (the actuals' `ds`, in scoring joins); PostgreSQL casts the same text.
+one statement is one release, and no per-row Python or SQLAlchemy processing runs at all. Times arrive
+as SQLAlchemy's SQLite DateTime text (forecast_rows.sql_time); PostgreSQL casts the same text.
 """
 
 from __future__ import annotations
@@ -57,12 +56,6 @@ def insert_sql(dialect: str, table: str, columns: tuple[str, ...]) -> str:
 TIMES = ("origin", "ds", "created_at")
 
 
-def sql_times(values: list[dt.datetime]) -> list[str]:
-    """SQLAlchemy's SQLite DateTime text (`2020-09-30 00:00:00.000000`), rendered by NumPy in one call."""
-    text = np.datetime_as_string(np.array(values, dtype="datetime64[us]"), unit="us")
-    return np.char.replace(text, "T", " ").tolist()
-
-
 def allocate_ids(conn: Connection, n: int) -> list[int]:
     """`n` forecast ids no other writer can take (module docstring)."""
     if conn.dialect.name == "postgresql":
@@ -84,12 +77,12 @@ def write_forecasts(engine: Engine, columns: Columns) -> int:
             columns.model,
             columns.version,
             columns.unique_id,
-            sql_times(columns.origin),
-            sql_times(columns.ds),
+            columns.origin,
+            columns.ds,
             columns.step,
             columns.mean,
             columns.request_id,
-            sql_times(columns.created_at),
+            columns.created_at,
             strict=True,
         )
         conn.exec_driver_sql(insert_sql(dialect, "forecasts", FORECAST_COLUMNS), (orjson.dumps(list(rows)).decode(),))
