@@ -63,6 +63,7 @@ class ForecastLog:
         self.lock = threading.Condition()
         self.stopping = False
         self.closed = False  # after stop: nothing more is accepted
+        self.abandoned = False  # stop's deadline passed: what the writer still holds is counted as dropped
         self.thread = threading.Thread(target=self.run, name="paxcast-forecast-log", daemon=True)
         self.last_write = 0.0  # monotonic time the last batch was taken
         self.next_prune = 0.0  # monotonic time of the next retention pass; 0: at the first idle turn
@@ -138,18 +139,21 @@ class ForecastLog:
 
     def write(self, taken: list[Served]) -> None:
         rows = sum(item.rows for item in taken)
+        failure = None
         try:
             write_forecasts(self.engine, Columns.of(taken))
         except SQLAlchemyError as exc:
-            self.drop(rows, f"the store cannot be written ({reason(exc)})")
+            failure = f"the store cannot be written ({reason(exc)})"
         except Exception as exc:  # a bug here must cost rows, never the writer thread
             log.exception("forecast log: writing %d rows failed", rows)
-            self.drop(rows, f"writing failed ({type(exc).__name__})")
-        else:
-            self.written += rows
-        finally:
-            with self.lock:
-                self.in_flight = 0
+            failure = f"writing failed ({type(exc).__name__})"
+        with self.lock:
+            self.in_flight = 0
+            counted = self.abandoned  # stop() has counted these rows as dropped already
+            if failure is None:
+                self.written += rows
+        if failure is not None and not counted:
+            self.drop(rows, failure)
 
     def prune_if_due(self) -> None:
         """One bounded retention batch per turn while old forecasts remain, then nothing for PRUNE_EVERY."""
@@ -173,6 +177,7 @@ class ForecastLog:
         if self.thread.is_alive():
             with self.lock:
                 left = self.queued + self.in_flight
+                self.abandoned = True
                 self.queue.clear()
                 self.queued = 0
             if left:

@@ -10,7 +10,7 @@ import threading
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from paxcast.service.store.actuals import write_actuals
 from paxcast.service.store.engine import open_store
@@ -156,3 +156,25 @@ def test_a_full_queue_drops_and_counts_while_the_rest_is_written(store):
     assert dropped == [6]
     assert forecast_log.written == 6
     assert counts(store)[0] == 6
+
+
+def test_rows_not_written_within_the_shutdown_deadline_are_dropped_and_counted_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    engine, holder = open_store(url), open_store(url)
+    engine.dispose()  # its new connections wait 0.5 s for a lock, not engine.BUSY_TIMEOUT_MS
+    event.listen(engine, "connect", lambda dbapi_connection, _: dbapi_connection.execute("PRAGMA busy_timeout = 500"))
+    dropped = []
+    forecast_log = ForecastLog(engine, queue_rows=100, retention_days=400, on_drop=dropped.append)
+    with holder.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")  # its transaction's BEGIN IMMEDIATE: the writer now waits for the lock
+        forecast_log.submit(served())
+        forecast_log.start()
+        wait_until(lambda: forecast_log.in_flight == 6, 5, "the writer has taken the rows")
+        forecast_log.submit(served(ids=["C"]))  # queued behind them
+        forecast_log.stop(0.2)
+        assert dropped == [9]
+        forecast_log.thread.join(5)  # the abandoned write fails on the lock: its rows are counted already
+        conn.rollback()
+    assert dropped == [9]
+    holder.dispose()
+    engine.dispose()
