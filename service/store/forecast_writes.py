@@ -2,12 +2,13 @@
 `prune_forecasts`, the retention that removes old ones in bounded batches.
 
 A bound row names its forecast's id, so the ids are allocated before the insert, in the same
-transaction, and both tables are sent with executemany (no row-by-row round trip):
+transaction:
 
 - SQLite: `max(id) + 1 ...`. The transaction starts with `BEGIN IMMEDIATE` (engine.py), which takes the
   database file's one write lock before the max is read and keeps it until commit, so no other
   connection, in this process or another worker's, can insert between the read and our insert. The
-  max of an INTEGER PRIMARY KEY is one b-tree lookup.
+  max of an INTEGER PRIMARY KEY is one b-tree lookup. (Ids only grow while the newest forecast is kept;
+  retention never removes it unless nothing was served for PAXCAST_STORE_RETENTION_DAYS.)
 - PostgreSQL: `nextval` of the id column's sequence, once per row in one statement. A sequence hands
   each value out once whatever other sessions do (it is not transactional), so replicas sharing the
   store never collide; the values need not be contiguous, which is why they are read back.
@@ -37,6 +38,7 @@ INTERVAL_COLUMNS = ("forecast_id", "level", "lower", "upper")
 # Forecasts removed per retention transaction: short enough that the write lock is never held for long.
 PRUNE_BATCH = 5000
 SQL_TYPES = {"id": "bigint", "forecast_id": "bigint", "step": "integer", "level": "integer"}
+TIMES = ("origin", "ds", "created_at")
 
 
 def insert_sql(dialect: str, table: str, columns: tuple[str, ...]) -> str:
@@ -51,9 +53,6 @@ def insert_sql(dialect: str, table: str, columns: tuple[str, ...]) -> str:
         return f"INSERT INTO {table} ({quoted}) SELECT {fields} FROM json_array_elements(%s::json) AS r"
     fields = ", ".join(f"json_extract(value, '$[{k}]')" for k in range(len(columns)))
     return f"INSERT INTO {table} ({quoted}) SELECT {fields} FROM json_each(?)"
-
-
-TIMES = ("origin", "ds", "created_at")
 
 
 def allocate_ids(conn: Connection, n: int) -> list[int]:
