@@ -43,31 +43,69 @@ def require_postgresql() -> Path:
     return folder
 
 
+class Cluster:
+    """A throw-away cluster in `root`: `start()` it (initdb on the first call), `stop()` it, `url` reaches it."""
+
+    def __init__(self, bin_dir: Path, root: Path):
+        self.bin_dir, self.root = bin_dir, root
+        self.data, self.log = root / "data", root / "server.log"
+        self.as_owner: list[str] = []
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            os.chown(root, nobody.pw_uid, nobody.pw_gid)
+            self.as_owner = ["runuser", "-u", "nobody", "--"]
+        self.url = f"postgresql+psycopg://{SUPERUSER}@/postgres?host={root}&port={PORT}"
+
+    def run(self, *command: str) -> None:
+        done = subprocess.run([*self.as_owner, *command], capture_output=True, text=True, timeout=60, cwd=self.root)
+        if done.returncode != 0:
+            server_log = self.log.read_text(errors="replace") if self.log.exists() else ""
+            raise RuntimeError(f"{' '.join(command)} failed: {done.stderr or done.stdout}{server_log}")
+
+    def start(self) -> None:
+        if not self.data.exists():
+            initdb = str(self.bin_dir / "initdb")
+            self.run(initdb, "-D", str(self.data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-sync")
+        options = f"-k {self.root} -p {PORT} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
+        self.run(
+            str(self.bin_dir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
+
+    def stop(self) -> None:
+        self.run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+
+@contextlib.contextmanager
+def controlled_cluster(bin_dir: Path | None = None) -> Iterator[Cluster]:
+    """Start a cluster; yield it (a test may stop and start it again); stop it and remove its files.
+
+    `bin_dir`: the PostgreSQL binaries (default: the newest installed, or the test is skipped)."""
+    bin_dir = bin_dir or require_postgresql()
+    root = Path(tempfile.mkdtemp(prefix="paxcast-pg-"))  # short: a socket path may hold 107 bytes
+    try:
+        server = Cluster(bin_dir, root)
+        server.start()
+        try:
+            yield server
+        finally:
+            if (server.data / "postmaster.pid").exists():
+                server.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def cluster() -> Iterator[str]:
     """Start a cluster; yield its SQLAlchemy URL; stop it and remove its files."""
-    bin_dir = require_postgresql()
-    root = Path(tempfile.mkdtemp(prefix="paxcast-pg-"))  # short: a socket path may hold 107 bytes
-    as_owner: list[str] = []
-    if os.geteuid() == 0:
-        nobody = pwd.getpwnam("nobody")
-        os.chown(root, nobody.pw_uid, nobody.pw_gid)
-        as_owner = ["runuser", "-u", "nobody", "--"]
-    data, log = root / "data", root / "server.log"
-
-    def run(*command: str) -> None:
-        done = subprocess.run([*as_owner, *command], capture_output=True, text=True, timeout=60, cwd=root)
-        if done.returncode != 0:
-            server_log = log.read_text(errors="replace") if log.exists() else ""
-            raise RuntimeError(f"{' '.join(command)} failed: {done.stderr or done.stdout}{server_log}")
-
-    try:
-        run(str(bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-sync")
-        options = f"-k {root} -p {PORT} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "30", "start")
-        try:
-            yield f"postgresql+psycopg://{SUPERUSER}@/postgres?host={root}&port={PORT}"
-        finally:
-            run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    with controlled_cluster() as server:
+        yield server.url

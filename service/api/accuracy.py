@@ -126,6 +126,8 @@ async def model_accuracy(
     card = serving(name, request).predictor.card
     if limit is not None and by != "series":
         raise HTTPException(422, f"limit: applies only to by=series (by is {by})")
+    if request.app.state.store is None:
+        raise HTTPException(503, "no store is open: PAXCAST_LOG_FORECASTS is false and PAXCAST_INGEST_TOKEN unset")
     try:
         found = await asyncio.to_thread(score, request.app.state.store, name, card.season, card.freq, days, by)
     except DBAPIError as exc:

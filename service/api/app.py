@@ -9,6 +9,7 @@ import logging
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline  # serves the docs page's assets itself: no CDN needed
+from sqlalchemy import Engine
 
 from paxcast.service.api import accuracy, actuals, admin, errors, metrics, native_heap, observability, pages
 from paxcast.service.api.live_accuracy import LiveScores
@@ -17,8 +18,11 @@ from paxcast.service.core.request import ForecastRequest
 from paxcast.service.core.settings import Settings, get_settings
 from paxcast.service.inference.holder import ServedModels
 from paxcast.service.store.engine import open_store
+from paxcast.service.store.forecast_log import ForecastLog
 
 log = logging.getLogger("paxcast")
+# Seconds the forecast log may take at shutdown to write what is queued; the rest is dropped and counted.
+FLUSH_SECONDS = 5.0
 
 
 async def poll_current(models: ServedModels, interval: float) -> None:
@@ -31,6 +35,18 @@ async def poll_current(models: ServedModels, interval: float) -> None:
             log.exception("poll of CURRENT failed")
 
 
+def start_forecast_log(store: Engine | None, settings: Settings) -> ForecastLog | None:
+    """The background writer of served forecasts (service/store/forecast_log.py), unless PAXCAST_LOG_FORECASTS=false."""
+    if not settings.log_forecasts or store is None:
+        return None
+    return ForecastLog(
+        store,
+        settings.forecast_log_queue_rows,
+        settings.store_retention_days,
+        on_drop=metrics.DROPPED_ROWS.inc,
+    ).start()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -41,9 +57,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for name, reason in models.load_all().items():  # fails start-up only when no model loads
             log.error("model %s is not served: %s", name, reason)
         app.state.models = models
-        app.state.store = await asyncio.to_thread(open_store, settings.store_url())
-        app.state.live = LiveScores(app.state.store, models, settings)
-        app.state.live.start()
+        app.state.store = await asyncio.to_thread(open_store, settings.store_url()) if settings.needs_store() else None
+        app.state.forecast_log = start_forecast_log(app.state.store, settings)
+        app.state.live = LiveScores(app.state.store, models, settings) if app.state.store is not None else None
+        if app.state.live is not None:
+            app.state.live.start()
         poller = (
             asyncio.create_task(poll_current(models, settings.reload_interval))
             if settings.reload_interval > 0
@@ -54,9 +72,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
-        await app.state.live.stop()
+        if app.state.live is not None:
+            await app.state.live.stop()
         await models.stop()
-        app.state.store.dispose()
+        if app.state.forecast_log is not None:  # requests are drained: flush what they queued, within a bound
+            await asyncio.to_thread(app.state.forecast_log.stop, FLUSH_SECONDS)
+        if app.state.store is not None:
+            app.state.store.dispose()
         metrics.remove_if_orphaned()  # a SIGKILLed supervisor left its workers' metrics directory
         gc.unfreeze()  # what holder.settle_heap froze is collectable again (tests start many apps in one process)
 

@@ -38,7 +38,8 @@ def run(host: str | None = None, port: int | None = None) -> None:
     for name, reason in failed.items():  # served without it; /readyz names it until it loads
         print(f"paxcast serve: model {name} is not served: {reason}", file=sys.stderr)
     try:  # created and migrated once, before the workers start: they find it up to date
-        open_store(settings.store_url()).dispose()
+        if settings.needs_store():
+            open_store(settings.store_url()).dispose()
     except StoreUnavailable as exc:
         print(f"paxcast serve: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

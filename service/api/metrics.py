@@ -45,6 +45,10 @@ REQUEST_SECONDS = Histogram(
     ["method", "route", "status"],
     buckets=LATENCY_BUCKETS,
 )
+DROPPED_ROWS = Counter(
+    "paxcast_store_dropped_rows_total",
+    "Served forecast rows not logged to the store: its writer's queue was full, the store failed, or shutdown came.",
+)
 
 
 # Live accuracy by model and version (api/live_accuracy.py), over the last PAXCAST_LIVE_DAYS days of the store.

@@ -76,6 +76,7 @@ class RequestObserver:
             return
         started = time.perf_counter()
         request_id = request_id_of(scope)
+        scope.setdefault("state", {})["request_id"] = request_id  # the forecast log records it (routes.py)
         status = 500  # what the client gets if the app raises before answering
         responded = False
 

@@ -19,7 +19,9 @@ from paxcast.service.core.contract import ModelCard
 from paxcast.service.inference import metrics
 from paxcast.service.inference.batching import Batcher
 from paxcast.service.inference.holder import ServedModels
-from paxcast.service.inference.predictor import Predictor
+from paxcast.service.inference.predictor import ForecastResult, Predictor
+from paxcast.service.store.forecast_rows import served
+from paxcast.service.store.migrations import utc_now
 
 # Requests with more series are checked and finished in a worker thread so one big request cannot stall the event loop.
 INLINE_SERIES = 64
@@ -89,12 +91,23 @@ async def answer(request: Request, model: Serving | None) -> Response:
     rows = await model.batcher.run(predictor, prepared.x, prepared.calendar)
     metrics.observe_forecast(predictor.name, time.perf_counter() - started, len(body.series), body.horizon)
     if not offload:
-        return forecast_response(predictor.finish(prepared, rows))
+        result = predictor.finish(prepared, rows)
+        log_forecast(request, result)
+        return forecast_response(result)
     # finish and render off the event loop: a large answer must not stall /healthz
     result = await run_in_threadpool(predictor.finish, prepared, rows)
+    log_forecast(request, result)
     if response_bytes_bound(body) > STREAM_BYTES:
         return streamed_forecast_response(result)
     return await run_in_threadpool(forecast_response, result)
+
+
+def log_forecast(request: Request, result: ForecastResult) -> None:
+    """Hand the answer to the forecast log (a reference and a row count: the writer thread does the rest)."""
+    forecast_log = request.app.state.forecast_log
+    if forecast_log is not None:
+        request_id = request.scope.get("state", {}).get("request_id")
+        forecast_log.submit(served(result, request_id and request_id.decode(), utc_now()))
 
 
 async def forecast_with(name: str, request: Request) -> Response:

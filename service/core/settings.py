@@ -45,6 +45,17 @@ class Settings(BaseSettings):
         "postgresql+psycopg://USER:PASSWORD@HOST/DB (default: sqlite:///<PAXCAST_MODEL_DIR>/.store/paxcast.sqlite)",
     )
     ingest_token: SecretStr | None = Field(None, description="bearer token for POST /v1/actuals; unset disables it")
+    log_forecasts: bool = Field(
+        True, description="record every served forecast of a series with a start in the store (in the background)"
+    )
+    forecast_log_queue_rows: int = Field(
+        200_000,
+        ge=1,
+        description="forecast rows waiting for the store's writer at most; beyond, rows are dropped and counted",
+    )
+    store_retention_days: int = Field(
+        400, ge=1, description="logged forecasts older than this are pruned (never actuals)"
+    )
     max_actuals_rows: int = Field(
         100_000, ge=1, description="most rows in one POST /v1/actuals (413 above); the body limit applies too"
     )
@@ -97,6 +108,10 @@ class Settings(BaseSettings):
         if self.store:
             return self.store
         return f"sqlite:///{(self.model_dir / STORE_FILE).absolute()}"
+
+    def needs_store(self) -> bool:
+        """Whether the service opens the store: to log forecasts, or to take actuals (POST /v1/actuals)."""
+        return self.log_forecasts or self.ingest_token is not None
 
     @field_validator("models", mode="before")
     @classmethod
