@@ -15,9 +15,11 @@ psycopg2 is not a dependency).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
@@ -25,6 +27,7 @@ from paxcast.service.core.exceptions import StoreUnavailable
 from paxcast.service.store.migrations import SchemaTooNew, migrate
 
 BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "paxcast_read_only"  # the execution option `reading` sets
 CONNECT_TIMEOUT_S = 5
 DRIVERS = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 DRIVERS["postgresql+psycopg"] = "postgresql+psycopg"
@@ -37,7 +40,7 @@ def open_store(url: str, setting: str = "PAXCAST_STORE") -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise StoreUnavailable(f"{setting}={url!r}: not a database URL (e.g. sqlite:///store.sqlite)") from None
-    shown = parsed.render_as_string(hide_password=True)
+    shown = shown_url(url)
     if parsed.drivername not in DRIVERS:
         raise StoreUnavailable(
             f"{setting}={shown}: the store must be sqlite:///PATH or postgresql+psycopg://..., not {parsed.drivername}"
@@ -49,6 +52,14 @@ def open_store(url: str, setting: str = "PAXCAST_STORE") -> Engine:
     except (DBAPIError, OSError, SchemaTooNew, NoSuchModuleError) as exc:
         raise StoreUnavailable(f"{setting}={shown}: cannot open the store ({reason(exc)})") from None
     return engine
+
+
+def shown_url(url: str) -> str:
+    """`url` as messages show it: the password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def reason(exc: BaseException) -> str:
@@ -78,9 +89,23 @@ def sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def begin_immediate(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read (`reading`) takes no write lock: in WAL mode it sees one snapshot while writers go on.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     return engine
+
+
+@contextlib.contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection in one read-only transaction: one consistent snapshot on both backends, and on SQLite
+    a deferred BEGIN, so a long read (an export, a score) never holds the write lock the forecast writer and
+    POST /v1/actuals wait for. Nothing is committed; writing through it is a bug (SQLite would then take
+    the lock mid-transaction, the upgrade BEGIN IMMEDIATE exists to avoid)."""
+    options = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":  # its default, READ COMMITTED, gives each statement a new snapshot
+        options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        yield conn
 
 
 def postgresql_engine(url: URL) -> Engine:
