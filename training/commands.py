@@ -128,13 +128,14 @@ def retrain(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in args.overrides.items() if v is not None}
     with engine_session(settings):
         outcome = champion_challenger(
-            args.data,
+            None if args.store else args.data,
             args.registry,
             args.name,
             max_regression=args.max_regression,
             force=args.force,
             keep=args.keep,
             trainer=trainer,
+            store=args.store,
             **overrides,
         )
     record = outcome.record

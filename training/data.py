@@ -24,6 +24,7 @@ import gzip
 import io
 import logging
 import math
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,17 +40,12 @@ from paxcast.service.core.calendar import (
 )
 from paxcast.service.core.calendar import step as step_from
 from paxcast.service.core.exceptions import DataError
+from paxcast.service.core.text_files import MAX_FIELD_CHARS, MAX_TEXT_BYTES, Y_LIMIT, TextTooLarge, read_bytes
 
 DEFAULT_ID = "series"
-# Training runs in float32, where sums over a window of values near its 3.4e38 limit overflow (the
-# service rescales each posted row, training does not): larger values are refused, not trained into NaN.
-Y_LIMIT = 1e30
-# Bounds on what one file may cost, each named in its refusal. Reading holds the text, its fields and the
-# grid at once (a few times the text's size), so the text is capped; a field longer than any id, date or
-# number is an attack or a broken export; and the grid is what a span of timestamps costs, not the rows:
+# Bounds on what one file may cost, each named in its refusal (the text's size and a field's length are
+# every reader's: service/core/text_files.py). The grid is what a span of timestamps costs, not the rows:
 # two hourly rows millennia apart would fill gigabytes of NaN.
-MAX_TEXT_BYTES = 256 * 1024 * 1024
-MAX_FIELD_CHARS = 1000
 MAX_GRID_POINTS = 50_000_000  # float64: 400 MB over every series of the file; the Seoul file has 1.1 million
 log = logging.getLogger(__name__)
 
@@ -135,19 +131,15 @@ def require_complete(path: str | Path, series: list[Series], why: str) -> None:
 
 def _read_text(path: Path) -> str:
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path) as handle:
-                raw = handle.read(MAX_TEXT_BYTES + 1)  # a gzip bomb stops here, not at its full size
-            if len(raw) > MAX_TEXT_BYTES:
-                raise DataError(f"{path}: decompresses to more than {MAX_TEXT_BYTES:,} bytes, the most a file may hold")
-        else:
-            if (size := path.stat().st_size) > MAX_TEXT_BYTES:
-                raise DataError(f"{path}: {size:,} bytes; a file may hold at most {MAX_TEXT_BYTES:,}")
-            raw = path.read_bytes()
+        raw = read_bytes(path, MAX_TEXT_BYTES)
+    except TextTooLarge as exc:
+        raise DataError(f"{path}: {exc}") from None
+    except gzip.BadGzipFile as exc:
+        raise DataError(f"{path}: line 1: not a gzip file ({exc})") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    except EOFError:
-        raise DataError(f"{path}: line 1: the gzip stream is truncated") from None
+    except (EOFError, zlib.error):
+        raise DataError(f"{path}: line 1: the gzip stream is damaged or truncated") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -14,7 +14,6 @@ import csv
 import datetime as dt
 import functools
 import gzip
-import io
 import threading
 import zlib
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import numpy as np
 
 from paxcast.service.core.calendar import FIXED_STEPS, MONTH_STEPS, step
 from paxcast.service.core.contract import sha256_of
+from paxcast.service.core.text_files import TextTooLarge, open_text
 
 SIDECARS = ("stations.csv", "sensors.csv", "series.csv")
 
@@ -118,12 +118,6 @@ def _cached(path: str, shown: str, mtime_ns: int, size: int, freq: str) -> DataS
         return _cached_unlocked(path, shown, mtime_ns, size, freq)
 
 
-def open_text(path: Path) -> io.TextIOBase:
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
-
-
 def read_long_format(path: Path, freq: str, shown: str | None = None) -> dict[str, ShippedSeries]:
     """Series of a `unique_id,ds,y` file placed on the `freq` grid; DataSetError names the file and line.
 
@@ -160,7 +154,7 @@ def read_long_format(path: Path, freq: str, shown: str | None = None) -> dict[st
                 ds.append(record[i_ds])
                 y.append(record[i_y])
             end_run()
-    except (gzip.BadGzipFile, EOFError, zlib.error, UnicodeDecodeError, csv.Error, IndexError) as exc:
+    except (TextTooLarge, gzip.BadGzipFile, EOFError, zlib.error, UnicodeDecodeError, csv.Error, IndexError) as exc:
         raise DataSetError(f"{shown}: cannot be read as unique_id,ds,y ({exc})") from None
     names = read_names(path.parent)
     return {key: on_grid(shown, key, names.get(key, key), first_line[key], parts, freq) for key, parts in runs.items()}

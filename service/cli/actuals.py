@@ -31,18 +31,17 @@ def cmd_actuals_load(args: argparse.Namespace) -> int:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import DBAPIError
 
-    from paxcast.service.store.actuals import write_actuals
-    from paxcast.service.store.actuals_file import read_actuals_file
+    from paxcast.service.store.actuals import write_actual_batches
+    from paxcast.service.store.actuals_file import ActualsFile
     from paxcast.service.store.engine import open_store, reason
 
     url, setting = (args.store, "--store") if args.store else (load_settings().store_url(), "PAXCAST_STORE")
     engine = open_store(url, setting)
+    rows = ActualsFile(args.file)
     try:
         started = time.perf_counter()
-        rows = read_actuals_file(args.file)
-        read = time.perf_counter() - started
         try:
-            written = write_actuals(engine, rows)
+            written = write_actual_batches(engine, rows)  # read and written in one pass, one transaction
         except DBAPIError as exc:
             shown = make_url(url).render_as_string(hide_password=True)
             raise StoreUnavailable(f"{setting}={shown}: cannot write ({reason(exc)}); nothing was written") from None
@@ -50,7 +49,7 @@ def cmd_actuals_load(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(
-        f"{args.file}: {len(rows)} rows, {written.new} new, {written.replaced} replaced "
-        f"(read {read:.1f} s, written {took - read:.1f} s: {len(rows) / took:,.0f} rows/s)"
+        f"{args.file}: {rows.rows} rows, {written.new} new, {written.replaced} replaced "
+        f"(read and written in {took:.1f} s: {rows.rows / took:,.0f} rows/s)"
     )
     return 0

@@ -156,7 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Window, horizon and season stay the champion's (the served contract); "
         "the other training flags override its settings.",
     )
-    retrain.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
+    source = retrain.add_mutually_exclusive_group()
+    source.add_argument("--data", default="data/air_passengers.csv", help="long-format CSV (unique_id,ds,y)")
+    source.add_argument(
+        "--store",
+        metavar="URL",
+        help="train on the model's series in this store (e.g. sqlite:///models/.store/paxcast.sqlite): the ids it "
+        "served forecasts for and those it was trained on, with their stored actuals, read as a data file is",
+    )
     add_training_flags(retrain, retrainable=True, include_global=True)
     add_registry_arguments(retrain)
     add_engine_flags(retrain, "every fit of the run (global champions)")

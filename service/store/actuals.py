@@ -9,13 +9,14 @@ rows (executemany). What was new and what replaced a stored value is counted exa
   (service/store/engine.py), so the keys already stored, counted first in the same transaction
   (per series, through the primary key's index), cannot change before the upsert.
 
-The caller guarantees each (unique_id, ds) appears once in `rows` (rows.first_repeat): PostgreSQL
+The caller guarantees each (unique_id, ds) appears once in `rows` (rows.first_repeat; a file's batches:
+actuals_file.ActualsFile, which raises after its last batch, so the transaction rolls back): PostgreSQL
 refuses to update one row twice in a statement, and "replaced" would be ambiguous.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Boolean, Connection, Engine, bindparam, func, literal_column, select
@@ -40,30 +41,37 @@ class Written:
 
 def write_actuals(engine: Engine, rows: Sequence[Actual], batch: int = BATCH) -> Written:
     """Upsert `rows` (each key once) in one transaction; nothing is written if any statement fails."""
+    return write_actual_batches(engine, (rows[start : start + batch] for start in range(0, len(rows), batch)))
+
+
+def write_actual_batches(engine: Engine, batches: Iterable[Sequence[Actual]]) -> Written:
+    """Upsert every batch in one transaction, drawing the next only when the last is sent, so a file
+    streams through without being held; an exception from `batches` (a bad row read late) rolls back all."""
     now = utc_now()
+    new = replaced = 0
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            return _write_postgresql(conn, rows, now, batch)
-        return _write_sqlite(conn, rows, now, batch)
+        write = _write_postgresql if conn.dialect.name == "postgresql" else _write_sqlite
+        for rows in batches:
+            written = write(conn, rows, now)
+            new, replaced = new + written.new, replaced + written.replaced
+    return Written(new=new, replaced=replaced)
 
 
 def _params(rows: Sequence[Actual], now) -> list[dict]:
     return [{"unique_id": r.unique_id, "ds": r.ds, "y": r.y, "updated_at": now} for r in rows]
 
 
-def _write_postgresql(conn: Connection, rows: Sequence[Actual], now, batch: int) -> Written:
+def _write_postgresql(conn: Connection, rows: Sequence[Actual], now) -> Written:
     insert = postgresql.insert(actuals)
     upsert = insert.on_conflict_do_update(
         index_elements=[actuals.c.unique_id, actuals.c.ds],
         set_={"y": insert.excluded.y, "updated_at": insert.excluded.updated_at},
     ).returning(literal_column("xmax = 0", Boolean).label("inserted"))
-    new = 0
-    for start in range(0, len(rows), batch):
-        new += sum(conn.execute(upsert, _params(rows[start : start + batch], now)).scalars())
+    new = sum(conn.execute(upsert, _params(rows, now)).scalars())
     return Written(new=new, replaced=len(rows) - new)
 
 
-def _write_sqlite(conn: Connection, rows: Sequence[Actual], now, batch: int) -> Written:
+def _write_sqlite(conn: Connection, rows: Sequence[Actual], now) -> Written:
     # Looked up per series: `unique_id = ? AND ds IN (...)` walks the primary key's index, where the
     # row-value form `(unique_id, ds) IN (VALUES ...)` made SQLite scan the whole table per lookup.
     by_series: dict[str, list] = {}
@@ -84,6 +92,5 @@ def _write_sqlite(conn: Connection, rows: Sequence[Actual], now, batch: int) -> 
         index_elements=[actuals.c.unique_id, actuals.c.ds],
         set_={"y": insert.excluded.y, "updated_at": insert.excluded.updated_at},
     )
-    for start in range(0, len(rows), batch):
-        conn.execute(upsert, _params(rows[start : start + batch], now))
+    conn.execute(upsert, _params(rows, now))
     return Written(new=len(rows) - stored, replaced=stored)

@@ -48,7 +48,7 @@ def open_store(url: str, setting: str = "PAXCAST_STORE") -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise StoreUnavailable(f"{setting}={url!r}: not a database URL (e.g. sqlite:///store.sqlite)") from None
-    shown = parsed.render_as_string(hide_password=True)
+    shown = shown_url(url)
     if parsed.drivername not in DRIVERS:
         raise StoreUnavailable(
             f"{setting}={shown}: the store must be sqlite:///PATH or postgresql+psycopg://..., not {parsed.drivername}"
@@ -60,6 +60,14 @@ def open_store(url: str, setting: str = "PAXCAST_STORE") -> Engine:
     except (DBAPIError, OSError, SchemaTooNew, NoSuchModuleError) as exc:
         raise StoreUnavailable(f"{setting}={shown}: cannot open the store ({reason(exc)})") from None
     return engine
+
+
+def shown_url(url: str) -> str:
+    """`url` as messages show it: the password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def reason(exc: BaseException) -> str:

@@ -12,9 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from paxcast.service.core.calendar import parse_timestamp
 from paxcast.service.core.request import ID_MAX_LENGTH, FiniteFloat
-
-# training/data.py's bound: training runs in float32, so a larger value could never be trained on.
-Y_LIMIT = 1e30
+from paxcast.service.core.text_files import Y_LIMIT  # training's bound: a larger value could never be trained on
 
 
 class Actual(NamedTuple):

@@ -84,3 +84,31 @@ def test_a_store_that_cannot_be_opened_is_one_line_naming_the_setting(url, messa
         open_store(url)
     assert str(refused.value).startswith(message)
     assert "\n" not in str(refused.value) and "secret" not in str(refused.value)
+
+
+def test_a_long_read_does_not_hold_the_write_lock(store_url):
+    """`reading` sees one snapshot while another connection writes and commits at once (on SQLite, a
+    BEGIN IMMEDIATE read would make the writer wait out the 10 s busy timeout, then fail)."""
+    import datetime as dt
+    import time
+
+    from paxcast.service.store.actuals import write_actuals
+    from paxcast.service.store.engine import reading
+    from paxcast.service.store.rows import Actual
+    from paxcast.service.store.schema import actuals
+
+    reader, writer = open_store(store_url), open_store(store_url)
+    try:
+        write_actuals(writer, [Actual("A", dt.datetime(2020, 1, 1), 1.0)])
+        with reading(reader) as conn:
+            count = text("SELECT count(*) FROM actuals")
+            assert conn.execute(count).scalar_one() == 1
+            started = time.monotonic()
+            write_actuals(writer, [Actual("A", dt.datetime(2020, 1, 2), 2.0)])
+            assert time.monotonic() - started < 2
+            assert conn.execute(count).scalar_one() == 1  # its snapshot
+        with writer.connect() as conn:
+            assert conn.execute(text(f"SELECT count(*) FROM {actuals.name}")).scalar_one() == 2
+    finally:
+        reader.dispose()
+        writer.dispose()

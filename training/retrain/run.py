@@ -31,16 +31,19 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy.exc import DBAPIError
 
 from paxcast.service.core.calendar import FREQ_NAMES, parse_timestamp
 from paxcast.service.core.contract import ModelCard, read_card, sha256_of
 from paxcast.service.core.covariates import Calendar
-from paxcast.service.core.exceptions import DataError, ModelError, UsageError
+from paxcast.service.core.exceptions import DataError, ModelError, StoreUnavailable, UsageError
 from paxcast.service.core.history import append_history, complete_history, read_history, reconcile_history, utc_now
 from paxcast.service.core.hyperparameters import GlobalTrainConfig, TrainConfig, flag_fields, make_config
 from paxcast.service.core.publish import clean_staging, locked, prune, publishing, set_current
 from paxcast.service.core.registry import current_version
 from paxcast.service.inference.predictor import Predictor, check_servable
+from paxcast.service.store.engine import open_store, reason, shown_url
+from paxcast.service.store.series_file import served_ids, write_series_file
 from paxcast.training.backtest.splits import Split, split_series
 from paxcast.training.data import Series, read_series, require_length
 from paxcast.training.network.pipeline import FittedGlobal, check_global_series, fit_global
@@ -203,6 +206,40 @@ def snapshot(data: str | Path, workdir: Path) -> tuple[Path, list[Series]]:
         raise DataError(str(exc).replace(str(copy), str(data))) from None
 
 
+def trained_ids(root: str | Path, name: str) -> set[str]:
+    """The ids of the data the newest recorded run trained on (history.jsonl's `data.through`)."""
+    for record in reversed(read_history(root, name)):
+        through = record.get("data", {}).get("through") if isinstance(record.get("data"), dict) else None
+        if isinstance(through, dict) and through:
+            return set(through)
+    return set()
+
+
+def snapshot_store(url: str, root: str | Path, name: str, workdir: Path) -> tuple[str, Path, list[Series]]:
+    """(label, file, series): the model's series exported from the store at `url` into `workdir`, then read
+    and validated as a data file is (store.series_file says which series and why a file)."""
+    label = f"--store {shown_url(url)}"
+    engine = open_store(url, "--store")
+    copy = workdir / f"{name}.csv.gz"
+    try:
+        ids = served_ids(engine, name) | trained_ids(root, name)
+        if not ids:
+            raise DataError(
+                f"{label}: no series of model {name}: it has served no forecast with an id and a start, and "
+                "history.jsonl names none it was trained on"
+            )
+        if write_series_file(engine, ids, copy) == 0:
+            raise DataError(f"{label}: no actuals stored for any of model {name}'s {len(ids)} series")
+    except DBAPIError as exc:
+        raise StoreUnavailable(f"{label}: cannot read the store ({reason(exc)})") from None
+    finally:
+        engine.dispose()
+    try:
+        return label, copy, read_series(copy)
+    except DataError as exc:
+        raise DataError(str(exc).replace(str(copy), f"{label} (model {name}'s series)")) from None
+
+
 def describe_data(data: str | Path, data_copy: Path, series: list[Series]) -> dict:
     """What history.jsonl records of the data: file, sha256, size, and the last timestamp of each series."""
     return {
@@ -215,7 +252,7 @@ def describe_data(data: str | Path, data_copy: Path, series: list[Series]) -> di
 
 
 def retrain(
-    data: str | Path,
+    data: str | Path | None,
     root: str | Path,
     name: str,
     max_regression: float = 0.0,
@@ -223,9 +260,11 @@ def retrain(
     keep: int = 10,
     show_progress: bool | None = False,
     trainer=None,
+    store: str | None = None,
     **overrides,
 ) -> Outcome:
-    """Train a challenger on `data`, judge it against the champion, promote or keep; one history line.
+    """Train a challenger on `data` (a file) or on the model's series in `store` (a database URL), judge it
+    against the champion, promote or keep; one history line.
 
     Raises DataError (bad data, registry untouched), RegistryBusy (another run holds the lock),
     ModelError (no usable champion), UsageError (impossible settings). `trainer` (global champions:
@@ -238,7 +277,10 @@ def retrain(
         raise UsageError(f"--keep must be at least 1, got {keep}")
     with tempfile.TemporaryDirectory(prefix="paxcast-retrain-") as tmp:
         workdir = Path(tmp)
-        data_copy, series = snapshot(data, workdir)
+        if store is not None:
+            data, data_copy, series = snapshot_store(store, root, name, workdir)
+        else:
+            data_copy, series = snapshot(data, workdir)
         champion = read_champion(root, name)
         config = champion_config(champion, **overrides)
         if trainer is not None and not isinstance(config, GlobalTrainConfig):
