@@ -35,6 +35,7 @@ import onnx
 import onnxruntime as ort
 
 from bench.common import ROOT, histories, package_versions, served_card, table
+from paxcast.service.core.contract import CALENDAR, HISTORY
 from paxcast.service.core.registry import current_version
 from paxcast.service.core.request import ForecastRequest
 from paxcast.service.inference.predictor import Predictor, make_session
@@ -162,9 +163,7 @@ def measure(args) -> list[dict]:
         predictor = loaded(name)
         graph = predictor.path / "model.onnx"
         prepared = predictor.prepare(air_request) if name == "air_passengers" else batch_rows(predictor, args.rows)
-        one = {"history": prepared.x[:1]} | (
-            {"calendar": prepared.calendar[:1]} if prepared.calendar is not None else {}
-        )
+        one = {HISTORY: prepared.x[:1]} | ({CALENDAR: prepared.calendar[:1]} if prepared.calendar is not None else {})
         flops = flops_per_series(graph, one)
         reference = None
         with tempfile.TemporaryDirectory(prefix="paxcast-variants-") as scratch:
@@ -236,7 +235,7 @@ def check() -> None:
             raise AssertionError(f"{key}: the variants use {getattr(ours, key)}, make_session {getattr(service, key)}")
     if ours.enable_cpu_mem_arena != service.enable_cpu_mem_arena:
         raise AssertionError("enable_cpu_mem_arena differs from make_session's")
-    flops = flops_per_series(graph, {"history": np.ones((1, 36), dtype=np.float32)})
+    flops = flops_per_series(graph, {HISTORY: np.ones((1, 36), dtype=np.float32)})
     if flops != 4_078_080:  # docs/performance.md section 1, from the torch module's weights
         raise AssertionError(f"the airline graph's FLOPs per series came out {flops:,}, not 4,078,080")
 
