@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--model-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--name", default="air_passengers")
+    parser.add_argument("--raw", type=Path, help="also keep py-spy's raw stacks (one line per stack) here")
     parser.add_argument("--request", choices=("air", "seoul"), default="air", help="seoul: 584 stations, 56 days")
     args = parser.parse_args(argv)
     py_spy = Path(sys.executable).with_name("py-spy")
@@ -121,6 +122,8 @@ def main(argv: list[str] | None = None) -> None:
             load.join()
             cpu = cpu_seconds(pid) - cpu_before
         shares: dict[str, int] = {}
+        if args.raw:  # the stacks behind a part ("other" above all) are read from here
+            args.raw.write_text(raw.read_text())
         for line in raw.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
             shares[classify(stack)] = shares.get(classify(stack), 0) + int(count)
