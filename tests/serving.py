@@ -85,16 +85,36 @@ def answers_200(url: str) -> bool:
         return False
 
 
+def group_members(group: int) -> list[int]:
+    """The live (not zombie) processes in process group `group`, from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone while we looked
+                continue
+            if fields[0] != "Z" and int(fields[2]) == group:
+                members.append(int(entry.name))
+    return members
+
+
 def stop(process: subprocess.Popen, grace: float = 20) -> int:
-    """SIGTERM the server (uvicorn drains and stops its workers), SIGKILL its whole session after `grace` s."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:  # still alive, so its pid still names its session: kill it all
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+    """SIGTERM the server's whole process group, wait up to `grace` s for it to empty, then SIGKILL what is left.
+
+    The group, not only the main process: a server started by `running` leads its own session, and a main
+    process that exits on SIGTERM without stopping its workers (a 2-worker LitServe did) would otherwise
+    leave them orphaned and spinning beside whatever runs next. Returns the main process's exit code."""
+    group = process.pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace)
+    while group_members(group) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):  # still alive after the grace: kill it all
+        os.killpg(group, signal.SIGKILL)
     return process.wait(timeout=10)
 
 

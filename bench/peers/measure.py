@@ -34,6 +34,35 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
+def identity(pid: int) -> tuple[int, int, int, int] | None:
+    """(pid, start time in clock ticks, process group, session) of a live, not zombie, process; None if gone.
+    The start time tells a survivor from a later process that got the same pid."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    if fields[0] == "Z":
+        return None
+    return pid, int(fields[19]), int(fields[2]), int(fields[3])
+
+
+def leftovers(leader: int, tree: list[tuple[int, int, int, int]]) -> list[str]:
+    """What still runs of a stopped server: any live process of `leader`'s process group or session, and any
+    process of `tree` (its processes while it ran, from `identity`) that is still the same process. Empty
+    when it is all gone. A process that left the group (setpgrp) is still caught by the session or the tree."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            found = identity(int(entry.name))
+            if found and (leader in found[2:] or found in tree):
+                try:
+                    command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                out.append(f"pid {found[0]} (group {found[2]}, session {found[3]}): {command.strip()[:120]}")
+    return out
+
+
 def cpu_seconds(root: int) -> float:
     """User + system CPU of the tree so far, with what its processes' reaped children used (cutime, cstime)."""
     total = 0
@@ -112,6 +141,8 @@ def check() -> None:
         "model": {"name": "m", "version": "1"},
         "forecasts": [{"id": "a", "mean": [1.5, 2.25], "intervals": {"80": {"lower": [1.0, 2.0], "upper": [2, 3]}}}],
     }
+    if not leftovers(me, [identity(me)]) or leftovers(-1, []):
+        raise AssertionError("leftovers() does not see this live process, or sees one where there is none")
     if differences(answer, answer):
         raise AssertionError(f"an answer differs from itself: {differences(answer, answer)}")
     changed = {**answer, "forecasts": [{**answer["forecasts"][0], "mean": [1.5, 2.5]}]}

@@ -32,7 +32,7 @@ import orjson
 
 from bench.common import ROOT, histories, package_versions, served_card, table
 from bench.peers.forecasting import MODEL_DIR_VARIABLE, MODEL_NAME_VARIABLE, forecast_path
-from bench.peers.measure import cpu_seconds, differences, pss_mib, wait_until_idle
+from bench.peers.measure import cpu_seconds, differences, identity, leftovers, process_tree, pss_mib, wait_until_idle
 from bench.perf.http import run_wrk
 from paxcast.training.backtest.series_report import machine
 from tests import serving
@@ -128,6 +128,44 @@ def post(url: str, path: Path) -> dict:
         return json.loads(response.read())
 
 
+def drive(spec: Server, started, request: Request, expected: dict, connections: list[int], args, workers: int):
+    """Check a started server's answer against paxcast's, then drive it at each concurrency: one row per cell."""
+    rows: list[dict] = []
+    body = request.files[spec.batch_body]
+    url = started.base + forecast_path(request.name)
+    answer = post(url, body)
+    wrong = differences(expected, answer[0] if spec.batch_body else answer)
+    if wrong:
+        print(f"  {spec.label} {request.key}: NOT paxcast's forecast: {'; '.join(wrong[:3])}", flush=True)
+        return [{"server": spec.label, "request": request.key, "workers": workers, "wrong": wrong[:3]}]
+    for c in connections:
+        run_wrk(url, body, c, args.warmup)
+        if not wait_until_idle(started.process.pid):  # the warm-up's last requests run outside the cell
+            print(f"  {spec.label} still busy 30 s after the warm-up; measuring anyway", flush=True)
+        load = os.getloadavg()[0]
+        cpu_before = cpu_seconds(started.process.pid)
+        result = run_wrk(url, body, c, args.seconds)
+        cpu = cpu_seconds(started.process.pid) - cpu_before
+        result |= {
+            "server": spec.label,
+            "request": request.key,
+            "workers": workers,
+            "connections": c,
+            "cpu_ms_per_request": 1e3 * cpu / max(result["requests"], 1),
+            "pss_mib": pss_mib(started.process.pid),
+            "load_avg": load,
+        }
+        rows.append(result)
+        print(
+            f"  {spec.label:9s} {request.key:5s} w={workers} c={c:<3d} {result['rps']:8.1f} req/s  "
+            f"p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms  "
+            f"CPU {result['cpu_ms_per_request']:6.2f} ms/req  PSS {result['pss_mib']:6.0f} MiB  "
+            f"errors {result['errors']}  (load avg {load:.2f})",
+            flush=True,
+        )
+    return rows
+
+
 def measure(
     key: str, workers: int, request: Request, expected: dict, connections: list[int], args, tmp: Path
 ) -> list[dict]:
@@ -135,41 +173,17 @@ def measure(
     registry = tmp / f"registry-{request.name}"
     port = serving.free_port()
     spec = server(key, port, workers, registry, request.name)
-    body = request.files[spec.batch_body]
     log = tmp / f"{key}-{request.key}-{workers}.log"
-    rows = []
+    rows: list[dict] = []
+    tree: list[tuple] = []  # the server's processes just before it is stopped, for the leftover check
     with serving.running(spec.argv, port, log, env=spec.env, ready_path=spec.ready_path, timeout=180) as started:
-        url = started.base + forecast_path(request.name)
-        answer = post(url, body)
-        wrong = differences(expected, answer[0] if spec.batch_body else answer)
-        if wrong:
-            print(f"  {spec.label} {request.key}: NOT paxcast's forecast: {'; '.join(wrong[:3])}", flush=True)
-            return [{"server": spec.label, "request": request.key, "workers": workers, "wrong": wrong[:3]}]
-        for c in connections:
-            run_wrk(url, body, c, args.warmup)
-            if not wait_until_idle(started.process.pid):  # the warm-up's last requests run outside the cell
-                print(f"  {spec.label} still busy 30 s after the warm-up; measuring anyway", flush=True)
-            load = os.getloadavg()[0]
-            cpu_before = cpu_seconds(started.process.pid)
-            result = run_wrk(url, body, c, args.seconds)
-            cpu = cpu_seconds(started.process.pid) - cpu_before
-            result |= {
-                "server": spec.label,
-                "request": request.key,
-                "workers": workers,
-                "connections": c,
-                "cpu_ms_per_request": 1e3 * cpu / max(result["requests"], 1),
-                "pss_mib": pss_mib(started.process.pid),
-                "load_avg": load,
-            }
-            rows.append(result)
-            print(
-                f"  {spec.label:9s} {request.key:5s} w={workers} c={c:<3d} {result['rps']:8.1f} req/s  "
-                f"p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms  "
-                f"CPU {result['cpu_ms_per_request']:6.2f} ms/req  PSS {result['pss_mib']:6.0f} MiB  "
-                f"errors {result['errors']}  (load avg {load:.2f})",
-                flush=True,
-            )
+        try:
+            rows = drive(spec, started, request, expected, connections, args, workers)
+        finally:
+            tree = [found for pid in process_tree(started.process.pid) if (found := identity(pid))]
+    left = leftovers(started.process.pid, tree)
+    if left:  # it would spin beside every later cell and skew them: stop the run here
+        raise RuntimeError(f"{spec.label} left processes running after its stop:\n  " + "\n  ".join(left))
     return rows
 
 

@@ -8,6 +8,12 @@ to the request path (middleware, dependency injection, metrics, logging, batchin
 Every request is a single-series forecast of the served model (the registry's CURRENT),
 sent `--concurrency` at a time through the app's full middleware stack and lifespan.
 Reports the median over `--rounds` of CPU microseconds per request, and the spread.
+
+`--goal` adds what issue 34's throughput goal needs, measured the same way in the same process, rounds
+interleaved: the parse-only floor (bench/perf/servers.py `parse_app`: FastAPI + pydantic parsing of the same
+body, a fixed answer, no model) and the model alone (`Predictor.run_rows` on `--concurrency` rows, the batch
+the service's batcher forms at that concurrency, per row). The goal: the request's cost outside the model
+(the service's per request minus the model's) at most 1.3x the parse-only floor's.
 """
 
 from __future__ import annotations
@@ -75,6 +81,49 @@ async def measure(app, body: bytes, requests: int, concurrency: int) -> float:
     cpu = time.process_time() - started
     assert set(statuses) == {200}, set(statuses)
     return cpu / len(statuses) * 1e6
+
+
+def model_us(model_dir: Path, name: str, rows, rounds: int = 200) -> float:
+    """CPU microseconds per row of one graph run on `rows` (concurrency, window): the model's share of a request."""
+    from paxcast.service.core.registry import current_version
+    from paxcast.service.inference.predictor import Predictor
+
+    predictor = Predictor.load(Path(model_dir) / name / current_version(model_dir, name), threads=1)
+    predictor.run_rows(rows)
+    times = []
+    for _ in range(rounds):
+        began = time.thread_time()
+        predictor.run_rows(rows)
+        times.append(time.thread_time() - began)
+    return statistics.median(times) / len(rows) * 1e6
+
+
+async def goal(args) -> dict[str, list[float]]:
+    """Per round, CPU µs per request of the service, of the parse-only floor, and of the model per row."""
+    from bench.perf.servers import parse_app
+
+    card = served_card(args.model_dir, args.name)
+    rows = histories(card, args.concurrency, seed=1)
+    floor = parse_app()
+    body = json.dumps({"series": [{"id": "air", "history": rows[0].tolist()}], "horizon": min(12, card.horizon)})
+    out: dict[str, list[float]] = {"service": [], "parse-only floor": [], "model": []}
+    for _ in range(args.rounds):
+        args_one = argparse.Namespace(**{**vars(args), "rounds": 1})
+        out["service"] += await run(args_one)
+        await measure(floor, body.encode(), 200, args.concurrency)  # warm-up
+        out["parse-only floor"].append(await measure(floor, body.encode(), args.requests, args.concurrency))
+        out["model"].append(model_us(args.model_dir, args.name, rows))
+    return out
+
+
+def goal_table(measured: dict[str, list[float]]) -> str:
+    """The three costs and the goal's ratio: (service - model) / parse-only floor, target <= 1.3."""
+    med = {k: statistics.median(v) for k, v in measured.items()}
+    rows = [[k, f"{med[k]:.0f}", f"{min(v):.0f}", f"{max(v):.0f}"] for k, v in measured.items()]
+    outside = med["service"] - med["model"]
+    rows.append(["service outside the model", f"{outside:.0f}", "", ""])
+    rows.append(["outside / parse-only floor (goal <= 1.3)", f"{outside / med['parse-only floor']:.2f}", "", ""])
+    return table(["CPU us per request (median of rounds)", "median", "min", "max"], rows)
 
 
 async def run(args) -> list[float]:
@@ -146,7 +195,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--big", type=int, help="instead: one batch of this many series through the batcher, per thread setup"
     )
+    parser.add_argument("--goal", action="store_true", help="also the parse-only floor and the model alone")
     args = parser.parse_args(argv)
+    if args.goal:
+        measured = asyncio.run(goal(args))
+        print(f"machine: {machine()}; concurrency {args.concurrency}, {args.requests} requests x {args.rounds} rounds")
+        print(goal_table(measured))
+        return
     if args.big:
         rows = big_batch(args.model_dir, args.name, args.big)
         print(f"machine: {machine()}")

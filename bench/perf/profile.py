@@ -1,11 +1,12 @@
 """Where a single-series request's CPU time goes in the real service: py-spy under wrk load.
 
-    python -m bench.perf.profile [--seconds 10] [--connections 16]
+    python -m bench.perf.profile [--seconds 10] [--connections 16] [--request air|seoul]
 
 Starts `paxcast serve` (1 worker) on the model CURRENT names in --model-dir, drives it
 with wrk at `--connections`, samples it with py-spy meanwhile, and reads its CPU time
 from /proc: the table splits the measured CPU microseconds per request over the parts of
-the request path, by the innermost recognised frame of each sample.
+the request path, by the innermost recognised frame of each sample. `--request seoul` posts bench/peers'
+Seoul request instead (all 584 stations, 56 days with `start`, levels 80/95) to the Seoul model's route.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ PARTS = [
     ("JSON parse + validation (pydantic)", "model_validate_json"),
     ("input checks (Predictor.batch)", "Predictor.batch"),
     ("input checks (Predictor.batch)", "Predictor.check_values"),
+    ("calendar rows (Predictor.calendar_rows)", "calendar_rows"),
+    ("rows to and from unit level", "unit_level.py"),
+    ("intervals and timestamps (Predictor.finish)", "Predictor.finish"),
+    ("intervals and timestamps (Predictor.finish)", "Predictor.timestamps"),
+    ("batcher (service/inference/batching.py)", "batching.py"),
     ("response rendering (orjson)", "JSONBytes.render"),
     ("metrics (prometheus-client)", "prometheus_client"),
     ("JSON request log line", "logging/__init__"),
@@ -62,6 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--model-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--name", default="air_passengers")
+    parser.add_argument("--raw", type=Path, help="also keep py-spy's raw stacks (one line per stack) here")
+    parser.add_argument("--request", choices=("air", "seoul"), default="air", help="seoul: 584 stations, 56 days")
     args = parser.parse_args(argv)
     py_spy = Path(sys.executable).with_name("py-spy")
     if not py_spy.exists():
@@ -72,15 +80,19 @@ def main(argv: list[str] | None = None) -> None:
     card = served_card(args.model_dir, args.name)
     with tempfile.TemporaryDirectory(prefix="paxcast-bench-") as tmp:
         tmp = Path(tmp)
-        body = tmp / "single.json"
-        body.write_text(
-            json.dumps(
-                {"series": [{"id": "air", "history": histories(card, 1, seed=1)[0].tolist()}], "horizon": HORIZON}
-            )
-        )
-        with serve(args.model_dir, tmp / "server.log", workers=1) as server:
+        body = tmp / "request.json"
+        name, route = args.name, "/v1/forecast"
+        if args.request == "seoul":
+            from bench.perf.station_batch import request_body
+
+            name, route = "seoul_subway_daily", "/v1/models/seoul_subway_daily/forecast"
+            body.write_bytes(request_body(args.model_dir, name, 56)[0])
+        else:
+            series = [{"id": "air", "history": histories(card, 1, seed=1)[0].tolist()}]
+            body.write_text(json.dumps({"series": series, "horizon": HORIZON}))
+        with serve(args.model_dir, tmp / "server.log", workers=1, model_name=name) as server:
             base, pid = server.base, server_pid(server.port)
-            url = f"{base}/v1/forecast"
+            url = base + route
             run_wrk(url, body, args.connections, 1)
             raw = tmp / "py-spy.txt"
             result: dict = {}
@@ -110,6 +122,8 @@ def main(argv: list[str] | None = None) -> None:
             load.join()
             cpu = cpu_seconds(pid) - cpu_before
         shares: dict[str, int] = {}
+        if args.raw:  # the stacks behind a part ("other" above all) are read from here
+            args.raw.write_text(raw.read_text())
         for line in raw.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
             shares[classify(stack)] = shares.get(classify(stack), 0) + int(count)
