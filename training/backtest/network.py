@@ -159,6 +159,7 @@ def serve_ours(
         "best_step": r.best_step,
         "network": "on" if fitted.network_on else "off",
         "metric": config.metric,  # the validation score that picked the checkpoint
+        "base_lag": fitted.config.base,  # the naive the network corrects, chosen on validation
         "val_wape": round(r.val_wape, 4),
         "val_baseline_wape": round(r.baseline_wape, 4),
         "val_mase": round(r.val_mase, 4),
@@ -208,8 +209,8 @@ def log_ours(log, c: Cut, ours: Forecast, training: dict, imputed: int) -> None:
     log(
         f"  {OURS}: trained on {training['series']} series in {training['fit_s']:.1f}s (best step "
         f"{training['best_step']}, validation {metric.upper()} {training[f'val_{metric}']:.{digits}f}{unit} vs "
-        f"seasonal naive {training[f'val_baseline_{metric}']:.{digits}f}{unit}), served {len(c.ids)} forecasts in "
-        f"{training['serve_s']:.2f}s "
+        f"naive lag {training['base_lag']} {training[f'val_baseline_{metric}']:.{digits}f}{unit}), served "
+        f"{len(c.ids)} forecasts in {training['serve_s']:.2f}s "
         f"({imputed} posted histories imputed); load {ours.load[0]:.2f} -> {ours.load[1]:.2f}"
     )
 

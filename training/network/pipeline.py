@@ -89,6 +89,12 @@ class FittedGlobal:
         return self.result.best_step > 0
 
     @property
+    def naive(self) -> str:
+        """What the untrained network forecasts, in words: seasonal naive, or the naive validation chose."""
+        c = self.config
+        return "seasonal naive" if c.base == c.season else f"naive at lag {c.base}"
+
+    @property
     def covariates(self) -> CalendarSpec:
         return self.calendar.spec(self.holiday_file)
 
@@ -129,12 +135,12 @@ class FittedGlobal:
         return Selection(
             method=(
                 f"the checkpoint with the lowest validation {METRIC_WORDS[self.config.metric]}, checked every "
-                f"{self.config.eval_every} steps; step 0 (seasonal naive) is a candidate"
+                f"{self.config.eval_every} steps; step 0 ({self.naive}) is a candidate"
             ),
             inner_origins=self.result.validation.origins,
             candidates=[],
             chosen=None,
-            network="on" if self.network_on else "off: no checkpoint beat seasonal naive on validation",
+            network="on" if self.network_on else f"off: no checkpoint beat {self.naive} on validation",
         )
 
     @property
@@ -173,7 +179,7 @@ class FittedGlobal:
         return (
             f"global LSTM over {len(self.series)} series, window {c.window}, horizon {c.horizon}, "
             f"{len(self.calendar.names)} calendar covariates{holidays}, "
-            f"validation WAPE {r.val_wape:.2f}% vs seasonal naive {r.baseline_wape:.2f}%{mase} "
+            f"validation WAPE {r.val_wape:.2f}% vs {self.naive} {r.baseline_wape:.2f}%{mase} "
             f"(picked by {c.metric.upper()}, {steps}), "
             f"{r.seconds:.0f}s at load average {r.load_average:.1f}, peak memory {r.peak_rss_mb:.0f} MB"
         )
