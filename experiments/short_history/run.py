@@ -5,7 +5,7 @@ cut there; each design trains on it as `paxcast train` would (`resolve_global_co
 `train_members`) and is scored on the same validation windows: the last seven day-ahead horizons of every
 series (`VALIDATION_SPAN`), which training never sees. Nothing from the scored week is read.
 
-    OMP_NUM_THREADS=1 python -m experiments.short_history.run [--designs today,week168,week-chosen,week-mix]
+    OMP_NUM_THREADS=1 python -m experiments.short_history.run [--designs today,week168,week-chosen]
 """
 
 from __future__ import annotations
@@ -30,14 +30,12 @@ DESIGNS = {
     "week168": dict(window=168, base_lag=168),
     "week-chosen": dict(window=168),  # the new defaults: a one-week window, the base chosen on validation
     "today-chosen": dict(window=336),
-    # The week window, the base chosen, and the head also reads the other naive: a learnt mix of the two.
-    "week-mix": dict(window=168, head_lags=(24, 168)),
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--designs", default="today,week168,week-chosen,week-mix")
+    parser.add_argument("--designs", default="today,week168,week-chosen")
     parser.add_argument("--files", default=",".join(FILES))
     args = parser.parse_args()
     print("file | design | window | base | best step | val WAPE % | naive-24 % | naive-168 % | s")

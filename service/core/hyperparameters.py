@@ -125,9 +125,6 @@ class GlobalTrainConfig(Frozen):
     base_lag: int | None = flag(
         None, "lag of the naive forecast the network corrects (default: chosen by validation, else the season)", ge=1
     )
-    # More naive forecasts the head reads beside its base, one per lag (issue 32: yesterday's and last week's hour),
-    # so it can learn a mix of them rather than correct one. Empty in every card before it.
-    head_lags: tuple[int, ...] = Field(())
     # Which validation score picks the checkpoint. Stations: pooled WAPE, the network's total volume, what
     # an operator staffs for. General models: mean MASE, every posted series alike, however small.
     metric: Literal["wape", "mase"] = flag(
@@ -207,8 +204,6 @@ class GlobalTrainConfig(Frozen):
             )
         if self.base_lag is not None and self.base_lag > self.window:
             raise ValueError(f"base_lag ({self.base_lag}) exceeds the window ({self.window})")
-        if any(not 1 <= lag <= self.window for lag in self.head_lags):
-            raise ValueError(f"head_lags {list(self.head_lags)} must each be between 1 and the window ({self.window})")
         if self.seasonal_lags * self.season > self.window:
             raise ValueError(
                 f"seasonal_lags ({self.seasonal_lags}) x season ({self.season}) exceeds the window ({self.window})"
@@ -222,13 +217,11 @@ class GlobalTrainConfig(Frozen):
 
     @model_serializer(mode="wrap")
     def without_default_base(self, handler: SerializerFunctionWrapHandler) -> dict:
-        """A card without a chosen base lag or head lags is written as before they existed: every model trained with
-        the seasonal base alone (the shipped ones, any daily or week-ahead one) keeps a card byte for byte as it was."""
+        """A card without a chosen base lag is written as before `base_lag` existed: every model trained with the
+        seasonal base (the shipped ones, any daily or week-ahead one) keeps a card byte for byte as it was."""
         out = handler(self)
         if out.get("base_lag", 0) is None:
             del out["base_lag"]
-        if "head_lags" in out and not out["head_lags"]:
-            del out["head_lags"]
         return out
 
     @property

@@ -35,7 +35,6 @@ class GlobalForecaster(nn.Module):
         # and so how close to zero a non-negative series sits, which centring and scaling hide.
         head_in = c.hidden + c.features + 1 + c.seasonal_lags * (1 + masks) + (c.scaling == "mase")
         head_in += c.trend == "drift"
-        head_in += len(c.head_lags)
         # One output per step: the correction to seasonal naive.
         self.head = nn.Sequential(nn.Linear(head_in, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 1))
         nn.init.zeros_(self.head[-1].weight)
@@ -49,15 +48,6 @@ class GlobalForecaster(nn.Module):
         base_reps = -(-c.horizon // c.base)
         base_index = torch.arange(c.window - c.base, c.window).repeat(base_reps)[: c.horizon]
         self.register_buffer("base_index", base_index, persistent=False)
-        # (H, len(head_lags)): where each further naive the head reads copies each horizon step from.
-        heads = [
-            torch.arange(c.window - lag, c.window).repeat(-(-c.horizon // lag))[: c.horizon] for lag in c.head_lags
-        ]
-        self.register_buffer(
-            "head_lags_index",
-            torch.stack(heads, dim=1) if heads else torch.zeros(c.horizon, 0, dtype=torch.long),
-            persistent=False,
-        )
         # How many seasons back each horizon step's copy lies: the drift's multiplier.
         self.register_buffer("seasons_ahead", torch.arange(c.horizon) // c.season + 1.0, persistent=False)
         # And the same position in each of the last `seasonal_lags` seasons: (H, lags). The head weighs
@@ -105,8 +95,6 @@ class GlobalForecaster(nn.Module):
                 head_in.append(observed[:, self.lags_index].to(x.dtype))
         if c.scaling == "mase":
             head_in.append((scale / level).unsqueeze(1).expand(-1, c.horizon, -1))  # (B, H, 1)
-        if c.head_lags:
-            head_in.append(x[:, self.head_lags_index])  # (B, H, len(head_lags))
         if c.trend == "drift":
             head_in.append((self.seasonal_drift(x, observed) * self.seasons_ahead).unsqueeze(-1))  # (B, H, 1)
         correction = self.head(torch.cat(head_in, dim=-1)).squeeze(-1)  # (B, H)
