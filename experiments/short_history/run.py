@@ -5,7 +5,7 @@ cut there; each design trains on it as `paxcast train` would (`resolve_global_co
 `train_members`) and is scored on the same validation windows: the last seven day-ahead horizons of every
 series (`VALIDATION_SPAN`), which training never sees. Nothing from the scored week is read.
 
-    OMP_NUM_THREADS=1 python -m experiments.short_history.run [--designs today,week168,week-chosen]
+    OMP_NUM_THREADS=1 python -m experiments.short_history.run [--designs today,week168,week-chosen,today-chosen]
 """
 
 from __future__ import annotations
