@@ -13,6 +13,7 @@ from pathlib import Path
 from paxcast.service.core.exceptions import UsageError
 from paxcast.service.core.hyperparameters import GlobalTrainConfig, TrainConfig
 from paxcast.training.backtest.cells import compare_cells, parse_cells
+from paxcast.training.backtest.cuts import keep_last_days
 from paxcast.training.backtest.network import plan_backtest, run_global_backtest
 from paxcast.training.backtest.network_plot import plot
 from paxcast.training.backtest.network_report import scored, table, write_json
@@ -60,7 +61,14 @@ def backtest(args: argparse.Namespace) -> int:
         return backtest_global(args, series, settings)
     if settings is not None:
         raise UsageError(f"{args.data}: --engine ray backtests multi-series files (the global model and its peers)")
-    for name, given in (("--peers", args.peers), ("--peer-series", args.peer_series), ("--test", args.test)):
+    one_series_refuses = (
+        ("--peers", args.peers),
+        ("--peer-series", args.peer_series),
+        ("--test", args.test),
+        ("--peer-history", args.peer_history),
+        ("--last-days", args.last_days),
+    )
+    for name, given in one_series_refuses:
         if given is not None:
             raise UsageError(f"{name} applies to multi-series files; a one-series backtest runs its own baselines")
     json_path = args.json or "bench/results/backtest.json"
@@ -86,6 +94,8 @@ def backtest_global(args: argparse.Namespace, series: list, settings=None) -> in
     for name, given in (("--holdout", args.holdout), ("--cells", args.cells)):
         if given is not None:
             raise UsageError(f"{name} applies to one-series files; a multi-series backtest takes --origins timestamps")
+    if args.last_days is not None:  # a short-history network made from a long one, before any cut
+        series = keep_last_days(series, args.last_days)
     stem = Path(args.data).name.split(".")[0]
     json_path = args.json or f"bench/results/backtest_{stem}.json"
     plot_path = args.plot or f"bench/results/backtest_{stem}.png"
@@ -100,6 +110,7 @@ def backtest_global(args: argparse.Namespace, series: list, settings=None) -> in
         calendar_flags={k: given[k] for k in ("country", "subdiv", "holidays")},
         overrides={k: v for k, v in given.items() if k in GlobalTrainConfig.model_fields},
         test=args.test,
+        peer_history=args.peer_history,
     )
     log = lambda line: print(line, flush=True)  # noqa: E731
     if settings is None:

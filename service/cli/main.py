@@ -107,8 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--level", default="80,95", help="interval levels in percent (default: 80,95)")
     backtest.add_argument(
         "--peers",
-        help="many series: statsforecast peers, a subset of SeasonalNaive,AutoETS,AutoTheta,MSTL,AutoARIMA "
-        "(default: all, without AutoARIMA on hourly and daily data, where it takes minutes per series)",
+        help="many series: peers, a subset of SeasonalNaive,AutoETS,AutoTheta,MSTL,AutoARIMA (statsforecast) and "
+        "NHITS (NeuralForecast); a statsforecast name may end in its season, e.g. SeasonalNaive24 (default: the "
+        "statsforecast ones, without AutoARIMA on hourly and daily data, where it takes minutes per series)",
     )
     backtest.add_argument(
         "--test",
@@ -123,6 +124,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="many series: run the peers other than SeasonalNaive on N series drawn at random (seed 0), and score "
         "every method on them too, labelled '(random N)' (default: every series)",
+    )
+    backtest.add_argument(
+        "--peer-history",
+        type=int,
+        metavar="STEPS",
+        help="many series: the peers fit on each history's last STEPS values (default: 1344, 8 weeks, hourly; "
+        "all of it otherwise)",
+    )
+    backtest.add_argument(
+        "--last-days",
+        type=int,
+        metavar="N",
+        help="many series: first cut the file to its last N days (a short-history network from a long one)",
     )
     backtest.add_argument(
         "--json",

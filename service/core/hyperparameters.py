@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    SerializerFunctionWrapHandler,
+    Tag,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from paxcast.service.core.exceptions import UsageError
 
@@ -109,6 +119,12 @@ class GlobalTrainConfig(Frozen):
     seasonal_lags: int = flag(
         0, "past seasons the head reads at each horizon step (default: all the window holds monthly/quarterly)", ge=0
     )
+    # The naive forecast the head corrects (and the untrained network's forecast): the value `base_lag` steps before
+    # each horizon step, repeated every `base_lag` steps. None: `season` (every card before issue 32). Chosen by
+    # validation among the data's seasonal lags the horizon allows (`training.network.base`).
+    base_lag: int | None = flag(
+        None, "lag of the naive forecast the network corrects (default: chosen by validation, else the season)", ge=1
+    )
     # Which validation score picks the checkpoint. Stations: pooled WAPE, the network's total volume, what
     # an operator staffs for. General models: mean MASE, every posted series alike, however small.
     metric: Literal["wape", "mase"] = flag(
@@ -186,6 +202,8 @@ class GlobalTrainConfig(Frozen):
                 f"min_history ({self.min_history}) must be between the season ({self.season}) and the window "
                 f"({self.window}): the graph's seasonal naive reads the last season"
             )
+        if self.base_lag is not None and self.base_lag > self.window:
+            raise ValueError(f"base_lag ({self.base_lag}) exceeds the window ({self.window})")
         if self.seasonal_lags * self.season > self.window:
             raise ValueError(
                 f"seasonal_lags ({self.seasonal_lags}) x season ({self.season}) exceeds the window ({self.window})"
@@ -196,6 +214,20 @@ class GlobalTrainConfig(Frozen):
     def shortest(self) -> int:
         """The shortest history the graph forecasts from."""
         return self.window if self.min_history is None else self.min_history
+
+    @model_serializer(mode="wrap")
+    def without_default_base(self, handler: SerializerFunctionWrapHandler) -> dict:
+        """A card without a chosen base lag is written as before `base_lag` existed: every model trained with the
+        seasonal base (the shipped ones, any daily or week-ahead one) keeps a card byte for byte as it was."""
+        out = handler(self)
+        if out.get("base_lag", 0) is None:
+            del out["base_lag"]
+        return out
+
+    @property
+    def base(self) -> int:
+        """The lag of the naive forecast inside the graph."""
+        return self.season if self.base_lag is None else self.base_lag
 
     @property
     def pads(self) -> bool:

@@ -239,6 +239,7 @@ GLOBAL_ONLY_FLAGS = {
     "trend": "drift",
     "patience_steps": "500",
     "weight_decay": "0.01",
+    "base_lag": "7",
 }
 
 

@@ -10,6 +10,7 @@ the file as it stood then; scoring drops, and counts, the series it cannot judge
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -20,6 +21,8 @@ from paxcast.training.data import Series
 
 # Why a series is left out of a cut's scores.
 NO_HISTORY, SHORT_HISTORY, NO_ACTUAL = "no_history", "short_history", "no_actual"
+# `--origins last7@23:00`: the day-ahead protocol, one origin a day at that hour over the last days.
+DAILY_AT = re.compile(r"last(\d+)@(.*)")
 
 
 @dataclass
@@ -69,9 +72,15 @@ def on_grid(s: Series, when: dt.datetime) -> bool:
 def parse_origins(text: str, series: list[Series], horizon: int) -> list[dt.datetime]:
     """`--origins 2019-11-30,2020-09-02`: sorted timestamps on the file's grid, each with data before and after.
 
+    `--origins last7@23:00` (hourly data): the last 7 days' 23:00, each an origin whose whole horizon is in the
+    data (`daily_origins_at`).
+
     UsageError (exit 2) for text that is not a timestamp or is off the grid; DataError (exit 3)
     for an origin before the data, or one after which no series has an actual.
     """
+    daily = DAILY_AT.fullmatch(text.strip())
+    if daily:
+        return daily_origins_at(text, int(daily.group(1)), daily.group(2), series, horizon)
     first = min(series, key=lambda s: parse_timestamp(s.start))
     start, end = parse_timestamp(first.start), max(series_end(s) for s in series)
     origins = []
@@ -95,6 +104,54 @@ def parse_origins(text: str, series: list[Series], horizon: int) -> list[dt.date
     if len(set(origins)) != len(origins):
         raise UsageError(f"--origins {text!r}: an origin is repeated")
     return sorted(origins)
+
+
+def daily_origins_at(text: str, count: int, hour: str, series: list[Series], horizon: int) -> list[dt.datetime]:
+    """The last `count` days' `hour` (HH:MM) on the data's hourly grid whose `horizon` steps all lie within the
+    data: day-ahead forecasts made each evening over the last week, as an operator would make them."""
+    if series[0].freq != "h":
+        raise UsageError(
+            f"--origins {text!r}: daily origins at an hour need hourly data; this file is {FREQ_NAMES[series[0].freq]}"
+        )
+    if count < 1:
+        raise UsageError(f"--origins {text!r}: ask for at least one origin")
+    try:
+        at = dt.time.fromisoformat(hour)
+    except ValueError:
+        raise UsageError(f"--origins {text!r}: {hour!r} is not an hour of the day (HH:MM, 00:00-23:00)") from None
+    first = min(series, key=lambda s: parse_timestamp(s.start))
+    end = max(series_end(s) for s in series)
+    last = dt.datetime.combine(end.date(), at)
+    while step(last, "h", horizon) > end:  # the horizon after `last` must end at or before the data's end
+        last -= dt.timedelta(days=1)
+    origins = [last - dt.timedelta(days=k) for k in range(count - 1, -1, -1)]
+    if not on_grid(first, origins[0]):
+        raise UsageError(
+            f"--origins {text!r}: {at:%H:%M} is not on the hourly grid of the data (series '{first.id}' starts "
+            f"{first.start})"
+        )
+    if origins[0] < parse_timestamp(first.start):
+        raise DataError(
+            f"--origins {text!r}: the first of {count} origins, {iso(origins[0])}, is before the data, which "
+            f"starts {first.start}"
+        )
+    return origins
+
+
+def keep_last_days(series: list[Series], days: int) -> list[Series]:
+    """Every series cut to its values in the file's last `days` days (those ending before them dropped):
+    a network with a few weeks of history made from one with years of it (`paxcast backtest --last-days`)."""
+    if days < 1:
+        raise UsageError(f"--last-days {days} must be at least 1")
+    end = max(series_end(s) for s in series)
+    since = end - dt.timedelta(days=days) + (step(end, series[0].freq, 1) - end)  # the first kept timestamp
+    kept = []
+    for s in series:
+        if series_end(s) < since:
+            continue
+        k = max(0, position(s, since))
+        kept.append(replace(s, start=iso(s.timestamp(k), s.freq), y=s.y[k:]))
+    return kept
 
 
 def default_origins(series: list[Series], horizon: int) -> list[dt.datetime]:

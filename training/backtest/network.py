@@ -29,6 +29,7 @@ from paxcast.service.core.exceptions import DataError, UsageError
 from paxcast.service.core.hyperparameters import GlobalTrainConfig
 from paxcast.training.backtest.cuts import Cut, cut, default_origins, impute, parse_origins, split_cut, subset_rows
 from paxcast.training.backtest.peers import peer_forecast
+from paxcast.training.backtest.peers import peer_history as resolve_peer_history
 from paxcast.training.data import Series, read_series
 from paxcast.training.metrics import mase_scale
 from paxcast.training.network.pipeline import check_global_series, fit_global, make_calendar, resolve_global_config
@@ -51,6 +52,7 @@ class Plan:
     levels: list[int]
     peers: list[str]
     peer_series: int | None  # peers other than SeasonalNaive run on this many random series
+    peer_history: int | None = None  # the peers read each history's last this many values (None: peers.PEER_HISTORY)
 
 
 @dataclass
@@ -83,6 +85,7 @@ def plan_backtest(
     calendar_flags: dict,
     overrides: dict,
     test: str | Path | None = None,
+    peer_history: int | None = None,
 ) -> Plan:
     """Resolve the config and cut every origin (or the one split of `test`, a file of each series' actuals after
     its history); every usage or data error is raised here, before training."""
@@ -109,7 +112,9 @@ def plan_backtest(
     for c in cuts:
         check_global_series(f"{data} before {c.label}", c.past, config)
     holiday_file = Path(holidays).name if holidays else None
-    return Plan(data, config, calendar, holiday_file, cuts, levels, peers, peer_series)
+    if peer_history is not None:
+        resolve_peer_history(series[0].freq, peer_history, config.season)
+    return Plan(data, config, calendar, holiday_file, cuts, levels, peers, peer_series, peer_history)
 
 
 def posted_series(c: Cut, window: int, season: int) -> tuple[list[Series], int]:
@@ -154,6 +159,7 @@ def serve_ours(
         "best_step": r.best_step,
         "network": "on" if fitted.network_on else "off",
         "metric": config.metric,  # the validation score that picked the checkpoint
+        "base_lag": fitted.config.base,  # the naive the network corrects, chosen on validation
         "val_wape": round(r.val_wape, 4),
         "val_baseline_wape": round(r.baseline_wape, 4),
         "val_mase": round(r.val_mase, 4),
@@ -172,7 +178,7 @@ def serve_ours(
 
 def peer_rows(plan: Plan, c: Cut, method: str) -> np.ndarray | None:
     """The rows of the cut a peer runs on: a random subset when --peer-series asks for one, else None (all)."""
-    if plan.peer_series is not None and method != "SeasonalNaive" and plan.peer_series < len(c.ids):
+    if plan.peer_series is not None and not method.startswith("SeasonalNaive") and plan.peer_series < len(c.ids):
         return subset_rows(len(c.ids), plan.peer_series)
     return None
 
@@ -183,7 +189,7 @@ def run_peer(plan: Plan, c: Cut, method: str) -> Forecast:
     ids = c.ids if rows is None else [c.ids[i] for i in rows]
     histories = c.histories if rows is None else [c.histories[i] for i in rows]
     load = os.getloadavg()[0]
-    out = peer_forecast(method, ids, histories, c.freq, plan.config.season, c.horizon, plan.levels)
+    out = peer_forecast(method, ids, histories, c.freq, plan.config.season, c.horizon, plan.levels, plan.peer_history)
     return Forecast(out["mean"], out["intervals"], out["seconds"], (load, os.getloadavg()[0]), rows)
 
 
@@ -203,8 +209,8 @@ def log_ours(log, c: Cut, ours: Forecast, training: dict, imputed: int) -> None:
     log(
         f"  {OURS}: trained on {training['series']} series in {training['fit_s']:.1f}s (best step "
         f"{training['best_step']}, validation {metric.upper()} {training[f'val_{metric}']:.{digits}f}{unit} vs "
-        f"seasonal naive {training[f'val_baseline_{metric}']:.{digits}f}{unit}), served {len(c.ids)} forecasts in "
-        f"{training['serve_s']:.2f}s "
+        f"naive lag {training['base_lag']} {training[f'val_baseline_{metric}']:.{digits}f}{unit}), served "
+        f"{len(c.ids)} forecasts in {training['serve_s']:.2f}s "
         f"({imputed} posted histories imputed); load {ours.load[0]:.2f} -> {ours.load[1]:.2f}"
     )
 

@@ -171,6 +171,7 @@ def write_json(path, plan: Plan, runs: list[OriginRun], scores: Scores) -> None:
             "origins": [r.cut.label for r in runs],
             "peers": plan.peers,
             "peer_series": plan.peer_series,
+            "peer_history": plan.peer_history,
             "hyperparameters": plan.config.model_dump(),
             "covariates": plan.calendar.spec(plan.holiday_file).model_dump(mode="json"),
         },

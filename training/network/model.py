@@ -5,10 +5,10 @@ of `paxcast.service.core.covariates` for the history and the horizon) to `foreca
 each window by its mean |value| (zeros allowed; `scaling="level"`, the station models) or centres it
 and divides it by its seasonal-naive MAE (`scaling="mase"`, the general models), encodes the history
 and its covariates with an LSTM, and a per-step MLP head that sees the encoding, the horizon's
-covariates and a seasonal-naive baseline (and, with `trend="drift"`, the window's mean seasonal change times
-the seasons ahead) adds a correction to that baseline. The head's last layer starts at zero, so the untrained
-network *is* seasonal naive. `WindowSampler` draws training windows uniformly per series (no station dominates)
-without materialising them all.
+covariates and a naive baseline (lag `base_lag`, by default the season; and, with `trend="drift"`, the window's
+mean seasonal change times the seasons ahead) adds a correction to that baseline. The head's last layer starts at
+zero, so the untrained network *is* that naive (seasonal naive unless validation chose another lag).
+`WindowSampler` draws training windows uniformly per series (no station dominates) without materialising them all.
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ class GlobalForecaster(nn.Module):
         # Which history position each horizon step copies: the same weekday (month) of the last season.
         lag_index = torch.arange(c.window - c.season, c.window).repeat(reps)[: c.horizon]
         self.register_buffer("lag_index", lag_index, persistent=False)
+        # The naive the head corrects: the same hour (day, month) `base` steps back, the season unless validation
+        # chose another lag (issue 32: yesterday's hour, after a month of hourly data).
+        base_reps = -(-c.horizon // c.base)
+        base_index = torch.arange(c.window - c.base, c.window).repeat(base_reps)[: c.horizon]
+        self.register_buffer("base_index", base_index, persistent=False)
         # How many seasons back each horizon step's copy lies: the drift's multiplier.
         self.register_buffer("seasons_ahead", torch.arange(c.horizon) // c.season + 1.0, persistent=False)
         # And the same position in each of the last `seasonal_lags` seasons: (H, lags). The head weighs
@@ -68,7 +73,7 @@ class GlobalForecaster(nn.Module):
         else:
             centre, scale = torch.zeros_like(level), level
             x = history / level  # (B, W)
-        base = x[:, self.lag_index]  # (B, H) seasonal naive on the scaled values
+        base = x[:, self.base_index]  # (B, H) the naive (seasonal unless `base_lag` says otherwise), scaled
         past, future = calendar[:, : c.window], calendar[:, c.window :]  # (B, W, F), (B, H, F)
         segments = c.window // c.patch
         values = [x.reshape(-1, segments, c.patch)]  # (B, S, patch)

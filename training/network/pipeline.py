@@ -31,6 +31,7 @@ from paxcast.service.core.hyperparameters import GlobalTrainConfig, make_config
 from paxcast.training.card import make_card
 from paxcast.training.data import Series
 from paxcast.training.export import export_onnx, parity
+from paxcast.training.network.base import choose_base
 from paxcast.training.network.ensemble import train_members
 from paxcast.training.network.fit import interval_kind
 from paxcast.training.network.train import GlobalResult, train_global
@@ -56,6 +57,13 @@ GENERAL_PATIENCE_STEPS = 1000
 # and on the other sources' quarterly series; monthly, the two disagreed (docs/accuracy.md, "Shipped
 # (quarterly only): the head reads the window's seasonal drift").
 DRIFT_INPUT = ("QS",)
+# Short histories (issue 32): the default window shrinks until the median series holds this many windows of
+# window + horizon values, so a month of hourly data trains on many windows, not a handful (`fitting_window`).
+WINDOWS_PER_HISTORY = 8
+SHORT_HISTORY_FREQS = ("h", "D")
+# With a shrunk window the network sees every training window many times over in 3,000 steps; it stops once 1,000
+# pass without a better validation score (as the general models do), which saves time, not accuracy.
+SHORT_HISTORY_PATIENCE_STEPS = 1000
 SCALE_WORDS = {"level": "mean |value|", "mase": "seasonal-naive MAE"}
 METRIC_WORDS = {"wape": "pooled WAPE", "mase": "mean MASE (each window's MAE over its seasonal-naive MAE)"}
 
@@ -79,6 +87,12 @@ class FittedGlobal:
     @property
     def network_on(self) -> bool:
         return self.result.best_step > 0
+
+    @property
+    def naive(self) -> str:
+        """What the untrained network forecasts, in words: seasonal naive, or the naive validation chose."""
+        c = self.config
+        return "seasonal naive" if c.base == c.season else f"naive at lag {c.base}"
 
     @property
     def covariates(self) -> CalendarSpec:
@@ -112,7 +126,8 @@ class FittedGlobal:
             baseline_wape=round(r.baseline_wape, 4),
             mase=round(r.val_mase, 4),
             baseline_mase=round(r.baseline_mase, 4),
-            baseline=f"seasonal naive, lag {self.config.season} (the untrained network)",
+            baseline=f"{'seasonal ' if self.config.base == self.config.season else ''}naive, lag {self.config.base} "
+            "(the untrained network)",
         )
 
     @property
@@ -120,12 +135,12 @@ class FittedGlobal:
         return Selection(
             method=(
                 f"the checkpoint with the lowest validation {METRIC_WORDS[self.config.metric]}, checked every "
-                f"{self.config.eval_every} steps; step 0 (seasonal naive) is a candidate"
+                f"{self.config.eval_every} steps; step 0 ({self.naive}) is a candidate"
             ),
             inner_origins=self.result.validation.origins,
             candidates=[],
             chosen=None,
-            network="on" if self.network_on else "off: no checkpoint beat seasonal naive on validation",
+            network="on" if self.network_on else f"off: no checkpoint beat {self.naive} on validation",
         )
 
     @property
@@ -164,7 +179,7 @@ class FittedGlobal:
         return (
             f"global LSTM over {len(self.series)} series, window {c.window}, horizon {c.horizon}, "
             f"{len(self.calendar.names)} calendar covariates{holidays}, "
-            f"validation WAPE {r.val_wape:.2f}% vs seasonal naive {r.baseline_wape:.2f}%{mase} "
+            f"validation WAPE {r.val_wape:.2f}% vs {self.naive} {r.baseline_wape:.2f}%{mase} "
             f"(picked by {c.metric.upper()}, {steps}), "
             f"{r.seconds:.0f}s at load average {r.load_average:.1f}, peak memory {r.peak_rss_mb:.0f} MB"
         )
@@ -188,8 +203,12 @@ def resolve_global_config(series: list[Series], features: int, **overrides) -> G
     window, horizon, season = GLOBAL_DEFAULTS[freq]
     values = {k: v for k, v in overrides.items() if v is not None and k not in ("model", "features")}
     values.setdefault("season", season)
-    values.setdefault("window", max(window, values["season"]))
     values.setdefault("horizon", horizon)
+    if "window" not in values and freq in SHORT_HISTORY_FREQS:
+        window = fitting_window(series, max(window, values["season"]), values["horizon"], values["season"])
+        if window < GLOBAL_DEFAULTS[freq][0]:  # a short history: stop once validation stops improving
+            values.setdefault("patience_steps", SHORT_HISTORY_PATIENCE_STEPS)
+    values.setdefault("window", max(window, values["season"]))
     values.setdefault("patch", 24 if freq == "h" and values["window"] % 24 == 0 else 1)
     # Weekly too: its default window is one season, which holds no seasonal pair for MASE; scored by WAPE,
     # 146 Seoul lines by week beat seasonal naive (4.60 vs 6.27 %), a window of two seasons did not (docs/accuracy.md)
@@ -210,6 +229,20 @@ def resolve_global_config(series: list[Series], features: int, **overrides) -> G
             "mase): its scale is seasonal naive's error inside the window, which needs a seasonal pair there"
         )
     return config
+
+
+def fitting_window(series: list[Series], window: int, horizon: int, season: int) -> int:
+    """The default window, halved (never below the season, kept a whole number of days for hourly data) while the
+    median series holds fewer than WINDOWS_PER_HISTORY windows of window + horizon observed values.
+
+    Seoul (median 1,735 days, 28 + 28) and Melbourne (25,776 hours, 336 + 168) hold 31 and 51: their defaults
+    stand. Bengaluru at its first origin (about 960 observed hours, 336 + 24) holds 2.7, and gets a week (168)."""
+    history = float(np.median([np.isfinite(s.y).sum() for s in series]))
+    while window > season and history < WINDOWS_PER_HISTORY * (window + horizon):
+        window = max(season, window // 2)
+        if series[0].freq == "h":
+            window = max(season, window - window % 24)
+    return window
 
 
 def check_global_series(path: str | Path, series: list[Series], config: GlobalTrainConfig) -> None:
@@ -239,6 +272,7 @@ def fit_global(
     `train` is `train_global` (this process) or a callable with its signature that runs the same loop
     elsewhere and returns rank 0's GlobalResult (`network.ray.RayTrainer`): export, parity and card stay here."""
     try:
+        config = choose_base(series, config, calendar)
         result = train_members(series, config, calendar, show_progress, train)
     except CalendarError as exc:  # a holiday file that does not cover the data's years
         raise DataError(str(exc)) from None

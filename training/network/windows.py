@@ -19,6 +19,9 @@ from paxcast.training.data import Series
 
 # Validation windows wanted across all series: few series get more origins (up to MAX_ORIGINS).
 VALIDATION_WINDOWS, MAX_ORIGINS = 256, 4
+# And at least this many steps of horizons, room permitting: hourly, a week, so that a day-ahead model is judged
+# on every weekday, not on the last four days (issue 32). A week ahead or longer needs one horizon: unchanged.
+VALIDATION_SPAN = {"h": 168}
 
 
 @dataclass
@@ -66,6 +69,7 @@ def validation_origins(series: list[Series], config: GlobalTrainConfig) -> list[
     but never so many that the longest series keeps no training window before them (a file of ten
     120-month series gets three horizons of 24 rather than being refused for want of a fourth)."""
     wanted = min(MAX_ORIGINS, max(1, math.ceil(VALIDATION_WINDOWS / len(series))))
+    wanted = max(wanted, math.ceil(VALIDATION_SPAN.get(series[0].freq, 0) / config.horizon))
     room = max(len(s.y) for s in series) - config.shortest - config.horizon
     count = max(1, min(wanted, room // config.horizon))
     return [config.horizon * k for k in range(1, count + 1)]
