@@ -7,10 +7,11 @@ from __future__ import annotations
 import datetime as dt
 
 from prometheus_client import REGISTRY
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, event, select
 
 from paxcast.service.store.schema import forecast_intervals, forecasts
 from tests.serving import wait_until
+from tests.stores import stored_count
 
 DROPPED = "paxcast_store_dropped_rows_total"
 
@@ -30,12 +31,8 @@ def logged(store_url: str) -> tuple[list, list]:
     return rows, bounds
 
 
-def count(store_url: str) -> int:
-    engine = create_engine(store_url)
-    with engine.connect() as conn:
-        n = conn.execute(select(func.count()).select_from(forecasts)).scalar_one()
-    engine.dispose()
-    return n
+def count(url: str) -> int:
+    return stored_count(url, forecasts)
 
 
 def wait_for_rows(store_url: str, n: int) -> None:

@@ -6,7 +6,7 @@ import gzip
 import tracemalloc
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 
 from paxcast.service.cli.main import main
 from paxcast.service.core import text_files
@@ -15,14 +15,11 @@ from paxcast.service.store.actuals import write_actual_batches
 from paxcast.service.store.actuals_file import ActualsFile
 from paxcast.service.store.engine import open_store
 from paxcast.service.store.schema import actuals
+from tests.stores import stored_count
 
 
 def count(url: str) -> int:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        n = conn.execute(select(func.count()).select_from(actuals)).scalar_one()
-    engine.dispose()
-    return n
+    return stored_count(url, actuals)
 
 
 def test_reading_holds_a_batch_not_the_file(tmp_path):

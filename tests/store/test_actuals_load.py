@@ -5,18 +5,14 @@ from __future__ import annotations
 import gzip
 
 import pytest
-from sqlalchemy import create_engine, func, select
 
 from paxcast.service.cli.main import main
 from paxcast.service.store.schema import actuals
+from tests.stores import stored_count
 
 
 def count(url: str) -> int:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        n = conn.execute(select(func.count()).select_from(actuals)).scalar_one()
-    engine.dispose()
-    return n
+    return stored_count(url, actuals)
 
 
 def test_a_file_is_loaded_then_reloaded_as_replacements(tmp_path, store_url, capsys):
