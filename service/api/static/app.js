@@ -350,6 +350,19 @@
     return Number.isNaN(date.getTime()) ? iso : date.toISOString().slice(0, 16).replace("T", " ") + " UTC";
   }
 
+  // A card scores validation by the metric its model was chosen with: MAPE for one series, WAPE (and MASE
+  // where recorded) for global models, whose stations have zero nights where MAPE is undefined.
+  function validationLine(v) {
+    const pair = (name, ours, theirs, digits, unit) =>
+      ours == null ? null : `${name} ${fixed(ours, digits)}${unit}` + (theirs == null ? "" : ` against ${fixed(theirs, digits)}${unit}`);
+    const scores = [
+      pair("MAPE", v.mape, v.baseline_mape, 2, "%"),
+      pair("WAPE", v.wape, v.baseline_wape, 2, "%"),
+      pair("MASE", v.mase, v.baseline_mase, 3, ""),
+    ].filter((text) => text !== null);
+    return scores.length ? `Inner validation: ${scores.join(", ")} for its baseline, ${v.baseline}.` : `Inner validation: no score recorded; baseline ${v.baseline}.`;
+  }
+
   function renderCard(card) {
     const [adj, unit] = FREQ_WORDS[card.freq] || [card.freq, "step"];
     const hp = card.hyperparameters, t = card.training, v = card.validation;
@@ -359,7 +372,7 @@
       `Reads the last ${card.window} ${adj} values (a season is ${card.season} ${unit}s) and forecasts up to ${card.horizon} ${unit}s ahead.`,
       card.transform === "log" ? "Works on the log scale, so it takes positive values only." : "Works on values scaled by their recent level.",
       `Trained ${when(card.created_at)} on ${card.data_file}: ${t.series} series, ${t.rows.toLocaleString("en-US")} rows, ${t.windows.toLocaleString("en-US")} training windows, in ${number(t.seconds, 1)} s.`,
-      `Inner validation: MAPE ${fixed(v.mape, 2)}% against ${fixed(v.baseline_mape, 2)}% for its baseline, ${v.baseline}.`,
+      validationLine(v),
       card.selection.network === "on" ? "The network beat its baseline, so it is switched on." : `The network is switched off: ${card.selection.network.replace(/^off:\s*/, "")}; forecasts are the baseline's.`,
       card.intervals ? `Prediction intervals come from its out-of-sample errors: ${card.intervals.method}.` : "No interval calibration: forecasts come without intervals.",
     ];
