@@ -144,9 +144,9 @@ def test_a_station_forecast_draws_history_forecast_and_both_bands(page, tmp_path
     page.click("#forecast-button")
     page.wait_for_selector("#forecast-table tbody tr")
     chart = drawn(page)
-    # x, history (3 seasons of 12 = the window, less the missing month: a gap in the line), forecast,
+    # x, history (twice the 36-step horizon, less the missing month: a gap in the line), forecast,
     # then 95 % and 80 % lower/upper: the model's 36 steps each
-    assert chart["series"] == [72, 35, 36, 36, 36, 36, 36]
+    assert chart["series"] == [96, 59, 36, 36, 36, 36, 36]
     assert page.text_content("#notice") == "1 missing value was filled by linear interpolation before forecasting."
     assert chart["labels"][1:] == ["history", "forecast", "95% lower", "95% upper", "80% lower", "80% upper"]
     assert chart["sorted"], "95% lower <= 80% lower <= mean <= 80% upper <= 95% upper"
@@ -159,7 +159,7 @@ def test_a_station_forecast_draws_history_forecast_and_both_bands(page, tmp_path
         rows.first.locator("th").text_content() == "2020-01-01"
         and rows.last.locator("th").text_content() == "2022-12-01"
     )
-    assert "Jamsil (Line 2): 36 values from 2017-01-01" in page.text_content("#chart-caption")
+    assert "Jamsil (Line 2): 60 values from 2015-01-01" in page.text_content("#chart-caption")
     with page.expect_download() as download:
         page.click("#download")
     lines = Path(download.value.path()).read_text().splitlines()
@@ -188,6 +188,8 @@ def test_a_global_station_model_forecasts_a_shipped_station_with_its_calendar(pa
     assert rows.last.locator("th").text_content() == "2020-10-28"
     chart = drawn(page)
     assert chart["series"][2] == 28 and chart["sorted"]
+    # x, then 8 weeks of history (twice the horizon) before the 4-week forecast, not just the 28-day window
+    assert chart["series"][:2] == [56 + 28, 56]
 
 
 def test_the_general_model_forecasts_a_pasted_history_shorter_than_its_window(page):

@@ -112,8 +112,10 @@
 
   const selectedSource = () => document.querySelector('input[name="source"]:checked').value;
 
-  // The history the page shows and posts: the model's window or the last few seasons, whichever is longer.
-  const shownLength = (card) => Math.max(card.window, SHOW_SEASONS * card.season);
+  // The history the page shows and posts: the model's window, the last few seasons or twice the horizon,
+  // whichever is longest. A planner judges a forecast against several weeks of context (Seoul: 8 weeks
+  // beside its 4-week forecast, where its 28-day window alone showed one); the model reads its window only.
+  const shownLength = (card) => Math.max(card.window, SHOW_SEASONS * card.season, 2 * card.horizon);
 
   async function gatherInput(card) {
     const source = selectedSource();
