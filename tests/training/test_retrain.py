@@ -200,6 +200,7 @@ def retrain_flags() -> dict[str, str]:
     offered = {a.dest for a in retrain_parser._actions if a.option_strings} - {
         "help",
         "data",
+        "store",  # where the data comes from, like --data (tests/training/test_retrain_store.py)
         "registry",
         "name",
         "max_regression",
