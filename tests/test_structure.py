@@ -80,7 +80,7 @@ def test_the_cycle_finder_finds_a_cycle():
 LAYERS = {
     "paxcast.service.core": ("paxcast.service.core",),
     "paxcast.service.inference": ("paxcast.service.core", "paxcast.service.inference"),
-    # the store (SQLAlchemy, torch-free) sits beside inference: the app and, later, `retrain --store` read it
+    # the store (SQLAlchemy, torch-free) sits beside inference: the app and `retrain --store` read it
     "paxcast.service.store": ("paxcast.service.core", "paxcast.service.store"),
     "paxcast.service.api": (
         "paxcast.service.core",
