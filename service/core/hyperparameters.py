@@ -216,9 +216,12 @@ class GlobalTrainConfig(Frozen):
         return self.window if self.min_history is None else self.min_history
 
     @model_serializer(mode="wrap")
-    def without_default_base(self, handler: SerializerFunctionWrapHandler) -> dict:
+    def without_default_base(self, handler: SerializerFunctionWrapHandler):  # unannotated: see below
         """A card without a chosen base lag is written as before `base_lag` existed: every model trained with the
-        seasonal base (the shipped ones, any daily or week-ahead one) keeps a card byte for byte as it was."""
+        seasonal base (the shipped ones, any daily or week-ahead one) keeps a card byte for byte as it was.
+
+        No return annotation on purpose: pydantic would take `dict` as the serialized shape, and the API's
+        schema for a card's hyperparameters would become "any object", valid under both configs' `oneOf`."""
         out = handler(self)
         if out.get("base_lag", 0) is None:
             del out["base_lag"]
