@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gzip
 import io
 import logging
 import math
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +38,14 @@ from paxcast.service.core.calendar import (
 )
 from paxcast.service.core.calendar import step as step_from
 from paxcast.service.core.exceptions import DataError
-from paxcast.service.core.text_files import MAX_FIELD_CHARS, MAX_TEXT_BYTES, Y_LIMIT, TextTooLarge, read_bytes
+from paxcast.service.core.text_files import (
+    MAX_FIELD_CHARS,
+    MAX_TEXT_BYTES,
+    READ_ERRORS,
+    Y_LIMIT,
+    read_bytes,
+    read_error,
+)
 
 DEFAULT_ID = "series"
 # Bounds on what one file may cost, each named in its refusal (the text's size and a field's length are
@@ -132,14 +137,8 @@ def require_complete(path: str | Path, series: list[Series], why: str) -> None:
 def _read_text(path: Path) -> str:
     try:
         raw = read_bytes(path, MAX_TEXT_BYTES)
-    except TextTooLarge as exc:
-        raise DataError(f"{path}: {exc}") from None
-    except gzip.BadGzipFile as exc:
-        raise DataError(f"{path}: line 1: not a gzip file ({exc})") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    except (EOFError, zlib.error):
-        raise DataError(f"{path}: line 1: the gzip stream is damaged or truncated") from None
+    except READ_ERRORS as exc:
+        raise read_error(path, exc, 1) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -9,11 +9,15 @@ full size, and a caller that streams rows never holds more than its own batch.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import os
+import zlib
 from pathlib import Path
 from typing import BinaryIO
+
+from paxcast.service.core.exceptions import DataError
 
 # Reading a whole file holds the text and its parsed columns at once (a few times the text's size).
 MAX_TEXT_BYTES = 256 * 1024 * 1024
@@ -79,3 +83,22 @@ def read_bytes(path: str | Path, limit: int | None = None) -> bytes:
     """The whole (decompressed) file; TextTooLarge past `limit` bytes, before holding more than that."""
     with open_bytes(path, limit) as handle:
         return handle.read()
+
+
+# What opening and decoding a file can raise, the file's fault or the system's: `read_error` words each.
+READ_ERRORS = (TextTooLarge, OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error)
+
+
+def read_error(path: str | Path, exc: BaseException, line: int) -> DataError:
+    """The one line (file, line, rule) for `exc`, one of READ_ERRORS met reading `path` at `line`."""
+    if isinstance(exc, TextTooLarge):
+        return DataError(f"{path}: {exc}")
+    if isinstance(exc, gzip.BadGzipFile):
+        return DataError(f"{path}: line 1: not a gzip file ({exc})")
+    if isinstance(exc, OSError):
+        return DataError(f"{path}: cannot read the file ({exc.strerror or exc})")
+    if isinstance(exc, (EOFError, zlib.error)):
+        return DataError(f"{path}: line {line}: the gzip stream is damaged or truncated ({exc})")
+    if isinstance(exc, UnicodeDecodeError):
+        return DataError(f"{path}: line {line}: not UTF-8 text ({exc.reason})")
+    return DataError(f"{path}: line {line}: not a readable CSV row ({exc})")

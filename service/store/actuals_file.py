@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gzip
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from paxcast.service.core.exceptions import DataError
-from paxcast.service.core.text_files import MAX_FIELD_CHARS, TextTooLarge, open_text
+from paxcast.service.core.text_files import MAX_FIELD_CHARS, READ_ERRORS, open_text, read_error
 from paxcast.service.store.rows import Actual, check_y, parse_ds
 
 COLUMNS = ("unique_id", "ds", "y")
@@ -46,18 +44,8 @@ class ActualsFile:
             with open_text(path) as handle:
                 reader = csv.reader(handle)
                 yield from self._batches(reader)
-        except TextTooLarge as exc:
-            raise DataError(f"{path}: {exc}") from None
-        except gzip.BadGzipFile as exc:
-            raise DataError(f"{path}: line 1: not a gzip file ({exc})") from None
-        except OSError as exc:
-            raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-        except (EOFError, zlib.error) as exc:
-            raise DataError(f"{path}: line {_line(reader)}: the gzip stream is damaged or truncated ({exc})") from None
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path}: line {_line(reader)}: not UTF-8 text ({exc.reason})") from None
-        except csv.Error as exc:
-            raise DataError(f"{path}: line {_line(reader)}: not a readable CSV row ({exc})") from None
+        except READ_ERRORS as exc:
+            raise read_error(path, exc, _line(reader)) from None
 
     def _batches(self, reader) -> Iterator[list[Actual]]:
         path = self.path
