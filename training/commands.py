@@ -23,6 +23,8 @@ from paxcast.training.backtest.series import make_splits, parse_levels
 from paxcast.training.data import read_series
 from paxcast.training.engine import engine_session, engine_settings, ray_trainer
 from paxcast.training.pipeline import check_flags, choose_kind, train_and_register
+from paxcast.training.retrain.degraded import DEFAULT_LIVE_DAYS, DEFAULT_MARGIN_PCT, EXIT_NOT_JUDGED
+from paxcast.training.retrain.run import Degraded
 from paxcast.training.retrain.run import retrain as champion_challenger
 from paxcast.training.series.selection import inner_summary
 
@@ -131,7 +133,21 @@ def raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt  # run the cleanups (staging, temp files, lock) on SIGTERM too
 
 
+def if_degraded(args: argparse.Namespace) -> Degraded | None:
+    """`--if-degraded` with its window and margin (their defaults), or None; UsageError for either alone."""
+    if not args.if_degraded:
+        for flag, given in (("--live-days", args.live_days), ("--degraded-margin", args.degraded_margin)):
+            if given is not None:
+                raise UsageError(f"{flag} applies with --if-degraded")
+        return None
+    days = DEFAULT_LIVE_DAYS if args.live_days is None else args.live_days
+    return Degraded(days, DEFAULT_MARGIN_PCT if args.degraded_margin is None else args.degraded_margin)
+
+
 def retrain(args: argparse.Namespace) -> int:
+    """Exit 0 when judged (promoted, kept, or skipped by --if-degraded: healthy), EXIT_NOT_JUDGED (4) when
+    --if-degraded found too few live points; nothing was trained then."""
+    degraded = if_degraded(args)
     settings = engine_settings(args)
     trainer = ray_trainer(settings)  # one Ray session for both fits of the run (engine_session below)
 
@@ -147,9 +163,13 @@ def retrain(args: argparse.Namespace) -> int:
             keep=args.keep,
             trainer=trainer,
             store=args.store,
+            if_degraded=degraded,
             **overrides,
         )
     record = outcome.record
+    if record["decision"] in ("skipped", "not judged"):
+        print(f"{record['decision']} {args.name}/{outcome.current}: {record['reason']}")
+        return EXIT_NOT_JUDGED if record["decision"] == "not judged" else 0
     pruned = f"; pruned {', '.join(record['pruned'])}" if record["pruned"] else ""
     print(
         f"{'promoted' if outcome.promoted else 'kept'} {args.name}/{outcome.current}: "

@@ -190,6 +190,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retrain.add_argument("--force", action="store_true", help="promote the challenger whatever the comparison says")
     retrain.add_argument(
+        "--if-degraded",
+        action="store_true",
+        help="with --store: retrain only when the champion's live WAPE over --live-days is worse than its validation "
+        "error (WAPE; MAPE on per-series cards) by more than --degraded-margin, or worse than live seasonal naive; "
+        "otherwise record why in history.jsonl and exit 0 (4: too few live points to judge, nothing trained)",
+    )
+    retrain.add_argument(
+        "--live-days",
+        type=int,
+        metavar="N",
+        help="--if-degraded: days of the live window, back from the newest stored actual (default: 28)",
+    )
+    retrain.add_argument(
+        "--degraded-margin",
+        type=float,
+        metavar="PCT",
+        help="--if-degraded: how much worse than its validation error (relative, percent) live WAPE may be "
+        "(default: 50; validation error picked the checkpoint, so it is optimistic)",
+    )
+    retrain.add_argument(
         "--keep",
         type=int,
         default=10,

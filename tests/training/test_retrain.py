@@ -206,6 +206,10 @@ def retrain_flags() -> dict[str, str]:
         "max_regression",
         "force",
         "keep",
+        # whether to train at all, from live accuracy (tests/training/test_retrain_degraded.py)
+        "if_degraded",
+        "live_days",
+        "degraded_margin",
         # where the run happens, not what it trains (tests/training/test_ray.py)
         "engine",
         "address",

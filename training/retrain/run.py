@@ -48,6 +48,7 @@ from paxcast.training.backtest.splits import Split, split_series
 from paxcast.training.data import Series, read_series, require_length
 from paxcast.training.network.pipeline import FittedGlobal, check_global_series, fit_global
 from paxcast.training.pipeline import train_and_register
+from paxcast.training.retrain.degraded import check_flags, judge_store, record_without_retrain
 from paxcast.training.retrain.scores import judge, score
 from paxcast.training.series.designs import check_series
 from paxcast.training.series.pipeline import Fitted, fit
@@ -64,6 +65,14 @@ class Champion:
     version: str
     card: ModelCard
     path: Path
+
+
+@dataclasses.dataclass(frozen=True)
+class Degraded:
+    """`--if-degraded`: the live window in days and the margin over validation error (percent)."""
+
+    days: int
+    margin: float
 
 
 @dataclasses.dataclass
@@ -261,6 +270,7 @@ def retrain(
     show_progress: bool | None = False,
     trainer=None,
     store: str | None = None,
+    if_degraded: Degraded | None = None,
     **overrides,
 ) -> Outcome:
     """Train a challenger on `data` (a file) or on the model's series in `store` (a database URL), judge it
@@ -268,13 +278,25 @@ def retrain(
 
     Raises DataError (bad data, registry untouched), RegistryBusy (another run holds the lock),
     ModelError (no usable champion), UsageError (impossible settings). `trainer` (global champions:
-    `network.ray.RayTrainer`) trains every fit of the run on a Ray cluster; the rest runs here.
+    `network.ray.RayTrainer`) trains every fit of the run on a Ray cluster; the rest runs here. With
+    `if_degraded` (and `store`) it first judges the champion's live accuracy (retrain.degraded) and, unless it
+    is degraded, records why and trains nothing.
     """
     started = time.monotonic()
     if max_regression < 0:
         raise UsageError(f"--max-regression must be >= 0, got {max_regression:g}")
     if keep < 1:
         raise UsageError(f"--keep must be at least 1, got {keep}")
+    live = None
+    if if_degraded is not None:
+        if store is None:
+            raise UsageError("--if-degraded judges live accuracy in a store: give --store URL")
+        check_flags(if_degraded.days, if_degraded.margin)
+        champion = read_champion(root, name)
+        live = judge_store(store, name, champion.version, champion.card, if_degraded.days, if_degraded.margin)
+        if live.decision != "degraded":
+            record = record_without_retrain(root, name, champion.version, live)
+            return Outcome(promoted=False, current=champion.version, record=record)
     with tempfile.TemporaryDirectory(prefix="paxcast-retrain-") as tmp:
         workdir = Path(tmp)
         if store is not None:
@@ -354,6 +376,11 @@ def retrain(
                     },
                     "champion": {"version": champion.version, **champion_scores, "basis": basis},
                     "max_regression_pct": max_regression,
+                    **(
+                        {"live": {"decision": live.decision, "reason": live.reason, **live.numbers}}
+                        if live is not None
+                        else {}
+                    ),
                     "pruned": [],
                     "duration_s": None,
                 }
