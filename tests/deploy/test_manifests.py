@@ -25,7 +25,7 @@ KUBERNETES = "1.30"  # oldest release these manifests target (CronJob timeZone i
 def k8s_documents() -> list[dict]:
     docs = []
     for path in sorted(K8S.glob("*.yaml")):
-        if path.name != "kustomization.yaml":
+        if path.name != "kustomization.yaml" and not path.name.endswith(".example.yaml"):
             docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
     return docs
 
@@ -51,7 +51,8 @@ def test_every_manifest_is_valid_against_the_kubernetes_schema(doc):
 
 def test_kustomization_lists_every_manifest():
     listed = yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"]
-    assert sorted(listed) == sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+    on_disk = [p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml" and ".example." not in p.name]
+    assert sorted(listed) == sorted(on_disk)  # the example Secret is applied by hand, never by kustomize
 
 
 def test_api_deployment_serves_the_shared_volume_with_probes():
@@ -105,7 +106,7 @@ def test_every_cronjob_is_listed_here():
 
 
 @pytest.mark.parametrize("name", sorted(CRONJOBS))
-def test_cronjob_runs_retrain_from_the_trainer_image_against_the_shared_volume(name):
+def test_cronjob_runs_retrain_from_the_trainer_image_against_the_shared_volume_and_store(name):
     model, schedule = CRONJOBS[name]
     cron = find("CronJob", name)["spec"]
     assert cron["schedule"] == schedule
@@ -122,14 +123,13 @@ def test_cronjob_runs_retrain_from_the_trainer_image_against_the_shared_volume(n
     assert args.command == "retrain" and not args.force and args.name == model
     assert (ROOT / "models" / model / "CURRENT").is_file()  # a shipped model it retrains
     mounts = {m["mountPath"]: m["name"] for m in job["volumeMounts"]}
-    assert mounts[args.registry] == "models" and mounted(args.data, mounts)
+    assert mounts[args.registry] == "models" and args.store == "$(PAXCAST_STORE)"  # tests/deploy/test_store_deploy.py
     claims = {v["name"]: v.get("persistentVolumeClaim", {}).get("claimName") for v in pod["volumes"]}
     assert claims["models"] == "paxcast-models"  # the same volume the API reads
 
 
 def test_volume_claims_are_shared_across_nodes():
-    for name in ("paxcast-models", "paxcast-data"):
-        assert find("PersistentVolumeClaim", name)["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert find("PersistentVolumeClaim", "paxcast-models")["spec"]["accessModes"] == ["ReadWriteMany"]
 
 
 def test_dockerfile_trainer_target_runs_retrain():
@@ -141,7 +141,7 @@ def test_dockerfile_trainer_target_runs_retrain():
     assert parse_paxcast(command).command == "retrain"
 
 
-def test_compose_runs_the_api_and_a_retrain_job_on_one_volume():
+def test_compose_runs_the_api_and_a_retrain_job_on_one_volume_and_one_store():
     compose = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
     api, retrain = compose["services"]["api"], compose["services"]["retrain"]
     assert api["build"]["target"] == "serve" and retrain["build"]["target"] == "trainer"
@@ -152,7 +152,7 @@ def test_compose_runs_the_api_and_a_retrain_job_on_one_volume():
     args = parse_paxcast(retrain["command"])
     assert args.command == "retrain"
     assert job_mounts[args.registry] == "models" and api_mounts["models"] == args.registry
-    assert mounted(args.data, job_mounts)
+    assert args.store == api["environment"]["PAXCAST_STORE"]
     assert "models" in compose["volumes"]
 
 

@@ -118,9 +118,9 @@ def test_the_entrypoint_is_a_paxcast_retrain_on_ray_sized_to_the_worker_group(ra
     assert args.workers * args.cpus_per_worker == cpus
     head = cluster["headGroupSpec"]["template"]["spec"]
     mounts = {m["name"]: m["mountPath"] for m in head["containers"][0]["volumeMounts"]}
-    assert args.registry == mounts["models"] and Path(args.data).parent == Path(mounts["data"])
+    assert args.registry == mounts["models"] and args.store == "$PAXCAST_STORE" and "data" not in mounts
     claims = {v["name"]: v.get("persistentVolumeClaim", {}).get("claimName") for v in head["volumes"]}
-    assert claims["models"] == "paxcast-models" and claims["data"] == "paxcast-data"
+    assert claims["models"] == "paxcast-models"
 
 
 def test_the_ray_version_and_image_are_the_ones_paxcast_pins(rayjob):
