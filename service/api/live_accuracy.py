@@ -7,6 +7,11 @@ over the last PAXCAST_LIVE_DAYS days, by version, service/store/scoring.py) when
 - every PAXCAST_LIVE_REFRESH seconds, for every served model: picks up forecasts logged and actuals posted
   through other workers or replicas;
 - once at start-up.
+The last two run in ONE worker of a `paxcast serve` (`RefreshLease`), not in each: the store scores every model
+once per interval per server, whatever PAXCAST_WORKERS is. One per server, not one across replicas: the gauges
+live in each server's processes and Prometheus scrapes each replica on its own, so every replica must compute
+its own; within one server the workers share the multiprocess directory, whose `livemostrecent` gauges show the
+newest value any live worker wrote. Refreshes after a POST still run in the worker that took it.
 Only versions with points in the window have gauges: a version that leaves it loses its label sets (in
 multiprocess mode prometheus-client cannot remove them, so they are set to NaN). A refresh that fails (the
 store is down) logs a warning and keeps the previous values.
@@ -16,9 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import math
 import os
+from pathlib import Path
+from typing import IO
 
 from paxcast.service.api import metrics
 from paxcast.service.core.settings import Settings
@@ -74,17 +82,61 @@ def unpublish(model: str, version: str) -> None:
             gauge.remove(model, version)
 
 
+class RefreshLease:
+    """Whether this worker runs the periodic refresh: it holds an exclusive flock on LEASE_FILE in the prometheus
+    multiprocess directory, which every worker of one server shares.
+
+    A lock rather than a row in the store: it needs no schema, works alike on SQLite and PostgreSQL, and the
+    kernel releases it when its holder exits or is killed, so another worker takes over at its next interval
+    (its gauges come back then: the dead worker's files are dropped, api/metrics.py). One process (no
+    multiprocess directory) always holds it. A directory that cannot be opened refreshes anyway: gauges that
+    are computed twice are better than gauges that never are.
+    """
+
+    def __init__(self) -> None:
+        self.handle: IO | None = None
+
+    def held(self) -> bool:
+        """True if this worker holds the lease, taking it when it is free."""
+        directory = os.environ.get(MULTIPROC_ENV)
+        if not directory or self.handle is not None:
+            return True
+        try:
+            handle = open(Path(directory) / LEASE_FILE, "a")  # noqa: SIM115 - held open for the worker's life
+        except OSError as exc:
+            log.warning("live accuracy: no refresh lease in %s (%s); this worker refreshes too", directory, exc)
+            return True
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # another worker holds it
+            handle.close()
+            return False
+        self.handle = handle
+        return True
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()  # closing the last descriptor releases the flock
+            self.handle = None
+
+
+LEASE_FILE = "live-refresh.lock"
+
+
 class LiveScores:
     """The background refresher of one worker: `start()` in the lifespan, `actuals_written()` after a commit."""
 
     def __init__(self, store, models: ServedModels, settings: Settings):
         self.store, self.models, self.settings = store, models, settings
-        self.dirty: set[str] = set(models.holders)  # the first pass scores every served model
+        self.dirty: set[str] = set()
+        self.lease = RefreshLease()
         self.wake = asyncio.Event()
         self.tasks: set[asyncio.Task] = set()
         self.loop_task: asyncio.Task | None = None
 
     def start(self) -> None:
+        if self.lease.held():
+            self.dirty.update(self.models.holders)  # the first pass scores every served model
         self.loop_task = asyncio.create_task(self.run())
 
     async def stop(self) -> None:
@@ -93,6 +145,7 @@ class LiveScores:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        self.lease.release()
         if not os.environ.get(MULTIPROC_ENV):  # one process: its gauges go with the app (tests start many)
             for key in list(published):
                 if key[0] in self.models.holders:
@@ -123,7 +176,8 @@ class LiveScores:
                 try:
                     await asyncio.wait_for(self.wake.wait(), timeout=interval)
                 except TimeoutError:
-                    self.dirty.update(self.models.holders)
+                    if self.lease.held():
+                        self.dirty.update(self.models.holders)
             self.wake.clear()
             names, self.dirty = sorted(self.dirty), set()
             for name in names:

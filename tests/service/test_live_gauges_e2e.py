@@ -1,6 +1,7 @@
-"""The live gauges in prometheus multiprocess mode: a real `paxcast serve` with two workers that both refresh them
-from one SQLite store reports each (model, version) once, with the value one worker computed (not the sum of
-both), and the scored-points counter counts each posted actual's forecasts once."""
+"""The live gauges in prometheus multiprocess mode: a real `paxcast serve` with two workers on one SQLite store (the
+worker that took the POST refreshes after it, the one holding the refresh lease every interval; either may write
+a gauge) reports each (model, version) once, with the value one worker computed (not the sum of both), and the
+scored-points counter counts each posted actual's forecasts once."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def test_two_workers_report_each_gauge_once_with_the_computed_value(registry, tm
             assert response.status == 200
         wait_until(lambda: ("paxcast_live_wape", "v1", None) in live(base), 10, "the gauge is set")
         wait_until(lambda: live(base).get(("paxcast_live_scored_points_total", "v1", None)) == [2.0], 10, "counted")
-        # both workers refresh every 0.2 s: over a second of scrapes, never their sum, never a line per pid
+        # the lease holder refreshes every 0.2 s: over a second of scrapes, never a sum, never a line per pid
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
             found = live(base)
