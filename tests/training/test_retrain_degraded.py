@@ -195,3 +195,15 @@ def test_if_degraded_values_out_of_range_are_one_line(registry, tmp_path, flags,
     command = ["retrain", "--store", url, "--if-degraded", "--registry", str(registry), "--name", NAME, *flags]
     assert main(command) == 2
     assert capsys.readouterr().err == f"paxcast retrain: {message}\n"
+
+
+def test_a_global_card_is_judged_by_its_validation_wape_a_per_series_one_by_its_mape():
+    from paxcast.service.core.contract import read_card
+    from paxcast.training.retrain.degraded import validation_error
+    from tests.conftest import ROOT
+
+    def card(name):
+        return read_card(ROOT / "models" / name / current_version(ROOT / "models", name), verify_hash=False)
+
+    assert validation_error(card("seoul_subway_daily")) == {"metric": "wape", "pct": 9.063}
+    assert validation_error(card("air_passengers")) == {"metric": "mape", "pct": 3.06919002532959}
