@@ -68,7 +68,9 @@ def replay(store: str, registry: Path, name: str, grid: Grid, args: argparse.Nam
     card = served_card(registry, name)
     levels = LEVELS if card.intervals is not None else []
     cut = grid.index(args.cut)
-    first_backfill = cut - max(args.days, 2 * card.season) + 1  # the MASE scale's span before the window
+    # the MASE scale's span before the window, and one season more: a scale that read a few days too far back
+    # would then read posted actuals and disagree with the offline scale, not silently find nothing there
+    first_backfill = cut - max(args.days, 2 * card.season) - card.season + 1
     token = secrets.token_hex(16)
     (folder / store).mkdir()
     out: dict = {"store": store, "load_before": os.getloadavg()}

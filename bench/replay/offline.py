@@ -142,3 +142,18 @@ def ratio(numerator: float, denominator: float) -> float | None:
 
 def to_python(value):
     return value.item() if isinstance(value, np.generic) else value
+
+
+def check() -> None:
+    """Self-check (bench.imports) on the hand-worked case of tests/store/test_scoring.py's series A: one
+    forecast from day 20 for days 21-22 (mean 18, 14; 80 % interval [15, 17], [15, 16]), window days=7."""
+    import datetime as dt
+
+    t = np.arange(28)
+    grid = Grid(["A"], dt.date(2019, 1, 1), (10.0 + t % 7 + 2 * (t // 7))[None, :])
+    served = Served(["A"], ["v1"], [grid.day(20)], [[18.0, 14.0]], {80: [([15.0, 15.0], [17.0, 16.0])]})
+    found = Offline(served, grid, (0, 27), season=7, days=7).scores(None)[None]
+    assert (found["points"], found["series"]) == (2, 1)
+    assert math.isclose(found["wape"], 5 / 33) and math.isclose(found["naive"]["wape"], 4 / 33)
+    assert (found["mase"], found["naive"]["mase"]) == (1.25, 1.0)  # scale: every seasonal difference is 2
+    assert found["coverage"] == {"80": 0.5}

@@ -1,7 +1,8 @@
 """The replay's day loop against one running `paxcast serve`, as an operator runs it.
 
-Before the first day: the actuals of the `backfill` days up to the cut (what the operator had on file: the
-seasonal-naive values and the MASE scale of the first days need them). Then each day D:
+Before the first day: the actuals of the days up to the cut that the scores read (what the operator had on
+file: the seasonal-naive values of the first days and the MASE scale's span before the window need them).
+Then each day D:
 1. forecast: one POST of every series' window of history ending D - 1, with `start`, the model's horizon and
    levels 80 and 95 (when the model has intervals). The responses are kept: the offline scoring reads them.
 2. flush: wait until the store holds every forecast row served so far. Known by polling the store itself

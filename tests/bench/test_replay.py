@@ -1,4 +1,4 @@
-"""`python -m bench.replay` on a tiny cut: a real `paxcast serve` with the store serves 8 days of six stations, and
+"""`python -m bench.replay` on a tiny cut: a real `paxcast serve` with the store serves 10 days of six stations, and
 the accuracy route's scores (by version, step and series) equal the bench's offline scoring of the same
 served forecasts against the same actuals. Keeps the live/offline agreement held by CI; the Seoul run is the
 bench's own (docs/accuracy.md).
@@ -20,7 +20,8 @@ from tests.postgres import require_postgresql
 
 pytestmark = pytest.mark.e2e  # real `paxcast serve` processes
 
-CUT, DAYS, SERIES, HORIZON = "2020-01-14", 8, 6, TINY_GLOBAL["horizon"]
+# A horizon longer than the season (7), so seasonal naive reaches two seasons back for steps 8-10.
+CUT, DAYS, SERIES, HORIZON = "2020-01-14", 10, 6, 10
 # Served steps whose ds falls in the window (cut, cut + DAYS]: day i's forecast reaches DAYS - i + 1 of them.
 POINTS = SERIES * sum(min(HORIZON, DAYS - i + 1) for i in range(1, DAYS + 1))
 
@@ -34,7 +35,8 @@ def cut_registry(tmp_path_factory, stations_csv):
     header, *lines = stations_csv.read_text().splitlines(keepends=True)
     cut_file = folder / f"stations-to-{CUT}.csv"
     cut_file.write_text(header + "".join(line for line in lines if line.split(",")[1] <= CUT))
-    train_and_register(cut_file, folder / "models", "stations", show_progress=False, **TINY_GLOBAL)
+    tiny = {**TINY_GLOBAL, "horizon": HORIZON}
+    train_and_register(cut_file, folder / "models", "stations", show_progress=False, **tiny)
     return folder / "models"
 
 
