@@ -99,6 +99,8 @@ def replay(store: str, registry: Path, name: str, grid: Grid, args: argparse.Nam
                 out["query_seconds"][by] = [round(seconds, 3) for _, seconds in answers]
                 out["live"][by] = live
                 out["agreement"][by] = agreement(live, offline, by)
+                if by == "series":  # the results file keeps the worst 20, as the route lists them by default
+                    live["groups"] = live["groups"][:20]
             out["offline_by_day"] = offline.scores("day")
             out["load_after_queries"] = os.getloadavg()
             operator.close()
