@@ -102,6 +102,7 @@ def replay(store: str, registry: Path, name: str, grid: Grid, args: argparse.Nam
                 if by == "series":  # the results file keeps the worst 20, as the route lists them by default
                     live["groups"] = live["groups"][:20]
             out["offline_by_day"] = offline.scores("day")
+            out["model_vs_naive"] = offline.naive_gap()
             out["load_after_queries"] = os.getloadavg()
             operator.close()
         out["size"] = store_size(url)
@@ -135,6 +136,11 @@ def report(result: dict, levels: list[int]) -> None:
         )
         for line in found["mismatches"][:20]:
             print("  " + line)
+    gap = result["model_vs_naive"]
+    print(
+        f"the model's forecast differs from seasonal naive's by more than float32 rounding on "
+        f"{100 * gap['differ_share']:.2f} % of the points (median relative gap {gap['median_relative_gap']:.2e})"
+    )
     size, per = result["size"], result["summary"]
     print(
         f"store: {size['bytes']:,} bytes, rows {size['rows']}, {per['bytes_per_forecast_row']:.0f} bytes/forecast row"
@@ -158,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         card = served_card(registry, name)
         results = [replay(store, registry, name, grid, args, Path(tmp)) for store in stores]
     levels = LEVELS if card.intervals is not None else []
+    print(
+        f"model {name} {card.version}: trained on {card.data_file}, kept step {card.training.best_step}, "
+        f"validation WAPE {card.validation.wape} % against {card.validation.baseline_wape} % for seasonal naive"
+    )
     for result in results:
         result["summary"] = summary(result)
         report(result, levels)
@@ -177,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             "window": card.window,
             "horizon": card.horizon,
             "season": card.season,
+            "best_step": card.training.best_step,  # 0: no optimiser step beat the seasonal-naive start
+            "validation": card.validation.model_dump(),
         },
         "seconds": time.perf_counter() - started,
         "stores": results,

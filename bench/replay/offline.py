@@ -135,6 +135,18 @@ class Offline:
             }
         return out
 
+    def naive_gap(self) -> dict:
+        """How far the served forecasts are from seasonal naive's on the window's points: the share that differ by
+        more than float32 rounding (a relative 1e-6), and the median relative gap."""
+        point = self.in_window & ~np.isnan(self.y) & ~np.isnan(self.naive)
+        mean, naive = self.mean[point], self.naive[point]
+        gap = np.abs(mean - naive) / np.maximum(np.abs(naive), 1.0)
+        return {
+            "points": int(point.sum()),
+            "differ_share": float(np.mean(gap > 1e-6)),
+            "median_relative_gap": float(np.median(gap)),
+        }
+
 
 def ratio(numerator: float, denominator: float) -> float | None:
     return float(numerator / denominator) if denominator > 0 and math.isfinite(numerator) else None
