@@ -102,7 +102,7 @@ def number(value, digits: int = 2) -> str:
 def table(plan: Plan, runs: list[OriginRun], scores: Scores) -> str:
     """Pooled metrics per method, then WAPE and mean MASE at each origin."""
     levels = plan.levels
-    columns = [("WAPE%", "wape", 2), ("MAPE%", "mape", 2), ("MASE", "mase", 3)]
+    columns = [("WAPE%", "wape", 2), ("MAPE%", "mape", 2), ("sMAPE%", "smape", 2), ("MASE", "mase", 3)]
     columns += [("MASEmed", "mase_median", 3), ("MASEp90", "mase_p90", 3)]
     for level in levels:
         columns += [(f"cov{level}%", f"coverage{level}", 1), (f"w{level}%", f"width{level}", 1)]

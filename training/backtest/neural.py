@@ -19,9 +19,17 @@ INPUT_SIZE = {"h": 168}
 
 
 def nhits_forecast(
-    frame, ids: list[str], freq: str, season: int, horizon: int, levels: list[int], max_steps: int = 1000
+    frame,
+    ids: list[str],
+    freq: str,
+    season: int,
+    horizon: int,
+    levels: list[int],
+    max_steps: int = 1000,
+    predict_on=None,
 ) -> dict:
-    """Fit NHITS on `frame` (statsforecast's unique_id, ds (integer steps), y) and forecast `horizon` steps.
+    """Fit NHITS on `frame` (statsforecast's unique_id, ds (integer steps), y) and forecast `horizon` steps
+    after each series of `predict_on` (a frame of the same shape; None: `frame` itself).
 
     Returns:
         {"mean": (n, horizon) the median, "intervals": {level: (lower, upper)}, "seconds": fit + forecast}
@@ -50,7 +58,7 @@ def nhits_forecast(
         warnings.simplefilter("ignore")
         nf = NeuralForecast(models=[model], freq=1)
         nf.fit(df=frame)
-        out = nf.predict()
+        out = nf.predict(df=predict_on)
     seconds = time.perf_counter() - started
     out = out.set_index("unique_id").loc[ids]
 

@@ -1,0 +1,189 @@
+"""Issue 33's leave-source-out protocol: the general models on whole sources they never saw.
+
+    python -m bench.accuracy.general_sources --freq monthly --fold A [--peers SeasonalNaive,AutoETS,...]
+    python -m bench.accuracy.general_sources --report            # the tables, from the folds' JSON files
+
+The protocol (written before the first run) is docs/accuracy.md, "Sources they never saw". For a fold this:
+1. writes the training pool without the fold's sources (`data/general_corpus/pool.py --without`);
+2. writes the fold's series as a history file and a test file: M4 Other's official split, or each other
+   series' last 18 months / 8 quarters;
+3. runs `paxcast backtest --data HISTORY --test TEST --train-on POOL --general models/general_<freq>`:
+   the network trained on the pool as `paxcast train` trains it, the shipped model, and the peers, all
+   forecasting the fold's series zero-shot through the service's `Predictor`;
+4. keeps the backtest's JSON as `<out>/<freq>_<fold>.json`.
+`--report` reads every fold's JSON and prints mean MASE per source and method, the mean over sources,
+and the pooled sMAPE and coverage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import importlib.util
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "data" / "general_corpus"
+FOLDS = {
+    "monthly": {
+        "A": ("fredmd", "tsdl"),
+        "B": ("m1", "hospital"),
+        "C": ("pbs", "ausretail", "auslivestock"),
+        "D": ("m4_other",),
+    },
+    "quarterly": {"A": ("tsdl", "ausproduction"), "B": ("m1",), "D": ("m4_other",)},
+}
+HORIZON = {"monthly": 18, "quarterly": 8}  # M4's
+PEERS = "SeasonalNaive,AutoETS,AutoTheta,AutoARIMA,NHITS"
+OUT = ROOT / "bench" / "results" / "general_sources"
+
+
+def pool_module():
+    """data/general_corpus/pool.py, which `make train` runs as a script."""
+    spec = importlib.util.spec_from_file_location("general_pool", CORPUS / "pool.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> None:
+    with gzip.open(path, "wt", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["unique_id", "ds", "y"])
+        writer.writerows(rows)
+
+
+def fold_split(freq: str, sources: tuple[str, ...], folder: Path) -> tuple[Path, Path]:
+    """The fold's series as (history file, test file)."""
+    if sources == ("m4_other",):
+        return CORPUS / f"m4_other_{freq}_train.csv.gz", CORPUS / f"m4_other_{freq}_test.csv.gz"
+    pool = pool_module()
+    everything = set(pool.SOURCES[freq])
+    rows = list(pool.pool_rows(freq, everything - set(sources), []))  # the fold's dated series only
+    by_id: dict[str, list[list[str]]] = {}
+    for row in rows:
+        by_id.setdefault(row[0], []).append(row)
+    h = HORIZON[freq]
+    history, test = folder / "history.csv.gz", folder / "test.csv.gz"
+    write_rows(history, [r for series in by_id.values() for r in series[:-h]])
+    write_rows(test, [r for series in by_id.values() for r in series[-h:]])
+    return history, test
+
+
+def run_fold(freq: str, fold: str, peers: str, out: Path) -> Path:
+    from paxcast.service.cli.main import main
+
+    sources = FOLDS[freq][fold]
+    out.mkdir(parents=True, exist_ok=True)
+    report = out / f"{freq}_{fold}.json"
+    with tempfile.TemporaryDirectory(prefix="paxcast-sources-") as tmp:
+        folder = Path(tmp)
+        pool = folder / f"pool_{freq}_without_{'_'.join(sources)}.csv.gz"
+        rows, undated = pool_module().write_pool(freq, pool, set(sources))
+        print(f"fold {freq} {fold}: left out {', '.join(sources)}; pool {rows} rows ({undated} undated left out)")
+        history, test = fold_split(freq, sources, folder)
+        argv = ["backtest", "--data", str(history), "--test", str(test), "--train-on", str(pool)]
+        argv += ["--general", str(ROOT / "models" / f"general_{freq}"), "--peers", peers]
+        argv += ["--json", str(report), "--plot", str(out / f"{freq}_{fold}.png")]
+        code = main(argv)
+    if code != 0:
+        raise SystemExit(code)
+    return report
+
+
+def source_of(series_id: str) -> str:
+    return pool_module().source_of(series_id)
+
+
+def fold_table(document: dict) -> dict[str, dict[str, float]]:
+    """method -> source -> mean MASE over that source's scored series (those with a defined MASE)."""
+    (origin,) = document["origins"]
+    sources = np.array([source_of(i) for i in origin["ids"]])
+    table = {}
+    for method, entry in origin["mase_by_series"].items():
+        if entry["rows"] is not None:
+            continue  # a random-subset row
+        mase = np.array([np.nan if v is None else v for v in entry["mase"]], dtype=float)
+        table[method] = {
+            src: float(np.nanmean(mase[sources == src]))
+            for src in dict.fromkeys(sources)
+            if np.isfinite(mase[sources == src]).any()
+        }
+    return table
+
+
+def report(out: Path) -> str:
+    lines = []
+    for freq, folds in FOLDS.items():
+        per_method: dict[str, dict[str, float]] = {}
+        pooled: dict[str, list[dict]] = {}
+        counts: dict[str, int] = {}
+        for fold in folds:
+            path = out / f"{freq}_{fold}.json"
+            if not path.is_file():
+                continue
+            document = json.loads(path.read_text())
+            for method, by_source in fold_table(document).items():
+                per_method.setdefault(method, {}).update(by_source)
+            (origin,) = document["origins"]
+            for src in dict.fromkeys(source_of(i) for i in origin["ids"]):
+                counts[src] = sum(source_of(i) == src for i in origin["ids"])
+            for method, row in document["summary"].items():
+                pooled.setdefault(method, []).append(row)
+        if not per_method:
+            continue
+        sources = list(counts)
+        head = (
+            "| method | "
+            + " | ".join(f"{s} ({counts[s]})" for s in sources)
+            + " | **mean over sources** | sMAPE | cov80 | cov95 |"
+        )
+        lines += [
+            f"{freq.capitalize()}, mean MASE by left-out source (series scored):",
+            "",
+            head,
+            "|---" * (len(sources) + 5) + "|",
+        ]
+        for method, by_source in per_method.items():
+            cells = [f"{by_source[s]:.3f}" if s in by_source else "-" for s in sources]
+            complete = all(s in by_source for s in sources)
+            mean = f"{np.mean([by_source[s] for s in sources]):.3f}" if complete else "-"
+            rows = pooled[method]
+            points = sum(r["points"] for r in rows)
+            smape = sum(r["smape"] * r["points"] for r in rows) / points
+            cov = [
+                f"{sum(r[f'coverage{lv}'] * r['points'] for r in rows) / points:.1f}"
+                if all(f"coverage{lv}" in r for r in rows)
+                else "-"
+                for lv in (80, 95)
+            ]
+            lines.append(f"| {method} | " + " | ".join(cells) + f" | {mean} | {smape:.2f} | {cov[0]} | {cov[1]} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--freq", choices=sorted(FOLDS))
+    parser.add_argument("--fold", help="a fold of the protocol: monthly A-D, quarterly A, B, D")
+    parser.add_argument("--peers", default=PEERS)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--report", action="store_true", help="print the tables from the folds' JSON files")
+    args = parser.parse_args(argv)
+    if args.report:
+        print(report(args.out))
+        return 0
+    if args.freq is None or args.fold not in FOLDS[args.freq]:
+        parser.error(f"--freq and --fold: one of {', '.join(f'{f} {k}' for f, ks in FOLDS.items() for k in ks)}")
+    print(f"wrote {run_fold(args.freq, args.fold, args.peers, args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
