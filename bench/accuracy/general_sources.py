@@ -168,6 +168,21 @@ def report(out: Path) -> str:
     return "\n".join(lines)
 
 
+def check() -> None:
+    """The folds leave out every source but tourism once, and a fold's split holds its sources only."""
+    pool = pool_module()
+    for freq, folds in FOLDS.items():
+        left_out = [src for sources in folds.values() for src in sources]
+        assert sorted(left_out) == sorted(set(pool.SOURCES[freq]) - {"tourism"}), freq
+    with tempfile.TemporaryDirectory() as tmp:
+        history, test = fold_split("quarterly", FOLDS["quarterly"]["A"], Path(tmp))
+        with gzip.open(history, "rt") as f:
+            ids = {line.split(",", 1)[0] for line in list(f)[1:]}
+        assert {source_of(i) for i in ids} == {"tsdl", "ausproduction"} and len(ids) == 64, len(ids)
+        with gzip.open(test, "rt") as f:
+            assert len(f.read().splitlines()) == 1 + 64 * HORIZON["quarterly"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--freq", choices=sorted(FOLDS))
