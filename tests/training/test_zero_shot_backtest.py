@@ -58,9 +58,10 @@ def test_nhits_trained_on_one_frame_forecasts_the_series_of_another():
     scored = pd.concat(
         [pd.DataFrame({"unique_id": uid, "ds": t[:48], "y": size * wave[:48]}) for uid, size in (("b", 1e4), ("a", 1))]
     )
-    out = nhits_forecast(train, ["a", "b"], "MS", 12, 6, [80], max_steps=2, predict_on=scored)
+    out = nhits_forecast(train, ["a", "b"], "MS", 12, 6, [80], max_steps=2, predict_on=scored, window=72)
     assert out["mean"].shape == (2, 6)
-    assert out["mean"][1].mean() > 100 * abs(out["mean"][0].mean())  # each forecast follows its own series
+    # each forecast follows its own series, the 48-value histories padded to the 72-value window
+    assert out["mean"][1].mean() > 100 * abs(out["mean"][0].mean())
 
 
 @pytest.mark.parametrize(

@@ -244,8 +244,18 @@ def run_peer(plan: Plan, c: Cut, method: str) -> Forecast:
     histories = c.histories if rows is None else [c.histories[i] for i in rows]
     load = os.getloadavg()[0]
     trained_on = None if plan.train is None or method != "NHITS" else plan.train
+    window = None if trained_on is None else plan.config.window
     out = peer_forecast(
-        method, ids, histories, c.freq, plan.config.season, c.horizon, plan.levels, plan.peer_history, trained_on
+        method,
+        ids,
+        histories,
+        c.freq,
+        plan.config.season,
+        c.horizon,
+        plan.levels,
+        plan.peer_history,
+        trained_on,
+        window,
     )
     return Forecast(out["mean"], out["intervals"], out["seconds"], (load, os.getloadavg()[0]), rows)
 
