@@ -39,6 +39,7 @@ def test_the_network_trains_on_the_other_file_and_forecasts_the_scored_series_ze
     assert origin["training"]["series"] == 6  # the other file's six, not the scored ones
     # trained with the defaults `paxcast train` gives the other file (horizon 24), scored on the test's 12 months
     assert document["settings"]["hyperparameters"]["horizon"] == 24
+    assert document["splits"].endswith("horizon 12")
     labels = ["paxcast global LSTM", "general_monthly (general, zero-shot)", "SeasonalNaive"]
     assert list(document["summary"]) == labels
     for label in labels:
