@@ -1,6 +1,8 @@
 """Issue 33's leave-source-out protocol: the general models on whole sources they never saw.
 
     python -m bench.accuracy.general_sources --freq monthly --fold A [--peers SeasonalNaive,AutoETS,...]
+    python -m bench.accuracy.general_sources --freq monthly --fold A --design drift --peers ""   # another design
+    python -m bench.accuracy.general_sources --freq monthly --score DIR --split tourism|m4_other   # no training
     python -m bench.accuracy.general_sources --report            # the tables, from the folds' JSON files
 
 The protocol (written before the first run) is docs/accuracy.md, "Sources they never saw". For a fold this:
@@ -11,6 +13,9 @@ The protocol (written before the first run) is docs/accuracy.md, "Sources they n
    the network trained on the pool as `paxcast train` trains it, the shipped model, and the peers, all
    forecasting the fold's series zero-shot through the service's `Predictor`;
 4. keeps the backtest's JSON as `<out>/<freq>_<fold>.json`.
+`--design NAME` trains the network with DESIGNS[NAME]'s flags on top of the shipped defaults, into
+`<freq>_<fold>_<name>.json`. `--score DIR` scores a registered general model (e.g. one `make train` made) on an
+official split, tourism's or M4 Other's, through the service's `Predictor`, into `<freq>_<split>_score.json`.
 `--report` reads every fold's JSON and prints mean MASE per source and method, the mean over sources,
 and the pooled sMAPE and coverage.
 """
@@ -41,6 +46,15 @@ FOLDS = {
 }
 HORIZON = {"monthly": 18, "quarterly": 8}  # M4's
 PEERS = "SeasonalNaive,AutoETS,AutoTheta,AutoARIMA,NHITS"
+# Candidate designs beyond the shipped defaults (docs/accuracy.md, "Sources they never saw": the choice rule).
+DESIGNS = {"drift": ["--trend", "drift"]}
+SPLITS = {
+    "tourism": lambda freq: (
+        ROOT / "data" / "tourism" / freq / "train.csv.gz",
+        ROOT / "data" / "tourism" / freq / "test.csv.gz",
+    ),
+    "m4_other": lambda freq: (CORPUS / f"m4_other_{freq}_train.csv.gz", CORPUS / f"m4_other_{freq}_test.csv.gz"),
+}
 OUT = ROOT / "bench" / "results" / "general_sources"
 
 
@@ -76,12 +90,13 @@ def fold_split(freq: str, sources: tuple[str, ...], folder: Path) -> tuple[Path,
     return history, test
 
 
-def run_fold(freq: str, fold: str, peers: str, out: Path) -> Path:
+def run_fold(freq: str, fold: str, peers: str, out: Path, design: str | None = None) -> Path:
     from paxcast.service.cli.main import main
 
     sources = FOLDS[freq][fold]
     out.mkdir(parents=True, exist_ok=True)
-    report = out / f"{freq}_{fold}.json"
+    stem = f"{freq}_{fold}" + (f"_{design}" if design else "")
+    report = out / f"{stem}.json"
     with tempfile.TemporaryDirectory(prefix="paxcast-sources-") as tmp:
         folder = Path(tmp)
         pool = folder / f"pool_{freq}_without_{'_'.join(sources)}.csv.gz"
@@ -90,11 +105,47 @@ def run_fold(freq: str, fold: str, peers: str, out: Path) -> Path:
         history, test = fold_split(freq, sources, folder)
         argv = ["backtest", "--data", str(history), "--test", str(test), "--train-on", str(pool)]
         argv += ["--general", str(ROOT / "models" / f"general_{freq}"), "--peers", peers]
-        argv += ["--json", str(report), "--plot", str(out / f"{freq}_{fold}.png")]
+        argv += ["--json", str(report), "--plot", str(out / f"{stem}.png"), *DESIGNS.get(design, [])]
         code = main(argv)
     if code != 0:
         raise SystemExit(code)
     return report
+
+
+def score_registered(freq: str, split: str, model: Path, out: Path) -> Path:
+    """A registered general model on an official split, as the service answers (no training)."""
+    from paxcast.training.backtest.cuts import split_cut
+    from paxcast.training.backtest.general import load_general
+    from paxcast.training.backtest.network import posted_series
+    from paxcast.training.data import read_series
+    from paxcast.training.metrics import mase_scale, score
+    from paxcast.training.served import served_forecast
+
+    history, test = SPLITS[split](freq)
+    train, future = read_series(history), read_series(test)
+    cut = split_cut(train, future, str(test), shortest=1, season={"monthly": 12, "quarterly": 4}[freq])
+    label, predictor = load_general(model, train[0].freq, cut.horizon, min(len(h) for h in cut.histories))
+    posted, _ = posted_series(cut, predictor.window, predictor.card.season)
+    served = served_forecast(predictor, posted, cut.horizon, [80, 95], label)
+    scales = np.array([mase_scale(h, predictor.card.season) for h in cut.histories])
+    metrics = score(cut.actuals, served["mean"], scales, served["intervals"])
+    card = predictor.card
+    document = {
+        "split": split,
+        "model": f"{card.name}/{card.version}",
+        "data_file": card.data_file,
+        "data_sha256": card.data_sha256,
+        "series": len(cut.ids),
+        "summary": {label: metrics},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{freq}_{split}_score.json"
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    print(
+        f"{label} {card.version} on {split} {freq}: MASE {metrics['mase']:.3f}, sMAPE {metrics['smape']:.2f}, "
+        f"MAPE {metrics['mape']:.2f}, coverage {metrics['coverage80']:.1f}/{metrics['coverage95']:.1f}"
+    )
+    return path
 
 
 def source_of(series_id: str) -> str:
@@ -189,14 +240,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fold", help="a fold of the protocol: monthly A-D, quarterly A, B, D")
     parser.add_argument("--peers", default=PEERS)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--design", choices=sorted(DESIGNS), help="train with this candidate design's flags")
+    parser.add_argument("--score", type=Path, metavar="DIR", help="score this registered general model on --split")
+    parser.add_argument("--split", choices=sorted(SPLITS), default="tourism")
     parser.add_argument("--report", action="store_true", help="print the tables from the folds' JSON files")
     args = parser.parse_args(argv)
     if args.report:
         print(report(args.out))
         return 0
+    if args.score is not None:
+        if args.freq is None:
+            parser.error("--score needs --freq")
+        print(f"wrote {score_registered(args.freq, args.split, args.score, args.out)}")
+        return 0
     if args.freq is None or args.fold not in FOLDS[args.freq]:
         parser.error(f"--freq and --fold: one of {', '.join(f'{f} {k}' for f, ks in FOLDS.items() for k in ks)}")
-    print(f"wrote {run_fold(args.freq, args.fold, args.peers, args.out)}")
+    print(f"wrote {run_fold(args.freq, args.fold, args.peers, args.out, args.design)}")
     return 0
 
 
