@@ -124,7 +124,8 @@ def score_registered(freq: str, split: str, model: Path, out: Path) -> Path:
     history, test = SPLITS[split](freq)
     train, future = read_series(history), read_series(test)
     cut = split_cut(train, future, str(test), shortest=1, season={"monthly": 12, "quarterly": 4}[freq])
-    label, predictor = load_general(model, train[0].freq, cut.horizon, min(len(h) for h in cut.histories))
+    _, predictor = load_general(model, train[0].freq, cut.horizon, min(len(h) for h in cut.histories))
+    label = f"{predictor.card.name}/{predictor.card.version}"  # zero-shot or not depends on the split
     posted, _ = posted_series(cut, predictor.window, predictor.card.season)
     served = served_forecast(predictor, posted, cut.horizon, [80, 95], label)
     scales = np.array([mase_scale(h, predictor.card.season) for h in cut.histories])
