@@ -143,7 +143,7 @@ def score_registered(freq: str, split: str, model: Path, out: Path) -> Path:
     path = out / f"{freq}_{split}_score.json"
     path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     print(
-        f"{label} {card.version} on {split} {freq}: MASE {metrics['mase']:.3f}, sMAPE {metrics['smape']:.2f}, "
+        f"{label} on {split} {freq}: MASE {metrics['mase']:.3f}, sMAPE {metrics['smape']:.2f}, "
         f"MAPE {metrics['mape']:.2f}, coverage {metrics['coverage80']:.1f}/{metrics['coverage95']:.1f}"
     )
     return path
