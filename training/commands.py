@@ -58,8 +58,6 @@ def backtest(args: argparse.Namespace) -> int:
     kind = choose_kind(args.data, series, args.kind)
     check_flags(kind, args.overrides)
     if kind == "global":
-        if args.general is not None:
-            raise UsageError(f"{args.data}: --general compares with a one-series backtest; this file has many series")
         return backtest_global(args, series, settings)
     if settings is not None:
         raise UsageError(f"{args.data}: --engine ray backtests multi-series files (the global model and its peers)")
@@ -69,6 +67,7 @@ def backtest(args: argparse.Namespace) -> int:
         ("--test", args.test),
         ("--peer-history", args.peer_history),
         ("--last-days", args.last_days),
+        ("--train-on", args.train_on),
     )
     for name, given in one_series_refuses:
         if given is not None:
@@ -113,6 +112,8 @@ def backtest_global(args: argparse.Namespace, series: list, settings=None) -> in
         overrides={k: v for k, v in given.items() if k in GlobalTrainConfig.model_fields},
         test=args.test,
         peer_history=args.peer_history,
+        train_on=args.train_on,
+        general=args.general,
     )
     log = lambda line: print(line, flush=True)  # noqa: E731
     if settings is None:

@@ -94,7 +94,7 @@ def score(
         scales: (n,) each series' MASE scale (`mase_scale`).
         intervals: level -> (lower, upper), each (n, horizon).
     Returns:
-        series, points, wape (%), mape (%, over nonzero actuals), mase (mean), mase_median, mase_p90,
+        series, points, wape (%), mape (%, over nonzero actuals), smape (%, 0-200), mase (mean), mase_median, mase_p90,
         mase_series (series with a scale > 0, over which the MASE statistics run), coverage<level> (%),
         coverage<level>_by_step (%, one per horizon step: a band calibrated on one period can be right on
         average and wrong by step), width<level> (sum of widths / sum |actual|, %).
@@ -112,6 +112,7 @@ def score(
         "wape": wape(actuals, mean),
         # MAPE over the nonzero actuals (the tourism competition's headline); None when every actual is zero
         "mape": mape(y[y != 0], mean[seen][y != 0]) if (y != 0).any() else None,
+        "smape": smape(y, mean[seen]),  # M4's: over every point, so over series alike when horizons are equal
         "mase": float(defined.mean()) if len(defined) else None,
         "mase_median": float(np.median(defined)) if len(defined) else None,
         "mase_p90": float(np.percentile(defined, 90)) if len(defined) else None,

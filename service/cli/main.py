@@ -119,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
         "defaults to their length",
     )
     backtest.add_argument(
+        "--train-on",
+        metavar="FILE",
+        help="many series, with --test: train the network (and NHITS) on FILE's series, with the defaults "
+        "`paxcast train` gives FILE, and score it zero-shot on --data's series: a general model on a source it "
+        "never saw",
+    )
+    backtest.add_argument(
         "--peer-series",
         type=int,
         metavar="N",
@@ -151,8 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument(
         "--general",
         metavar="DIR",
-        help="one series: also score a registered general model, zero-shot, on the same splits, e.g. "
-        "models/general_monthly (its CURRENT version) or a version's directory",
+        help="also score a registered general model, zero-shot, on the same splits (one series), or on --test's "
+        "split (many series), e.g. models/general_monthly (its CURRENT version) or a version's directory",
     )
     backtest.add_argument(
         "--cells", help="compare recurrent cells, e.g. lstm,gru,peephole: accuracy, parameters, training time, latency"

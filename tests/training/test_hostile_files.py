@@ -114,3 +114,18 @@ def test_a_history_line_of_5000_digits_is_skipped_not_a_crash(tmp_path):
     append_history(tmp_path, "m", {"event": "rollback", "decision": "rolled back"})
     assert [r["event"] for r in read_history(tmp_path, "m")] == ["retrain", "rollback"]
     assert reconcile_history(tmp_path, "m") == []
+
+
+def test_a_series_dated_in_year_one_is_refused_naming_it_not_with_a_bare_date_error(tmp_path, capsys):
+    # R's `tsp` gives undated series the start year 1 (data/general_corpus/README.txt): a padded general model
+    # reads its calendar from before the first value, before year 1. Was "paxcast train: year -3 is out of range".
+    rows = ["unique_id,ds,y"]
+    for uid, first in (("undated", 1), ("dated", 2001)):
+        rows += [f"{uid},{first + i // 12:04d}-{i % 12 + 1:02d}-01,{100 + i % 12}" for i in range(120)]
+    path = tmp_path / "early.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["train", "--data", str(path), "--out", str(tmp_path / "reg"), "--steps", "2", "--hidden", "4"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "series 'undated' starts 0001-01-01" in err and "passes year 1" in err
+    assert not (tmp_path / "reg" / "early").exists()

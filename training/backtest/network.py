@@ -27,7 +27,9 @@ from paxcast.service.core.contract import sha256_of
 from paxcast.service.core.covariates import Calendar
 from paxcast.service.core.exceptions import DataError, UsageError
 from paxcast.service.core.hyperparameters import GlobalTrainConfig
+from paxcast.service.inference.predictor import Predictor
 from paxcast.training.backtest.cuts import Cut, cut, default_origins, impute, parse_origins, split_cut, subset_rows
+from paxcast.training.backtest.general import load_general
 from paxcast.training.backtest.peers import peer_forecast
 from paxcast.training.backtest.peers import peer_history as resolve_peer_history
 from paxcast.training.data import Series, read_series
@@ -53,6 +55,11 @@ class Plan:
     peers: list[str]
     peer_series: int | None  # peers other than SeasonalNaive run on this many random series
     peer_history: int | None = None  # the peers read each history's last this many values (None: peers.PEER_HISTORY)
+    # `--train-on`: the network (and NHITS) train on this file's series, not on each cut's past, and forecast
+    # the scored series zero-shot: a general model judged on sources it never saw
+    train: list[Series] | None = None
+    train_file: Path | None = None
+    general: tuple[str, Predictor] | None = None  # `--general`: a registered model scored zero-shot beside ours
 
 
 @dataclass
@@ -86,22 +93,36 @@ def plan_backtest(
     overrides: dict,
     test: str | Path | None = None,
     peer_history: int | None = None,
+    train_on: str | Path | None = None,
+    general: str | Path | None = None,
 ) -> Plan:
     """Resolve the config and cut every origin (or the one split of `test`, a file of each series' actuals after
-    its history); every usage or data error is raised here, before training."""
+    its history); every usage or data error is raised here, before training.
+
+    `train_on`: the network trains on that file's series with its own defaults (as `paxcast train` on it would)
+    and forecasts `data`'s series zero-shot on `test`'s split. `general`: a registered model (`load_general`)
+    forecasts them too, zero-shot."""
     if peer_series is not None and peer_series < 1:
         raise UsageError(f"--peer-series must be at least 1, got {peer_series}")
     data = Path(data)
     holidays = calendar_flags.get("holidays")
     calendar = make_calendar(series[0].freq, calendar_flags.get("country"), calendar_flags.get("subdiv"), holidays)
+    if (train_on or general) is not None and test is None:
+        raise UsageError("--train-on and --general score a multi-series file zero-shot on --test's split; give --test")
+    train = None
+    if train_on is not None:
+        train = read_series(train_on)
+        if train[0].freq != series[0].freq:
+            raise DataError(f"{train_on}: {FREQ_NAMES[train[0].freq]} data; {data} is {FREQ_NAMES[series[0].freq]}")
     if test is not None:
         if origins:
             raise UsageError("--origins and --test are two ways to split; give one")
         future = read_series(test)
         if future[0].freq != series[0].freq:
             raise DataError(f"{test}: {FREQ_NAMES[future[0].freq]} data; {data} is {FREQ_NAMES[series[0].freq]}")
-        overrides = {"horizon": len(future[0].y)} | {k: v for k, v in overrides.items() if v is not None}
-    config = resolve_global_config(series, len(calendar.names), **overrides)
+        if train is None:  # trained on the histories themselves: the horizon is the test's
+            overrides = {"horizon": len(future[0].y)} | {k: v for k, v in overrides.items() if v is not None}
+    config = resolve_global_config(train or series, len(calendar.names), **overrides)
     if test is not None:
         cuts = [split_cut(series, future, str(test), config.shortest, config.season)]
         if cuts[0].horizon > config.horizon:
@@ -109,12 +130,32 @@ def plan_backtest(
     else:
         when = parse_origins(origins, series, config.horizon) if origins else default_origins(series, config.horizon)
         cuts = [cut(series, origin, config.horizon, config.shortest, config.season) for origin in when]
-    for c in cuts:
-        check_global_series(f"{data} before {c.label}", c.past, config)
+    if train is not None:
+        check_global_series(train_on, train, config)
+    else:
+        for c in cuts:
+            check_global_series(f"{data} before {c.label}", c.past, config)
     holiday_file = Path(holidays).name if holidays else None
     if peer_history is not None:
         resolve_peer_history(series[0].freq, peer_history, config.season)
-    return Plan(data, config, calendar, holiday_file, cuts, levels, peers, peer_series, peer_history)
+    registered = None
+    if general is not None:
+        shortest = min(len(h) for h in cuts[0].histories)
+        registered = load_general(general, series[0].freq, cuts[0].horizon, shortest)
+    return Plan(
+        data,
+        config,
+        calendar,
+        holiday_file,
+        cuts,
+        levels,
+        peers,
+        peer_series,
+        peer_history,
+        train,
+        None if train_on is None else Path(train_on),
+        registered,
+    )
 
 
 def posted_series(c: Cut, window: int, season: int) -> tuple[list[Series], int]:
@@ -144,18 +185,20 @@ def serve_ours(
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="paxcast-backtest-") as tmp:
         started = time.perf_counter()
+        past = c.past if plan.train is None else plan.train
         fitted = fit_global(
-            c.past, config, plan.calendar, Path(tmp), plan.holiday_file, show_progress=show_progress, train=train
+            past, config, plan.calendar, Path(tmp), plan.holiday_file, show_progress=show_progress, train=train
         )
         fit_seconds = time.perf_counter() - started
-        predictor = served_predictor(fitted, Path(tmp) / "registry", REGISTERED_AS, plan.data.name, data_sha256)
+        data_name = (plan.train_file or plan.data).name
+        predictor = served_predictor(fitted, Path(tmp) / "registry", REGISTERED_AS, data_name, data_sha256)
         posted, imputed = posted_series(c, config.window, config.season)
         started = time.perf_counter()
         served = served_forecast(predictor, posted, c.horizon, plan.levels, OURS)
         serve_seconds = time.perf_counter() - started
     r = fitted.result
     training = {
-        "series": len(c.past),
+        "series": len(past),
         "best_step": r.best_step,
         "network": "on" if fitted.network_on else "off",
         "metric": config.metric,  # the validation score that picked the checkpoint
@@ -176,6 +219,17 @@ def serve_ours(
     return forecast, training, imputed
 
 
+def serve_general(plan: Plan, c: Cut) -> Forecast:
+    """The registered general model's zero-shot answer for every scored series, as the service gives it."""
+    label, predictor = plan.general
+    load = os.getloadavg()[0]
+    posted, _ = posted_series(c, predictor.window, predictor.card.season)
+    started = time.perf_counter()
+    served = served_forecast(predictor, posted, c.horizon, plan.levels, label)
+    seconds = time.perf_counter() - started
+    return Forecast(served["mean"], served["intervals"], seconds, (load, os.getloadavg()[0]))
+
+
 def peer_rows(plan: Plan, c: Cut, method: str) -> np.ndarray | None:
     """The rows of the cut a peer runs on: a random subset when --peer-series asks for one, else None (all)."""
     if plan.peer_series is not None and not method.startswith("SeasonalNaive") and plan.peer_series < len(c.ids):
@@ -189,7 +243,20 @@ def run_peer(plan: Plan, c: Cut, method: str) -> Forecast:
     ids = c.ids if rows is None else [c.ids[i] for i in rows]
     histories = c.histories if rows is None else [c.histories[i] for i in rows]
     load = os.getloadavg()[0]
-    out = peer_forecast(method, ids, histories, c.freq, plan.config.season, c.horizon, plan.levels, plan.peer_history)
+    trained_on = None if plan.train is None or method != "NHITS" else plan.train
+    window = None if trained_on is None else plan.config.window
+    out = peer_forecast(
+        method,
+        ids,
+        histories,
+        c.freq,
+        plan.config.season,
+        c.horizon,
+        plan.levels,
+        plan.peer_history,
+        trained_on,
+        window,
+    )
     return Forecast(out["mean"], out["intervals"], out["seconds"], (load, os.getloadavg()[0]), rows)
 
 
@@ -197,6 +264,9 @@ def run_origin(plan: Plan, c: Cut, data_sha256: str, log, show_progress: bool) -
     ours, training, imputed = serve_ours(plan, c, data_sha256, show_progress)
     log_ours(log, c, ours, training, imputed)
     forecasts = {OURS: ours}
+    if plan.general is not None:
+        forecasts[plan.general[0]] = serve_general(plan, c)
+        log_peer(log, c, plan.general[0], forecasts[plan.general[0]])
     for method in plan.peers:
         forecasts[method] = run_peer(plan, c, method)
         log_peer(log, c, method, forecasts[method])
@@ -235,7 +305,7 @@ def origin_run(plan: Plan, c: Cut, forecasts: dict[str, Forecast], training: dic
 def run_global_backtest(plan: Plan, log=print, show_progress: bool | None = None) -> list[OriginRun]:
     """Every origin in order, with progress lines."""
     show_progress = sys.stderr.isatty() if show_progress is None else show_progress
-    data_sha256 = sha256_of(plan.data)
+    data_sha256 = sha256_of(plan.train_file or plan.data)
     runs = []
     for k, c in enumerate(plan.cuts):
         log(origin_line(plan, k))

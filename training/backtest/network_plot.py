@@ -96,7 +96,7 @@ def plot(path, plan: Plan, runs: list[OriginRun], scores: Scores) -> None:
                 axes[k][j].axis("off")
         mase_panel(axes[k][SHOWN], run, scores, k)
     axes[0][0].legend(fontsize=7, loc="upper left")
-    fig.suptitle(f"{plan.data.name}: backtest, horizon {plan.config.horizon}", fontsize=10)
+    fig.suptitle(f"{plan.data.name}: backtest, horizon {runs[0].cut.horizon}", fontsize=10)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

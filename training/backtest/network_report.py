@@ -102,7 +102,7 @@ def number(value, digits: int = 2) -> str:
 def table(plan: Plan, runs: list[OriginRun], scores: Scores) -> str:
     """Pooled metrics per method, then WAPE and mean MASE at each origin."""
     levels = plan.levels
-    columns = [("WAPE%", "wape", 2), ("MAPE%", "mape", 2), ("MASE", "mase", 3)]
+    columns = [("WAPE%", "wape", 2), ("MAPE%", "mape", 2), ("sMAPE%", "smape", 2), ("MASE", "mase", 3)]
     columns += [("MASEmed", "mase_median", 3), ("MASEp90", "mase_p90", 3)]
     for level in levels:
         columns += [(f"cov{level}%", f"coverage{level}", 1), (f"w{level}%", f"width{level}", 1)]
@@ -112,7 +112,7 @@ def table(plan: Plan, runs: list[OriginRun], scores: Scores) -> str:
     head = "".join(f"{t:>10}" for t, _, _ in columns)
     head += "".join(f"{'WAPE@' + lb[:10]:>17}" for lb in labels) + "".join(f"{'MASE@' + lb[:10]:>17}" for lb in labels)
     lines = [
-        f"backtest on {plan.data}: {splits(runs)}, horizon {plan.config.horizon}; machine: {machine()}",
+        f"backtest on {plan.data}: {splits(runs)}, horizon {runs[0].cut.horizon}; machine: {machine()}",
         "method".ljust(width) + head,
     ]
     for label in scores.labels:
@@ -163,7 +163,7 @@ def write_json(path, plan: Plan, runs: list[OriginRun], scores: Scores) -> None:
     document = {
         "data": str(plan.data),
         "kind": "global",
-        "splits": f"{splits(runs)}, horizon {plan.config.horizon}",
+        "splits": f"{splits(runs)}, horizon {runs[0].cut.horizon}",
         "levels": plan.levels,
         "machine": machine(),
         "settings": {

@@ -100,8 +100,13 @@ def peer_forecast(
     horizon: int,
     levels: list[int],
     history: int | None = None,
+    trained_on: list | None = None,
+    window: int | None = None,
 ) -> dict:
     """Fit `method` on every history (its last `history` values; None: PEER_HISTORY) and forecast `horizon` steps.
+
+    `trained_on` (NHITS only): the series (training.data.Series) NHITS trains on instead of the histories it
+    forecasts, as the general models do with `--train-on`, reading `window` values as ours does (`nhits_forecast`).
 
     Returns:
         {"mean": (n, horizon), "intervals": {level: (lower, upper)}, "seconds": fit + forecast wall time}
@@ -112,7 +117,11 @@ def peer_forecast(
     if method == "NHITS":
         from paxcast.training.backtest.neural import nhits_forecast
 
-        return nhits_forecast(df, ids, freq, season, horizon, levels)
+        if trained_on is None:
+            return nhits_forecast(df, ids, freq, season, horizon, levels)
+        train_ids = [f"train:{s.id}" for s in trained_on]  # never the same id as a forecast series
+        train_df = long_frame(train_ids, [s.y for s in trained_on], season, peer_history(freq, history))
+        return nhits_forecast(train_df, ids, freq, season, horizon, levels, predict_on=df, window=window)
     model = peer_model(method, freq, season)
     started = time.perf_counter()
     with warnings.catch_warnings(), np.errstate(all="ignore"):

@@ -14,6 +14,7 @@ import numpy as np
 
 from paxcast.service.core.calendar import parse_timestamp, step
 from paxcast.service.core.covariates import Calendar
+from paxcast.service.core.exceptions import DataError
 from paxcast.service.core.hyperparameters import GlobalTrainConfig
 from paxcast.training.data import Series
 
@@ -58,7 +59,14 @@ def timeline(series: list[Series], calendar: Calendar, horizon: int, lead: int =
     of padded windows) to `horizon` steps past the last."""
 
     starts = [np.datetime64(s.start, "s") for s in series]
-    first = np.datetime64(step(parse_timestamp(str(min(starts))), calendar.freq, -lead), "s")
+    earliest = series[int(np.argmin(starts))]
+    try:
+        first = np.datetime64(step(parse_timestamp(str(min(starts))), calendar.freq, -lead), "s")
+    except (ValueError, OverflowError):  # a padded window reaches back before year 1
+        raise DataError(
+            f"series '{earliest.id}' starts {earliest.start[:10]}: the model reads {lead} steps before a series' "
+            "first value, which passes year 1, the first year dates can name; give its real dates"
+        ) from None
     offsets = [grid_offset(first, start, calendar.freq) for start in starts]
     steps = max(o + len(s.y) for o, s in zip(offsets, series, strict=True)) + horizon
     return Timeline(first, offsets, calendar.windows(np.array([first]), steps)[0])
