@@ -73,7 +73,7 @@ class AccuracyOut(BaseModel):
     window: WindowOut | None = Field(description="null while no actual of the model's series is stored")
     overall: ScoresOut
     groups: list[GroupOut] = Field(
-        description="by=series: worst first (highest MASE), at most `limit`; otherwise in key order (by=day: oldest first)"
+        description="by=series: worst first (highest MASE), at most `limit`; else in key order (by=day: oldest first)"
     )
     groups_total: int = Field(description="groups before `limit`")
 

@@ -15,6 +15,7 @@ import datetime as dt
 
 import pytest
 
+from paxcast.service.api.accuracy import AccuracyOut
 from paxcast.service.core.calendar import add_months
 from paxcast.service.store.actuals import write_actuals
 from paxcast.service.store.engine import open_store
@@ -82,6 +83,7 @@ def test_by_series_lists_the_worst_first_up_to_limit(scored):
 
 def test_by_day_keys_each_day_by_its_date_with_the_versions_that_served_it(scored):
     found = scored.get(f"/v1/models/{MODEL}/accuracy", params={"days": 31, "by": "day"}).json()
+    AccuracyOut.model_validate(found)
     assert found["by"] == "day" and found["groups_total"] == 1
     (day,) = found["groups"]
     assert (day["day"], day["versions"], day["points"]) == ("2021-06-01", {"v1": 2, "v2": 1}, 3)
