@@ -3,7 +3,8 @@
 The page's chart of one series beside the model's live scores. Read-only, no token; the window is the accuracy
 route's (service/store/served.py). 404 for a model not served, 422 for a bad `days` or `limit`, 503 when the
 store is off or cannot be read. The output is bounded: at most `limit` forecasts (each at most the model's
-horizon) and `days` days of actuals. Not under `/series/`: the shipped-series route takes any path after it as
+horizon) and `days` days of actuals (`days` as the accuracy route's, so the page asks both for one window: at
+most 3660 days, 87,840 hourly values). Not under `/series/`: the shipped-series route takes any path after it as
 an id, so `.../series/a/live` would be series 'a/live'.
 """
 
@@ -16,7 +17,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 
-from paxcast.service.api.accuracy import WindowOut
+from paxcast.service.api.accuracy import MAX_DAYS, WindowOut
 from paxcast.service.api.responses import JSONBytes
 from paxcast.service.api.routes import serving
 from paxcast.service.api.schemas import Problem
@@ -25,7 +26,6 @@ from paxcast.service.store.engine import reason
 from paxcast.service.store.served import SeriesLive, ServedForecast, served_series
 
 router = APIRouter(prefix="/v1", tags=["accuracy"])
-MAX_DAYS = 366  # a year of hourly actuals is 8,784 values: a chart's worth, not a dump of the store
 MAX_FORECASTS = 500
 DEFAULT_FORECASTS = 60
 

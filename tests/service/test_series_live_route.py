@@ -119,7 +119,7 @@ def test_without_a_store_it_is_a_503_naming_the_settings(make_client):
     "params, detail",
     [
         ({"days": 0}, "query.days: Input should be greater than or equal to 1"),
-        ({"days": 367}, "query.days: Input should be less than or equal to 366"),
+        ({"days": 3661}, "query.days: Input should be less than or equal to 3660"),
         ({"limit": 0}, "query.limit: Input should be greater than or equal to 1"),
         ({"limit": 501}, "query.limit: Input should be less than or equal to 500"),
     ],
