@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -151,7 +152,7 @@ def score_chunk(conn, totals, chunk, in_window, window: Window, season: int, fre
         return
     ids, unique_ids, keys, stamps, steps, means, ys, versions = zip(*rows, strict=True)
     if by == "day":
-        keys = tuple(ds.date() for ds in keys)
+        keys = np.array(keys, dtype="datetime64[us]").astype("datetime64[D]").astype(object)  # datetime.date
         totals.add_served(keys, versions)
     observed = np.array([y is not None for y in ys])
     for key in np.array(keys, dtype=object)[~observed]:
@@ -265,9 +266,9 @@ class Totals:
             found += (hit, count)
 
     def add_served(self, keys, versions) -> None:
-        for key, version in zip(keys, versions, strict=True):
+        for (key, version), n in Counter(zip(keys, versions, strict=True)).items():
             counts = self.served.setdefault(key, {})
-            counts[version] = counts.get(version, 0) + 1
+            counts[version] = counts.get(version, 0) + n
 
     def add_scales(self, scales: dict[str, float | None]) -> None:
         self.scales.update(scales)
