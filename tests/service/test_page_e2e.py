@@ -502,6 +502,18 @@ def test_the_accuracy_view_shows_live_wape_by_day_the_worst_series_and_their_ser
         assert page.get_attribute("#worst-table tbody tr.selected", "data-series") == "S"
 
 
+def test_at_phone_width_the_accuracy_view_does_not_scroll_sideways(browser, live_base):
+    base, _ = live_base
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{base}/?model={AIR}")
+    page.wait_for_selector('#live[data-state="shown"]', state="attached")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    for chart in ("#accuracy-chart", "#live-chart"):
+        assert page.evaluate(f"document.querySelector('{chart} canvas').getBoundingClientRect().right") <= 360
+    context.close()
+
+
 def test_the_accuracy_view_says_in_one_line_why_it_has_nothing_to_show(page):
     """The module's server has a store but no actuals: nothing scored. A store that is off answers 503 (the
     route's own detail, tests/service/test_series_live_route.py): one line, no chart, no error."""

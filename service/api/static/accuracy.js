@@ -85,10 +85,14 @@
         ctx.strokeStyle = "#4a5560"; ctx.fillStyle = "#1b1f24"; ctx.lineWidth = 1.5 * devicePixelRatio;
         ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
         ctx.font = `${12 * devicePixelRatio}px system-ui, sans-serif`;
+        ctx.textBaseline = "alphabetic";
         for (const change of changes) {
-          const x = Math.round(u.valToPos(change.x, "x", true));
+          const x = Math.round(u.valToPos(change.x, "x", true)), label = change.versions.join(", ");
           ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, bottom); ctx.stroke();
-          ctx.fillText(change.versions.join(", "), x + 4 * devicePixelRatio, top + 14 * devicePixelRatio);
+          // right of the line, or left of it where the label would run off the plot (uPlot leaves its own alignment)
+          const right = x + 4 * devicePixelRatio + ctx.measureText(label).width <= u.bbox.left + u.bbox.width;
+          ctx.textAlign = right ? "left" : "right";
+          ctx.fillText(label, right ? x + 4 * devicePixelRatio : x - 4 * devicePixelRatio, top + 14 * devicePixelRatio);
         }
         ctx.restore();
       }],
