@@ -23,7 +23,7 @@ from paxcast.service.store.scoring import Accuracy, Scores, score, worst_first
 
 router = APIRouter(prefix="/v1", tags=["accuracy"])
 MAX_DAYS = 3660
-BY_FIELD = {"version": "version", "series": "unique_id", "step": "step"}
+BY_FIELD = {"version": "version", "series": "unique_id", "step": "step", "day": "day"}
 DEFAULT_SERIES_LIMIT = 20
 
 
@@ -53,6 +53,10 @@ class GroupOut(ScoresOut):
     version: str | None = Field(None, description="by=version: the version that served the points")
     unique_id: str | None = Field(None, description="by=series: the series")
     step: int | None = Field(None, description="by=step: steps after the origin (1 = the first)")
+    day: str | None = Field(None, description="by=day: the date (YYYY-MM-DD) of the points' target timestamps")
+    versions: dict[str, int] | None = Field(
+        None, description="by=day: version -> forecast steps it served for that day (scored or not)"
+    )
 
 
 class WindowOut(BaseModel):
@@ -68,7 +72,9 @@ class AccuracyOut(BaseModel):
     by: str
     window: WindowOut | None = Field(description="null while no actual of the model's series is stored")
     overall: ScoresOut
-    groups: list[GroupOut] = Field(description="by=series: worst first (highest MASE), at most `limit`")
+    groups: list[GroupOut] = Field(
+        description="by=series: worst first (highest MASE), at most `limit`; else in key order (by=day: oldest first)"
+    )
     groups_total: int = Field(description="groups before `limit`")
 
 
@@ -89,6 +95,12 @@ def scores_out(scores: Scores) -> dict:
     }
 
 
+def group_out(by: str, key, scores: Scores) -> dict:
+    if by != "day":
+        return {BY_FIELD[by]: key, **scores_out(scores)}
+    return {"day": key.isoformat(), "versions": scores.versions, **scores_out(scores)}
+
+
 def accuracy_out(found: Accuracy, freq: str, season: int, days: int, limit: int) -> dict:
     groups = list(found.groups.items())
     groups = worst_first(groups)[:limit] if found.by == "series" else sorted(groups, key=lambda g: g[0])
@@ -101,7 +113,7 @@ def accuracy_out(found: Accuracy, freq: str, season: int, days: int, limit: int)
         "by": found.by,
         "window": {"from": iso(window.start, freq), "to": iso(window.end, freq)} if window else None,
         "overall": scores_out(found.overall),
-        "groups": [{BY_FIELD[found.by]: key, **scores_out(scores)} for key, scores in groups],
+        "groups": [group_out(found.by, key, scores) for key, scores in groups],
         "groups_total": len(found.groups),
     }
 
@@ -117,7 +129,10 @@ async def model_accuracy(
     days: Annotated[
         int, Query(ge=1, le=MAX_DAYS, description="window length in days, back from the newest actual")
     ] = 28,
-    by: Annotated[Literal["version", "series", "step"], Query(description="how to group the points")] = "version",
+    by: Annotated[
+        Literal["version", "series", "step", "day"],
+        Query(description="how to group the points (day: by the date of their target timestamp)"),
+    ] = "version",
     limit: Annotated[
         int | None, Query(ge=1, le=100_000, description=f"by=series only: the worst N (default {DEFAULT_SERIES_LIMIT})")
     ] = None,

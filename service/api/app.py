@@ -11,7 +11,17 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline  # serves the docs page's assets itself: no CDN needed
 from sqlalchemy import Engine
 
-from paxcast.service.api import accuracy, actuals, admin, errors, metrics, native_heap, observability, pages
+from paxcast.service.api import (
+    accuracy,
+    actuals,
+    admin,
+    errors,
+    metrics,
+    native_heap,
+    observability,
+    pages,
+    series_live,
+)
 from paxcast.service.api.live_accuracy import LiveScores
 from paxcast.service.api.routes import install_forecast_routes, router
 from paxcast.service.core.request import ForecastRequest
@@ -99,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(actuals.router)
     app.include_router(accuracy.router)
+    app.include_router(series_live.router)
     app.include_router(pages.router)
     install_request_schemas(app)
     return app

@@ -37,6 +37,7 @@ STATIC = Path(__file__).parent / "static"
 ASSETS = {
     "app.js": "text/javascript; charset=utf-8",
     "input.js": "text/javascript; charset=utf-8",
+    "accuracy.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
     "uPlot.iife.min.js": "text/javascript; charset=utf-8",
     "uPlot.min.css": "text/css; charset=utf-8",

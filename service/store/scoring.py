@@ -19,6 +19,12 @@ and at least two seasons, so every season phase has a difference; bounded, so a 
 of a long history. A series with no pair or a zero scale has no MASE and is counted (`series_without_scale`);
 model and naive MASE use the same scale and the same series.
 
+`by="day"` groups the points by the calendar day of their target `ds`, not of their origin: an operator
+reading "day D" asks how the forecasts for D did against what happened on D, whichever day they were made
+(a day's points then come from up to `horizon` origins, and an hourly model's 24 hours pool into one day).
+Each day also counts the logged forecast steps of each version that served it (`versions`, scored or not),
+so a page can mark where a new version started serving.
+
 Rows are read in one read transaction (engine.reading), SERIES_CHUNK series at a time (bounded memory); the
 join and the window in SQL, the naive lookup and the sums in NumPy.
 """
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -38,9 +45,15 @@ from paxcast.service.core.calendar import step
 from paxcast.service.store.engine import reading
 from paxcast.service.store.schema import actuals, forecast_intervals, forecasts
 
-By = Literal["version", "series", "step"]
+By = Literal["version", "series", "step", "day"]
 SERIES_CHUNK = 200
-BY_COLUMN = {"version": forecasts.c.version, "series": forecasts.c.unique_id, "step": forecasts.c.step}
+# by=day reads `ds` and keys each point by its date in Python: SQLite and PostgreSQL truncate dates differently.
+BY_COLUMN = {
+    "version": forecasts.c.version,
+    "series": forecasts.c.unique_id,
+    "step": forecasts.c.step,
+    "day": forecasts.c.ds,
+}
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,7 @@ class Scores:
     no_actual: int = 0
     no_naive: int = 0
     series_without_scale: int = 0
+    versions: dict[str, int] = field(default_factory=dict)  # by=day: version -> forecast steps served for it
 
 
 @dataclass
@@ -74,7 +88,7 @@ class Accuracy:
     model: str
     by: str
     window: Window | None  # None: no actual stored for any series the model forecast
-    groups: dict[object, Scores]  # by value (version, unique_id or step) -> scores
+    groups: dict[object, Scores]  # by value (version, unique_id, step or the date of ds) -> scores
     overall: Scores
 
 
@@ -127,6 +141,7 @@ def score_chunk(conn, totals, chunk, in_window, window: Window, season: int, fre
             forecasts.c.step,
             forecasts.c.mean,
             actuals.c.y,
+            forecasts.c.version,
         )
         .select_from(joined)
         .where(mine)
@@ -135,7 +150,10 @@ def score_chunk(conn, totals, chunk, in_window, window: Window, season: int, fre
     rows = list(map(tuple, conn.execute(query, {"chunk": chunk}).all()))  # plain tuples: NumPy probes a Row per field
     if not rows:
         return
-    ids, unique_ids, keys, stamps, steps, means, ys = zip(*rows, strict=True)
+    ids, unique_ids, keys, stamps, steps, means, ys, versions = zip(*rows, strict=True)
+    if by == "day":
+        keys = np.array(keys, dtype="datetime64[us]").astype("datetime64[D]").astype(object)  # datetime.date
+        totals.add_served(keys, versions)
     observed = np.array([y is not None for y in ys])
     for key in np.array(keys, dtype=object)[~observed]:
         totals.group(key).no_actual += 1
@@ -219,6 +237,7 @@ class Totals:
         self.hits: dict[object, dict[int, np.ndarray]] = {}  # group -> level -> inside, with an interval
         self.excluded: dict[object, Scores] = {}  # group -> its no_actual and no_naive counts
         self.scales: dict[str, float | None] = {}
+        self.served: dict[object, dict[str, int]] = {}  # by=day: group -> version -> forecast steps
 
     def group(self, key) -> Scores:
         key = to_python(key)
@@ -246,15 +265,23 @@ class Totals:
             found = self.hits.setdefault(names[code], {}).setdefault(level, np.zeros(2))
             found += (hit, count)
 
+    def add_served(self, keys, versions) -> None:
+        for (key, version), n in Counter(zip(keys, versions, strict=True)).items():
+            counts = self.served.setdefault(key, {})
+            counts[version] = counts.get(version, 0) + n
+
     def add_scales(self, scales: dict[str, float | None]) -> None:
         self.scales.update(scales)
 
     def groups(self) -> dict[object, Scores]:
-        keys = dict.fromkeys([*self.sums, *self.hits, *self.excluded])
-        return {
+        keys = dict.fromkeys([*self.sums, *self.hits, *self.excluded, *self.served])
+        found = {
             key: self.scores([self.sums.get(key, {})], [self.hits.get(key, {})], [self.excluded.get(key, Scores())])
             for key in keys
         }
+        for key, versions in self.served.items():
+            found[key].versions = dict(sorted(versions.items()))
+        return found
 
     def overall(self) -> Scores:
         return self.scores(list(self.sums.values()), list(self.hits.values()), list(self.excluded.values()))

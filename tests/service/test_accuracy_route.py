@@ -15,6 +15,7 @@ import datetime as dt
 
 import pytest
 
+from paxcast.service.api.accuracy import AccuracyOut
 from paxcast.service.core.calendar import add_months
 from paxcast.service.store.actuals import write_actuals
 from paxcast.service.store.engine import open_store
@@ -80,6 +81,19 @@ def test_by_series_lists_the_worst_first_up_to_limit(scored):
     assert [(g["step"], g["points"]) for g in steps["groups"]] == [(1, 2), (2, 1)]
 
 
+def test_by_day_keys_each_day_by_its_date_with_the_versions_that_served_it(scored):
+    found = scored.get(f"/v1/models/{MODEL}/accuracy", params={"days": 31, "by": "day"}).json()
+    AccuracyOut.model_validate(found)
+    assert found["by"] == "day" and found["groups_total"] == 1
+    (day,) = found["groups"]
+    assert (day["day"], day["versions"], day["points"]) == ("2021-06-01", {"v1": 2, "v2": 1}, 3)
+    assert day["wape"] == pytest.approx(111 / (258 + 1290))
+    assert day["naive"]["wape"] == pytest.approx(144 / (258 + 1290))
+    assert "versions" not in found["overall"]
+    by_version = scored.get(f"/v1/models/{MODEL}/accuracy", params={"days": 31}).json()
+    assert "versions" not in by_version["groups"][0]
+
+
 def test_an_unknown_model_is_the_forecast_routes_404(scored):
     response = scored.get("/v1/models/nope/accuracy")
     forecast = scored.post("/v1/models/nope/forecast", json={"series": [{"history": [1.0]}]})
@@ -93,7 +107,7 @@ def test_an_unknown_model_is_the_forecast_routes_404(scored):
         ({"days": 0}, "query.days: Input should be greater than or equal to 1"),
         ({"days": "a week"}, "query.days: Input should be a valid integer, unable to parse string as an integer"),
         ({"days": 3661}, "query.days: Input should be less than or equal to 3660"),
-        ({"by": "model"}, "query.by: Input should be 'version', 'series' or 'step'"),
+        ({"by": "model"}, "query.by: Input should be 'version', 'series', 'step' or 'day'"),
         ({"by": "series", "limit": 0}, "query.limit: Input should be greater than or equal to 1"),
         ({"limit": 5}, "limit: applies only to by=series (by is version)"),
     ],

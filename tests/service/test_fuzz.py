@@ -38,6 +38,7 @@ OPERATIONS = [
     ("GET", "/v1/models/{name}/history"),
     ("GET", "/v1/models/{name}/backtest"),
     ("GET", "/v1/models/{name}/accuracy"),
+    ("GET", "/v1/models/{name}/live/{series_id}"),
 ]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
@@ -71,7 +72,8 @@ def test_the_schema_lists_every_operation_fuzzed(api_schema):
 FUZZED = [(method, path, GenerationMode.POSITIVE) for method, path in OPERATIONS] + [
     (method, path, GenerationMode.NEGATIVE)
     for method, path in OPERATIONS
-    if method == "POST" or path.endswith(("/series", "/series/{series_id}", "/history", "/accuracy"))  # queries
+    if method == "POST"
+    or path.endswith(("/series", "/series/{series_id}", "/history", "/accuracy", "/live/{series_id}"))  # queries
 ]
 
 

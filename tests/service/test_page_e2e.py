@@ -8,14 +8,17 @@ whose card names a small gzipped station data set; no model is trained here.
 from __future__ import annotations
 
 import contextlib
+import csv
+import json
 import os
 import shutil
+import urllib.request
 from pathlib import Path
 
 import pytest
 from web_data import ROOT, add_model_copy, write_history, write_stations
 
-from tests.serving import serve
+from tests.serving import serve, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -89,9 +92,9 @@ def browser(base):
         browser.close()
 
 
-@pytest.fixture
-def page(browser, base):
-    """A fresh page on the site; afterwards: no script error, and no request left 127.0.0.1."""
+@contextlib.contextmanager
+def opened(browser, url: str, base: str):
+    """A fresh page at `url`; afterwards: no script error, and no request left 127.0.0.1."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(20_000)
@@ -101,11 +104,17 @@ def page(browser, base):
         "request",
         lambda request: None if request.url.startswith((base, "data:", "blob:")) else elsewhere.append(request.url),
     )
-    page.goto(base + "/")
+    page.goto(url)
     page.wait_for_selector('body[data-ready="true"]', state="attached")
     yield page
     context.close()
     assert errors == [] and elsewhere == []
+
+
+@pytest.fixture
+def page(browser, base):
+    with opened(browser, base + "/", base) as page:
+        yield page
 
 
 def choose_model(page, name: str) -> None:
@@ -363,3 +372,163 @@ def test_the_page_refuses_a_broken_csv_with_the_cli_s_line_and_words(page, tmp_p
     assert [s.freq for s in read_series(tmp_path / "new.csv")] == ["MS", "MS"]
     parsed = page.evaluate("t => paxcastInput.parseLongCsv(t).map((s) => [s.id, s.freq, s.values])", new_station)
     assert parsed == [["a", "MS", [1, 2]], ["b", "MS", [5]]]
+
+
+# ---------- the live accuracy view, against a server with a store that has scored forecasts ----------
+INGEST_TOKEN, ADMIN_TOKEN = "page-ingest-token", "page-admin-token"
+AIR = "air_passengers"
+SECOND_VERSION = "20261201T000000Z"
+MONTHLY_DAYS = 1096  # the window the page reads a monthly model over (accuracy.js DAYS)
+
+
+def call(base: str, path: str, body: object = None, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    data = None if body is None else json.dumps(body).encode()
+    with urllib.request.urlopen(urllib.request.Request(base + path, data=data, headers=headers), timeout=30) as r:
+        return json.loads(r.read())
+
+
+def add_version(registry: Path, name: str, version: str) -> None:
+    """The served version again under a new version name, made CURRENT: a version change without training."""
+    models = registry / name
+    served = (models / "CURRENT").read_text().strip()
+    shutil.copytree(models / served, models / version)
+    card = json.loads((models / version / "model.json").read_text())
+    (models / version / "model.json").write_text(json.dumps({**card, "version": version}, indent=2) + "\n")
+    (models / "CURRENT").write_text(version + "\n")
+
+
+@pytest.fixture(scope="module")
+def live_base(tmp_path_factory):
+    """A server whose store holds what an operator's loop leaves: AIR's forecasts of S and T (the air passengers
+    history, start 1949-01) from 1958-12 by the committed version and from 1959-06 by a second one, 12 steps each
+    with an 80 % interval, then the actuals: S the air passengers counts, T 1.5 times them (so T is served worst)."""
+    require_browser()
+    tmp = tmp_path_factory.mktemp("live")
+    registry = tmp / "models"
+    shutil.copytree(ROOT / "models" / AIR, registry / AIR)
+    with (ROOT / "data" / "air_passengers.csv").open() as file:
+        air = [float(row["y"]) for row in csv.DictReader(file)]
+    settings = dict(store=f"sqlite:///{tmp / 'store.sqlite'}", ingest_token=INGEST_TOKEN, admin_token=ADMIN_TOKEN)
+    with serve(registry, tmp / "serve.log", cwd=tmp, **settings) as server:
+
+        def forecast(months: int) -> str:
+            series = [{"id": s, "history": air[:months], "start": "1949-01-01"} for s in "ST"]
+            body = {"series": series, "horizon": 12, "level": [80]}
+            return call(server.base, f"/v1/models/{AIR}/forecast", body)["model"]["version"]
+
+        first = forecast(120)
+        add_version(registry, AIR, SECOND_VERSION)
+        assert call(server.base, f"/v1/admin/reload?model={AIR}", {}, ADMIN_TOKEN)["model"]["version"] == SECOND_VERSION
+        assert forecast(126) == SECOND_VERSION
+        rows = [
+            {"unique_id": s, "ds": f"{1949 + k // 12}-{k % 12 + 1:02d}-01", "y": air[k] * (1.5 if s == "T" else 1)}
+            for s in "ST"
+            for k in range(144)
+        ]
+        call(server.base, "/v1/actuals", {"rows": rows}, INGEST_TOKEN)
+        # the forecast log writes in the background: the 2 series x 2 origins x 12 steps are scored once written
+        wait_until(lambda: accuracy(server.base, "version")["overall"]["points"] == 48, 30, "48 logged steps scored")
+        yield server.base, first
+
+
+def accuracy(base: str, by: str, **params) -> dict:
+    query = "&".join(f"{k}={v}" for k, v in {"days": MONTHLY_DAYS, "by": by, **params}.items())
+    return call(base, f"/v1/models/{AIR}/accuracy?{query}")
+
+
+def live_drawn(page, chart: str) -> list[list]:
+    """The data arrays of the accuracy view's chart `chart` (paxcastAccuracyChart or paxcastLiveChart)."""
+    return page.evaluate(f"() => window.{chart}.data.map((column) => Array.from(column))")
+
+
+def non_null(values: list) -> list:
+    return [v for v in values if v is not None]
+
+
+def test_the_accuracy_view_shows_live_wape_by_day_the_worst_series_and_their_served_forecasts(browser, live_base):
+    base, first = live_base
+    by_day, worst = accuracy(base, "day"), accuracy(base, "series", limit=10)
+    with opened(browser, f"{base}/?model={AIR}", base) as page:
+        page.wait_for_selector('#accuracy[data-state="shown"]', state="attached")
+        page.wait_for_selector('#live[data-state="shown"]', state="attached")
+        overall = by_day["overall"]
+        assert page.text_content("#accuracy-note") == (
+            f"Over the {MONTHLY_DAYS} days to 1960-12-01: WAPE {100 * overall['wape']:.1f}%: "
+            f"{'better' if overall['wape'] < overall['naive']['wape'] else 'worse'} than seasonal naive's "
+            f"{100 * overall['naive']['wape']:.1f}% on the same 48 forecast steps of 2 series."
+        )
+        # one point a month from 1959-01 to 1960-06, the route's WAPE and naive WAPE in percent
+        xs, model, naive = live_drawn(page, "paxcastAccuracyChart")
+        days = [g["day"] for g in by_day["groups"]]
+        assert days[0] == "1959-01-01" and days[-1] == "1960-06-01" and len(days) == 18
+        assert page.evaluate("(xs) => xs.map((x) => new Date(x * 1000).toISOString().slice(0, 10))", xs) == days
+        assert model == pytest.approx([100 * g["wape"] for g in by_day["groups"]])
+        assert naive == pytest.approx([100 * g["naive"]["wape"] for g in by_day["groups"]])
+        # the second version's first day is marked, and the caption names both versions
+        assert page.get_attribute("#accuracy-chart", "data-version-changes") == f"1959-07-01:{SECOND_VERSION}"
+        assert f"version {first} serving at first, {SECOND_VERSION} from 1959-07-01" in page.text_content(
+            "#accuracy-caption"
+        )
+        # the worst series first, with the route's MASE and WAPE
+        rows = page.locator("#worst-table tbody tr")
+        assert [g["unique_id"] for g in worst["groups"]] == ["T", "S"] and rows.count() == 2
+        t = worst["groups"][0]
+        cells = [rows.first.locator("th").text_content()] + rows.first.locator("td").all_text_contents()
+        assert cells == [
+            "T",
+            f"{t['mase']:.3f}",
+            f"{t['naive']['mase']:.3f}",
+            f"{100 * t['wape']:.1f}%",
+            f"{100 * t['naive']['wape']:.1f}%",
+            "24",
+        ]
+        # T, the worst, is chosen: its actuals and the forecasts served for it, newest first
+        live = call(base, f"/v1/models/{AIR}/live/T?days={MONTHLY_DAYS}&limit=8")
+        drawn_t = live_drawn(page, "paxcastLiveChart")
+        assert non_null(drawn_t[1]) == pytest.approx(live["actuals"]["y"]) and len(live["actuals"]["y"]) == 36
+        assert [non_null(column) for column in drawn_t[2:]] == [pytest.approx(f["mean"]) for f in live["forecasts"]]
+        assert [f["version"] for f in live["forecasts"]] == [SECOND_VERSION, first]
+        assert page.text_content("#live-title") == "Served forecasts for T"
+        # choosing S draws S's
+        page.click("#worst-table button:text-is('S')")
+        page.wait_for_function("() => document.querySelector('#live-title').textContent === 'Served forecasts for S'")
+        page.wait_for_selector('#live[data-state="shown"]', state="attached")
+        s_actuals = call(base, f"/v1/models/{AIR}/live/S?days={MONTHLY_DAYS}")["actuals"]["y"]
+        page.wait_for_function(
+            "(n) => window.paxcastLiveChart.data[1].filter((v) => v != null)[0] === n", arg=s_actuals[0]
+        )
+        assert non_null(live_drawn(page, "paxcastLiveChart")[1]) == pytest.approx(s_actuals)
+        assert page.get_attribute("#worst-table tbody tr.selected", "data-series") == "S"
+
+
+def test_at_phone_width_the_accuracy_view_does_not_scroll_sideways(browser, live_base):
+    base, _ = live_base
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{base}/?model={AIR}")
+    page.wait_for_selector('#live[data-state="shown"]', state="attached")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    for chart in ("#accuracy-chart", "#live-chart"):
+        assert page.evaluate(f"document.querySelector('{chart} canvas').getBoundingClientRect().right") <= 360
+    context.close()
+
+
+def test_the_accuracy_view_says_in_one_line_why_it_has_nothing_to_show(page):
+    """The module's server has a store but no actuals: nothing scored. A store that is off answers 503 (the
+    route's own detail, tests/service/test_series_live_route.py): one line, no chart, no error."""
+    page.wait_for_selector('#accuracy[data-state="empty"]', state="attached")
+    assert page.text_content("#accuracy-note") == (
+        "No forecast of air_passengers has been scored yet: forecasts of series with an id and a start are logged, "
+        "and scored once their actuals are posted (POST /v1/actuals)."
+    )
+    assert page.is_hidden("#accuracy-body") and page.locator("#accuracy canvas").count() == 0
+    detail = "no store is open: PAXCAST_LOG_FORECASTS is false and PAXCAST_INGEST_TOKEN unset"
+    page.route(
+        lambda url: "/accuracy?" in url,
+        lambda route: route.fulfill(status=503, content_type="application/json", body=json.dumps({"detail": detail})),
+    )
+    choose_model(page, "metro")
+    page.wait_for_selector('#accuracy[data-state="off"]', state="attached")
+    assert page.text_content("#accuracy-note") == f"Live accuracy is not available: {detail}."
+    assert page.is_hidden("#accuracy-body") and page.is_hidden("#error")

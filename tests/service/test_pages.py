@@ -294,6 +294,7 @@ def test_the_page_and_every_asset_it_names_are_served_from_this_origin(client):
     ]  # no favicon fetch; the API docs
     assets = sorted(link for link in links if link.startswith("static/"))
     assert assets == [
+        "static/accuracy.js",
         "static/app.css",
         "static/app.js",
         "static/input.js",

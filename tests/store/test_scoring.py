@@ -118,6 +118,42 @@ def test_scores_by_step_and_by_series(store):
     assert series["B"].wape == pytest.approx(10 / 240) and series["B"].mase == pytest.approx(1.0)
 
 
+def test_scores_by_day_group_the_points_by_the_day_they_forecast_with_the_versions_that_served_it(store):
+    days = score(store, "m", season=7, freq="D", days=7, by="day").groups
+    day = [(BASE + dt.timedelta(days=t)).date() for t in range(28)]
+    assert sorted(days) == [day[21], day[22], day[23], day[24]]
+    # day 21: p1 (A, y 16, |e| 2, naive 2), p4 (A, 16, 0, naive 4), p5 (B, 115, 5, naive 5); p1 and p5 in 80%
+    d21 = days[day[21]]
+    assert (d21.points, d21.series, d21.wape, d21.naive_wape) == (3, 2, pytest.approx(7 / 147), pytest.approx(11 / 147))
+    assert (d21.coverage, d21.versions) == ({80: 1.0}, {"v1": 3})
+    # day 22: p2 (A v1, y 17, |e| 3, naive 2), p3 (A v2, 17, 0, naive 2), p6 (B v1, 125, 5, naive 5); p3 in
+    d22 = days[day[22]]
+    assert (d22.points, d22.wape, d22.naive_wape) == (3, pytest.approx(8 / 159), pytest.approx(9 / 159))
+    assert (d22.coverage, d22.versions) == ({80: pytest.approx(1 / 3)}, {"v1": 2, "v2": 1})
+    # days 23 and 24 served forecasts that score nothing yet: B[23] not posted (p8), B[17] missing for p7's naive
+    d23, d24 = days[day[23]], days[day[24]]
+    assert (d23.points, d23.no_actual, d23.wape, d23.versions) == (0, 1, None, {"v1": 1})
+    assert (d24.points, d24.no_naive, d24.wape, d24.versions) == (0, 1, None, {"v1": 1})
+
+
+def test_an_hourly_models_day_pools_its_hours(store_url):
+    engine = open_store(store_url)
+    try:
+        hour = [dt.datetime(2020, 3, 1) + dt.timedelta(hours=h) for h in range(96)]
+        write_actuals(engine, [Actual("H", t, 10.0 + (i % 24)) for i, t in enumerate(hour)])
+        # day 2 (hours 48..71): two forecasts from origin 47, steps 1 and 24; naive is y 24 hours before: equal
+        log_forecast(engine, "h", "v1", "H", hour[47], hour[48], 1, 12.0)  # y 10, |e| 2, naive 10: |e| 0
+        log_forecast(engine, "h", "v2", "H", hour[47], hour[71], 24, 30.0)  # y 33, |e| 3, naive 33: |e| 0
+        log_forecast(engine, "h", "v2", "H", hour[71], hour[72], 1, 10.0)  # day 3: y 10, |e| 0
+        days = score(engine, "h", season=24, freq="h", days=2, by="day").groups
+    finally:
+        engine.dispose()
+    assert sorted(days) == [dt.date(2020, 3, 3), dt.date(2020, 3, 4)]
+    d3 = days[dt.date(2020, 3, 3)]
+    assert (d3.points, d3.wape, d3.naive_wape, d3.versions) == (2, pytest.approx(5 / 43), 0.0, {"v1": 1, "v2": 1})
+    assert days[dt.date(2020, 3, 4)].versions == {"v2": 1}
+
+
 def test_the_window_counts_from_the_newest_actual_so_a_backfill_scores_as_live_data(store, tmp_path):
     live = open_store(f"sqlite:///{tmp_path / 'live.sqlite'}")
     today = dt.datetime.combine(dt.date.today(), dt.time()) - dt.timedelta(days=27)
@@ -154,7 +190,7 @@ def test_sqlite_and_postgresql_give_identical_numbers(postgres_cluster, tmp_path
         fill(engine)
         found[name] = {
             by: {k: numbers(v) for k, v in score(engine, "m", 7, "D", 7, by=by).groups.items()}
-            for by in ("version", "series", "step")
+            for by in ("version", "series", "step", "day")
         }
         engine.dispose()
     assert found["sqlite"] == found["postgresql"]

@@ -9,7 +9,9 @@
   const SHOW_SEASONS = 3;
 
   // ---------- the API: every 4xx detail becomes a sentence for the person ----------
-  class ApiError extends Error {}
+  class ApiError extends Error {
+    constructor(message, status) { super(message); this.status = status; } // status: null when unreachable
+  }
 
   async function api(path, options) {
     let response;
@@ -23,7 +25,7 @@
     if (!response.ok) {
       const detail = body && typeof body.detail === "string" ? body.detail : null;
       throw new ApiError(detail ? capitalise(detail) + (detail.endsWith(".") ? "" : ".")
-        : `The service answered ${response.status} ${response.statusText || ""}`.trim() + ".");
+        : `The service answered ${response.status} ${response.statusText || ""}`.trim() + ".", response.status);
     }
     return body;
   }
@@ -69,6 +71,7 @@
     $("horizon").value = model.horizon;
     $("levels").disabled = !model.intervals;
     $("levels-hint").textContent = model.intervals ? "" : "This model carries no calibration, so it gives no intervals.";
+    window.paxcastAccuracy.show(model, api); // in its own time: a large store must not hold up forecasting
     try {
       await Promise.all([loadCard(model.name), loadCatalog(model.name, "")]);
     } finally {
@@ -483,6 +486,7 @@
     new ResizeObserver(() => {
       if (state.chart) state.chart.setSize({ width: Math.max($("chart").clientWidth, 280), height: window.innerWidth < 760 ? 260 : 340 });
     }).observe($("chart-figure"));
+    new ResizeObserver(() => window.paxcastAccuracy.resize()).observe($("accuracy"));
     loadModels().catch((exc) => { showError(exc.message); document.body.dataset.ready = "true"; });
   }
 
