@@ -158,3 +158,33 @@ def test_validation_chooses_the_mean_of_weeks_on_noisy_weeks_and_the_window_grow
     picked = choose_base(series, config, Calendar("h"))
     assert (picked.base_seasons, picked.base_statistic, picked.base_lag) == (3, "mean", None)
     assert (picked.window, picked.shortest) == (504, 168)  # a history of one week is still accepted
+
+
+def test_the_backtest_posts_the_window_the_chosen_base_widened_to(tmp_path):
+    """With lr 1e-9 the network stays its untrained self, the mean of the last three weeks' same hour: the
+    service must be posted those three weeks, not the one week of the window the short-history rule gave."""
+    import contextlib
+    import io
+    import json
+
+    from paxcast.service.cli.main import main
+
+    values = {f"s{k}": noisy_weeks(42, seed=k).round(3) for k in range(4)}
+    hours = np.datetime64("2025-08-04T00:00") + np.arange(24 * 42).astype("timedelta64[h]")
+    lines = ["unique_id,ds,y"] + [
+        f"{uid},{t},{v:.3f}" for uid, y in values.items() for t, v in zip(hours, y, strict=True)
+    ]
+    data, report = tmp_path / "hourly.csv", tmp_path / "bt.json"
+    data.write_text("\n".join(lines) + "\n")
+    args = ["backtest", "--data", str(data), "--horizon", "24", "--origins", "last1@23:00", "--steps", "10"]
+    args += ["--hidden", "4", "--lr", "1e-9", "--peers", "SeasonalNaive168", "--json", str(report)]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(args) == 0
+    (origin,) = json.loads(report.read_text())["origins"]
+    assert (origin["training"]["base"], origin["training"]["window"]) == ("mean of the last 3 seasons", 504)
+    end = 24 * 41  # the origin is the 41st day's 23:00: its history is the first 41 days
+    actual = np.stack([y[end : end + 24] for y in values.values()])
+    weeks = np.stack([np.stack([y[end - 168 * k : end - 168 * k + 24] for y in values.values()]) for k in (1, 2, 3)])
+    expected = 100 * np.abs(actual - weeks.mean(axis=0)).sum() / np.abs(actual).sum()
+    assert origin["methods"]["paxcast global LSTM"]["wape"] == pytest.approx(expected, rel=1e-4)
+    assert origin["methods"]["SeasonalNaive168"]["wape"] != pytest.approx(expected, rel=1e-2)
