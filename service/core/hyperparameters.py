@@ -125,6 +125,16 @@ class GlobalTrainConfig(Frozen):
     base_lag: int | None = flag(
         None, "lag of the naive forecast the network corrects (default: chosen by validation, else the season)", ge=1
     )
+    # Or the mean (median) of the same step in the last `base_seasons` seasons, a season the history lacks (padding,
+    # or what came before a gap) skipped: a few weeks of hourly flows are noisy hour by hour, and averaging weeks is
+    # what MSTL gains by (issue 32). None: one season back (or `base_lag`). Chosen by validation like `base_lag`.
+    base_seasons: int | None = flag(
+        None, "average the same step of this many past seasons as the naive (default: chosen by validation)", ge=2, le=3
+    )
+    base_statistic: Literal["mean", "median"] = Field("mean")  # of three seasons only: the graph's min/max form
+    # The calendar column (the holiday flag) a past season's step must share with the horizon step to count in an
+    # averaged base: a holiday is averaged with holidays, a workday with workdays (all of them when none shares it).
+    base_day_type: int | None = Field(None, ge=0)
     # Which validation score picks the checkpoint. Stations: pooled WAPE, the network's total volume, what
     # an operator staffs for. General models: mean MASE, every posted series alike, however small.
     metric: Literal["wape", "mase"] = flag(
@@ -204,6 +214,21 @@ class GlobalTrainConfig(Frozen):
             )
         if self.base_lag is not None and self.base_lag > self.window:
             raise ValueError(f"base_lag ({self.base_lag}) exceeds the window ({self.window})")
+        if self.base_seasons is not None:
+            if self.base_lag is not None:
+                raise ValueError("base_lag and base_seasons are two bases: give one")
+            if self.base_seasons * self.season > self.window:
+                raise ValueError(
+                    f"base_seasons ({self.base_seasons}) x season ({self.season}) exceeds the window ({self.window})"
+                )
+            if self.base_statistic == "median" and self.base_seasons != 3:
+                raise ValueError(f"a median base needs base_seasons 3, not {self.base_seasons}")
+            if self.base_day_type is not None and self.base_day_type >= self.features:
+                raise ValueError(
+                    f"base_day_type ({self.base_day_type}) is not one of the {self.features} calendar columns"
+                )
+        elif self.base_statistic != "mean" or self.base_day_type is not None:
+            raise ValueError("base_statistic and base_day_type apply to base_seasons, not given")
         if self.seasonal_lags * self.season > self.window:
             raise ValueError(
                 f"seasonal_lags ({self.seasonal_lags}) x season ({self.season}) exceeds the window ({self.window})"
@@ -217,20 +242,30 @@ class GlobalTrainConfig(Frozen):
 
     @model_serializer(mode="wrap")
     def without_default_base(self, handler: SerializerFunctionWrapHandler):  # unannotated: see below
-        """A card without a chosen base lag is written as before `base_lag` existed: every model trained with the
-        seasonal base (the shipped ones, any daily or week-ahead one) keeps a card byte for byte as it was.
+        """A card without a chosen base is written as before `base_lag` and `base_seasons` existed: every model trained
+        with the seasonal base (the shipped ones, any daily or week-ahead one) keeps a card byte for byte as it was.
 
         No return annotation on purpose: pydantic would take `dict` as the serialized shape, and the API's
         schema for a card's hyperparameters would become "any object", valid under both configs' `oneOf`."""
         out = handler(self)
-        if out.get("base_lag", 0) is None:
-            del out["base_lag"]
+        defaults = (("base_lag", None), ("base_seasons", None), ("base_statistic", "mean"), ("base_day_type", None))
+        for name, default in defaults:
+            if name in out and out[name] == default:
+                del out[name]
         return out
 
     @property
     def base(self) -> int:
         """The lag of the naive forecast inside the graph."""
         return self.season if self.base_lag is None else self.base_lag
+
+    @property
+    def base_words(self) -> str:
+        """The naive inside the graph, in words: "seasonal naive", "naive at lag 24", "mean of the last 3 seasons"."""
+        if self.base_seasons is not None:
+            same = " of the same day type" if self.base_day_type is not None else ""
+            return f"{self.base_statistic} of the last {self.base_seasons} seasons{same}"
+        return "seasonal naive" if self.base == self.season else f"naive at lag {self.base}"
 
     @property
     def pads(self) -> bool:

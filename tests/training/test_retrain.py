@@ -245,6 +245,7 @@ GLOBAL_ONLY_FLAGS = {
     "patience_steps": "500",
     "weight_decay": "0.01",
     "base_lag": "7",
+    "base_seasons": "2",
 }
 
 

@@ -192,7 +192,7 @@ def serve_ours(
         fit_seconds = time.perf_counter() - started
         data_name = (plan.train_file or plan.data).name
         predictor = served_predictor(fitted, Path(tmp) / "registry", REGISTERED_AS, data_name, data_sha256)
-        posted, imputed = posted_series(c, config.window, config.season)
+        posted, imputed = posted_series(c, fitted.config.window, config.season)  # the base may widen the window
         started = time.perf_counter()
         served = served_forecast(predictor, posted, c.horizon, plan.levels, OURS)
         serve_seconds = time.perf_counter() - started
@@ -202,7 +202,8 @@ def serve_ours(
         "best_step": r.best_step,
         "network": "on" if fitted.network_on else "off",
         "metric": config.metric,  # the validation score that picked the checkpoint
-        "base_lag": fitted.config.base,  # the naive the network corrects, chosen on validation
+        "base": fitted.config.base_words,  # the naive the network corrects, chosen on validation
+        "window": fitted.config.window,
         "val_wape": round(r.val_wape, 4),
         "val_baseline_wape": round(r.baseline_wape, 4),
         "val_mase": round(r.val_mase, 4),
@@ -279,7 +280,8 @@ def log_ours(log, c: Cut, ours: Forecast, training: dict, imputed: int) -> None:
     log(
         f"  {OURS}: trained on {training['series']} series in {training['fit_s']:.1f}s (best step "
         f"{training['best_step']}, validation {metric.upper()} {training[f'val_{metric}']:.{digits}f}{unit} vs "
-        f"naive lag {training['base_lag']} {training[f'val_baseline_{metric}']:.{digits}f}{unit}), served "
+        f"{training['base']} {training[f'val_baseline_{metric}']:.{digits}f}{unit}, window {training['window']}), "
+        "served "
         f"{len(c.ids)} forecasts in {training['serve_s']:.2f}s "
         f"({imputed} posted histories imputed); load {ours.load[0]:.2f} -> {ours.load[1]:.2f}"
     )

@@ -5,7 +5,8 @@ of `paxcast.service.core.covariates` for the history and the horizon) to `foreca
 each window by its mean |value| (zeros allowed; `scaling="level"`, the station models) or centres it
 and divides it by its seasonal-naive MAE (`scaling="mase"`, the general models), encodes the history
 and its covariates with an LSTM, and a per-step MLP head that sees the encoding, the horizon's
-covariates and a naive baseline (lag `base_lag`, by default the season; and, with `trend="drift"`, the window's
+covariates and a naive baseline (lag `base_lag`, by default the season, or the mean or median of the last
+`base_seasons` seasons' same step; and, with `trend="drift"`, the window's
 mean seasonal change times the seasons ahead) adds a correction to that baseline. The head's last layer starts at
 zero, so the untrained network *is* that naive (seasonal naive unless validation chose another lag).
 `WindowSampler` draws training windows uniformly per series (no station dominates) without materialising them all.
@@ -48,6 +49,9 @@ class GlobalForecaster(nn.Module):
         base_reps = -(-c.horizon // c.base)
         base_index = torch.arange(c.window - c.base, c.window).repeat(base_reps)[: c.horizon]
         self.register_buffer("base_index", base_index, persistent=False)
+        # Or the same step in each of the last `base_seasons` seasons, (H, seasons), newest first: averaged.
+        seasons_back = c.season * torch.arange(c.base_seasons or 1)
+        self.register_buffer("base_seasons_index", lag_index[:, None] - seasons_back, persistent=False)
         # How many seasons back each horizon step's copy lies: the drift's multiplier.
         self.register_buffer("seasons_ahead", torch.arange(c.horizon) // c.season + 1.0, persistent=False)
         # And the same position in each of the last `seasonal_lags` seasons: (H, lags). The head weighs
@@ -73,7 +77,7 @@ class GlobalForecaster(nn.Module):
         else:
             centre, scale = torch.zeros_like(level), level
             x = history / level  # (B, W)
-        base = x[:, self.base_index]  # (B, H) the naive (seasonal unless `base_lag` says otherwise), scaled
+        base = self.naive(x, observed, calendar)  # (B, H) the naive the head corrects, scaled
         past, future = calendar[:, : c.window], calendar[:, c.window :]  # (B, W, F), (B, H, F)
         segments = c.window // c.patch
         values = [x.reshape(-1, segments, c.patch)]  # (B, S, patch)
@@ -99,6 +103,30 @@ class GlobalForecaster(nn.Module):
             head_in.append((self.seasonal_drift(x, observed) * self.seasons_ahead).unsqueeze(-1))  # (B, H, 1)
         correction = self.head(torch.cat(head_in, dim=-1)).squeeze(-1)  # (B, H)
         return (base + correction) * scale + centre
+
+    def naive(self, x: torch.Tensor, observed: torch.Tensor | None, calendar: torch.Tensor) -> torch.Tensor:
+        """(B, H): the value `base` steps before each horizon step, or with `base_seasons` the mean (median) of the
+        same step in the last seasons that the window observed (and, with `base_day_type`, whose day type is the
+        horizon step's, unless none is). The newest season is always observed (a history holds at least one
+        season), so a step always has a value."""
+        c = self.config
+        if c.base_seasons is None:
+            return x[:, self.base_index]
+        values = x[:, self.base_seasons_index]  # (B, H, seasons), padding at 0
+        seen = torch.ones_like(values) if observed is None else observed[:, self.base_seasons_index].to(x.dtype)
+        if c.base_day_type is not None:
+            day_type = calendar[:, :, c.base_day_type]  # (B, W+H)
+            same = (day_type[:, self.base_seasons_index] == day_type[:, c.window :].unsqueeze(-1)).to(x.dtype)
+            alike = seen * same  # (B, H, seasons)
+            seen = torch.where(alike.sum(dim=-1, keepdim=True) > 0, alike, seen)
+        mean = (values * seen).sum(dim=-1) / seen.sum(dim=-1).clamp_min(1.0)  # (B, H)
+        if c.base_statistic == "mean":
+            return mean
+        # The median of three as min/max (exportable, unlike torch.median over a masked axis): a missing season
+        # is set to the mean of the observed ones, which leaves the median of the rest (two: their mean; one: it).
+        filled = torch.where(seen > 0, values, mean.unsqueeze(-1))
+        a, b, d = filled.unbind(dim=-1)
+        return torch.maximum(torch.minimum(a, b), torch.minimum(torch.maximum(a, b), d))
 
     def seasonal_drift(self, x: torch.Tensor, observed: torch.Tensor | None) -> torch.Tensor:
         """(B, 1) mean x[t] - x[t - season] over observed pairs of the scaled window: a season's trend."""
@@ -145,7 +173,9 @@ class WindowSampler:
         min_history: below the window, windows may start before a series' first value (NaN-padded),
             and a `truncate` share of the others is cut to a random length of at least `min_history`,
             so the graph learns the short histories the service will pad.
-    Windows whose history has a gap after its padding are redrawn; NaN targets stay NaN (masked in the loss).
+    A window whose history has a gap after its padding is padded up to the gap when at least `min_history` values
+    follow it (what a service user posting the part after a gap sends), else redrawn; NaN targets stay NaN (masked
+    in the loss).
     """
 
     def __init__(
@@ -188,8 +218,13 @@ class WindowSampler:
             if self.truncate and self.rng.random() < self.truncate:
                 padding = max(padding, int(self.rng.integers(1, self.pad + 1)))
                 piece[:padding] = np.nan
-            if np.isnan(piece[padding:W]).any():
-                continue
+            gaps = np.flatnonzero(np.isnan(piece[padding:W]))
+            if len(gaps):
+                # A padded graph takes what follows the gap as a short history; an unpadded one redraws.
+                padding += int(gaps[-1]) + 1
+                if padding > self.pad:
+                    continue
+                piece[:padding] = np.nan
             history[filled], target[filled], calendar[filled] = piece[:W], piece[W:], rows
             filled += 1
         return history, calendar, target

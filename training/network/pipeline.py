@@ -91,8 +91,15 @@ class FittedGlobal:
     @property
     def naive(self) -> str:
         """What the untrained network forecasts, in words: seasonal naive, or the naive validation chose."""
+        return self.config.base_words
+
+    @property
+    def baseline_words(self) -> str:
+        """The card's `validation.baseline`: as it was for a lag ("seasonal naive, lag 168 (the untrained network)")."""
         c = self.config
-        return "seasonal naive" if c.base == c.season else f"naive at lag {c.base}"
+        if c.base_seasons is not None:
+            return f"{c.base_words}' same step (the untrained network)"
+        return f"{'seasonal ' if c.base == c.season else ''}naive, lag {c.base} (the untrained network)"
 
     @property
     def covariates(self) -> CalendarSpec:
@@ -126,8 +133,7 @@ class FittedGlobal:
             baseline_wape=round(r.baseline_wape, 4),
             mase=round(r.val_mase, 4),
             baseline_mase=round(r.baseline_mase, 4),
-            baseline=f"{'seasonal ' if self.config.base == self.config.season else ''}naive, lag {self.config.base} "
-            "(the untrained network)",
+            baseline=self.baseline_words,
         )
 
     @property
@@ -208,6 +214,9 @@ def resolve_global_config(series: list[Series], features: int, **overrides) -> G
         window = fitting_window(series, max(window, values["season"]), values["horizon"], values["season"])
         if window < GLOBAL_DEFAULTS[freq][0]:  # a short history: stop once validation stops improving
             values.setdefault("patience_steps", SHORT_HISTORY_PATIENCE_STEPS)
+            # and say that this window is the shortest history: an averaged base may widen the window to hold
+            # more seasons (`network.base`), padding what a history lacks, while the same histories are accepted
+            values.setdefault("min_history", window)
     values.setdefault("window", max(window, values["season"]))
     values.setdefault("patch", 24 if freq == "h" and values["window"] % 24 == 0 else 1)
     # Weekly too: its default window is one season, which holds no seasonal pair for MASE; scored by WAPE,

@@ -2,7 +2,8 @@
 horizons of each series cut into (history, calendar, target) windows the training never sees.
 
 The last `origins x horizon` values of each series are validation (`validation_origins`); a validation window
-with a gap in its history is skipped and counted, a missing target stays NaN (masked when scored).
+with a gap in its history is skipped and counted (a padded graph keeps what follows the gap when that is at least
+its shortest history), a missing target stays NaN (masked when scored).
 """
 
 from __future__ import annotations
@@ -92,10 +93,14 @@ def validation_windows(series: list[Series], line: Timeline, config: GlobalTrain
             end = len(s.y) - back  # the validation horizon is y[end : end + H]
             if end < config.shortest:
                 continue
-            if np.isnan(s.y[max(0, end - W) : end]).any():
+            seen = s.y[max(0, end - W) : end]
+            gaps = np.flatnonzero(np.isnan(seen))
+            if len(gaps) and (not config.pads or len(seen) - gaps[-1] - 1 < config.shortest):
                 skipped += 1
                 continue
-            padded = np.concatenate([np.full(max(0, W - end), np.nan), s.y[max(0, end - W) : end]])
+            if len(gaps):  # a padded graph reads what follows the gap as a short history
+                seen = seen[gaps[-1] + 1 :]
+            padded = np.concatenate([np.full(W - len(seen), np.nan), seen])
             history.append(padded)
             target.append(s.y[end : end + H])
             calendar.append(line.covariates[offset + end - W : offset + end + H])
