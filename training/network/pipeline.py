@@ -164,7 +164,12 @@ class FittedGlobal:
             relative_errors=self.result.relative_errors,
             network_on=self.network_on,
             scale=interval_kind(self.config),
-            monotone=False,
+            # Hourly: each step's own quantile, so night hours stay narrower than the peak before them. A daily
+            # (or longer) station model calibrates on one validation horizon: each step's scores are one calendar
+            # day shared by every series, so the running maximum keeps a calm day from narrowing the steps after
+            # a rough one (Seoul at 2019-11-30: 80 % coverage 67.8 % without it, 84.2 % with it). General
+            # models (padded histories) were measured without it and keep their per-step quantiles.
+            monotone=self.freq != "h" and not self.config.pads,
             # Counts have no band below zero; a general model forecasts series it never saw, of any sign.
             floor=0.0 if not self.config.pads and all(np.nanmin(s.y) >= 0 for s in self.series) else None,
         )
