@@ -1,6 +1,7 @@
 """What onnxruntime's graph variants do to the shipped graphs' speed (issue 34, "a cheaper graph").
 
     python -m bench.perf.graph_variants [--seconds 2] [--rows 10000] [--json FILE]
+    python -m bench.perf.graph_variants --registry DIR --models seoul_subway_daily --variants ALL  # other graphs
     python -m bench.perf.variant_accuracy          # the same variants' accuracy on the station backtests
 
 Variants of each shipped `model.onnx` (air_passengers, seoul_subway_daily, melbourne_pedestrian_hourly),
@@ -12,10 +13,12 @@ spinning) except what the variant changes:
 - int8 dynamic: `onnxruntime.quantization.quantize_dynamic` (int8 weights, activations quantised per run;
   LSTM -> DynamicQuantizeLSTM, MatMul -> MatMulInteger; Gemm is not in its integer-ops registry), run at ALL.
 
-For each: session load time; µs of one thread's CPU per airline request through the service's `Predictor`
-(`forecast`, one series, horizon 12) and per graph run alone; the time of a 10,000-series batch of Seoul- and
-Melbourne-shaped rows through `Predictor.run_rows` (the service's slices of 64); and GFLOP/s: the project's
-FLOP count (`flops_per_series`) over those times.
+For each: session load time; µs of one thread's CPU per single-series request through the service's `Predictor`
+(`forecast`: the airline series, horizon 12; a station model: its data file's first complete station, its whole
+horizon) and per graph run alone; for the station models the time of a 10,000-series batch of their rows through
+`Predictor.run_rows` (the service's slices of 64); and GFLOP/s: the project's FLOP count (`flops_per_series`)
+over those times. `--registry` measures the graphs of another registry (e.g. one trained with a smaller
+`--hidden`, issue 34) the same way.
 """
 
 from __future__ import annotations
@@ -127,47 +130,53 @@ def cpu_times(call, seconds: float, min_reps: int = 5) -> list[float]:
     return times
 
 
-def loaded(name: str) -> Predictor:
-    models = ROOT / "models"
-    return Predictor.load(models / name / current_version(models, name), threads=1)
+def loaded(name: str, registry: Path = ROOT / "models") -> Predictor:
+    return Predictor.load(registry / name / current_version(registry, name), threads=1)
 
 
-def batch_rows(predictor: Predictor, rows: int):
-    """`rows` checked rows of real series of the model's data file (cycled), as the service prepares them."""
+def station_requests(predictor: Predictor, registry: Path, rows: int) -> tuple[ForecastRequest, ForecastRequest]:
+    """A single-series request (the data file's first complete station) and one of `rows` series (its stations,
+    cycled), each with `start` and the model's whole horizon, as a client would post them."""
     from bench.perf.station_batch import request_body
 
-    body = json.loads(request_body(ROOT / "models", predictor.name, predictor.window)[0])
+    body = json.loads(request_body(registry, predictor.name, predictor.window)[0])
     real = body["series"]
-    body["series"] = [real[k % len(real)] | {"id": f"s{k}"} for k in range(rows)]
-    return predictor.prepare(ForecastRequest.model_validate(body))
+    batch = body | {"series": [real[k % len(real)] | {"id": f"s{k}"} for k in range(rows)]}
+    return ForecastRequest.model_validate(body | {"series": real[:1]}), ForecastRequest.model_validate(batch)
 
 
-def timed(predictor: Predictor, prepared, air_request: ForecastRequest | None, args) -> dict:
-    """CPU per airline request and per graph run (`air_request` given), or per batch of the prepared rows."""
-    if air_request is not None:
-        request = cpu_times(lambda: predictor.forecast(air_request), args.seconds)
-        graph_only = cpu_times(lambda: predictor.run_rows(prepared.x), args.seconds)
-        run_us = 1e6 * statistics.median(graph_only)
-        return {"request_us": 1e6 * statistics.median(request), "run_us": run_us}
-    batch = cpu_times(lambda: predictor.run_rows(prepared.x, prepared.calendar), args.seconds, min_reps=3)
-    return {"rows": len(prepared.x), "batch_s": statistics.median(batch)}
+def timed(predictor: Predictor, request: ForecastRequest, batch, args) -> dict:
+    """CPU per single-series request and per graph run of its row; and, given the prepared rows of a `batch`,
+    per batch."""
+    one = predictor.prepare(request)
+    single = cpu_times(lambda: predictor.forecast(request), args.seconds)
+    graph_only = cpu_times(lambda: predictor.run_rows(one.x, one.calendar), args.seconds)
+    out = {"request_us": 1e6 * statistics.median(single), "run_us": 1e6 * statistics.median(graph_only)}
+    if batch is not None:
+        times = cpu_times(lambda: predictor.run_rows(batch.x, batch.calendar), args.seconds, min_reps=3)
+        out |= {"rows": len(batch.x), "batch_s": statistics.median(times)}
+    return out
 
 
 def measure(args) -> list[dict]:
-    """Every variant of every model: load, single airline request, batch; one row each."""
-    air_card = served_card(ROOT / "models", "air_passengers")
-    air_body = {"series": [{"id": "air", "history": histories(air_card, 1, seed=1)[0].tolist()}], "horizon": 12}
-    air_request = ForecastRequest.model_validate(air_body)
+    """Every variant of every model: load, single-series request, batch; one row each."""
     out = []
-    for name in MODELS:
-        predictor = loaded(name)
+    for name in args.models.split(","):
+        predictor = loaded(name, args.registry)
         graph = predictor.path / "model.onnx"
-        prepared = predictor.prepare(air_request) if name == "air_passengers" else batch_rows(predictor, args.rows)
+        if name == "air_passengers":
+            air_card = served_card(args.registry, name)
+            air = {"series": [{"id": "air", "history": histories(air_card, 1, seed=1)[0].tolist()}], "horizon": 12}
+            request, batch = ForecastRequest.model_validate(air), None
+            prepared = predictor.prepare(request)
+        else:
+            request, many = station_requests(predictor, args.registry, args.rows)
+            prepared = batch = predictor.prepare(many)
         one = {HISTORY: prepared.x[:1]} | ({CALENDAR: prepared.calendar[:1]} if prepared.calendar is not None else {})
         flops = flops_per_series(graph, one)
         reference = None
         with tempfile.TemporaryDirectory(prefix="paxcast-variants-") as scratch:
-            for variant in VARIANTS:
+            for variant in args.variants.split(","):
                 path, level, made = prepare(variant, graph, Path(scratch))
                 loads = []
                 for _ in range(5):
@@ -177,14 +186,15 @@ def measure(args) -> list[dict]:
                 variant_predictor = dataclasses.replace(predictor, session=s)
                 variant_predictor.probe()  # the service's load check holds for the variant too
                 row = {"model": name, "variant": variant, "load_ms": 1e3 * statistics.median(loads), **made}
-                row["flops_per_series"] = flops
+                row |= {"registry": str(args.registry), "version": predictor.version, "flops_per_series": flops}
+                row["hidden"] = served_card(args.registry, name).hyperparameters.hidden
                 load = os.getloadavg()[0]
-                row |= timed(variant_predictor, prepared, air_request if name == "air_passengers" else None, args)
+                row |= timed(variant_predictor, request, batch, args)
                 answer = variant_predictor.run_rows(
                     prepared.x[:256], prepared.calendar[:256] if prepared.calendar is not None else None
                 )
-                seconds, rows = (row["run_us"] / 1e6, 1) if "run_us" in row else (row["batch_s"], row["rows"])
-                row["gflops"] = flops * rows / (1e9 * seconds)
+                row["gflops_one"] = flops / (1e3 * row["run_us"])
+                row["gflops"] = flops * row["rows"] / (1e9 * row["batch_s"]) if batch is not None else row["gflops_one"]
                 reference = answer if reference is None else reference
                 # the export's parity measure (training/export.py): |difference| over each row's largest |output|
                 scale = np.abs(reference).max(axis=1, keepdims=True).clip(min=1e-6)
@@ -196,19 +206,23 @@ def measure(args) -> list[dict]:
 
 
 def report(rows: list[dict]) -> str:
-    """One table: per model and variant, load, the airline request or the batch, GFLOP/s, difference to DISABLE."""
+    """One table: per model and variant, load, the single-series request and the batch, GFLOP/s, difference to
+    the first variant measured (DISABLE unless --variants says otherwise)."""
     cells = []
     for r in rows:
-        speed = f"{r['request_us']:.0f} / {r['run_us']:.0f} µs" if "request_us" in r else f"{r['batch_s']:.3f} s"
+        speed = f"{r['request_us']:.0f} / {r['run_us']:.0f} µs"
+        speed += f"; {r['batch_s']:.3f} s" if "batch_s" in r else ""
+        gflops = f"{r['gflops_one']:.1f}" + (f"; {r['gflops']:.1f}" if "batch_s" in r else "")
         made = f"save {1e3 * r['save_s']:.0f} ms" if "save_s" in r else ""
         made = f"quantise {r['quantize_s']:.2f} s; {r['ops_changed']}" if "quantize_s" in r else made
         cells.append(
-            [r["model"], r["variant"], f"{r['load_ms']:.1f}", speed, f"{r['flops_per_series']:,}"]
-            + [f"{r['gflops']:.1f}", f"{r['parity']:.1e}", "-".join(f"{x:.1f}" for x in r["load_avg"]), made]
+            [r["model"], r["hidden"], r["variant"], f"{r['load_ms']:.1f}", speed, f"{r['flops_per_series']:,}"]
+            + [gflops, f"{r['parity']:.1e}", "-".join(f"{x:.1f}" for x in r["load_avg"]), made]
         )
     return table(
-        ["model", "variant", "load ms", "air request / graph CPU, or 10,000-row batch CPU", "FLOPs/series"]
-        + ["GFLOP/s", "parity vs DISABLE (the export check's measure)", "load avg", "making it"],
+        ["model", "hidden", "variant", "load ms", "one-series request / graph CPU; 10,000-row batch CPU"]
+        + ["FLOPs/series", "GFLOP/s one; batch", "parity vs the first variant (the export check's measure)"]
+        + ["load avg", "making it"],
         cells,
     )
 
@@ -218,7 +232,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="timed seconds per variant and measurement")
     parser.add_argument("--rows", type=int, default=10_000, help="rows of the Seoul- and Melbourne-shaped batches")
     parser.add_argument("--json", type=Path, help="also write every row here")
+    parser.add_argument("--registry", type=Path, default=ROOT / "models", help="the registry whose graphs to measure")
+    parser.add_argument("--models", default=",".join(MODELS), help="model names in --registry (default: %(default)s)")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="some of %(default)s")
     args = parser.parse_args(argv)
+    for variant in args.variants.split(","):
+        if variant not in VARIANTS:
+            parser.error(f"--variants: unknown variant {variant!r}; expected some of {', '.join(VARIANTS)}")
+    for name in args.models.split(","):
+        if not (args.registry / name / "CURRENT").is_file():
+            parser.error(f"--models: {args.registry / name} holds no CURRENT version")
     print(f"machine: {machine()}; {package_versions('onnxruntime', 'numpy')}", flush=True)
     rows = measure(args)
     print(f"\nmachine at the end: {machine()}\n")

@@ -144,7 +144,16 @@ async def run(args) -> list[float]:
     app = create_app(Settings(model_dir=args.model_dir, model_name=args.name, reload_interval=0))
     async with app.router.lifespan_context(app):
         await measure(app, body, 200, args.concurrency)  # warm-up
-        return [await measure(app, body, args.requests, args.concurrency) for _ in range(args.rounds)]
+        if getattr(args, "cprofile", None) is None:
+            return [await measure(app, body, args.requests, args.concurrency) for _ in range(args.rounds)]
+        import cProfile
+
+        profile = cProfile.Profile()  # the rounds run profiled: their µs include cProfile's overhead
+        profile.enable()
+        rounds = [await measure(app, body, args.requests, args.concurrency) for _ in range(args.rounds)]
+        profile.disable()
+        profile.dump_stats(args.cprofile)
+        return rounds
 
 
 def big_batch(model_dir: Path, name: str, rows: int, rounds: int = 3) -> list[list[object]]:
@@ -196,6 +205,9 @@ def main(argv: list[str] | None = None) -> None:
         "--big", type=int, help="instead: one batch of this many series through the batcher, per thread setup"
     )
     parser.add_argument("--goal", action="store_true", help="also the parse-only floor and the model alone")
+    parser.add_argument(
+        "--cprofile", type=Path, help="run the service's rounds under cProfile and write its stats here (pstats)"
+    )
     args = parser.parse_args(argv)
     if args.goal:
         measured = asyncio.run(goal(args))

@@ -99,21 +99,26 @@ def backtest(key: str, graphs: Path, steps: int | None = None) -> dict:
     }
 
 
+def rule_breaks(m: dict, base: dict, where: str) -> list[str]:
+    """Where scores `m` break the ship rule against the shipped design's `base` (empty: they keep it)."""
+    out = []
+    if abs(m["wape"] - base["wape"]) > WAPE_RELATIVE * base["wape"]:
+        out.append(f"{where}: WAPE {m['wape']:.3f} vs {base['wape']:.3f}")
+    for level in LEVELS:
+        name = f"coverage{level}"
+        if abs(m[name] - base[name]) > COVERAGE_POINTS:
+            out.append(f"{where}: cov{level} {m[name]:.1f} vs {base[name]:.1f}")
+    return out
+
+
 def verdicts(results: dict[str, dict]) -> dict[str, list[str]]:
     """Per variant, every place it breaks the ship rule against the shipped graph (empty: it may ship)."""
     out: dict[str, list[str]] = {v: [] for v in VARIANTS}
     for key, result in results.items():
         scopes = list(zip(result["origins"], result["per_origin"], strict=True)) + [("pooled", result["pooled"])]
         for where, metrics in scopes:
-            base = metrics[SHIPPED]
             for v in VARIANTS:
-                m = metrics[v]
-                if abs(m["wape"] - base["wape"]) > WAPE_RELATIVE * base["wape"]:
-                    out[v].append(f"{key} {where}: WAPE {m['wape']:.3f} vs {base['wape']:.3f}")
-                for level in LEVELS:
-                    name = f"coverage{level}"
-                    if abs(m[name] - base[name]) > COVERAGE_POINTS:
-                        out[v].append(f"{key} {where}: cov{level} {m[name]:.1f} vs {base[name]:.1f}")
+                out[v] += rule_breaks(metrics[v], metrics[SHIPPED], f"{key} {where}")
     return out
 
 

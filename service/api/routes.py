@@ -103,9 +103,12 @@ async def answer(request: Request, model: Serving | None) -> Response:
 
 
 def log_forecast(request: Request, result: ForecastResult) -> None:
-    """Hand the answer to the forecast log (a reference and a row count: the writer thread does the rest)."""
+    """Hand the answer to the forecast log (a reference and a row count: the writer thread does the rest).
+
+    An answer without any `start` has no row to log: it is not even handed over (its entry and the clock
+    read cost every such request a few µs for nothing)."""
     forecast_log = request.app.state.forecast_log
-    if forecast_log is not None:
+    if forecast_log is not None and result.timestamps.count(None) < len(result.timestamps):
         request_id = request.scope.get("state", {}).get("request_id")
         forecast_log.submit(served(result, request_id and request_id.decode(), utc_now()))
 
@@ -147,9 +150,14 @@ class DirectRoute(APIRoute):
 def install_forecast_routes(app: FastAPI) -> None:
     """The forecast routes, on the app's own router ahead of every included one: FastAPI resolves an included
     router's routes per request (~17 us of a ~250 us request in an ad-hoc run of `bench.perf.path`'s loop); its own
-    are a list."""
+    are a list. And first in that list: Starlette tries routes in order, and the docs routes FastAPI adds when the
+    app is made (/openapi.json, /docs, ...) would cost every forecast a failed match each. No path of theirs can
+    match a forecast's, so the order changes no answer."""
+    routes = app.router.routes  # the list Starlette walks on every request
+    before = len(routes)
     for path, endpoint in (("/v1/models/{name}/forecast", forecast_with), ("/v1/forecast", forecast)):
         app.router.add_api_route(path, endpoint, methods=["POST"], route_class_override=DirectRoute, **FORECAST)
+    routes[:] = routes[before:] + routes[:before]
 
 
 @router.get("/v1/models", response_model=list[ModelSummary])

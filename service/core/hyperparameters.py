@@ -153,7 +153,7 @@ class GlobalTrainConfig(Frozen):
     trend: Literal["none", "drift"] = flag(
         "none", "'drift': the head also reads the window's mean seasonal change (default: drift quarterly, else none)"
     )
-    hidden: int = flag(64, "hidden units of the LSTM encoder and the head", ge=1, le=4096)
+    hidden: int = flag(64, "hidden units of the LSTM encoder and the head (default: 32 daily, else 64)", ge=1, le=4096)
     layers: int = flag(1, "stacked LSTM layers", ge=1, le=8)
     patch: int = flag(
         1, "history values per recurrent step; the window must be a multiple (default: 24 hourly, else 1)", ge=1

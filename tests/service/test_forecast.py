@@ -181,3 +181,11 @@ def test_docs_page_needs_no_internet(client):
     body = schema["paths"]["/v1/forecast"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/ForecastRequest"}
     assert "ForecastRequest" in schema["components"]["schemas"]
+
+
+def test_the_forecast_routes_are_the_first_the_router_tries(client):
+    # Starlette tries routes in order; the docs routes FastAPI adds when the app is made (/openapi.json, /docs, ...)
+    # cost every forecast a failed match each before it reached its own (issue 34, the path outside the model).
+    paths = [getattr(route, "path", None) for route in client.app.router.routes]
+    assert paths[:2] == ["/v1/models/{name}/forecast", "/v1/forecast"]
+    assert {"/openapi.json", "/docs", "/redoc"} <= set(paths[2:])  # still served, after them

@@ -104,6 +104,20 @@ def test_a_request_without_any_start_logs_nothing(make_client, store_url, air_hi
     assert [(r.unique_id, r.step) for r in rows] == [("air", 1), ("air", 2)]  # the first request left none
 
 
+def test_an_answer_without_any_start_is_not_handed_to_the_log(make_client, store_url, air_history, monkeypatch):
+    # It would log no row; building its entry (and reading the clock) on every such request cost the path outside
+    # the model for nothing (issue 34).
+    from paxcast.service.api import routes
+
+    def handed(*args, **kwargs):
+        raise AssertionError("an answer without any start was handed to the forecast log")
+
+    client = make_client(store=store_url)
+    monkeypatch.setattr(routes, "served", handed)
+    plain = {"series": [{"id": "air", "history": air_history}], "horizon": 3}
+    assert client.post("/v1/forecast", json=plain).status_code == 200
+
+
 def test_logging_off_writes_nothing(make_client, store_url, air_history):
     client = make_client(store=store_url, log_forecasts=False, ingest_token="t")  # the store is open for actuals
     assert client.post("/v1/forecast", json=body(air_history)).status_code == 200

@@ -68,6 +68,18 @@ def test_a_given_window_is_kept_and_the_rule_leaves_other_frequencies_alone():
     assert resolve_global_config(monthly, 2, horizon=24).window == 72
 
 
+@pytest.mark.parametrize(
+    "freq, start, hidden",
+    [("D", "2016-01-01", 32), ("h", "2012-01-01T00:00", 64), ("W", "2016-01-04", 64), ("MS", "2010-01-01", 64)],
+    ids=["daily-32", "hourly-64", "weekly-64", "monthly-64"],
+)
+def test_the_hidden_size_defaults_to_the_one_validation_chose_for_the_frequency(freq, start, hidden):
+    # Issue 34: Seoul's validation preferred 32 units (Melbourne's kept 64); a size given is kept.
+    series = with_lengths(freq, start, [2000] * 3)
+    assert resolve_global_config(series, 0).hidden == hidden
+    assert resolve_global_config(series, 0, hidden=48).hidden == 48
+
+
 def day_and_week(hours: int, shift_at: int) -> np.ndarray:
     """A daily profile with a weekend dip; every value doubles `shift_at` hours before the end."""
     t = np.arange(hours)
