@@ -19,7 +19,7 @@ from paxcast.service.api.routes import serving
 from paxcast.service.api.schemas import Problem
 from paxcast.service.core.calendar import iso
 from paxcast.service.store.engine import reason
-from paxcast.service.store.scoring import Accuracy, Scores, score, worst_first
+from paxcast.service.store.scoring import Accuracy, Scores, Window, score, worst_first
 
 router = APIRouter(prefix="/v1", tags=["accuracy"])
 MAX_DAYS = 3660
@@ -101,17 +101,30 @@ def group_out(by: str, key, scores: Scores) -> dict:
     return {"day": key.isoformat(), "versions": scores.versions, **scores_out(scores)}
 
 
+def window_out(window: Window | None, freq: str) -> dict | None:
+    return {"from": iso(window.start, freq), "to": iso(window.end, freq)} if window else None
+
+
+async def read_store(request: Request, read, *args):
+    """`read(store, *args)` off the event loop; a 503 naming why when no store is open or it cannot be read."""
+    if request.app.state.store is None:
+        raise HTTPException(503, "no store is open: PAXCAST_LOG_FORECASTS is false and PAXCAST_INGEST_TOKEN unset")
+    try:
+        return await asyncio.to_thread(read, request.app.state.store, *args)
+    except DBAPIError as exc:
+        raise HTTPException(503, f"the store cannot be read ({reason(exc)})") from None
+
+
 def accuracy_out(found: Accuracy, freq: str, season: int, days: int, limit: int) -> dict:
     groups = list(found.groups.items())
     groups = worst_first(groups)[:limit] if found.by == "series" else sorted(groups, key=lambda g: g[0])
-    window = found.window
     return {
         "model": found.model,
         "freq": freq,
         "season": season,
         "days": days,
         "by": found.by,
-        "window": {"from": iso(window.start, freq), "to": iso(window.end, freq)} if window else None,
+        "window": window_out(found.window, freq),
         "overall": scores_out(found.overall),
         "groups": [group_out(found.by, key, scores) for key, scores in groups],
         "groups_total": len(found.groups),
@@ -141,10 +154,5 @@ async def model_accuracy(
     card = serving(name, request).predictor.card
     if limit is not None and by != "series":
         raise HTTPException(422, f"limit: applies only to by=series (by is {by})")
-    if request.app.state.store is None:
-        raise HTTPException(503, "no store is open: PAXCAST_LOG_FORECASTS is false and PAXCAST_INGEST_TOKEN unset")
-    try:
-        found = await asyncio.to_thread(score, request.app.state.store, name, card.season, card.freq, days, by)
-    except DBAPIError as exc:
-        raise HTTPException(503, f"the store cannot be read ({reason(exc)})") from None
+    found = await read_store(request, score, name, card.season, card.freq, days, by)
     return JSONBytes(accuracy_out(found, card.freq, card.season, days, limit or DEFAULT_SERIES_LIMIT))

@@ -10,19 +10,16 @@ an id, so `.../series/a/live` would be series 'a/live'.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError
 
-from paxcast.service.api.accuracy import MAX_DAYS, WindowOut
+from paxcast.service.api.accuracy import MAX_DAYS, WindowOut, read_store, window_out
 from paxcast.service.api.responses import JSONBytes
 from paxcast.service.api.routes import serving
 from paxcast.service.api.schemas import Problem
 from paxcast.service.core.calendar import iso
-from paxcast.service.store.engine import reason
 from paxcast.service.store.served import SeriesLive, ServedForecast, served_series
 
 router = APIRouter(prefix="/v1", tags=["accuracy"])
@@ -76,13 +73,12 @@ def forecast_out(forecast: ServedForecast, freq: str) -> dict:
 
 
 def series_live_out(found: SeriesLive, name: str, unique_id: str, freq: str, days: int) -> dict:
-    window = found.window
     return {
         "model": name,
         "unique_id": unique_id,
         "freq": freq,
         "days": days,
-        "window": {"from": iso(window.start, freq), "to": iso(window.end, freq)} if window else None,
+        "window": window_out(found.window, freq),
         "actuals": {"ds": [iso(ds, freq) for ds, _ in found.actuals], "y": [y for _, y in found.actuals]},
         "forecasts": [forecast_out(forecast, freq) for forecast in found.forecasts],
         "forecasts_total": found.forecasts_total,
@@ -107,10 +103,5 @@ async def series_live(
 ) -> JSONBytes:
     """Series `series_id`'s actuals over the last `days` days and the newest forecasts model `name` served it."""
     card = serving(name, request).predictor.card
-    if request.app.state.store is None:
-        raise HTTPException(503, "no store is open: PAXCAST_LOG_FORECASTS is false and PAXCAST_INGEST_TOKEN unset")
-    try:
-        found = await asyncio.to_thread(served_series, request.app.state.store, name, series_id, days, limit)
-    except DBAPIError as exc:
-        raise HTTPException(503, f"the store cannot be read ({reason(exc)})") from None
+    found = await read_store(request, served_series, name, series_id, days, limit)
     return JSONBytes(series_live_out(found, name, series_id, card.freq, days))

@@ -194,9 +194,9 @@ def stored_actuals(conn, chunk, low: dt.datetime, high: dt.datetime) -> dict[tup
     return {(u, ds): y for u, ds, y in conn.execute(query, {"chunk": chunk})}
 
 
-def interval_rows(conn, chunk, in_window) -> np.ndarray:
-    """(forecast_id, level, lower, upper) rows of the chunk's forecasts in the window, ordered by forecast id."""
-    query = (
+def bounds_of(*where):
+    """SELECT (forecast_id, level, lower, upper) of the interval bounds of the forecast rows `where` selects."""
+    return (
         select(
             forecast_intervals.c.forecast_id,
             forecast_intervals.c.level,
@@ -204,8 +204,14 @@ def interval_rows(conn, chunk, in_window) -> np.ndarray:
             forecast_intervals.c.upper,
         )
         .join(forecasts, forecasts.c.id == forecast_intervals.c.forecast_id)
-        .where(in_window, forecasts.c.unique_id.in_(bindparam("chunk", expanding=True)))
-        .order_by(forecast_intervals.c.forecast_id)
+        .where(*where)
+    )
+
+
+def interval_rows(conn, chunk, in_window) -> np.ndarray:
+    """(forecast_id, level, lower, upper) rows of the chunk's forecasts in the window, ordered by forecast id."""
+    query = bounds_of(in_window, forecasts.c.unique_id.in_(bindparam("chunk", expanding=True))).order_by(
+        forecast_intervals.c.forecast_id
     )
     rows = list(map(tuple, conn.execute(query, {"chunk": chunk}).all()))  # NumPy probes a Row field by field
     return np.array(rows, dtype=np.float64).reshape(-1, 4)

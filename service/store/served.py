@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, and_, func, select
 
 from paxcast.service.store.engine import reading
-from paxcast.service.store.schema import actuals, forecast_intervals, forecasts
-from paxcast.service.store.scoring import Window, window_of
+from paxcast.service.store.schema import actuals, forecasts
+from paxcast.service.store.scoring import Window, bounds_of, window_of
 
 
 @dataclass
@@ -92,17 +92,7 @@ def fill_steps(conn, found: dict[tuple, ServedForecast], rows_of) -> None:
         forecast.ds.append(ds)
         forecast.steps.append(step)
         forecast.mean.append(mean)
-    bounds = (
-        select(
-            forecast_intervals.c.forecast_id,
-            forecast_intervals.c.level,
-            forecast_intervals.c.lower,
-            forecast_intervals.c.upper,
-        )
-        .join(forecasts, forecasts.c.id == forecast_intervals.c.forecast_id)
-        .where(rows_of)
-    )
-    for forecast_id, level, lower, upper in conn.execute(bounds):
+    for forecast_id, level, lower, upper in conn.execute(bounds_of(rows_of)):
         if forecast_id not in by_id:
             continue
         forecast, position = by_id[forecast_id]
