@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import gzip
 import importlib.util
 import json
@@ -58,8 +59,9 @@ SPLITS = {
 OUT = ROOT / "bench" / "results" / "general_sources"
 
 
+@functools.cache
 def pool_module():
-    """data/general_corpus/pool.py, which `make train` runs as a script."""
+    """data/general_corpus/pool.py, a script (`make train` will run it), loaded once."""
     spec = importlib.util.spec_from_file_location("general_pool", CORPUS / "pool.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
