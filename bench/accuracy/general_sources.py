@@ -2,6 +2,7 @@
 
     python -m bench.accuracy.general_sources --freq monthly --fold A [--peers SeasonalNaive,AutoETS,...]
     python -m bench.accuracy.general_sources --freq monthly --fold A --design drift --peers ""   # another design
+    python -m bench.accuracy.general_sources --freq monthly --fold A --peers AutoARIMA,NHITS --peers-only
     python -m bench.accuracy.general_sources --freq monthly --score DIR --split tourism|m4_other   # no training
     python -m bench.accuracy.general_sources --report            # the tables, from the folds' JSON files
 
@@ -14,7 +15,9 @@ The protocol (written before the first run) is docs/accuracy.md, "Sources they n
    forecasting the fold's series zero-shot through the service's `Predictor`;
 4. keeps the backtest's JSON as `<out>/<freq>_<fold>.json`.
 `--design NAME` trains the network with DESIGNS[NAME]'s flags on top of the shipped defaults, into
-`<freq>_<fold>_<name>.json`. `--score DIR` scores a registered general model (e.g. one `make train` made) on an
+`<freq>_<fold>_<name>.json`. `--peers-only` runs the fold's peers alone (the network for one step, not reported)
+into `<freq>_<fold>_peers.json`, whose peer rows the report adds to the fold's: a slow peer in its own run.
+`--score DIR` scores a registered general model (e.g. one `make train` made) on an
 official split, tourism's or M4 Other's, through the service's `Predictor`, into `<freq>_<split>_score.json`.
 `--report` reads every fold's JSON and prints mean MASE per source and method, the mean over sources,
 and the pooled sMAPE and coverage.
@@ -48,7 +51,8 @@ FOLDS = {
 HORIZON = {"monthly": 18, "quarterly": 8}  # M4's
 PEERS = "SeasonalNaive,AutoETS,AutoTheta,AutoARIMA,NHITS"
 # Candidate designs beyond the shipped defaults (docs/accuracy.md, "Sources they never saw": the choice rule).
-DESIGNS = {"drift": ["--trend", "drift"]}
+DESIGNS = {"drift": ["--trend", "drift"], "peers": ["--steps", "1"]}  # "peers": --peers-only's run
+PAXCAST_ROWS = ("paxcast", "general_")  # the labels of our rows, which a peers-only run does not report
 SPLITS = {
     "tourism": lambda freq: (
         ROOT / "data" / "tourism" / freq / "train.csv.gz",
@@ -155,6 +159,25 @@ def source_of(series_id: str) -> str:
     return pool_module().source_of(series_id)
 
 
+def is_peer(method: str) -> bool:
+    return not method.startswith(PAXCAST_ROWS)
+
+
+def fold_documents(out: Path, freq: str, fold: str) -> list[dict]:
+    """The fold's run, then its peers-only run if any (its peer rows only)."""
+    documents = []
+    for stem, ours in ((f"{freq}_{fold}", True), (f"{freq}_{fold}_peers", False)):
+        path = out / f"{stem}.json"
+        if path.is_file():
+            document = json.loads(path.read_text())
+            if not ours:
+                (origin,) = document["origins"]
+                origin["mase_by_series"] = {m: e for m, e in origin["mase_by_series"].items() if is_peer(m)}
+                document["summary"] = {m: row for m, row in document["summary"].items() if is_peer(m)}
+            documents.append(document)
+    return documents
+
+
 def fold_table(document: dict) -> dict[str, dict[str, float]]:
     """method -> source -> mean MASE over that source's scored series (those with a defined MASE)."""
     (origin,) = document["origins"]
@@ -187,11 +210,7 @@ def report(out: Path) -> str:
         per_method: dict[str, dict[str, float]] = {}
         pooled: dict[str, list[dict]] = {}
         counts: dict[str, int] = {}
-        for fold in folds:
-            path = out / f"{freq}_{fold}.json"
-            if not path.is_file():
-                continue
-            document = json.loads(path.read_text())
+        for document in (d for fold in folds for d in fold_documents(out, freq, fold)):
             for method, by_source in fold_table(document).items():
                 per_method.setdefault(method, {}).update(by_source)
             (origin,) = document["origins"]
@@ -256,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fold", help="a fold of the protocol: monthly A-D, quarterly A, B, D")
     parser.add_argument("--peers", default=PEERS)
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--design", choices=sorted(DESIGNS), help="train with this candidate design's flags")
+    parser.add_argument("--design", choices=sorted(set(DESIGNS) - {"peers"}), help="train with this design's flags")
+    parser.add_argument("--peers-only", action="store_true", help="run --peers alone, into <freq>_<fold>_peers.json")
     parser.add_argument("--score", type=Path, metavar="DIR", help="score this registered general model on --split")
     parser.add_argument("--split", choices=sorted(SPLITS), default="tourism")
     parser.add_argument("--report", action="store_true", help="print the tables from the folds' JSON files")
@@ -271,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.freq is None or args.fold not in FOLDS[args.freq]:
         parser.error(f"--freq and --fold: one of {', '.join(f'{f} {k}' for f, ks in FOLDS.items() for k in ks)}")
-    print(f"wrote {run_fold(args.freq, args.fold, args.peers, args.out, args.design)}")
+    design = "peers" if args.peers_only else args.design
+    print(f"wrote {run_fold(args.freq, args.fold, args.peers, args.out, design)}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """The general models' training pool for one frequency: tourism's training part and this corpus, as one file.
 
-    python data/general_corpus/pool.py --freq monthly --out data/general_corpus/pool_monthly.csv.gz
+    python data/general_corpus/pool.py --freq monthly --out data/general_corpus/tourism_and_corpus_monthly.csv.gz
     python data/general_corpus/pool.py --freq quarterly --without m1 --out /tmp/pool.csv.gz   # a validation fold
 
 `make train` builds the pool this way before it trains `general_monthly` and `general_quarterly`, so the
