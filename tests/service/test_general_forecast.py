@@ -114,11 +114,12 @@ def test_a_constant_series_gets_a_band_scaled_by_the_graphs_floor_not_a_zero_wid
     assert (lower < result.mean).all() and (result.mean < upper).all()
 
 
-def test_the_shipped_general_models_answer_posted_monthly_and_quarterly_series_they_never_saw(air_history):
+def test_the_shipped_general_models_answer_posted_monthly_and_quarterly_series_they_never_saw(air_history, tmp_path):
     """`make serve`'s registry: `freq` routes to the shipped general models, and the monthly one forecasts the air
     passengers hold-out (1958-1960) zero-shot better than seasonal naive (bench.accuracy.general_unseen scores it
     fully)."""
-    settings = Settings(model_dir=ROOT / "models", reload_interval=0)
+    # the store in tmp_path: its default, models/.store/, would be left in the repo's registry
+    settings = Settings(model_dir=ROOT / "models", reload_interval=0, store=f"sqlite:///{tmp_path / 'store.sqlite'}")
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         cards = {m["name"]: m for m in client.get("/v1/models").json()}
         assert {"general_monthly", "general_quarterly"} <= {n for n, m in cards.items() if m["status"] == "ready"}
