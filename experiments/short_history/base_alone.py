@@ -41,7 +41,8 @@ def main() -> None:
         err["base"] += np.abs(c.actuals - f)[m].sum()
         err["lag"] += np.abs(c.actuals - lag)[m].sum()
         total += np.abs(c.actuals)[m].sum()
-        print(origin, config.base_words, f"base alone {wape(c.actuals, f):.2f}", f"lag168 {wape(c.actuals, lag):.2f}")
+        words = config.base_words(calendar.names)
+        print(origin, words, f"base alone {wape(c.actuals, f):.2f}", f"lag168 {wape(c.actuals, lag):.2f}")
     print("pooled", {k: round(float(100 * v / total), 2) for k, v in err.items()})
 
 

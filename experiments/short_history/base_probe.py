@@ -26,7 +26,7 @@ def main() -> None:
         calendar = make_calendar("h", country, subdiv, None)
         config = resolve_global_config(past, len(calendar.names), horizon=24)
         scores = ", ".join(f"{words} {score:.2f} %" for words, score in base_scores(past, config, calendar).items())
-        print(f"{name}: {scores}; chosen: {choose_base(past, config, calendar).base_words}", flush=True)
+        print(f"{name}: {scores}; chosen: {choose_base(past, config, calendar).base_words(calendar.names)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -59,8 +59,9 @@ def main() -> None:
             started = time.perf_counter()
             r = train_members(past, config, calendar, show_progress=False)
             scores = ", ".join(f"{words} {score:.2f}" for words, score in naive.items())
+            words = config.base_words(calendar.names)
             print(
-                f"{name} | {design} | {config.window} | {config.base_words} | {r.best_step} | {r.val_wape:.2f} | "
+                f"{name} | {design} | {config.window} | {words} | {r.best_step} | {r.val_wape:.2f} | "
                 f"{scores} | {time.perf_counter() - started:.0f}",
                 flush=True,
             )

@@ -64,7 +64,12 @@ def add_global_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--country", help="global models: public holidays of this ISO country (holidays package)")
     parser.add_argument("--subdiv", help="global models: holidays of this subdivision of --country, e.g. VIC")
-    parser.add_argument("--holidays", metavar="CSV", help="global models: holiday dates from a CSV with a ds column")
+    parser.add_argument(
+        "--holidays",
+        metavar="CSV",
+        help="global models: holiday dates from a CSV with a ds column (and optionally a type column, holiday or "
+        "workday: a weekend day worked)",
+    )
 
 
 def add_engine_flags(parser: argparse.ArgumentParser, what: str, workers: bool = True) -> None:

@@ -21,9 +21,11 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     computed_field,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -137,12 +139,28 @@ class CalendarSpec(Frozen):
     country: str | None = None  # holidays from the `holidays` package
     subdiv: str | None = None
     holidays: list[dt.date] | None = None  # or the dates of the holiday file it was trained with, embedded
+    workdays: list[dt.date] | None = None  # and that file's make-up workdays (rows of type "workday")
     holiday_file: str | None = None  # that file's name, for readers
 
     @field_validator("holiday_file")
     @classmethod
     def plain_holiday_file(cls, holiday_file: str | None) -> str | None:
         return check_file_name(holiday_file)
+
+    @model_validator(mode="after")
+    def workdays_come_from_a_file(self) -> Self:
+        if self.workdays and self.holidays is None:
+            raise ValueError("workdays are a holiday file's dates: a card with them embeds the file's holidays too")
+        return self
+
+    @model_serializer(mode="wrap")
+    def without_empty_workdays(self, handler: SerializerFunctionWrapHandler):  # unannotated: as without_default_base
+        """A calendar without make-up workdays is written as before they existed: every card trained on a country
+        or a file without them keeps its covariates byte for byte."""
+        out = handler(self)
+        if not out.get("workdays"):
+            out.pop("workdays", None)
+        return out
 
 
 class ModelCard(Frozen):

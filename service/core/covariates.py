@@ -16,13 +16,14 @@ Columns by frequency (`Calendar.names`):
 - `year_sin`, `year_cos` (all but yearly): position in the year, day of year / days in year.
 - `holiday`, `before_holiday`, `after_holiday` (daily, hourly; only with a holiday source):
   the date is a public holiday, the next date is, the previous date is.
+- `offday` (daily, hourly; only with a holiday source that knows a make-up workday, `day_sources`): the date is
+  not worked, a holiday or a weekend day not swapped for a workday. Elsewhere it would copy `dow_*` and `holiday`,
+  and a column more would change the calendar every card of KR, AU or IN was trained with (`Calendar.of`).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,18 +31,23 @@ import numpy as np
 
 from paxcast.service.core.calendar import FIXED_STEPS, MONTH_STEPS, add_months, parse_timestamp
 from paxcast.service.core.contract import CalendarSpec
+from paxcast.service.core.day_sources import (
+    NO_DATES,
+    CalendarError,
+    Days,
+    check_country,
+    country_days,
+    read_day_file,
+)
 
 DOW_NAMES = ("dow_mon", "dow_tue", "dow_wed", "dow_thu", "dow_fri", "dow_sat", "dow_sun")
 HOUR_NAMES = ("hour_sin1", "hour_cos1", "hour_sin2", "hour_cos2")
 YEAR_NAMES = ("year_sin", "year_cos")
 HOLIDAY_NAMES = ("holiday", "before_holiday", "after_holiday")
+OFFDAY = "offday"
 SUB_WEEKLY = ("h", "D")
 # The years a holiday country's table covers, and so the years a served model with one forecasts in.
 HOLIDAY_YEARS = (1900, 2199)
-
-
-class CalendarError(ValueError):
-    """A calendar request cannot be met (unknown country, bad holiday file, unknown frequency)."""
 
 
 class Calendar:
@@ -51,8 +57,12 @@ class Calendar:
         freq: one of `paxcast.service.core.calendar.FREQUENCIES` ("h", "D", "W", "MS", "QS", "YS").
         country: ISO 3166 code for the `holidays` package, e.g. "KR" or "AU".
         subdiv: a subdivision of `country`, e.g. "VIC".
-        holiday_csv: a file with a `ds` column of ISO dates (other columns ignored); instead of `country`.
-        holiday_dates: those dates themselves (a model card embeds them), instead of the file.
+        holiday_csv: a file with a `ds` column of ISO dates and an optional `type` column (`holiday` or `workday`,
+            `day_sources.read_day_file`); instead of `country`.
+        holiday_dates: that file's holidays themselves (a model card embeds them), instead of the file.
+        workday_dates: and its make-up workdays.
+        offday: whether to add the `offday` column. None: when the source knows a make-up workday. A card says
+            (`Calendar.of`), so a holidays package that learns a country's swaps later changes no trained model.
     """
 
     def __init__(
@@ -62,6 +72,8 @@ class Calendar:
         subdiv: str | None = None,
         holiday_csv: str | Path | None = None,
         holiday_dates: list[dt.date] | None = None,
+        workday_dates: list[dt.date] | None = None,
+        offday: bool | None = None,
     ):
         if freq not in ("h", "D", "W", "MS", "QS", "YS"):
             raise CalendarError(f"unknown frequency {freq!r}; expected one of h, D, W, MS, QS, YS")
@@ -70,12 +82,12 @@ class Calendar:
         if subdiv and not country:
             raise CalendarError(f"subdivision {subdiv!r} needs a country")
         self.freq, self.country, self.subdiv = freq, country, subdiv
-        self._fixed_holidays = _read_holiday_csv(Path(holiday_csv)) if holiday_csv else None
+        self._fixed: Days | None = read_day_file(Path(holiday_csv)) if holiday_csv else None
         if holiday_dates is not None:
-            self._fixed_holidays = np.unique(np.array(holiday_dates, dtype="datetime64[D]"))
-        self._country_table: np.ndarray | None = None  # the holidays package's answers for HOLIDAY_YEARS
+            self._fixed = Days.of_dates(holiday_dates, workday_dates)
+        self._country_table: Days | None = None  # the holidays package's answers for HOLIDAY_YEARS
         if country:
-            _check_country(country, subdiv)
+            check_country(country, subdiv)
         names = []
         if freq in SUB_WEEKLY:
             names += DOW_NAMES
@@ -83,8 +95,13 @@ class Calendar:
             names += HOUR_NAMES
         if freq != "YS":
             names += YEAR_NAMES
-        if freq in SUB_WEEKLY and (country or self._fixed_holidays is not None):
+        if freq in SUB_WEEKLY and (country or self._fixed is not None):
             names += HOLIDAY_NAMES
+            if offday is None:  # only where it says more than `dow_*` and `holiday` do
+                source = self._fixed if self._fixed is not None else self.country_table()
+                offday = len(source.workdays) > 0
+            if offday:
+                names.append(OFFDAY)
         self.names: tuple[str, ...] = tuple(names)
 
     @property
@@ -97,8 +114,8 @@ class Calendar:
         ds = np.asarray(timestamps, dtype="datetime64[s]")
         days = ds.astype("datetime64[D]")
         columns = []
+        dow = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
         if self.freq in SUB_WEEKLY:
-            dow = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
             columns += [dow == k for k in range(7)]
         if self.freq == "h":
             angle = 2 * np.pi * (ds - days).astype(np.int64) / 86400
@@ -110,26 +127,30 @@ class Calendar:
             columns += [np.sin(angle), np.cos(angle)]
         if "holiday" in self.names:
             self._check_coverage(days)
-            known = self.holidays(days.min() - 1, days.max() + 1) if len(days) else np.empty(0, "datetime64[D]")
-            columns += [np.isin(days, known), np.isin(days + 1, known), np.isin(days - 1, known)]
+            known = self.days(days.min() - 1, days.max() + 1) if len(days) else Days(NO_DATES)
+            holiday = np.isin(days, known.holidays)
+            columns += [holiday, np.isin(days + 1, known.holidays), np.isin(days - 1, known.holidays)]
+            if OFFDAY in self.names:
+                columns.append(holiday | (np.isin(dow, known.weekend) & ~np.isin(days, known.workdays)))
         if not columns:
             return np.zeros((len(ds), 0), dtype=np.float32)
         return np.stack(columns, axis=1).astype(np.float32)
 
-    def holidays(self, first: np.datetime64, last: np.datetime64) -> np.ndarray:
-        """The public holidays from `first` to `last` (inclusive) as sorted datetime64[D]."""
-        if self._fixed_holidays is not None:
-            found = self._fixed_holidays
+    def days(self, first: np.datetime64, last: np.datetime64) -> Days:
+        """The holidays and make-up workdays from `first` to `last` (inclusive)."""
+        if self._fixed is not None:
+            found = self._fixed
         else:
             span = (int(str(first)[:4]), int(str(last)[:4]))
             if HOLIDAY_YEARS[0] - 1 <= span[0] and span[1] <= HOLIDAY_YEARS[1] + 1:
                 found = self.country_table()
             else:  # training data outside the years the service serves: asked once per data set, not cached
-                found = country_holidays(self.country, self.subdiv, span[0], span[1])
-        return found[np.searchsorted(found, first) : np.searchsorted(found, last, side="right")]
+                found = country_days(self.country, self.subdiv, span[0], span[1])
+        return Days(_between(found.holidays, first, last), _between(found.workdays, first, last), found.weekend)
 
-    def country_table(self) -> np.ndarray:
-        """The country's holidays over all of HOLIDAY_YEARS, built once (KR: 2,846 dates in 73 ms).
+    def country_table(self) -> Days:
+        """The country's holidays and make-up workdays over all of HOLIDAY_YEARS, built once (KR: 2,846 dates
+        in 73 ms). A calendar left to decide whether it has an `offday` column builds it at once, to know.
 
         A request's years must never decide what is computed while it waits: a cache of year spans built on
         demand let two-series requests starting in the 1900s and 2190s cost 20 ms each on the event loop.
@@ -137,16 +158,15 @@ class Calendar:
         first use; they build the same array."""
         if self._country_table is None:
             # a year either side: `after_holiday` of 1900-01-01 asks about 1899-12-31
-            self._country_table = country_holidays(
-                self.country, self.subdiv, HOLIDAY_YEARS[0] - 1, HOLIDAY_YEARS[1] + 1
-            )
+            self._country_table = country_days(self.country, self.subdiv, HOLIDAY_YEARS[0] - 1, HOLIDAY_YEARS[1] + 1)
         return self._country_table
 
     def _check_coverage(self, days: np.ndarray) -> None:
         """A holiday CSV knows only its own years: refuse dates past them rather than call them all workdays."""
-        if self._fixed_holidays is None or not len(days) or not len(self._fixed_holidays):
+        known = np.concatenate([self._fixed.holidays, self._fixed.workdays]) if self._fixed is not None else NO_DATES
+        if not len(days) or not len(known):
             return
-        first, last = (int(str(d)[:4]) for d in (self._fixed_holidays[0], self._fixed_holidays[-1]))
+        first, last = (int(str(d)[:4]) for d in (known.min(), known.max()))
         lo, hi = (int(str(d)[:4]) for d in (days.min(), days.max()))
         if lo < first or hi > last:
             raise CalendarError(
@@ -156,19 +176,27 @@ class Calendar:
 
     def spec(self, holiday_file: str | None = None) -> CalendarSpec:
         """What a model card records so the service rebuilds this calendar (holiday file dates embedded)."""
-        fixed = self._fixed_holidays
+        fixed = self._fixed
         return CalendarSpec(
             names=list(self.names),
             country=self.country,
             subdiv=self.subdiv,
-            holidays=[d.item() for d in fixed] if fixed is not None else None,
+            holidays=[d.item() for d in fixed.holidays] if fixed is not None else None,
+            workdays=[d.item() for d in fixed.workdays] if fixed is not None and len(fixed.workdays) else None,
             holiday_file=holiday_file,
         )
 
     @classmethod
     def of(cls, freq: str, spec: CalendarSpec) -> Calendar:
         """The calendar a card describes; CalendarError if this build would make other columns than the graph's."""
-        calendar = cls(freq, country=spec.country, subdiv=spec.subdiv, holiday_dates=spec.holidays)
+        calendar = cls(
+            freq,
+            country=spec.country,
+            subdiv=spec.subdiv,
+            holiday_dates=spec.holidays,
+            workday_dates=spec.workdays,
+            offday=OFFDAY in spec.names,
+        )
         if list(calendar.names) != spec.names:
             raise CalendarError(f"the card's covariates are {spec.names}; this paxcast builds {list(calendar.names)}")
         return calendar
@@ -221,51 +249,5 @@ def timestamps(start: str | dt.datetime, freq: str, n: int) -> np.ndarray:
     raise CalendarError(f"unknown frequency {freq!r}; expected one of h, D, W, MS, QS, YS")
 
 
-def country_holidays(country: str, subdiv: str | None, first_year: int, last_year: int) -> np.ndarray:
-    """The holidays package's dates for `country` [`subdiv`] from `first_year` to `last_year`, sorted datetime64[D]."""
-    import holidays  # imported here: pure Python, but 0.1 s to import and only needed with a country
-
-    found = holidays.country_holidays(country, subdiv=subdiv, years=range(first_year, last_year + 1))
-    return np.array(sorted(found), dtype="datetime64[D]")
-
-
-def _check_country(country: str, subdiv: str | None) -> None:
-    import holidays
-
-    supported = holidays.list_supported_countries()
-    if country not in supported:
-        raise CalendarError(
-            f"unknown holiday country {country!r}; use an ISO 3166 code that the holidays package knows, "
-            "e.g. KR, AU, US, GB"
-        )
-    if subdiv is not None and subdiv not in supported[country]:
-        raise CalendarError(
-            f"unknown subdivision {subdiv!r} of {country}; expected one of {', '.join(supported[country])}"
-        )
-
-
-def _read_holiday_csv(path: Path) -> np.ndarray:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise CalendarError(f"{path}: cannot read the holiday file ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise CalendarError(f"{path}: line {line}: not UTF-8 text ({exc.reason})") from None
-    with io.StringIO(text, newline="") as handle:
-        reader = csv.reader(handle)
-        header = [name.strip() for name in next(reader, [])]
-        if "ds" not in header:
-            raise CalendarError(f"{path}: line 1: missing column 'ds' (header is {','.join(header)})")
-        dates = []
-        for record in reader:
-            if not any(cell.strip() for cell in record):
-                continue
-            text = record[header.index("ds")].strip() if len(record) > header.index("ds") else ""
-            try:
-                dates.append(dt.date.fromisoformat(text))
-            except ValueError:
-                raise CalendarError(f"{path}: line {reader.line_num}: ds {text!r} is not an ISO date") from None
-    return np.array(sorted(set(dates)), dtype="datetime64[D]")
+def _between(dates: np.ndarray, first: np.datetime64, last: np.datetime64) -> np.ndarray:
+    return dates[np.searchsorted(dates, first) : np.searchsorted(dates, last, side="right")]

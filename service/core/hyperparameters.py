@@ -7,6 +7,7 @@ setting: its default, its bounds and, for `flag` fields, the help text of its co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
@@ -132,8 +133,9 @@ class GlobalTrainConfig(Frozen):
         None, "average the same step of this many past seasons as the naive (default: chosen by validation)", ge=2, le=3
     )
     base_statistic: Literal["mean", "median"] = Field("mean")  # of three seasons only: the graph's min/max form
-    # The calendar column (the holiday flag) a past season's step must share with the horizon step to count in an
-    # averaged base: a holiday is averaged with holidays, a workday with workdays (all of them when none shares it).
+    # The calendar column (the `holiday` or `offday` flag) a past season's step must share with the horizon step to
+    # count in an averaged base: a holiday is averaged with holidays, a workday with workdays (all of them when none
+    # shares it). An index into the card's covariates, which `base_words` names.
     base_day_type: int | None = Field(None, ge=0)
     # Which validation score picks the checkpoint. Stations: pooled WAPE, the network's total volume, what
     # an operator staffs for. General models: mean MASE, every posted series alike, however small.
@@ -259,11 +261,11 @@ class GlobalTrainConfig(Frozen):
         """The lag of the naive forecast inside the graph."""
         return self.season if self.base_lag is None else self.base_lag
 
-    @property
-    def base_words(self) -> str:
-        """The naive inside the graph, in words: "seasonal naive", "naive at lag 24", "mean of the last 3 seasons"."""
+    def base_words(self, names: Sequence[str]) -> str:
+        """The naive inside the graph, in words, `names` the calendar's columns: "seasonal naive", "naive at lag 24",
+        "mean of the last 3 seasons", "mean of the last 3 seasons of the same day type (offday)"."""
         if self.base_seasons is not None:
-            same = " of the same day type" if self.base_day_type is not None else ""
+            same = f" of the same day type ({names[self.base_day_type]})" if self.base_day_type is not None else ""
             return f"{self.base_statistic} of the last {self.base_seasons} seasons{same}"
         return "seasonal naive" if self.base == self.season else f"naive at lag {self.base}"
 

@@ -175,7 +175,7 @@ class Predictor:
         calendar = None
         if self.calendar is not None:
             # Inside the years a holiday file covers (its dates are in the card), else any recent year.
-            fixed = self.card.covariates.holidays
+            fixed = self.card.covariates.holidays or self.card.covariates.workdays
             year = fixed[0].year if fixed else 2020
             firsts = np.array([f"{year}-01-01", f"{year}-07-01"], dtype="datetime64[s]")
             try:

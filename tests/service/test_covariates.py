@@ -137,8 +137,8 @@ def test_the_country_table_is_built_once_and_a_request_s_years_never_build_anoth
     import paxcast.service.core.covariates as covariates
 
     built = []
-    real = covariates.country_holidays
-    monkeypatch.setattr(covariates, "country_holidays", lambda *args: built.append(args) or real(*args))
+    real = covariates.country_days
+    monkeypatch.setattr(covariates, "country_days", lambda *args: built.append(args) or real(*args))
     calendar = Calendar("D", country="AU")
     for year in (1900, 1950, 2020, 2150, 2199):
         for start in (f"{year}-01-01", f"{year}-12-01"):

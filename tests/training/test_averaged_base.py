@@ -12,7 +12,7 @@ from paxcast.service.core.covariates import Calendar
 from paxcast.service.core.hyperparameters import GlobalTrainConfig
 from paxcast.training.data import Series
 from paxcast.training.export import export_onnx, parity
-from paxcast.training.network.base import choose_base, naive_forecast
+from paxcast.training.network.base import base_candidates, choose_base, naive_forecast
 from paxcast.training.network.model import GlobalForecaster, WindowSampler
 from paxcast.training.network.pipeline import resolve_global_config
 from paxcast.training.network.windows import timeline, validation_windows
@@ -69,6 +69,34 @@ def test_an_averaged_base_of_the_same_day_type_leaves_out_a_past_holiday():
     calendar[0, 21 + 2, 0] = calendar[0, 2, 0] = 0
     calendar[0, 21 + 2, 0] = 1  # a holiday no past week shares: every week counts
     np.testing.assert_allclose(untrained(config, history, calendar), [[37, 101, 111]], rtol=1e-6)
+
+
+def test_a_saturday_off_is_not_averaged_with_a_worked_saturday_when_offday_is_the_day_type():
+    """China worked Saturday 2018-12-29 (the bridge to New Year): three weeks to that day, then a week ahead whose
+    Saturday 2019-01-05 is off. By `offday` the worked Saturday is left out; by `holiday` (0 on all three) it counts."""
+    calendar = Calendar("D", country="CN")
+    covariates = calendar.windows(np.array(["2018-12-09"], dtype="datetime64[s]"), 28)
+    history = np.ones((1, 21), np.float32)
+    history[0, [6, 13, 20]] = 10, 20, 100  # Saturdays 12-15 and 12-22 off, 12-29 worked
+    for day_type, saturday in (("offday", 15), ("holiday", 130 / 3)):
+        config = CONFIG.updated(horizon=7, features=len(calendar.names), base_day_type=calendar.names.index(day_type))
+        forecast = naive_forecast(history, config, covariates)
+        np.testing.assert_allclose(forecast[0, 6], saturday, rtol=1e-6)
+        np.testing.assert_allclose(untrained(config, history, covariates), forecast, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "country, day_types", [("CN", ["holiday", "offday"]), ("KR", ["holiday"])], ids=["with-swaps", "without"]
+)
+def test_averaged_bases_of_the_same_day_type_come_once_per_day_type_column_and_say_which(country, day_types):
+    calendar = Calendar("h", country=country)
+    config = GlobalTrainConfig(
+        window=168, horizon=24, season=168, min_history=168, patch=24, features=len(calendar.names)
+    )
+    words = [candidate.base_words(calendar.names) for candidate in base_candidates(config, calendar)]
+    same = [w for w in words if w.startswith("mean of the last 3 seasons of the same day type")]
+    assert same == [f"mean of the last 3 seasons of the same day type ({name})" for name in day_types]
+    assert len(set(words)) == len(words)  # base_scores keys its scores by these words
 
 
 PARITY_CASES = [("mean", None), ("median", None), ("mean", 0), ("median", 0)]

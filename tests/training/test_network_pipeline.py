@@ -92,6 +92,45 @@ def test_a_holiday_file_is_embedded_in_the_card(stations_csv, tmp_path):
     Predictor.load(tmp_path / "reg" / "h" / version)  # the service rebuilds the calendar without the file
 
 
+def test_a_holiday_file_s_workdays_reach_the_model_as_offday_and_the_service_rebuilds_them(stations_csv, tmp_path):
+    days = tmp_path / "days.csv"
+    days.write_text(
+        "ds,type\n2019-09-29,workday\n"
+        + "".join(f"2019-10-0{d},holiday\n" for d in range(1, 8))
+        + "2019-10-12,WORKDAY\n2020-01-01,Holiday\n"
+    )
+    config = {**TINY_GLOBAL, "country": None, "holidays": str(days), "steps": 5}
+    version, _ = train_and_register(stations_csv, tmp_path / "reg", "w", show_progress=False, **config)
+    card = read_card(tmp_path / "reg" / "w" / version)
+    spec = card.covariates
+    assert spec.names[-1] == "offday" and card.hyperparameters.features == 13
+    assert [str(d) for d in spec.workdays] == ["2019-09-29", "2019-10-12"] and len(spec.holidays) == 8
+    predictor = Predictor.load(tmp_path / "reg" / "w" / version)  # the file is gone: the card is enough
+    firsts = np.array(["2019-09-23", "2019-10-07"], dtype="datetime64[s]")
+    trained = Calendar("D", holiday_csv=days).windows(firsts, 21)
+    np.testing.assert_array_equal(predictor.calendar.windows(firsts, 21), trained)
+    assert trained[0, 6, -1] == 0 and trained[0, 5, -1] == 1  # Sunday 09-29 worked, Saturday 09-28 off
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("ds,type\n2019-10-01,holiday\n2019-10-12,bridge\n", "line 3: type 'bridge' is neither 'holiday' nor"),
+        ("ds,type\n2019-10-12,workday\n2019-10-12,holiday\n", "line 3: 2019-10-12 is given as a holiday here"),
+    ],
+    ids=["unknown-type", "both"],
+)
+def test_a_bad_type_in_a_holiday_file_stops_train_with_one_line_and_exit_code_2(
+    stations_csv, tmp_path, capsys, text, message
+):
+    days = tmp_path / "days.csv"
+    days.write_text(text)
+    code = main(["train", "--data", str(stations_csv), "--holidays", str(days), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and f"{days}: {message}" in err
+    assert not (tmp_path / "r").exists()
+
+
 def test_a_holiday_file_that_misses_the_data_years_is_a_data_error(stations_csv, tmp_path):
     holidays = tmp_path / "holidays.csv"
     holidays.write_text("ds\n2016-01-01\n2017-01-01\n")

@@ -202,7 +202,7 @@ def serve_ours(
         "best_step": r.best_step,
         "network": "on" if fitted.network_on else "off",
         "metric": config.metric,  # the validation score that picked the checkpoint
-        "base": fitted.config.base_words,  # the naive the network corrects, chosen on validation
+        "base": fitted.naive,  # the naive the network corrects, chosen on validation
         "window": fitted.config.window,
         "val_wape": round(r.val_wape, 4),
         "val_baseline_wape": round(r.baseline_wape, 4),

@@ -10,9 +10,10 @@ any one of them (issue 32). The candidates:
 - for a model that states its shortest history (`min_history`: the short-history default of hourly and daily
   data), the mean of the same step in the last two or three seasons and their median of three, each also of the
   same day type (a past holiday does not count towards a workday, nor a workday towards a holiday; all count
-  when none is alike), when the calendar says which days are holidays. Their window grows
-  to hold those seasons and the shortest history stays: a season the history lacks (padding, or what came before a
-  gap) is skipped, so the same histories are accepted and the same validation windows judge every candidate.
+  when none is alike), once per calendar column that says which days are alike: `holiday`, and `offday` where
+  the calendar knows make-up workdays (a worked Saturday is then not averaged with the Saturdays off). Their window
+  grows to hold those seasons and the shortest history stays: a season the history lacks (padding, or what came
+  before a gap) is skipped, so the same histories are accepted and the same validation windows judge every candidate.
 
 Each forecasts the validation windows training never sees, and the lowest pooled WAPE wins (ties: the season, then
 the simpler). With one candidate, as for the shipped Seoul (daily, 28 days ahead) and Melbourne (hourly, a week
@@ -31,17 +32,17 @@ from paxcast.training.network.windows import timeline, validation_windows
 
 # The seasonal lags a base forecast may use, by frequency.
 BASE_LAGS = {"h": (24, 168), "D": (7,)}
-# The calendar column that says which days are holidays: an averaged base may average like days only.
-HOLIDAY = "holiday"
+# The calendar columns that say which days are alike: an averaged base may average like days only.
+DAY_TYPES = ("holiday", "offday")
 # The averaged bases, simplest first: (seasons, statistic).
 AVERAGED_BASES = ((2, "mean"), (3, "mean"), (3, "median"))
 
 
 def base_candidates(config: GlobalTrainConfig, calendar: Calendar) -> list[GlobalTrainConfig]:
     """`config` with each candidate base, the season first, then the other lags (shortest first), then the averages
-    (each also of the same day type, when the calendar has a holiday flag)."""
+    (each also of the same day type, once per DAY_TYPES column the calendar has)."""
     freq = calendar.freq
-    day_types = [calendar.names.index(HOLIDAY)] if HOLIDAY in calendar.names else []
+    day_types = [calendar.names.index(name) for name in DAY_TYPES if name in calendar.names]
     plain = config.updated(base_lag=None, base_seasons=None, base_statistic="mean")
     lags = sorted(lag for lag in BASE_LAGS.get(freq, ()) if config.horizon <= lag <= config.window)
     out = [plain.updated(base_lag=lag) for lag in [config.season, *(lag for lag in lags if lag != config.season)]]
@@ -79,7 +80,8 @@ def naive_forecast(history: np.ndarray, config: GlobalTrainConfig, calendar: np.
 
 def base_scores(series: list[Series], config: GlobalTrainConfig, calendar: Calendar) -> dict[str, float]:
     """Validation WAPE (percent) of each candidate's naive forecast, by the candidate's `base_words`."""
-    return {candidate.base_words: score for candidate, score in scored_candidates(series, config, calendar)}
+    scored = scored_candidates(series, config, calendar)
+    return {candidate.base_words(calendar.names): score for candidate, score in scored}
 
 
 def scored_candidates(

@@ -96,14 +96,14 @@ class FittedGlobal:
     @property
     def naive(self) -> str:
         """What the untrained network forecasts, in words: seasonal naive, or the naive validation chose."""
-        return self.config.base_words
+        return self.config.base_words(self.calendar.names)
 
     @property
     def baseline_words(self) -> str:
         """The card's `validation.baseline`: as it was for a lag ("seasonal naive, lag 168 (the untrained network)")."""
         c = self.config
         if c.base_seasons is not None:
-            return f"{c.base_words}' same step (the untrained network)"
+            return f"{self.naive}' same step (the untrained network)"
         return f"{'seasonal ' if c.base == c.season else ''}naive, lag {c.base} (the untrained network)"
 
     @property
