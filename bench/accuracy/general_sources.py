@@ -106,8 +106,11 @@ def run_fold(freq: str, fold: str, peers: str, out: Path, design: str | None = N
     with tempfile.TemporaryDirectory(prefix="paxcast-sources-") as tmp:
         folder = Path(tmp)
         pool = folder / f"pool_{freq}_without_{'_'.join(sources)}.csv.gz"
-        rows, undated = pool_module().write_pool(freq, pool, set(sources))
-        print(f"fold {freq} {fold}: left out {', '.join(sources)}; pool {rows} rows ({undated} undated left out)")
+        rows, undated, copies = pool_module().write_pool(freq, pool, set(sources))
+        print(
+            f"fold {freq} {fold}: left out {', '.join(sources)}; pool {rows} rows ({undated} undated and "
+            f"{len(copies)} copies of zero-shot series left out)"
+        )
         history, test = fold_split(freq, sources, folder)
         argv = ["backtest", "--data", str(history), "--test", str(test), "--train-on", str(pool)]
         argv += ["--general", str(ROOT / "models" / f"general_{freq}"), "--peers", peers]

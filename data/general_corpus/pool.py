@@ -107,10 +107,11 @@ def copy_of(rows: list[list[str]], targets: dict[str, set[tuple[float, ...]]]) -
     return next((name for name, shape in targets.items() if shape and 2 * len(shape & own) >= len(shape)), None)
 
 
-def pool_rows(freq: str, without: set[str], undated: list[str], copies: list[str]):
-    """(unique_id, ds, y) rows of every part, in file order, leaving out the sources in `without`, the series
-    that start before UNDATED_BEFORE (ids appended to `undated`) and copies of the zero-shot series (`copies`)."""
-    targets = zero_shot_shapes()
+def pool_rows(freq: str, without: set[str], undated: list[str], copies: list[str] | None = None):
+    """(unique_id, ds, y) rows of every part, in file order, leaving out the sources in `without` and the series
+    that start before UNDATED_BEFORE (ids appended to `undated`). Given a `copies` list, copies of the zero-shot
+    series are left out too and named there (a training pool); without one they stay (a fold's scored series)."""
+    targets = zero_shot_shapes() if copies is not None else {}
     for part in PARTS[freq]:
         for series_id, rows in series_of(part):
             if source_of(series_id) in without:
