@@ -203,7 +203,7 @@ def row_label(method: str, freq: str) -> str:
     if method.startswith("paxcast global LSTM"):
         return "paxcast, tourism + corpus without the fold" + method[len("paxcast global LSTM") :]
     if method.startswith(f"general_{freq} (general, zero-shot)"):
-        return f"shipped general_{freq} (tourism only)"
+        return f"general_{freq} as shipped at the run (tourism only until 2026-12-06)"
     return method
 
 
