@@ -115,7 +115,7 @@ def markdown(report: dict) -> str:
         lines.append(
             f"- {freq}: `{m['model']}` {m['version']} (window {m['window']}, horizon {m['horizon']}, min_history "
             f"{m['min_history']}, steps {m['steps']}), trained on {m['trained_on']}"
-            + ("" if m["trained_on_tourism_train"] else " **(not the tourism training file: check before reading)**")
+            + ("" if m["zero_shot_training_file"] else " **(not tourism's training file nor the pool: check first)**")
         )
     if report.get("routed"):
         lines.append(f"- **routed**: every forecast of ours went through `{report['routed']}`, not the graph alone")
