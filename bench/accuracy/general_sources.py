@@ -16,7 +16,8 @@ The protocol (written before the first run) is docs/accuracy.md, "Sources they n
 4. keeps the backtest's JSON as `<out>/<freq>_<fold>.json`.
 `--design NAME` trains the network with DESIGNS[NAME]'s flags on top of the shipped defaults, into
 `<freq>_<fold>_<name>.json`. `--peers-only` runs the fold's peers alone (the network for one step, not reported)
-into `<freq>_<fold>_peers.json`, whose peer rows the report adds to the fold's: a slow peer in its own run.
+into `<freq>_<fold>_peers.json`; the report adds the peer rows of every `<freq>_<fold>_peers*.json` to the
+fold's: a slow peer in its own run (rename a second such run, e.g. `_peers_arima.json`).
 `--score DIR` scores a registered general model (e.g. one `make train` made) on an
 official split, tourism's or M4 Other's, through the service's `Predictor`, into `<freq>_<split>_score.json`.
 `--report` reads every fold's JSON and prints mean MASE per source and method, the mean over sources,
@@ -167,10 +168,10 @@ def is_peer(method: str) -> bool:
 
 
 def fold_documents(out: Path, freq: str, fold: str) -> list[dict]:
-    """The fold's run, then its peers-only run if any (its peer rows only)."""
+    """The fold's run, then its peers-only runs if any (`<freq>_<fold>_peers*.json`, their peer rows only)."""
     documents = []
-    for stem, ours in ((f"{freq}_{fold}", True), (f"{freq}_{fold}_peers", False)):
-        path = out / f"{stem}.json"
+    peers = sorted(out.glob(f"{freq}_{fold}_peers*.json"))
+    for path, ours in ((out / f"{freq}_{fold}.json", True), *((p, False) for p in peers)):
         if path.is_file():
             document = json.loads(path.read_text())
             if not ours:
